@@ -1,0 +1,143 @@
+"""The litestar application: tenant middleware, both GraphQL endpoints, payment callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, get, post
+from litestar.datastructures import State
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.params import FromPath
+from litestar.types import ASGIApp, Receive, Scope, Send
+from strawberry.litestar import make_graphql_controller
+
+from yutang.core.db import close_db, init_db
+from yutang.core.errors import DomainError
+from yutang.core.payments import providers, record_capture
+from yutang.core.runtime import Runtime
+from yutang.core.tenancy import TenantInfo, current_tenant
+from yutang.core.worker import Worker
+from yutang.graphql.context import context_getter_for
+from yutang.graphql.schema import SchemaCache
+
+_encoder = msgspec.json.Encoder()
+
+
+class TenantMiddleware(ASGIMiddleware):
+    """Resolve the request's tenant from ``X-Tenant`` (default: the demo tenant) into a
+    ContextVar; set here, in the handler's task, so every resolver sees it."""
+
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["path"] == "/health":
+            await next_app(scope, receive, send)
+            return
+        slug = self.runtime.settings.default_tenant
+        for key, value in scope["headers"]:
+            if key == b"x-tenant":
+                slug = value.decode("latin-1").strip()
+                break
+        try:
+            tenant = await self.runtime.tenants.by_slug(slug)
+        except DomainError as err:
+            status = 404 if err.code == "NOT_FOUND" else 403
+            body = _encoder.encode({"errors": [{"code": err.code, "field": err.field,
+                                                 "message": err.message}]})
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        token = current_tenant.set(tenant)
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            current_tenant.reset(token)
+
+
+def _controller(runtime: Runtime, schemas: SchemaCache, surface: str, path: str) -> type:
+    """A GraphQL controller whose schema is the current tenant's for ``surface``."""
+    from yutang.core.plugins import CORE_PLUGIN
+
+    fallback = schemas.get(surface, runtime.registry.plugin_set([CORE_PLUGIN]))
+    base: Any = make_graphql_controller(
+        fallback,
+        path=path,
+        context_getter=context_getter_for(runtime),
+        graphql_ide=None if runtime.settings.production else "graphiql",
+    )
+
+    class TenantGraphQL(base):  # type: ignore[misc,valid-type]
+        @property
+        def schema(self) -> Any:
+            """Read per request; litestar also reads it at registration (no tenant yet)."""
+            tenant: TenantInfo | None = current_tenant.get()
+            return fallback if tenant is None else schemas.get(surface, tenant.hooks)
+
+        def encode_json(self, data: object) -> bytes:
+            return _encoder.encode(data)
+
+    return TenantGraphQL
+
+
+def create_app(
+    runtime: Runtime, *, worker: bool = True, manage_db: bool = True, debug: bool = False
+) -> Litestar:
+    """The app. ``manage_db`` opens/closes the pool in the lifespan; ``worker`` runs the
+    durable job loop in-process; ``debug`` puts tracebacks in 500 responses (tests)."""
+    schemas = SchemaCache()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if manage_db:
+            await init_db(runtime.settings, runtime.registry)
+        stop = asyncio.Event()
+        task = asyncio.create_task(Worker(runtime).run_forever(stop)) if worker else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            if manage_db:
+                await close_db()
+
+    @get("/health", sync_to_thread=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @post("/payments/{provider:str}/callback", status_code=200)
+    async def payment_callback(
+        request: Request[Any, Any, Any], provider: FromPath[str]
+    ) -> dict[str, str]:
+        tenant = current_tenant.get()
+        assert tenant is not None
+        gateway = providers(tenant).get(provider)
+        if gateway is None:
+            return {"status": "unknown provider"}
+        capture = await gateway.verify_callback(dict(request.headers), await request.body())
+        if capture is None:
+            return {"status": "rejected"}
+        await record_capture(tenant, provider, capture.reference, capture.amount)
+        return {"status": "ok"}
+
+    return Litestar(
+        route_handlers=[
+            _controller(runtime, schemas, "storefront", "/graphql"),
+            _controller(runtime, schemas, "admin", "/admin/graphql"),
+            health,
+            payment_callback,
+        ],
+        middleware=[TenantMiddleware(runtime)],
+        lifespan=[lifespan],
+        state=State({"runtime": runtime, "schemas": schemas}),
+        debug=debug,
+    )

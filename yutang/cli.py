@@ -1,0 +1,150 @@
+"""The ``yutang`` command: serve, migrate, worker, plugins, schema, makemigrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from yutang.core.errors import ConfigError
+from yutang.core.runtime import Runtime, build_runtime
+from yutang.core.settings import AppSettings
+
+
+def _say(message: str) -> None:
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
+def _progress(event: str, app: str, name: str) -> None:
+    if event == "apply_start":
+        sys.stdout.write(f"  applying {app}.{name} ... ")
+        sys.stdout.flush()
+    elif event == "apply_done":
+        _say("ok")
+
+
+async def _prepare(runtime: Runtime, demo: bool) -> None:
+    from yutang.core.db import close_db, init_db, run_migrations
+    from yutang.core.tenants import ensure_pinned_tenants
+
+    _say("migrating the database")
+    await run_migrations(runtime.settings, runtime.registry, progress=_progress)
+    await init_db(runtime.settings, runtime.registry)
+    try:
+        await ensure_pinned_tenants(runtime)
+        if demo:
+            from yutang.core.demo import load_demo
+
+            _say(f"loading the demo tenant {runtime.settings.default_tenant!r}")
+            await load_demo(runtime, runtime.settings.default_tenant, lambda m: _say("  " + m))
+    finally:
+        await close_db()
+
+
+def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
+    """Apply migrations (embedded SQLite), optionally load the demo, start the server."""
+    import uvicorn
+
+    from yutang.app import create_app
+
+    if runtime.settings.is_sqlite or args.demo:
+        asyncio.run(_prepare(runtime, args.demo))
+    _say(f"Yutang on http://{args.host}:{args.port}/graphql (admin: /admin/graphql)")
+    uvicorn.run(
+        create_app(runtime, worker=not args.no_worker),
+        host=args.host, port=args.port, log_level="warning", access_log=False,
+    )
+
+
+def cmd_migrate(runtime: Runtime, args: argparse.Namespace) -> None:
+    """Apply the core's and every installed plugin's migrations."""
+    asyncio.run(_prepare(runtime, demo=args.demo))
+    _say("done")
+
+
+def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> None:
+    """Run the durable job worker in this process (production: beside the servers)."""
+    from yutang.core.db import close_db, init_db
+    from yutang.core.worker import Worker
+
+    async def main() -> None:
+        await init_db(runtime.settings, runtime.registry)
+        try:
+            await Worker(runtime).run_forever(asyncio.Event(), interval=args.interval)
+        finally:
+            await close_db()
+
+    asyncio.run(main())
+
+
+def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
+    """Installed plugins: version, hooks, and the profiles and pinned tenants enabling them."""
+    file = runtime.plugins_file
+    for info in sorted(runtime.registry.plugins.values(), key=lambda p: p.name):
+        if info.name == "core":
+            continue
+        profiles = [n for n, p in file.profiles.items() if info.name in p.plugins]
+        tenants = [
+            slug for slug, pin in file.tenants.items()
+            if info.name in (pin.plugins if pin.plugins is not None
+                             else file.profiles[pin.profile].plugins)
+        ]
+        _say(f"{info.name} {info.version} ({info.distribution})")
+        _say(f"  hooks: {', '.join(info.hooks)}")
+        _say(f"  profiles: {', '.join(profiles) or '-'}; pinned tenants: {', '.join(tenants) or '-'}")
+    if len(runtime.registry.plugins) == 1:
+        _say("no plugins installed")
+
+
+def cmd_schema(runtime: Runtime, args: argparse.Namespace) -> None:
+    """Print the SDL of a schema with every installed plugin enabled."""
+    from yutang.graphql.schema import build_schema
+
+    _say(build_schema(args.surface, runtime.registry.everything()).as_str())
+
+
+def cmd_makemigrations(runtime: Runtime, args: argparse.Namespace) -> None:
+    """Write new migrations for the core or a plugin (into that plugin's package)."""
+    from tortoise.cli.cli import CLIContext, makemigrations
+
+    os.environ.setdefault("YUTANG_DATABASE_URL", "sqlite://:memory:")
+    asyncio.run(
+        makemigrations(
+            CLIContext("yutang.core.db.TORTOISE_ORM", None), tuple(args.apps), False, args.name
+        )
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``yutang`` command."""
+    parser = argparse.ArgumentParser(prog="yutang", description="Yutang commerce engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--demo", action="store_true", help="load the demo tenant first")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="no in-process job worker")
+    serve.set_defaults(run=cmd_serve)
+    migrate = sub.add_parser("migrate", help="apply migrations")
+    migrate.add_argument("--demo", action="store_true", help="load the demo tenant too")
+    migrate.set_defaults(run=cmd_migrate)
+    worker = sub.add_parser("worker", help="run the durable job worker")
+    worker.add_argument("--interval", type=float, default=0.5)
+    worker.set_defaults(run=cmd_worker)
+    sub.add_parser("plugins", help="list installed plugins").set_defaults(run=cmd_plugins)
+    schema = sub.add_parser("schema", help="print a schema's SDL")
+    schema.add_argument("surface", nargs="?", default="storefront", choices=["storefront", "admin"])
+    schema.set_defaults(run=cmd_schema)
+    mk = sub.add_parser("makemigrations", help="write migrations for the core or plugins")
+    mk.add_argument("apps", nargs="*", help="app labels: core or plugin names")
+    mk.add_argument("-n", "--name")
+    mk.set_defaults(run=cmd_makemigrations)
+    args = parser.parse_args(argv)
+    try:
+        runtime = build_runtime(AppSettings.from_env())
+    except ConfigError as exc:
+        parser.exit(2, f"yutang: configuration error: {exc}\n")
+    args.run(runtime, args)

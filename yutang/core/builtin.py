@@ -1,0 +1,116 @@
+"""The core's own plugin: member prices, points deduction, points rewards, core jobs.
+
+Written against the same hooks as any plugin; always part of every tenant's set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from yutang.core import fulfilment, payments, refunds
+from yutang.core.errors import DomainError
+from yutang.core.events import JobHandler, Reward
+from yutang.core.hookspecs import hookimpl
+from yutang.core.members import change_points, revoke_points
+from yutang.core.money import apportion, format_money, percent_of
+from yutang.core.payments import DevProvider, PaymentProvider
+from yutang.core.pricing import Draft, PriceStep, Stage
+from yutang.core.settings_core import CoreSettings, core_settings
+from yutang.core.tenancy import TenantInfo
+from yutang.core.worker import outside_transaction
+
+
+@hookimpl
+def yutang_settings_schema() -> type[msgspec.Struct]:
+    """The core's settings."""
+    return CoreSettings
+
+
+def member_price(draft: Draft) -> None:
+    """Offer each eligible line the member level's discount (stage 2)."""
+    member = draft.checkout.member
+    if member is None or member.level_discount_percent is None:
+        return
+    percent = member.level_discount_percent
+    label = f"{member.level_name} 会员价"
+    for ln in draft.eligible():
+        draft.offer_price(ln, percent_of(ln.line.list_price, percent), label)
+
+
+def points_deduction(draft: Draft) -> None:
+    """Pay part of the order with points, within the tenant's rate and cap (stage 5)."""
+    wanted = draft.checkout.input("core")
+    member = draft.checkout.member
+    if wanted is None or not wanted.points or member is None:
+        return
+    if wanted.points > member.points:
+        raise DomainError(
+            "INSUFFICIENT_POINTS", f"you have {member.points} points", "usePoints"
+        )
+    settings = core_settings(draft.checkout.tenant)
+    lines = [ln for ln in draft.lines if ln.amount > 0]
+    cap = percent_of(sum(ln.amount for ln in lines), settings.points_max_percent)
+    fen = min(wanted.points * 100 // settings.points_per_yuan, cap)
+    if fen <= 0:
+        return
+    points = -(-fen * settings.points_per_yuan // 100)
+    shares_before = [ln.amount for ln in lines]
+    applied = draft.discount(
+        fen, lines, f"积分抵扣 {points}积分 (-{format_money(fen, draft.checkout.tenant.currency)})"
+    )
+    draft.points_used = points
+    weights = [before - ln.amount for before, ln in zip(shares_before, lines, strict=True)]
+    for ln, share in zip(lines, apportion(points, weights), strict=True):
+        ln.points = share
+    if applied < wanted.points * 100 // settings.points_per_yuan:
+        draft.hint(f"积分最多抵扣订单金额的{settings.points_max_percent}%")
+
+
+@hookimpl
+def yutang_price_steps() -> list[PriceStep]:
+    """Member price and points deduction."""
+    return [
+        PriceStep(Stage.MEMBER_PRICE, member_price, priority=100),
+        PriceStep(Stage.POINTS, points_deduction, priority=100),
+    ]
+
+
+@hookimpl
+async def yutang_grant_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> bool | None:
+    """The core provides points rewards."""
+    if reward.kind != "points":
+        return None
+    await change_points(tenant, member_id, reward.amount, "reward", reward.reference)
+    return True
+
+
+@hookimpl
+async def yutang_revoke_reward(
+    tenant: TenantInfo, member_id: int, reward: Reward
+) -> bool | None:
+    """Take points rewards back (what is left of them)."""
+    if reward.kind != "points":
+        return None
+    await revoke_points(tenant, member_id, reward.amount, "reward_revoked", reward.reference)
+    return True
+
+
+@hookimpl
+def yutang_jobs() -> dict[str, JobHandler]:
+    """The core's durable jobs."""
+    handlers: dict[str, Any] = {
+        "core.payment_timeout": fulfilment.payment_timeout,
+        "core.auto_complete": fulfilment.auto_complete,
+        "core.close_after_sale": fulfilment.close_after_sale,
+        "core.refund_payment": outside_transaction(payments.refund_stray_payment),
+        "core.execute_refund": outside_transaction(refunds.execute_refund),
+    }
+    return handlers
+
+
+@hookimpl
+def yutang_payment_providers() -> list[PaymentProvider]:
+    """The offline dev provider."""
+    return [DevProvider()]

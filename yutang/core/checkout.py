@@ -1,0 +1,120 @@
+"""Building a checkout from a request and quoting it: reads only, never writes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from yutang.core import clock
+from yutang.core.errors import DomainError
+from yutang.core.inputs import validate_extensions
+from yutang.core.members import member_info
+from yutang.core.models import Sku
+from yutang.core.pricing import CheckoutContext, CheckoutLine, LineInput, Quote, run_pipeline
+from yutang.core.tenancy import TenantInfo
+
+MAX_LINES = 100
+
+
+class CoreCheckoutInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The core's own checkout input: points the member wants to spend."""
+
+    points: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class CheckoutInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """What quote and placeOrder receive."""
+
+    lines: Annotated[list[LineInput], msgspec.Meta(min_length=1, max_length=MAX_LINES)]
+    use_points: Annotated[int, msgspec.Meta(ge=0)] = 0
+    fulfilment: str = "delivery"
+    extensions: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+async def load_checkout(
+    tenant: TenantInfo, member_id: int | None, data: CheckoutInput
+) -> CheckoutContext:
+    """Join the requested lines with SKUs and products of this tenant; validate input.
+
+    Unknown or foreign SKUs, unpublished products, quantities above stock and
+    activities of disabled plugins are refused with the line named.
+    """
+    extensions = validate_extensions(tenant, "checkout", data.extensions)
+    if data.use_points:
+        if member_id is None:
+            raise DomainError("UNAUTHENTICATED", "log in to spend points", "usePoints")
+        extensions["core"] = CoreCheckoutInput(points=data.use_points)
+    if data.fulfilment != "delivery" and data.fulfilment not in fulfilment_methods(tenant):
+        raise DomainError("INVALID", f"unknown fulfilment {data.fulfilment!r}", "fulfilment")
+    ids = {ln.sku_id for ln in data.lines}
+    rows = await Sku.filter(tenant_id=tenant.id, id__in=ids).values(
+        "id", "price", "stock", "specs", "weight_grams", "product_id",
+        "product__name", "product__published", "product__category_id",
+    )
+    by_id = {r["id"]: r for r in rows}
+    lines = []
+    for i, ln in enumerate(data.lines):
+        row = by_id.get(ln.sku_id)
+        if row is None:
+            raise DomainError("NOT_FOUND", "SKU not found", f"lines[{i}].skuId")
+        if not row["product__published"]:
+            raise DomainError("UNAVAILABLE", "this product is not on sale", f"lines[{i}].skuId")
+        if ln.quantity > row["stock"]:
+            raise DomainError(
+                "INSUFFICIENT_STOCK", f"only {row['stock']} left", f"lines[{i}].quantity"
+            )
+        if ln.activity is not None and ln.activity.plugin not in tenant.plugins:
+            raise DomainError(
+                "ACTIVITY_NOT_APPLICABLE",
+                f"no enabled plugin {ln.activity.plugin!r}",
+                f"lines[{i}].activity.plugin",
+            )
+        lines.append(
+            CheckoutLine(
+                index=i,
+                sku_id=row["id"],
+                product_id=row["product_id"],
+                product_name=row["product__name"],
+                category_id=row["product__category_id"],
+                specs=row["specs"],
+                quantity=ln.quantity,
+                list_price=row["price"],
+                stock=row["stock"],
+                weight_grams=row["weight_grams"],
+                activity=ln.activity,
+            )
+        )
+    member = await member_info(tenant, member_id) if member_id is not None else None
+    return CheckoutContext(
+        tenant=tenant,
+        member=member,
+        lines=lines,
+        extensions=extensions,
+        now=clock.now(),
+        fulfilment=data.fulfilment,
+    )
+
+
+def fulfilment_methods(tenant: TenantInfo) -> dict[str, str]:
+    """Fulfilment methods the tenant's plugins offer, by name, besides delivery."""
+    methods: dict[str, str] | None = tenant.hooks.memo.get("fulfilment")
+    if methods is None:
+        methods = {
+            m.name: m.label
+            for _, result in tenant.hooks.collect("yutang_fulfilment_methods")
+            for m in result
+        }
+        tenant.hooks.memo["fulfilment"] = methods
+    return methods
+
+
+async def quote(tenant: TenantInfo, member_id: int | None, data: CheckoutInput) -> Quote:
+    """Validate and price a checkout; pure for a database state and the clock."""
+    return await quote_checkout(await load_checkout(tenant, member_id, data))
+
+
+async def quote_checkout(checkout: CheckoutContext) -> Quote:
+    """Validate and price an already loaded checkout (placeOrder's transaction)."""
+    await checkout.tenant.hooks.call("yutang_validate_checkout", checkout=checkout)
+    return await run_pipeline(checkout)

@@ -1,0 +1,102 @@
+"""Tortoise configuration (core app + one app per plugin), start-up and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from yutang.core.plugins import CORE_PLUGIN, PluginRegistry
+from yutang.core.settings import AppSettings
+
+
+def _with_params(url: str, params: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    for key, value in params.items():
+        query.setdefault(key, value)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def connection_url(settings: AppSettings, *, migrating: bool = False) -> str:
+    """The database URL with pool size (PostgreSQL) or pragmas (SQLite) filled in.
+
+    SQLite migrations rebuild tables; with foreign keys on, the rebuild's DROP would
+    cascade into child rows, so migrations run with them off.
+    """
+    url = settings.database_url
+    if settings.is_sqlite:
+        return _with_params(url, {"foreign_keys": "OFF"}) if migrating else url
+    size = str(settings.db_pool_size)
+    return _with_params(url, {"minsize": "1", "maxsize": size})
+
+
+def apps_config(registry: PluginRegistry) -> dict[str, dict[str, Any]]:
+    """The tortoise apps: ``core`` plus every installed plugin that has models."""
+    apps: dict[str, dict[str, Any]] = {
+        "core": {
+            "models": ["yutang.core.models"],
+            "default_connection": "default",
+            "migrations": "yutang.migrations",
+        }
+    }
+    for name, info in sorted(registry.plugins.items()):
+        if name == CORE_PLUGIN or not info.models:
+            continue
+        package = info.models.rpartition(".")[0]
+        apps[name] = {
+            "models": [info.models],
+            "default_connection": "default",
+            "migrations": f"{package}.migrations",
+        }
+    return apps
+
+
+def tortoise_config(
+    settings: AppSettings, registry: PluginRegistry, *, migrating: bool = False
+) -> dict[str, Any]:
+    """The full tortoise config for this process."""
+    return {
+        "connections": {"default": connection_url(settings, migrating=migrating)},
+        "apps": apps_config(registry),
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: AppSettings, registry: PluginRegistry) -> None:
+    """Open the connection pool for this process (global fallback: litestar's lifespan
+    runs in another task than the requests)."""
+    await Tortoise.init(config=tortoise_config(settings, registry), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    """Close every connection; without it aiosqlite's thread keeps the process alive."""
+    await Tortoise.close_connections()
+
+
+async def run_migrations(
+    settings: AppSettings,
+    registry: PluginRegistry,
+    progress: Callable[[str, str, str], object] | None = None,
+) -> None:
+    """Apply the core's and every installed plugin's migrations, then close."""
+    try:
+        await tortoise_migrate(
+            config=tortoise_config(settings, registry, migrating=True), progress=progress
+        )
+    finally:
+        await Tortoise.close_connections()
+
+
+def __getattr__(name: str) -> Any:
+    """``TORTOISE_ORM`` for tortoise's own CLI (``makemigrations``): core + plugins."""
+    if name != "TORTOISE_ORM":
+        raise AttributeError(name)
+    from yutang.core.runtime import build_runtime
+
+    settings = AppSettings.from_env()
+    return tortoise_config(settings, build_runtime(settings).registry)

@@ -1,0 +1,41 @@
+"""Expected failures: a code, the input field at fault, and a message for people."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A failure the caller can act on (sold out, limit reached, bad field).
+
+    GraphQL mutations turn it into ``errors { code field message }``; a transaction
+    that raises it writes nothing.
+    """
+
+    def __init__(
+        self, code: str, message: str, field: str | None = None, *, extra: object = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.code!r}, {self.message!r}, field={self.field!r})"
+
+
+class NotFound(DomainError):
+    """The object does not exist for this tenant (or does not exist at all)."""
+
+    def __init__(self, what: str, field: str | None = None) -> None:
+        super().__init__("NOT_FOUND", f"{what} not found", field)
+
+
+class Forbidden(DomainError):
+    """The caller is authenticated as someone who may not do this."""
+
+    def __init__(self, message: str = "permission denied") -> None:
+        super().__init__("FORBIDDEN", message)
+
+
+class ConfigError(Exception):
+    """Invalid configuration found at start-up; the message names file, key and reason."""

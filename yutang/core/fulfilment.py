@@ -1,0 +1,82 @@
+"""Fulfilment and completion: holds from plugins, auto-complete, the after-sale window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from yutang.core import clock, outbox
+from yutang.core.errors import DomainError
+from yutang.core.models import Order
+from yutang.core.orders import cancel_order, emit_order_event, get_order, transition
+from yutang.core.refunds import after_sale_deadline
+from yutang.core.settings_core import core_settings
+from yutang.core.tenancy import TenantInfo
+
+
+async def fulfil_order(tenant: TenantInfo, order_id: int) -> Order:
+    """Mark a paid order fulfilled (shipped or picked up) unless a plugin holds it."""
+    async with in_transaction():
+        order = await get_order(tenant, order_id)
+        if order.status != "paid":
+            raise DomainError(
+                "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot be fulfilled",
+                "orderId",
+            )
+        hooks = tenant.hooks.registry.plugin_set(tenant.plugins | frozenset(order.plugins))
+        holds = await hooks.call("yutang_fulfilment_hold", tenant=tenant, order_id=order.id)
+        if holds:
+            raise DomainError("FULFILMENT_HELD", "; ".join(holds), "orderId")
+        now = clock.now()
+        await transition(tenant, order, "fulfilled", fulfilled_at=now)
+        days = core_settings(tenant).auto_complete_days
+        await outbox.schedule(
+            tenant.id, "core.auto_complete", {"order_id": order.id}, now + timedelta(days=days),
+            dedupe_key=f"auto_complete:{order.id}",
+        )
+        await emit_order_event(tenant, order, "yutang_order_fulfilled")
+    return order
+
+
+async def complete_order(tenant: TenantInfo, order_id: int, member_id: int | None) -> Order:
+    """The member confirms receipt (or the auto-complete job does): fulfilled → completed."""
+    async with in_transaction():
+        order = await get_order(tenant, order_id, member_id)
+        await _complete(tenant, order)
+    return order
+
+
+async def _complete(tenant: TenantInfo, order: Order) -> None:
+    now = clock.now()
+    await transition(tenant, order, "completed", completed_at=now)
+    await outbox.schedule(
+        tenant.id, "core.close_after_sale", {"order_id": order.id},
+        after_sale_deadline(tenant, now), dedupe_key=f"close_after_sale:{order.id}",
+    )
+    await emit_order_event(tenant, order, "yutang_order_completed")
+
+
+async def auto_complete(tenant: TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: complete an order nobody confirmed within the tenant's setting."""
+    order = await Order.get(tenant_id=tenant.id, id=payload["order_id"])
+    if order.status == "fulfilled":
+        await _complete(tenant, order)
+
+
+async def close_after_sale(tenant: TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: close the after-sale window once; ``after_sale_closed`` fires once."""
+    order = await Order.get(tenant_id=tenant.id, id=payload["order_id"])
+    closed = await Order.filter(
+        id=order.id, status="completed", after_sale_closed_at__isnull=True
+    ).update(after_sale_closed_at=clock.now())
+    if closed:
+        await emit_order_event(tenant, order, "yutang_after_sale_closed")
+
+
+async def payment_timeout(tenant: TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: cancel an order still unpaid at its deadline."""
+    order = await Order.get(tenant_id=tenant.id, id=payload["order_id"])
+    if order.status == "pending_payment":
+        await cancel_order(tenant, order.id, member_id=None, reason="payment_timeout")

@@ -1,0 +1,63 @@
+"""Idempotency keys: per tenant, actor and operation; a retry gets the first result."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from yutang.core.errors import DomainError
+from yutang.core.models import IdempotencyRecord
+from yutang.core.tenancy import TenantInfo
+
+
+class Replay(Exception):
+    """Raised inside the transaction when the key was used before; carries the result."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__("idempotent replay")
+        self.result = result
+
+
+async def claim(
+    tenant: TenantInfo, actor: str, operation: str, key: str, request: object
+) -> None:
+    """Take ``key`` for this request inside the caller's transaction, or raise Replay.
+
+    On PostgreSQL a concurrent duplicate blocks on the unique index until the first
+    transaction ends, then sees its committed result; on SQLite transactions are
+    serialized. The same key with a different request is an error.
+    """
+    if not key or len(key) > 128:
+        raise DomainError("INVALID", "an idempotency key of 1–128 characters is required",
+                          "idempotencyKey")
+    digest = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+    try:
+        async with in_transaction():
+            await IdempotencyRecord.create(
+                tenant_id=tenant.id, actor=actor, operation=operation, key=key,
+                request_hash=digest,
+            )
+    except IntegrityError:
+        record = await IdempotencyRecord.get(
+            tenant_id=tenant.id, actor=actor, operation=operation, key=key
+        )
+        if record.request_hash != digest:
+            raise DomainError(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this idempotency key was used for a different request",
+                "idempotencyKey",
+            ) from None
+        raise Replay(record.result or {}) from None
+
+
+async def remember(
+    tenant: TenantInfo, actor: str, operation: str, key: str, result: dict[str, Any]
+) -> None:
+    """Store the result the key will replay; in the same transaction as the claim."""
+    await IdempotencyRecord.filter(
+        tenant_id=tenant.id, actor=actor, operation=operation, key=key
+    ).update(result=result)

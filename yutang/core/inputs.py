@@ -1,0 +1,66 @@
+"""Validating input at the edge with msgspec, with errors that name the field."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from yutang.core.errors import DomainError
+from yutang.core.tenancy import TenantInfo
+
+T = TypeVar("T")
+
+_INDEX = re.compile(r"\.(\d+)(?=\.|$)")
+
+
+def field_of(err: msgspec.ValidationError, prefix: str = "") -> tuple[str, str]:
+    """Split msgspec's ``"reason - at `$.lines[0].quantity`"`` into (field, reason)."""
+    text = str(err)
+    reason, sep, at = text.rpartition(" - at `")
+    if not sep:
+        return prefix, text
+    path = at.rstrip("`").removeprefix("$").lstrip(".")
+    path = _INDEX.sub(r"[\1]", path)
+    if prefix:
+        path = f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
+    return path, reason
+
+
+def convert(value: Any, schema: type[T], prefix: str = "") -> T:
+    """``msgspec.convert`` raising a DomainError ``INVALID`` that names the field."""
+    try:
+        return msgspec.convert(value, schema)
+    except msgspec.ValidationError as exc:
+        path, reason = field_of(exc, prefix)
+        raise DomainError("INVALID", reason, path or None) from exc
+
+
+def validate_extensions(
+    tenant: TenantInfo, operation: str, raw: dict[str, Any] | None
+) -> dict[str, msgspec.Struct]:
+    """Validate ``extensions: {plugin: {...}}`` with each enabled plugin's input Struct."""
+    out: dict[str, msgspec.Struct] = {}
+    for plugin, value in (raw or {}).items():
+        field = f"extensions.{plugin}"
+        if plugin not in tenant.plugins:
+            raise DomainError("UNKNOWN_EXTENSION", f"no enabled plugin {plugin!r}", field)
+        schema = tenant.hooks.memo.get(("input", operation, plugin))
+        if schema is None:
+            schema = _input_schema(tenant, operation, plugin)
+            tenant.hooks.memo[("input", operation, plugin)] = schema
+        if schema is False:
+            raise DomainError(
+                "UNKNOWN_EXTENSION", f"plugin {plugin!r} takes no {operation} input", field
+            )
+        out[plugin] = convert(value, schema, field)
+    return out
+
+
+def _input_schema(tenant: TenantInfo, operation: str, plugin: str) -> Any:
+    caller = tenant.hooks.caller("yutang_input_schema")
+    for impl in caller.get_hookimpls():
+        if impl.plugin_name == plugin:
+            return impl.function(operation=operation) or False
+    return False

@@ -1,0 +1,29 @@
+"""The core's tortoise models (app label ``core``)."""
+
+from yutang.core.models.catalog import Category, Product, ProductImage, Sku
+from yutang.core.models.jobs import Job
+from yutang.core.models.members import Member, MemberLevel, PointsEntry
+from yutang.core.models.orders import IdempotencyRecord, Order, OrderLine, Payment, Refund
+from yutang.core.models.tenancy import AuthToken, Operator, Staff, Store, StoreStaff, Tenant
+
+__all__ = [
+    "AuthToken",
+    "Category",
+    "IdempotencyRecord",
+    "Job",
+    "Member",
+    "MemberLevel",
+    "Operator",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "PointsEntry",
+    "Product",
+    "ProductImage",
+    "Refund",
+    "Sku",
+    "Staff",
+    "Store",
+    "StoreStaff",
+    "Tenant",
+]

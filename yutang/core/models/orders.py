@@ -1,0 +1,118 @@
+"""Orders, their lines, payments, after-sale refunds and idempotency records."""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from yutang.core.models.base import Timestamped
+
+
+class Order(Timestamped):
+    """One checkout. ``quote`` is exactly the quote the member saw and was charged."""
+
+    number = fields.CharField(max_length=32)
+    member: fields.ForeignKeyRelation[Timestamped] = fields.ForeignKeyField(
+        "core.Member", related_name="orders", on_delete=fields.RESTRICT
+    )
+    status = fields.CharField(max_length=24, default="pending_payment")
+    currency = fields.CharField(max_length=3)
+    subtotal = fields.BigIntField()
+    discount = fields.BigIntField()
+    fees = fields.BigIntField(default=0)
+    total = fields.BigIntField()
+    points_used = fields.BigIntField(default=0)
+    paid_amount = fields.BigIntField(default=0)
+    refunded_amount = fields.BigIntField(default=0)
+    quote: dict[str, object] = fields.JSONField()  # type: ignore[assignment]
+    quote_hash = fields.CharField(max_length=64)
+    plugins: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    extensions: dict[str, object] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    fulfilment = fields.CharField(max_length=32, default="delivery")
+    payment_deadline = fields.DatetimeField()
+    paid_at = fields.DatetimeField(null=True)
+    fulfilled_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    after_sale_closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "orders"
+        unique_together = (("tenant", "number"),)
+        indexes = (("tenant_id", "member_id", "id"), ("tenant_id", "status", "id"))
+
+
+class OrderLine(Timestamped):
+    """A line as priced: ``amount`` is what it paid after every discount."""
+
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "core.Order", related_name="lines", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    sku_id = fields.BigIntField()
+    product_id = fields.BigIntField()
+    product_name = fields.CharField(max_length=200)
+    specs: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    quantity = fields.IntField()
+    unit_price = fields.BigIntField()
+    amount = fields.BigIntField()
+    points = fields.BigIntField(default=0)
+    refunded_points = fields.BigIntField(default=0)
+    activity_plugin = fields.CharField(max_length=64, null=True)
+    activity_ref = fields.CharField(max_length=128, null=True)
+    refunded_quantity = fields.IntField(default=0)
+    refunded_amount = fields.BigIntField(default=0)
+    shipped_quantity = fields.IntField(default=0)
+
+    class Meta:
+        table = "order_line"
+        indexes = (("tenant_id", "order_id"),)
+
+
+class Payment(Timestamped):
+    """A payment attempt through a provider, ``captured`` once the provider confirms."""
+
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "core.Order", related_name="payments", on_delete=fields.RESTRICT
+    )
+    provider = fields.CharField(max_length=32)
+    amount = fields.BigIntField()
+    status = fields.CharField(max_length=16, default="pending")
+    reference = fields.CharField(max_length=128)
+    claimed_by = fields.CharField(max_length=64, null=True)
+    captured_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "payment"
+        unique_together = (("tenant", "provider", "reference"),)
+        indexes = (("tenant_id", "order_id"),)
+
+
+class Refund(Timestamped):
+    """An after-sale request: open, then approved or rejected, then refunded."""
+
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "core.Order", related_name="refunds", on_delete=fields.RESTRICT
+    )
+    status = fields.CharField(max_length=16, default="open")
+    amount = fields.BigIntField()
+    lines: list[dict[str, int]] = fields.JSONField()  # type: ignore[assignment]
+    reason = fields.CharField(max_length=500, default="")
+    refunded_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refund"
+        indexes = (("tenant_id", "order_id"),)
+
+
+class IdempotencyRecord(Timestamped):
+    """The first result of a keyed mutation, replayed to every retry with the same key."""
+
+    actor = fields.CharField(max_length=64)
+    operation = fields.CharField(max_length=64)
+    key = fields.CharField(max_length=128)
+    request_hash = fields.CharField(max_length=64)
+    result: dict[str, object] | None = fields.JSONField(null=True)  # type: ignore[assignment]
+
+    class Meta:
+        table = "idempotency_record"
+        unique_together = (("tenant", "actor", "operation", "key"),)

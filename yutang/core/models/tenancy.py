@@ -1,0 +1,92 @@
+"""Tenants, their staff and stores, and the platform operators above them."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from yutang.core.models.base import TenantModel, Timestamped
+
+
+class Tenant(Model):
+    """A merchant. Plugin set and settings come from its profile plus overrides."""
+
+    id = fields.BigIntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    time_zone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    currency = fields.CharField(max_length=3, default="CNY")
+    profile = fields.CharField(max_length=64, default="default")
+    status = fields.CharField(max_length=16, default="active", db_default="active")
+    plugins: list[str] | None = fields.JSONField(null=True)  # type: ignore[assignment]
+    settings: dict[str, dict[str, object]] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    settings_version = fields.IntField(default=1, db_default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tenant"
+
+
+class Operator(Model):
+    """A platform operator (the SaaS vendor), above every tenant."""
+
+    id = fields.BigIntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    password_hash = fields.CharField(max_length=200)
+
+    class Meta:
+        table = "operator"
+
+
+class Staff(Timestamped):
+    """A staff member of a tenant, with one role: owner, manager or clerk."""
+
+    username = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=100, default="")
+    role = fields.CharField(max_length=16)
+    password_hash = fields.CharField(max_length=200)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "staff"
+        unique_together = (("tenant", "username"),)
+
+
+class Store(Timestamped):
+    """A physical store that plugins (pickup, distributor) build on."""
+
+    name = fields.CharField(max_length=200)
+    address = fields.CharField(max_length=500, default="")
+
+    class Meta:
+        table = "store"
+        indexes = (("tenant_id", "id"),)
+
+
+class StoreStaff(TenantModel):
+    """Which staff belong to which store (a clerk acts only for their stores)."""
+
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="staff_links", on_delete=fields.CASCADE
+    )
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField(
+        "core.Staff", related_name="store_links", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "store_staff"
+        unique_together = (("tenant", "store", "staff"),)
+
+
+class AuthToken(Model):
+    """A bearer token, stored as its sha256, for a member, staff member or operator."""
+
+    id = fields.BigIntField(primary_key=True)
+    digest = fields.CharField(max_length=64, unique=True)
+    kind = fields.CharField(max_length=16)
+    subject_id = fields.BigIntField()
+    tenant_id = fields.BigIntField(null=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "auth_token"

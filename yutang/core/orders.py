@@ -1,0 +1,246 @@
+"""Placing and cancelling orders; the order state machine.
+
+``pending_payment → paid → fulfilled → completed``; ``cancelled`` from
+``pending_payment``; ``refunded`` once every line went back. Every transition is a
+conditional UPDATE on the current status, so two racing transitions cannot both win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from yutang.core import clock, idempotency, outbox
+from yutang.core.checkout import CheckoutInput, load_checkout, quote_checkout
+from yutang.core.errors import DomainError, NotFound
+from yutang.core.members import change_points
+from yutang.core.models import Member, Order, OrderLine, Sku
+from yutang.core.pricing import Quote
+from yutang.core.settings_core import core_settings
+from yutang.core.tenancy import TenantInfo
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending_payment": frozenset({"paid", "cancelled"}),
+    "paid": frozenset({"fulfilled", "refunded"}),
+    "fulfilled": frozenset({"completed", "refunded"}),
+    "completed": frozenset({"refunded"}),
+    "cancelled": frozenset(),
+    "refunded": frozenset(),
+}
+
+
+class PlaceOrderInput(CheckoutInput, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """A checkout plus the quote hash the client saw and an idempotency key."""
+
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] = ""
+    quote_hash: str | None = None
+
+
+class PriceChanged(DomainError):
+    """The price moved since the client's quote; carries the new quote."""
+
+    def __init__(self, quote: Quote) -> None:
+        super().__init__(
+            "PRICE_CHANGED", "the price changed; review the new quote", "quoteHash", extra=quote
+        )
+
+
+async def transition(tenant: TenantInfo, order: Order, to: str, **changes: Any) -> None:
+    """Move ``order`` to ``to`` if legal and still in the status we read; else raise."""
+    if to not in TRANSITIONS[order.status]:
+        raise DomainError(
+            "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot become {to}", "status"
+        )
+    updated = await Order.filter(tenant_id=tenant.id, id=order.id, status=order.status).update(
+        status=to, **changes
+    )
+    if not updated:
+        raise DomainError("CONFLICT", "the order changed meanwhile; retry", "status")
+    order.status = to
+    for key, value in changes.items():
+        setattr(order, key, value)
+
+
+def order_plugins(tenant: TenantInfo, order: Order) -> frozenset[str]:
+    """Plugins that hear about an order: those that took part and those enabled now."""
+    return tenant.plugins | frozenset(order.plugins)
+
+
+async def emit_order_event(
+    tenant: TenantInfo, order: Order, hook: str, data: dict[str, Any] | None = None
+) -> None:
+    """Queue an order event for the plugins of :func:`order_plugins`."""
+    await outbox.emit(
+        tenant,
+        hook,
+        order_id=order.id,
+        member_id=order.member_id,  # type: ignore[attr-defined]
+        data=data,
+        plugins=order_plugins(tenant, order),
+    )
+
+
+async def place_order(tenant: TenantInfo, member_id: int, data: PlaceOrderInput) -> Order:
+    """Reprice, take stock and points, and create the order, all in one transaction.
+
+    A retry with the same idempotency key returns the first order. A quote hash that
+    differs from the recomputed quote raises PRICE_CHANGED and writes nothing.
+    """
+    actor = f"member:{member_id}"
+    try:
+        async with in_transaction():
+            await idempotency.claim(tenant, actor, "placeOrder", data.idempotency_key, data)
+            checkout = await load_checkout(tenant, member_id, data)
+            quote = await quote_checkout(checkout)
+            if data.quote_hash is not None and data.quote_hash != quote.hash:
+                raise PriceChanged(quote)
+            order = await _create_order(tenant, member_id, checkout, quote)
+            await idempotency.remember(
+                tenant, actor, "placeOrder", data.idempotency_key, {"order_id": order.id}
+            )
+    except idempotency.Replay as replay:
+        return await Order.get(tenant_id=tenant.id, id=replay.result["order_id"])
+    return order
+
+
+async def _create_order(tenant: TenantInfo, member_id: int, checkout: Any, quote: Quote) -> Order:
+    needed: dict[int, tuple[int, int]] = {}
+    for ln in quote.lines:
+        qty, first = needed.get(ln.sku_id, (0, ln.index))
+        needed[ln.sku_id] = (qty + ln.quantity, first)
+    for sku_id in sorted(needed):
+        qty, index = needed[sku_id]
+        taken = await Sku.filter(tenant_id=tenant.id, id=sku_id, stock__gte=qty).update(
+            stock=F("stock") - qty
+        )
+        if not taken:
+            raise DomainError("OUT_OF_STOCK", "sold out", f"lines[{index}].quantity")
+    settings = core_settings(tenant)
+    now = clock.now()
+    default_deadline = now + timedelta(minutes=settings.payment_timeout_minutes)
+    answers = await tenant.hooks.call(
+        "yutang_payment_deadline", checkout=checkout, default=default_deadline
+    )
+    deadline = min([default_deadline, *answers])
+    order = await Order.create(
+        tenant_id=tenant.id,
+        number=f"{now:%y%m%d}{secrets.randbelow(10**10):010d}",
+        member_id=member_id,
+        currency=quote.currency,
+        subtotal=quote.subtotal,
+        discount=quote.discount,
+        fees=quote.fees,
+        total=quote.total,
+        points_used=quote.points_used,
+        quote=msgspec.to_builtins(quote),
+        quote_hash=quote.hash,
+        plugins=sorted(tenant.plugins),
+        extensions={k: msgspec.to_builtins(v) for k, v in checkout.extensions.items()},
+        fulfilment=checkout.fulfilment,
+        payment_deadline=deadline,
+    )
+    await OrderLine.bulk_create(
+        [
+            OrderLine(
+                tenant_id=tenant.id,
+                order_id=order.id,
+                position=ln.index,
+                sku_id=ln.sku_id,
+                product_id=ln.product_id,
+                product_name=ln.product_name,
+                specs=ln.specs,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                amount=ln.amount,
+                points=ln.points,
+                activity_plugin=ln.activity.plugin if ln.activity else None,
+                activity_ref=ln.activity.ref if ln.activity else None,
+            )
+            for ln in quote.lines
+        ]
+    )
+    if quote.points_used:
+        await change_points(tenant, member_id, -quote.points_used, "order", f"order:{order.id}")
+    await tenant.hooks.call("yutang_reserve_stock", checkout=checkout, order_id=order.id)
+    await emit_order_event(tenant, order, "yutang_order_placed")
+    if order.total == 0:
+        await mark_paid(tenant, order, amount=0)
+    else:
+        await outbox.schedule(
+            tenant.id,
+            "core.payment_timeout",
+            {"order_id": order.id},
+            deadline,
+            dedupe_key=f"payment_timeout:{order.id}",
+        )
+    return order
+
+
+async def get_order(tenant: TenantInfo, order_id: int, member_id: int | None = None) -> Order:
+    """An order of this tenant (and of this member, when given), or NOT_FOUND."""
+    query = Order.filter(tenant_id=tenant.id, id=order_id)
+    if member_id is not None:
+        query = query.filter(member_id=member_id)
+    order = await query.first()
+    if order is None:
+        raise NotFound("order", "orderId")
+    return order
+
+
+async def cancel_order(
+    tenant: TenantInfo, order_id: int, *, member_id: int | None, reason: str
+) -> Order:
+    """Cancel an unpaid order: stock, activity stock and points go back."""
+    async with in_transaction():
+        order = await get_order(tenant, order_id, member_id)
+        await transition(tenant, order, "cancelled", cancelled_at=clock.now())
+        await release_lines(tenant, order, None, "cancelled")
+        if order.points_used:
+            await change_points(
+                tenant, order.member_id, order.points_used,  # type: ignore[attr-defined]
+                "order_cancelled", f"order:{order.id}",
+            )
+        await emit_order_event(tenant, order, "yutang_order_cancelled", {"reason": reason})
+    return order
+
+
+async def release_lines(
+    tenant: TenantInfo, order: Order, quantities: dict[int, int] | None, reason: str
+) -> None:
+    """Give SKU stock back for lines (all of them when ``quantities`` is None) and let
+    the plugins that took part release theirs."""
+    lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id).order_by("position")
+    released: list[dict[str, Any]] = []
+    for ln in lines:
+        qty = ln.quantity if quantities is None else quantities.get(ln.id, 0)
+        if qty <= 0:
+            continue
+        await Sku.filter(tenant_id=tenant.id, id=ln.sku_id).update(stock=F("stock") + qty)
+        released.append(
+            {
+                "line_id": ln.id,
+                "sku_id": ln.sku_id,
+                "quantity": qty,
+                "activity_plugin": ln.activity_plugin,
+                "activity_ref": ln.activity_ref,
+            }
+        )
+    if released:
+        hooks = tenant.hooks.registry.plugin_set(order_plugins(tenant, order))
+        await hooks.call(
+            "yutang_release_stock", tenant=tenant, order_id=order.id, lines=released, reason=reason
+        )
+
+
+async def mark_paid(tenant: TenantInfo, order: Order, amount: int) -> None:
+    """Record that the order took its payment: status, the member's spend, the event."""
+    await transition(tenant, order, "paid", paid_at=clock.now(), paid_amount=amount)
+    await Member.filter(tenant_id=tenant.id, id=order.member_id).update(  # type: ignore[attr-defined]
+        paid_spend=F("paid_spend") + amount
+    )
+    await emit_order_event(tenant, order, "yutang_order_paid", {"amount": amount})

@@ -1,0 +1,169 @@
+"""Payments: the provider contract, the built-in dev provider, and capture handling.
+
+Gateway calls never run inside a database transaction: a payment row is written,
+the provider is called, and its (possibly later, asynchronous) confirmation is recorded
+in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Protocol
+
+import msgspec
+from tortoise.transactions import in_transaction
+
+from yutang.core import clock, idempotency, outbox
+from yutang.core.errors import DomainError
+from yutang.core.models import Order, Payment
+from yutang.core.orders import get_order, mark_paid
+from yutang.core.tenancy import TenantInfo
+
+
+class PaymentIntent(msgspec.Struct, frozen=True):
+    """What a provider returns on create: data the client needs, and whether it is
+    already captured (the dev provider, zero-amount orders)."""
+
+    client_data: dict[str, Any]
+    captured: bool = False
+
+
+class Capture(msgspec.Struct, frozen=True):
+    """A verified confirmation from a gateway callback."""
+
+    reference: str
+    amount: int
+
+
+class PaymentProvider(Protocol):
+    """A payment gateway. Implementations are returned by ``yutang_payment_providers``."""
+
+    name: str
+
+    async def create(self, tenant: TenantInfo, reference: str, amount: int) -> PaymentIntent:
+        """Start a payment of ``amount`` identified by ``reference``."""
+        ...
+
+    async def verify_callback(self, headers: dict[str, str], body: bytes) -> Capture | None:
+        """Verify a gateway callback's signature; the capture it confirms, or None."""
+        ...
+
+    async def refund(self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str) -> bool:
+        """Ask for a refund; True when done, False when the gateway confirms later."""
+        ...
+
+
+class DevProvider:
+    """The built-in offline provider: captures at once; for development and tests."""
+
+    name = "dev"
+
+    async def create(self, tenant: TenantInfo, reference: str, amount: int) -> PaymentIntent:
+        """Captured immediately."""
+        return PaymentIntent(client_data={"provider": "dev", "reference": reference}, captured=True)
+
+    async def verify_callback(self, headers: dict[str, str], body: bytes) -> Capture | None:
+        """The dev provider takes no callbacks."""
+        return None
+
+    async def refund(self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str) -> bool:
+        """Refunded at once."""
+        return True
+
+
+def providers(tenant: TenantInfo) -> dict[str, PaymentProvider]:
+    """Providers installed in the tenant's plugin set, by name."""
+    found: dict[str, PaymentProvider] | None = tenant.hooks.memo.get("payment_providers")
+    if found is None:
+        found = {
+            p.name: p
+            for _, result in tenant.hooks.collect("yutang_payment_providers")
+            for p in result
+        }
+        tenant.hooks.memo["payment_providers"] = found
+    return found
+
+
+async def pay_order(
+    tenant: TenantInfo, member_id: int, order_id: int, provider_name: str, key: str
+) -> tuple[Order, Payment, PaymentIntent | None]:
+    """Start paying an order; with a synchronous provider it is paid on return."""
+    provider = providers(tenant).get(provider_name)
+    if provider is None:
+        raise DomainError("INVALID", f"unknown payment provider {provider_name!r}", "provider")
+    actor = f"member:{member_id}"
+    request = {"order_id": order_id, "provider": provider_name}
+    try:
+        async with in_transaction():
+            await idempotency.claim(tenant, actor, "payOrder", key, request)
+            order = await get_order(tenant, order_id, member_id)
+            if order.status != "pending_payment":
+                raise DomainError(
+                    "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot be paid",
+                    "orderId",
+                )
+            if order.payment_deadline <= clock.now():
+                raise DomainError("PAYMENT_EXPIRED", "the time to pay has run out", "orderId")
+            payment = await Payment.create(
+                tenant_id=tenant.id,
+                order_id=order.id,
+                provider=provider_name,
+                amount=order.total,
+                reference=f"P{order.id}-{secrets.token_hex(6)}",
+            )
+            await idempotency.remember(tenant, actor, "payOrder", key, {"payment_id": payment.id})
+    except idempotency.Replay as replay:
+        payment = await Payment.get(tenant_id=tenant.id, id=replay.result["payment_id"])
+        return await get_order(tenant, payment.order_id), payment, None  # type: ignore[attr-defined]
+    intent = await provider.create(tenant, payment.reference, payment.amount)
+    if intent.captured:
+        await record_capture(tenant, provider_name, payment.reference, payment.amount)
+    order = await get_order(tenant, order_id)
+    await payment.refresh_from_db()
+    return order, payment, intent
+
+
+async def record_capture(tenant: TenantInfo, provider: str, reference: str, amount: int) -> None:
+    """Record a captured payment, once. If the order can no longer take it, a plugin
+    may claim it in this transaction; otherwise it is refunded in full."""
+    async with in_transaction():
+        payment = (
+            await Payment.filter(tenant_id=tenant.id, provider=provider, reference=reference)
+            .select_for_update()
+            .first()
+        )
+        if payment is None:
+            raise DomainError("NOT_FOUND", "unknown payment", "reference")
+        if payment.status != "pending":
+            return
+        if amount != payment.amount:
+            raise DomainError("AMOUNT_MISMATCH", "captured amount differs", "amount")
+        now = clock.now()
+        await Payment.filter(id=payment.id).update(status="captured", captured_at=now)
+        order = await Order.filter(id=payment.order_id).select_for_update().get()  # type: ignore[attr-defined]
+        if order.status == "pending_payment":
+            await mark_paid(tenant, order, amount)
+            return
+        claimed = await tenant.hooks.registry.plugin_set(order.plugins).first(
+            "yutang_claim_payment", tenant=tenant, order_id=order.id, payment_id=payment.id
+        )
+        if claimed:
+            await Payment.filter(id=payment.id).update(claimed_by="plugin")
+            return
+        await outbox.schedule(
+            tenant.id,
+            "core.refund_payment",
+            {"payment_id": payment.id},
+            now,
+            dedupe_key=f"refund_payment:{payment.id}",
+        )
+
+
+async def refund_stray_payment(tenant: TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: give back a payment that arrived for an order that could not take it."""
+    payment = await Payment.get(tenant_id=tenant.id, id=payload["payment_id"])
+    if payment.status != "captured":
+        return
+    provider = providers(tenant)[payment.provider]
+    if await provider.refund(tenant, payment.reference, payment.amount, f"stray-{payment.id}"):
+        await Payment.filter(id=payment.id, status="captured").update(status="refunded")

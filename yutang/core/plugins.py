@@ -1,0 +1,174 @@
+"""Plugin discovery, per-plugin-set hook callers, and awaiting async implementations."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import pluggy
+
+from yutang.core import hookspecs
+from yutang.core.errors import ConfigError
+
+ENTRY_POINT_GROUP = "yutang.plugins"
+CORE_PLUGIN = "core"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """An installed plugin: its name (entry-point name), module and distribution."""
+
+    name: str
+    module: object
+    version: str
+    distribution: str
+    settings_schema: type[msgspec.Struct] | None
+    models: str | None
+    hooks: tuple[str, ...] = field(default=())
+
+
+class PluginSet:
+    """Hook callers restricted to one set of plugins, built once per distinct set.
+
+    The core plugin is always part of the set. Subset callers are cached per hook (the
+    pattern of pytest's FSHookProxy); ``memo`` caches what is derived from the set.
+    """
+
+    def __init__(self, registry: PluginRegistry, names: frozenset[str]) -> None:
+        self.registry = registry
+        self.names = names
+        self._removed = [
+            registry.pm.get_plugin(n) for n in registry.plugins if n not in names
+        ]
+        self._callers: dict[str, pluggy.HookCaller] = {}
+        self.memo: dict[str, Any] = {}
+
+    def caller(self, hook: str) -> pluggy.HookCaller:
+        """The hook caller for ``hook`` limited to this set."""
+        cached = self._callers.get(hook)
+        if cached is None:
+            cached = self.registry.pm.subset_hook_caller(hook, remove_plugins=self._removed)
+            self._callers[hook] = cached
+        return cached
+
+    def implementers(self, hook: str) -> list[str]:
+        """Names of plugins in this set implementing ``hook``, in call order."""
+        return [impl.plugin_name for impl in reversed(self.caller(hook).get_hookimpls())]
+
+    async def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call every implementation in order, awaiting async ones; non-None results."""
+        return await acall(self.caller(hook), kwargs)
+
+    async def first(self, hook: str, **kwargs: Any) -> Any:
+        """Call implementations in order until one returns non-None (firstresult)."""
+        return await acall(self.caller(hook), kwargs, first=True)
+
+    def collect(self, hook: str) -> list[tuple[str, Any]]:
+        """Call a synchronous registration hook; ``(plugin, result)`` pairs, non-None."""
+        out = []
+        for impl in reversed(self.caller(hook).get_hookimpls()):
+            res = impl.function()
+            if res is not None:
+                out.append((impl.plugin_name, res))
+        return out
+
+
+async def acall(caller: pluggy.HookCaller, kwargs: dict[str, Any], first: bool = False) -> Any:
+    """Run a hook in pluggy's order, awaiting awaitables (pluggy itself has no async)."""
+    results = []
+    for impl in reversed(caller.get_hookimpls()):
+        res = impl.function(*(kwargs[a] for a in impl.argnames))
+        if inspect.isawaitable(res):
+            res = await res
+        if res is not None:
+            if first:
+                return res
+            results.append(res)
+    return None if first else results
+
+
+class PluginRegistry:
+    """The process-wide plugin manager: every installed, allowed plugin registered once.
+
+    Per-tenant enablement never registers or unregisters anything; it selects a
+    :class:`PluginSet`.
+    """
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("yutang")
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self._sets: dict[frozenset[str], PluginSet] = {}
+
+    def register(
+        self, name: str, module: object, version: str = "", distribution: str = ""
+    ) -> None:
+        """Register one plugin under ``name``; checks its hooks against the specs."""
+        if name in self.plugins:
+            raise ConfigError(f"plugin {name!r} is installed twice ({distribution})")
+        if not name.isidentifier() or name != name.lower():
+            raise ConfigError(f"plugin name {name!r} must be a lower-case identifier")
+        self.pm.register(module, name=name)
+        for impl_caller in self.pm.get_hookcallers(module) or []:
+            for impl in impl_caller.get_hookimpls():
+                if impl.plugin_name == name and (impl.hookwrapper or impl.wrapper):
+                    raise ConfigError(f"plugin {name!r}: hook wrappers are not supported")
+        self.pm.check_pending()
+        hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))
+        self.plugins[name] = PluginInfo(
+            name=name,
+            module=module,
+            version=version,
+            distribution=distribution,
+            settings_schema=self._own(name, "yutang_settings_schema"),
+            models=self._own(name, "yutang_models"),
+            hooks=hooks,
+        )
+        self._sets.clear()
+
+    def _own(self, name: str, hook: str) -> Any:
+        """What plugin ``name``'s own implementation of a no-argument hook returns."""
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            if impl.plugin_name == name:
+                return impl.function()
+        return None
+
+    def load_entry_points(self, blocked: Iterable[str] = ()) -> None:
+        """Register every ``yutang.plugins`` entry point, sorted by name."""
+        blocked = set(blocked)
+        eps = sorted(
+            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+        )
+        for ep in eps:
+            if ep.name in blocked or ep.name in self.plugins:
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:
+                raise ConfigError(f"plugin {ep.name!r} failed to import: {exc}") from exc
+            dist = ep.dist
+            self.register(
+                ep.name,
+                module,
+                version=dist.version if dist else "",
+                distribution=dist.name if dist else "",
+            )
+
+    def plugin_set(self, names: Iterable[str]) -> PluginSet:
+        """The cached :class:`PluginSet` for these plugin names (core always included)."""
+        key = frozenset(names) | {CORE_PLUGIN}
+        ps = self._sets.get(key)
+        if ps is None:
+            unknown = key - self.plugins.keys()
+            if unknown:
+                raise ConfigError(f"unknown plugins: {', '.join(sorted(unknown))}")
+            ps = self._sets[key] = PluginSet(self, key)
+        return ps
+
+    def everything(self) -> PluginSet:
+        """Every installed plugin: runs jobs of plugins a tenant has since disabled."""
+        return self.plugin_set(self.plugins)

@@ -1,0 +1,220 @@
+"""After-sale: refund requests, approval, and the asynchronous refund itself.
+
+Approval books the refund on the lines (quantities, amounts, points, stock) in one
+transaction under a lock on the order, so concurrent approvals can never return more
+than was paid; the money then moves through the provider, outside any transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from yutang.core import clock, idempotency, outbox
+from yutang.core.errors import DomainError, NotFound
+from yutang.core.members import change_points
+from yutang.core.models import Member, Order, OrderLine, Payment, Refund
+from yutang.core.orders import emit_order_event, get_order, release_lines, transition
+from yutang.core.payments import providers
+from yutang.core.settings_core import core_settings
+from yutang.core.tenancy import TenantInfo
+
+REFUNDABLE = frozenset({"paid", "fulfilled", "completed"})
+
+
+class RefundLineInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """A line to refund and how many units of it."""
+
+    line_id: int
+    quantity: Annotated[int, msgspec.Meta(ge=1)]
+
+
+class RefundInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """Which lines to refund (all remaining when empty), why, and an idempotency key."""
+
+    order_id: int
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    lines: list[RefundLineInput] = msgspec.field(default_factory=list)
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+def _check_window(tenant: TenantInfo, order: Order) -> None:
+    if order.status not in REFUNDABLE:
+        raise DomainError("NOT_REFUNDABLE", f"an order that is {order.status} cannot be refunded",
+                          "orderId")
+    if order.status == "completed" and order.after_sale_closed_at is not None:
+        raise DomainError("AFTER_SALE_CLOSED", "the after-sale window has closed", "orderId")
+
+
+def _plan(lines: list[OrderLine], wanted: list[RefundLineInput]) -> list[dict[str, int]]:
+    """Per line: quantity, amount and points to return; exact on the last unit."""
+    by_id = {ln.id: ln for ln in lines}
+    if not wanted:
+        wanted = [
+            RefundLineInput(line_id=ln.id, quantity=ln.quantity - ln.refunded_quantity)
+            for ln in lines
+            if ln.quantity > ln.refunded_quantity
+        ]
+    plan = []
+    for i, w in enumerate(wanted):
+        ln = by_id.get(w.line_id)
+        if ln is None:
+            raise DomainError("NOT_FOUND", "no such line in this order", f"lines[{i}].lineId")
+        left = ln.quantity - ln.refunded_quantity
+        if w.quantity > left:
+            raise DomainError("INVALID", f"only {left} left to refund", f"lines[{i}].quantity")
+        if w.quantity == left:
+            amount = ln.amount - ln.refunded_amount
+            points = ln.points - ln.refunded_points
+        else:
+            amount = ln.amount * w.quantity // ln.quantity
+            points = ln.points * w.quantity // ln.quantity
+        plan.append({"line_id": ln.id, "quantity": w.quantity, "amount": amount, "points": points})
+    if not plan:
+        raise DomainError("NOT_REFUNDABLE", "nothing left to refund", "lines")
+    return plan
+
+
+async def request_refund(tenant: TenantInfo, member_id: int, data: RefundInput) -> Refund:
+    """A member asks for a refund; it waits for staff (open → approved | rejected)."""
+    actor = f"member:{member_id}"
+    try:
+        async with in_transaction():
+            await idempotency.claim(tenant, actor, "requestRefund", data.idempotency_key, data)
+            order = await get_order(tenant, data.order_id, member_id)
+            _check_window(tenant, order)
+            lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
+            plan = _plan(lines, data.lines)
+            refund = await Refund.create(
+                tenant_id=tenant.id,
+                order_id=order.id,
+                amount=sum(p["amount"] for p in plan),
+                lines=plan,
+                reason=data.reason,
+            )
+            await idempotency.remember(
+                tenant, actor, "requestRefund", data.idempotency_key, {"refund_id": refund.id}
+            )
+    except idempotency.Replay as replay:
+        return await Refund.get(tenant_id=tenant.id, id=replay.result["refund_id"])
+    return refund
+
+
+async def refund_now(tenant: TenantInfo, staff_id: int, data: RefundInput) -> Refund:
+    """Staff refund lines directly (an approved refund, executed asynchronously)."""
+    actor = f"staff:{staff_id}"
+    try:
+        async with in_transaction():
+            await idempotency.claim(tenant, actor, "refundOrder", data.idempotency_key, data)
+            order = await _locked_order(tenant, data.order_id)
+            lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
+            refund = await Refund.create(
+                tenant_id=tenant.id, order_id=order.id, amount=0, lines=[], reason=data.reason
+            )
+            await _approve(tenant, order, refund, _plan(lines, data.lines))
+            await idempotency.remember(
+                tenant, actor, "refundOrder", data.idempotency_key, {"refund_id": refund.id}
+            )
+    except idempotency.Replay as replay:
+        return await Refund.get(tenant_id=tenant.id, id=replay.result["refund_id"])
+    return refund
+
+
+async def decide_refund(tenant: TenantInfo, refund_id: int, approve: bool) -> Refund:
+    """Staff approve or reject an open refund request."""
+    async with in_transaction():
+        refund = await Refund.filter(tenant_id=tenant.id, id=refund_id).select_for_update().first()
+        if refund is None:
+            raise NotFound("refund", "refundId")
+        if refund.status != "open":
+            raise DomainError("ILLEGAL_TRANSITION", f"this refund is already {refund.status}",
+                              "refundId")
+        if not approve:
+            await Refund.filter(id=refund.id).update(status="rejected")
+            refund.status = "rejected"
+            return refund
+        order = await _locked_order(tenant, refund.order_id)  # type: ignore[attr-defined]
+        lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
+        wanted = [RefundLineInput(line_id=p["line_id"], quantity=p["quantity"])
+                  for p in refund.lines]
+        await _approve(tenant, order, refund, _plan(lines, wanted))
+    return refund
+
+
+async def _locked_order(tenant: TenantInfo, order_id: int) -> Order:
+    order = await Order.filter(tenant_id=tenant.id, id=order_id).select_for_update().first()
+    if order is None:
+        raise NotFound("order", "orderId")
+    _check_window(tenant, order)
+    return order
+
+
+async def _approve(
+    tenant: TenantInfo, order: Order, refund: Refund, plan: list[dict[str, int]]
+) -> None:
+    """Book the refund on lines and order; stock goes back if nothing was shipped."""
+    amount = sum(p["amount"] for p in plan)
+    points = sum(p["points"] for p in plan)
+    for p in plan:
+        await OrderLine.filter(id=p["line_id"]).update(
+            refunded_quantity=F("refunded_quantity") + p["quantity"],
+            refunded_amount=F("refunded_amount") + p["amount"],
+            refunded_points=F("refunded_points") + p["points"],
+        )
+    remaining = await OrderLine.filter(
+        tenant_id=tenant.id, order_id=order.id, refunded_quantity__lt=F("quantity")
+    ).exists()
+    full = not remaining
+    if full:
+        amount += order.fees
+    amount = min(amount, order.paid_amount - order.refunded_amount)
+    if order.status == "paid":
+        await release_lines(tenant, order, {p["line_id"]: p["quantity"] for p in plan}, "refunded")
+    await Order.filter(id=order.id).update(refunded_amount=F("refunded_amount") + amount)
+    order.refunded_amount += amount
+    await Member.filter(tenant_id=tenant.id, id=order.member_id).update(  # type: ignore[attr-defined]
+        paid_spend=F("paid_spend") - amount
+    )
+    if points:
+        await change_points(
+            tenant, order.member_id, points, "refund", f"refund:{refund.id}"  # type: ignore[attr-defined]
+        )
+    if full:
+        await transition(tenant, order, "refunded")
+    await Refund.filter(id=refund.id).update(status="approved", amount=amount, lines=plan)
+    refund.status, refund.amount, refund.lines = "approved", amount, plan
+    await outbox.schedule(
+        tenant.id, "core.execute_refund", {"refund_id": refund.id}, clock.now(),
+        dedupe_key=f"execute_refund:{refund.id}",
+    )
+    await emit_order_event(
+        tenant, order, "yutang_order_refunded",
+        {"refund_id": refund.id, "amount": amount, "lines": plan, "full": full},
+    )
+
+
+async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: return an approved refund's money through the order's payment provider."""
+    refund = await Refund.get(tenant_id=tenant.id, id=payload["refund_id"])
+    if refund.status != "approved":
+        return
+    payment = await Payment.filter(
+        tenant_id=tenant.id, order_id=refund.order_id, status="captured"  # type: ignore[attr-defined]
+    ).first()
+    done = True
+    if payment is not None and refund.amount > 0:
+        provider = providers(tenant)[payment.provider]
+        done = await provider.refund(tenant, payment.reference, refund.amount, f"R{refund.id}")
+    if done:
+        await Refund.filter(id=refund.id, status="approved").update(
+            status="refunded", refunded_at=clock.now()
+        )
+
+
+def after_sale_deadline(tenant: TenantInfo, completed: Any) -> Any:
+    """When the after-sale window of an order completed at ``completed`` closes."""
+    return completed + timedelta(days=core_settings(tenant).after_sale_days)

@@ -1,0 +1,45 @@
+"""The process's runtime: settings, installed plugins, ``plugins.toml``, tenants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from yutang.core import builtin
+from yutang.core.config import PluginsFile, load_plugins_file
+from yutang.core.plugins import CORE_PLUGIN, PluginRegistry
+from yutang.core.settings import AppSettings
+from yutang.core.tenancy import TenantResolver
+
+
+@dataclass
+class Runtime:
+    """Everything a request, a job or a CLI command needs beyond the database."""
+
+    settings: AppSettings
+    registry: PluginRegistry
+    plugins_file: PluginsFile
+    tenants: TenantResolver
+
+
+def build_runtime(
+    settings: AppSettings,
+    *,
+    entry_points: bool = True,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+) -> Runtime:
+    """Register the core plugin, installed plugins (entry points) and extras, then
+    validate ``plugins.toml`` against them."""
+    registry = PluginRegistry()
+    registry.register(CORE_PLUGIN, builtin, version="", distribution="yutang")
+    if entry_points:
+        registry.load_entry_points()
+    for name, module in extra_plugins:
+        registry.register(name, module)
+    plugins_file = load_plugins_file(settings.plugins_path(), registry)
+    return Runtime(
+        settings=settings,
+        registry=registry,
+        plugins_file=plugins_file,
+        tenants=TenantResolver(registry, plugins_file),
+    )

@@ -1,0 +1,24 @@
+"""The core's own per-tenant settings (validated like any plugin's)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from yutang.core.tenancy import TenantInfo
+
+
+class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Timeouts, windows and the points rate; ``[profiles.X.settings.core]`` in the file."""
+
+    payment_timeout_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 24 * 60)] = 30
+    auto_complete_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 10
+    after_sale_days: Annotated[int, msgspec.Meta(ge=0, le=90)] = 7
+    points_per_yuan: Annotated[int, msgspec.Meta(ge=1)] = 100
+    points_max_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 50
+
+
+def core_settings(tenant: TenantInfo) -> CoreSettings:
+    """This tenant's core settings."""
+    return tenant.setting("core", CoreSettings)

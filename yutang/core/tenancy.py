@@ -1,0 +1,122 @@
+"""Resolving the request's tenant: its plugin set and validated settings."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from yutang.core.config import PluginsFile, merge_settings, validate_settings
+from yutang.core.errors import DomainError, NotFound
+from yutang.core.models import Tenant
+from yutang.core.plugins import CORE_PLUGIN, PluginRegistry, PluginSet
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantInfo:
+    """A tenant as one request sees it; immutable, cached per settings version."""
+
+    id: int
+    slug: str
+    name: str
+    time_zone: str
+    currency: str
+    status: str
+    profile: str
+    settings_version: int
+    hooks: PluginSet
+    settings: dict[str, Any]
+
+    @property
+    def plugins(self) -> frozenset[str]:
+        """Enabled plugin names (including ``core``)."""
+        return self.hooks.names
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The tenant's time zone; merchants' schedules are in it."""
+        return ZoneInfo(self.time_zone)
+
+    def setting(self, plugin: str, schema: type[S]) -> S:
+        """This tenant's validated settings Struct for ``plugin``."""
+        value = self.settings.get(plugin)
+        if value is None:
+            return schema()
+        if not isinstance(value, schema):
+            raise TypeError(f"settings of {plugin!r} are {type(value).__name__}")
+        return value
+
+
+current_tenant: ContextVar[TenantInfo | None] = ContextVar("yutang_tenant", default=None)
+
+
+class TenantResolver:
+    """Turns a tenant row into a :class:`TenantInfo`, cached per (id, version)."""
+
+    def __init__(self, registry: PluginRegistry, plugins_file: PluginsFile) -> None:
+        self.registry = registry
+        self.file = plugins_file
+        self._cache: dict[tuple[int, int, str, str], TenantInfo] = {}
+
+    async def by_slug(self, slug: str) -> TenantInfo:
+        """The tenant with this slug; NOT_FOUND if none, SUSPENDED if suspended."""
+        row = await Tenant.get_or_none(slug=slug)
+        if row is None:
+            raise NotFound(f"tenant {slug!r}", "X-Tenant")
+        info = self.from_row(row)
+        if info.status != "active":
+            raise DomainError("TENANT_SUSPENDED", f"tenant {slug!r} is suspended", "X-Tenant")
+        return info
+
+    async def by_id(self, tenant_id: int) -> TenantInfo:
+        """The tenant with this id, whatever its status (jobs still run for it)."""
+        return self.from_row(await Tenant.get(id=tenant_id))
+
+    def from_row(self, row: Tenant) -> TenantInfo:
+        """Build (or reuse) the info for a tenant row."""
+        key = (row.id, row.settings_version, row.profile, row.status)
+        info = self._cache.get(key)
+        if info is None:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            info = self._cache[key] = self._build(row)
+        return info
+
+    def _build(self, row: Tenant) -> TenantInfo:
+        profile = self.file.profiles.get(row.profile) or self.file.profiles["default"]
+        pin = self.file.tenants.get(row.slug)
+        names: list[str] = profile.plugins
+        if pin is not None and pin.plugins is not None:
+            names = pin.plugins
+        if row.plugins is not None:
+            names = row.plugins
+        layers = [profile.settings, pin.settings if pin else {}, row.settings or {}]
+        merged = merge_settings(*layers)
+        plugin_set = self.registry.plugin_set(names)
+        settings: dict[str, Any] = {}
+        for plugin in plugin_set.names:
+            values = merged.get(plugin, {})
+            where = f"tenant {row.slug} settings.{plugin}"
+            settings[plugin] = validate_settings(self.registry, plugin, values, where)
+        settings.setdefault(CORE_PLUGIN, None)
+        return TenantInfo(
+            id=row.id,
+            slug=row.slug,
+            name=row.name,
+            time_zone=row.time_zone,
+            currency=row.currency,
+            status=row.status,
+            profile=row.profile,
+            settings_version=row.settings_version,
+            hooks=plugin_set,
+            settings=settings,
+        )
+
+    def clear(self) -> None:
+        """Forget cached tenants (tests that rewrite settings in place)."""
+        self._cache.clear()

@@ -1,0 +1,116 @@
+"""Creating tenants and their staff; platform operators' per-tenant overrides."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from yutang.core import auth
+from yutang.core.config import merge_settings, validate_settings
+from yutang.core.errors import ConfigError, DomainError, NotFound
+from yutang.core.models import Staff, Tenant
+from yutang.core.runtime import Runtime
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+async def create_tenant(
+    runtime: Runtime,
+    slug: str,
+    name: str,
+    profile: str = "default",
+    time_zone: str = "Asia/Shanghai",
+    currency: str = "CNY",
+) -> Tenant:
+    """A new tenant on a profile of ``plugins.toml``."""
+    if not _SLUG.match(slug):
+        raise DomainError("INVALID", "lower-case letters, digits and dashes, 2–63", "slug")
+    if profile not in runtime.plugins_file.profiles:
+        raise DomainError("INVALID", f"unknown profile {profile!r}", "profile")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DomainError("INVALID", f"unknown time zone {time_zone!r}", "timeZone") from exc
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise DomainError("INVALID", "an ISO 4217 code such as CNY", "currency")
+    if await Tenant.exists(slug=slug):
+        raise DomainError("SLUG_TAKEN", f"tenant {slug!r} exists", "slug")
+    return await Tenant.create(
+        slug=slug, name=name or slug, profile=profile, time_zone=time_zone, currency=currency
+    )
+
+
+async def set_tenant_plugins(
+    runtime: Runtime,
+    slug: str,
+    *,
+    profile: str | None = None,
+    plugins: list[str] | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
+    status: str | None = None,
+) -> Tenant:
+    """Change a tenant's profile, plugin set, settings overrides or status; validated by
+    each plugin's Struct and versioned, so every worker picks it up on its next request."""
+    async with in_transaction():
+        tenant = await Tenant.filter(slug=slug).select_for_update().first()
+        if tenant is None:
+            raise NotFound(f"tenant {slug!r}", "slug")
+        changes: dict[str, Any] = {}
+        if profile is not None:
+            if profile not in runtime.plugins_file.profiles:
+                raise DomainError("INVALID", f"unknown profile {profile!r}", "profile")
+            changes["profile"] = profile
+        if plugins is not None:
+            for i, name in enumerate(plugins):
+                if name not in runtime.registry.plugins or name == "core":
+                    raise DomainError("INVALID", f"unknown plugin {name!r}", f"plugins[{i}]")
+            changes["plugins"] = sorted(set(plugins))
+        if settings is not None:
+            merged = merge_settings(tenant.settings or {}, settings)
+            for plugin, values in merged.items():
+                try:
+                    validate_settings(runtime.registry, plugin, values, f"settings.{plugin}")
+                except ConfigError as exc:
+                    raise DomainError("INVALID", str(exc), f"settings.{plugin}") from exc
+            changes["settings"] = merged
+        if status is not None:
+            if status not in ("active", "suspended"):
+                raise DomainError("INVALID", "active or suspended", "status")
+            changes["status"] = status
+        await Tenant.filter(id=tenant.id).update(
+            settings_version=F("settings_version") + 1, **changes
+        )
+        return await Tenant.get(id=tenant.id)
+
+
+async def create_staff(
+    tenant_id: int, username: str, password: str, role: str, name: str = ""
+) -> Staff:
+    """A staff member of a tenant with one of the roles owner, manager, clerk."""
+    if role not in auth.ROLES:
+        raise DomainError("INVALID", f"role must be one of {', '.join(auth.ROLES)}", "role")
+    if len(password) < 6:
+        raise DomainError("INVALID", "at least 6 characters", "password")
+    if await Staff.exists(tenant_id=tenant_id, username=username):
+        raise DomainError("USERNAME_TAKEN", "this username exists", "username")
+    return await Staff.create(
+        tenant_id=tenant_id,
+        username=username,
+        name=name,
+        role=role,
+        password_hash=auth.hash_password(password),
+    )
+
+
+async def ensure_pinned_tenants(runtime: Runtime) -> None:
+    """Create tenants pinned in ``plugins.toml`` that do not exist yet."""
+    for slug, pin in runtime.plugins_file.tenants.items():
+        if not await Tenant.exists(slug=slug):
+            await Tenant.create(
+                slug=slug, name=pin.name or slug, profile=pin.profile,
+                time_zone=pin.time_zone, currency=pin.currency,
+            )

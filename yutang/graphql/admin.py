@@ -1,0 +1,601 @@
+"""The admin schema's core roots: catalogue, orders, refunds, members, staff, tenants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import strawberry
+from strawberry.scalars import JSON
+
+from yutang.core import auth, catalog as core_catalog, fulfilment, refunds, tenants
+from yutang.core.errors import DomainError, NotFound
+from yutang.core.inputs import convert
+from yutang.core.models import Member as MemberRow
+from yutang.core.models import MemberLevel, Operator, Staff, Store, StoreStaff, Tenant
+from yutang.core.models import Order as OrderRow
+from yutang.core.models import Refund as RefundRow
+from yutang.graphql import catalog
+from yutang.graphql.context import Context
+from yutang.graphql.ids import pk_of
+from yutang.graphql.inputs import RefundRequestInput, refund_data
+from yutang.graphql.orders import Order, member_nodes, order_node
+from yutang.graphql.payloads import OrderPayload, RefundPayload, attempt
+from yutang.graphql.storefront import refund_node
+from yutang.graphql.types import (
+    Category,
+    Connection,
+    Member,
+    Node,
+    Product,
+    Sku,
+    UserError,
+    after_pk,
+    connection,
+    gid,
+)
+
+Info = strawberry.Info[Context, None]
+MANAGERS = ("owner", "manager")
+
+
+@strawberry.type
+class StaffMember(Node):
+    username: str
+    name: str
+    role: str
+    store_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class StoreNode(Node):
+    name: str
+    address: str
+
+
+@strawberry.type
+class InstalledPlugin:
+    name: str
+    version: str
+    enabled: bool
+    hooks: list[str]
+
+
+@strawberry.type
+class TenantNode:
+    slug: str
+    name: str
+    profile: str
+    status: str
+    time_zone: str
+    currency: str
+    settings_version: int
+    plugins: list[str]
+    settings: JSON
+
+
+@strawberry.type
+class MemberLevelNode:
+    name: str
+    min_spend: int
+    discount_percent: int
+
+
+@strawberry.input
+class SkuInput:
+    price: int
+    specs: JSON | None = None
+    stock: int = 0
+    code: str = ""
+    weight_grams: int = 0
+
+
+@strawberry.input
+class ProductInput:
+    name: str
+    description: str = ""
+    category_id: strawberry.ID | None = None
+    published: bool = False
+    spec_names: list[str] | None = None
+    images: list[str] | None = None
+    skus: list[SkuInput] | None = None
+
+
+@strawberry.type
+class TokenPayload:
+    token: str | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ProductPayload:
+    product: Product | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SkuPayload:
+    sku: Sku | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CategoryPayload:
+    category: Category | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeletePayload:
+    deleted: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class StaffPayload:
+    staff: StaffMember | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class StorePayload:
+    store: StoreNode | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class TenantPayload:
+    tenant: TenantNode | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MemberLevelPayload:
+    level: MemberLevelNode | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def product_data(inp: ProductInput) -> core_catalog.ProductInput:
+    """The validated core input of a product."""
+    raw: dict[str, Any] = {
+        "name": inp.name,
+        "description": inp.description,
+        "published": inp.published,
+        "specNames": inp.spec_names or [],
+        "images": inp.images or [],
+    }
+    if inp.category_id is not None:
+        raw["categoryId"] = pk_of(inp.category_id, "Category", "categoryId")
+    if inp.skus is not None:
+        raw["skus"] = [
+            {"price": s.price, "specs": s.specs or {}, "stock": s.stock, "code": s.code,
+             "weightGrams": s.weight_grams}
+            for s in inp.skus
+        ]
+    return convert(raw, core_catalog.ProductInput)
+
+
+async def _product(ctx: Context, pk: int) -> Product:
+    found = await catalog.one_product(ctx.tenant, pk, published_only=False)
+    if found is None:
+        raise NotFound("product", "id")
+    return found
+
+
+async def staff_nodes(tenant_id: int, rows: list[Staff]) -> list[StaffMember]:
+    """Staff with their stores (one query for all links)."""
+    links = await StoreStaff.filter(
+        tenant_id=tenant_id, staff_id__in=[s.id for s in rows]
+    ).values("staff_id", "store_id")
+    return [
+        StaffMember(
+            id=gid("Staff", s.id), username=s.username, name=s.name, role=s.role,
+            store_ids=[gid("Store", ln["store_id"]) for ln in links if ln["staff_id"] == s.id],
+        )
+        for s in rows
+    ]
+
+
+def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
+    """A tenant with its effective plugin set."""
+    info = ctx.runtime.tenants.from_row(row)
+    return TenantNode(
+        slug=row.slug, name=row.name, profile=row.profile, status=row.status,
+        time_zone=row.time_zone, currency=row.currency, settings_version=row.settings_version,
+        plugins=sorted(info.plugins - {"core"}),
+        settings={k: msgspec.to_builtins(v) for k, v in info.settings.items() if v is not None},
+    )
+
+
+@strawberry.type(name="Query")
+class AdminQuery:
+    @strawberry.field(description="Every product, published or not.")
+    async def products(
+        self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
+    ) -> Connection[Product]:
+        await info.context.staff()
+        return await catalog.product_page(
+            info.context.tenant, first, after, published_only=False, search=search
+        )
+
+    @strawberry.field
+    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+        await info.context.staff()
+        return await catalog.one_product(info.context.tenant, pk_of(id, "Product"),
+                                         published_only=False)
+
+    @strawberry.field
+    async def categories(self, info: Info) -> list[Category]:
+        await info.context.staff()
+        return await catalog.categories(info.context.tenant)
+
+    @strawberry.field(description="Orders, newest first, optionally by status.")
+    async def orders(
+        self, info: Info, first: int = 20, after: str | None = None, status: str | None = None
+    ) -> Connection[Order]:
+        ctx = info.context
+        await ctx.staff()
+        first = max(1, min(first, catalog.MAX_PAGE))
+        start = after_pk(after)
+        query = OrderRow.filter(tenant_id=ctx.tenant.id)
+        if status:
+            query = query.filter(status=status)
+        if start is not None:
+            query = query.filter(id__lt=start)
+        rows = await query.order_by("-id").limit(first + 1)
+        page = rows[:first]
+        return connection([order_node(ctx.tenant, o) for o in page], [o.id for o in page],
+                          len(rows) > first, start is not None)
+
+    @strawberry.field
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        ctx = info.context
+        await ctx.staff()
+        row = await OrderRow.get_or_none(tenant_id=ctx.tenant.id, id=pk_of(id, "Order"))
+        return order_node(ctx.tenant, row) if row else None
+
+    @strawberry.field
+    async def members(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[Member]:
+        ctx = info.context
+        await ctx.staff(*MANAGERS)
+        first = max(1, min(first, catalog.MAX_PAGE))
+        start = after_pk(after)
+        query = MemberRow.filter(tenant_id=ctx.tenant.id)
+        if start is not None:
+            query = query.filter(id__gt=start)
+        rows = await query.order_by("id").limit(first + 1)
+        page = rows[:first]
+        nodes = await member_nodes(ctx.tenant, page)
+        return connection(nodes, [m.id for m in page], len(rows) > first, start is not None)
+
+    @strawberry.field
+    async def staff(self, info: Info) -> list[StaffMember]:
+        ctx = info.context
+        await ctx.staff(*MANAGERS)
+        rows = await Staff.filter(tenant_id=ctx.tenant.id).order_by("id")
+        return await staff_nodes(ctx.tenant.id, rows)
+
+    @strawberry.field
+    async def stores(self, info: Info) -> list[StoreNode]:
+        ctx = info.context
+        await ctx.staff()
+        rows = await Store.filter(tenant_id=ctx.tenant.id).order_by("id")
+        return [StoreNode(id=gid("Store", s.id), name=s.name, address=s.address) for s in rows]
+
+    @strawberry.field
+    async def member_levels(self, info: Info) -> list[MemberLevelNode]:
+        ctx = info.context
+        await ctx.staff()
+        rows = await MemberLevel.filter(tenant_id=ctx.tenant.id).order_by("min_spend")
+        return [MemberLevelNode(name=r.name, min_spend=r.min_spend,
+                                discount_percent=r.discount_percent) for r in rows]
+
+    @strawberry.field(description="This tenant: profile, enabled plugins, effective settings.")
+    async def tenant(self, info: Info) -> TenantNode:
+        ctx = info.context
+        await ctx.staff(*MANAGERS)
+        return tenant_node(ctx, await Tenant.get(id=ctx.tenant.id))
+
+    @strawberry.field(description="Installed plugins and whether this tenant enables them.")
+    async def plugins(self, info: Info) -> list[InstalledPlugin]:
+        ctx = info.context
+        await ctx.staff(*MANAGERS)
+        return [
+            InstalledPlugin(name=p.name, version=p.version, enabled=p.name in ctx.tenant.plugins,
+                            hooks=list(p.hooks))
+            for p in ctx.runtime.registry.plugins.values() if p.name != "core"
+        ]
+
+    @strawberry.field(description="Every tenant (platform operators only).")
+    async def tenants(self, info: Info) -> list[TenantNode]:
+        ctx = info.context
+        await ctx.operator()
+        return [tenant_node(ctx, t) for t in await Tenant.all().order_by("id")]
+
+
+@strawberry.type(name="Mutation")
+class AdminMutation:
+    @strawberry.mutation
+    async def staff_login(self, info: Info, username: str, password: str) -> TokenPayload:
+        ctx = info.context
+
+        async def run() -> str:
+            row = await Staff.get_or_none(tenant_id=ctx.tenant.id, username=username, active=True)
+            if row is None or not auth.verify_password(row.password_hash, password):
+                raise DomainError("INVALID_CREDENTIALS", "wrong username or password", "password")
+            return await auth.issue_token("staff", row.id, ctx.tenant.id)
+
+        token, errors = await attempt(run)
+        return TokenPayload(token=token, errors=errors)
+
+    @strawberry.mutation
+    async def operator_login(self, info: Info, username: str, password: str) -> TokenPayload:
+        async def run() -> str:
+            row = await Operator.get_or_none(username=username)
+            if row is None or not auth.verify_password(row.password_hash, password):
+                raise DomainError("INVALID_CREDENTIALS", "wrong username or password", "password")
+            return await auth.issue_token("operator", row.id, None)
+
+        token, errors = await attempt(run)
+        return TokenPayload(token=token, errors=errors)
+
+    @strawberry.mutation
+    async def create_product(self, info: Info, input: ProductInput) -> ProductPayload:
+        ctx = info.context
+
+        async def run() -> Product:
+            await ctx.staff(*MANAGERS)
+            row = await core_catalog.save_product(ctx.tenant, product_data(input))
+            return await _product(ctx, row.id)
+
+        product, errors = await attempt(run)
+        return ProductPayload(product=product, errors=errors)
+
+    @strawberry.mutation
+    async def update_product(
+        self, info: Info, id: strawberry.ID, input: ProductInput
+    ) -> ProductPayload:
+        ctx = info.context
+
+        async def run() -> Product:
+            await ctx.staff(*MANAGERS)
+            row = await core_catalog.save_product(ctx.tenant, product_data(input), pk_of(id, "Product"))
+            return await _product(ctx, row.id)
+
+        product, errors = await attempt(run)
+        return ProductPayload(product=product, errors=errors)
+
+    @strawberry.mutation
+    async def delete_product(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        ctx = info.context
+
+        async def run() -> bool:
+            await ctx.staff(*MANAGERS)
+            await core_catalog.delete_product(ctx.tenant, pk_of(id, "Product"))
+            return True
+
+        done, errors = await attempt(run)
+        return DeletePayload(deleted=bool(done), errors=errors)
+
+    @strawberry.mutation
+    async def update_sku(
+        self, info: Info, id: strawberry.ID, price: int | None = None, specs: JSON | None = None
+    ) -> SkuPayload:
+        ctx = info.context
+
+        async def run() -> Sku:
+            await ctx.staff(*MANAGERS)
+            row = await core_catalog.update_sku(ctx.tenant, pk_of(id, "Sku"), price, specs)
+            product = await _product(ctx, row.product_id)  # type: ignore[attr-defined]
+            return next(s for s in product.skus if s.pk == row.id)
+
+        sku, errors = await attempt(run)
+        return SkuPayload(sku=sku, errors=errors)
+
+    @strawberry.mutation(description="Add (or, with a negative delta, remove) stock.")
+    async def adjust_stock(self, info: Info, sku_id: strawberry.ID, delta: int) -> SkuPayload:
+        ctx = info.context
+
+        async def run() -> Sku:
+            await ctx.staff(*MANAGERS)
+            row = await core_catalog.adjust_stock(ctx.tenant, pk_of(sku_id, "Sku", "skuId"), delta)
+            product = await _product(ctx, row.product_id)  # type: ignore[attr-defined]
+            return next(s for s in product.skus if s.pk == row.id)
+
+        sku, errors = await attempt(run)
+        return SkuPayload(sku=sku, errors=errors)
+
+    @strawberry.mutation
+    async def save_category(
+        self,
+        info: Info,
+        name: str,
+        id: strawberry.ID | None = None,
+        parent_id: strawberry.ID | None = None,
+    ) -> CategoryPayload:
+        ctx = info.context
+
+        async def run() -> Category:
+            await ctx.staff(*MANAGERS)
+            row = await core_catalog.save_category(
+                ctx.tenant, name,
+                pk_of(parent_id, "Category", "parentId") if parent_id else None,
+                pk_of(id, "Category") if id else None,
+            )
+            return catalog.category_node(row.id, row.name, row.parent_id)  # type: ignore[attr-defined]
+
+        category, errors = await attempt(run)
+        return CategoryPayload(category=category, errors=errors)
+
+    @strawberry.mutation
+    async def delete_category(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        ctx = info.context
+
+        async def run() -> bool:
+            await ctx.staff(*MANAGERS)
+            await core_catalog.delete_category(ctx.tenant, pk_of(id, "Category"))
+            return True
+
+        done, errors = await attempt(run)
+        return DeletePayload(deleted=bool(done), errors=errors)
+
+    @strawberry.mutation(description="Mark a paid order shipped/handed over.")
+    async def fulfil_order(self, info: Info, order_id: strawberry.ID) -> OrderPayload:
+        ctx = info.context
+
+        async def run() -> OrderRow:
+            await ctx.staff()
+            return await fulfilment.fulfil_order(ctx.tenant, pk_of(order_id, "Order", "orderId"))
+
+        row, errors = await attempt(run)
+        return OrderPayload(order=order_node(ctx.tenant, row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Refund lines (all when none are given); idempotent.")
+    async def refund_order(self, info: Info, input: RefundRequestInput) -> RefundPayload:
+        ctx = info.context
+
+        async def run() -> RefundRow:
+            staff = await ctx.staff(*MANAGERS)
+            return await refunds.refund_now(ctx.tenant, staff.id, refund_data(input))
+
+        row, errors = await attempt(run)
+        return RefundPayload(refund=refund_node(ctx.tenant.currency, row) if row else None,
+                             errors=errors)
+
+    @strawberry.mutation(description="Approve or reject a member's refund request.")
+    async def decide_refund(
+        self, info: Info, refund_id: strawberry.ID, approve: bool
+    ) -> RefundPayload:
+        ctx = info.context
+
+        async def run() -> RefundRow:
+            await ctx.staff(*MANAGERS)
+            return await refunds.decide_refund(
+                ctx.tenant, pk_of(refund_id, "Refund", "refundId"), approve
+            )
+
+        row, errors = await attempt(run)
+        return RefundPayload(refund=refund_node(ctx.tenant.currency, row) if row else None,
+                             errors=errors)
+
+    @strawberry.mutation
+    async def create_staff(
+        self, info: Info, username: str, password: str, role: str, name: str = ""
+    ) -> StaffPayload:
+        ctx = info.context
+
+        async def run() -> StaffMember:
+            await ctx.staff("owner")
+            row = await tenants.create_staff(ctx.tenant.id, username, password, role, name)
+            return (await staff_nodes(ctx.tenant.id, [row]))[0]
+
+        staff, errors = await attempt(run)
+        return StaffPayload(staff=staff, errors=errors)
+
+    @strawberry.mutation
+    async def create_store(self, info: Info, name: str, address: str = "") -> StorePayload:
+        ctx = info.context
+
+        async def run() -> StoreNode:
+            await ctx.staff(*MANAGERS)
+            if not name.strip():
+                raise DomainError("INVALID", "a store needs a name", "name")
+            row = await Store.create(tenant_id=ctx.tenant.id, name=name, address=address)
+            return StoreNode(id=gid("Store", row.id), name=row.name, address=row.address)
+
+        store, errors = await attempt(run)
+        return StorePayload(store=store, errors=errors)
+
+    @strawberry.mutation(description="Make a staff member belong to a store.")
+    async def assign_store_staff(
+        self, info: Info, store_id: strawberry.ID, staff_id: strawberry.ID
+    ) -> StaffPayload:
+        ctx = info.context
+
+        async def run() -> StaffMember:
+            await ctx.staff(*MANAGERS)
+            store = await Store.get_or_none(tenant_id=ctx.tenant.id,
+                                            id=pk_of(store_id, "Store", "storeId"))
+            staff = await Staff.get_or_none(tenant_id=ctx.tenant.id,
+                                            id=pk_of(staff_id, "Staff", "staffId"))
+            if store is None:
+                raise NotFound("store", "storeId")
+            if staff is None:
+                raise NotFound("staff", "staffId")
+            await StoreStaff.get_or_create(tenant_id=ctx.tenant.id, store=store, staff=staff)
+            return (await staff_nodes(ctx.tenant.id, [staff]))[0]
+
+        staff, errors = await attempt(run)
+        return StaffPayload(staff=staff, errors=errors)
+
+    @strawberry.mutation(description="Create or change the level reached at `minSpend`.")
+    async def save_member_level(
+        self, info: Info, name: str, min_spend: int, discount_percent: int
+    ) -> MemberLevelPayload:
+        ctx = info.context
+
+        async def run() -> MemberLevelNode:
+            await ctx.staff(*MANAGERS)
+            if min_spend < 0:
+                raise DomainError("INVALID", "cannot be negative", "minSpend")
+            if not 0 < discount_percent <= 100:
+                raise DomainError("INVALID", "between 1 and 100", "discountPercent")
+            await MemberLevel.update_or_create(
+                tenant_id=ctx.tenant.id, min_spend=min_spend,
+                defaults={"name": name, "discount_percent": discount_percent},
+            )
+            return MemberLevelNode(name=name, min_spend=min_spend,
+                                   discount_percent=discount_percent)
+
+        level, errors = await attempt(run)
+        return MemberLevelPayload(level=level, errors=errors)
+
+    @strawberry.mutation(description="Create a tenant on a profile (platform operators).")
+    async def create_tenant(
+        self,
+        info: Info,
+        slug: str,
+        name: str,
+        profile: str = "default",
+        time_zone: str = "Asia/Shanghai",
+        currency: str = "CNY",
+    ) -> TenantPayload:
+        ctx = info.context
+
+        async def run() -> TenantNode:
+            await ctx.operator()
+            row = await tenants.create_tenant(ctx.runtime, slug, name, profile, time_zone, currency)
+            return tenant_node(ctx, row)
+
+        tenant, errors = await attempt(run)
+        return TenantPayload(tenant=tenant, errors=errors)
+
+    @strawberry.mutation(
+        description="Change a tenant's profile, plugin set, settings overrides or status "
+        "(platform operators); takes effect on every worker at once."
+    )
+    async def update_tenant(
+        self,
+        info: Info,
+        slug: str,
+        profile: str | None = None,
+        plugins: list[str] | None = None,
+        settings: JSON | None = None,
+        status: str | None = None,
+    ) -> TenantPayload:
+        ctx = info.context
+
+        async def run() -> TenantNode:
+            await ctx.operator()
+            if settings is not None and not isinstance(settings, dict):
+                raise DomainError("INVALID", "an object keyed by plugin", "settings")
+            row = await tenants.set_tenant_plugins(
+                ctx.runtime, slug, profile=profile, plugins=plugins, settings=settings,
+                status=status,
+            )
+            return tenant_node(ctx, row)
+
+        tenant, errors = await attempt(run)
+        return TenantPayload(tenant=tenant, errors=errors)

@@ -1,0 +1,103 @@
+"""The per-request GraphQL context: tenant, caller, and DataLoaders made per request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any
+
+import msgspec
+from litestar.types import Scope
+from strawberry.dataloader import DataLoader
+from strawberry.litestar.controller import BaseContext
+
+from yutang.core.auth import Principal, principal_for
+from yutang.core.errors import DomainError, Forbidden
+from yutang.core.models import Staff
+from yutang.core.runtime import Runtime
+from yutang.core.tenancy import TenantInfo, current_tenant
+
+LoadFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+
+
+class Context(BaseContext, kw_only=True):
+    """What every resolver gets as ``info.context``."""
+
+    runtime: Runtime
+    tenant: TenantInfo
+    token: str | None = None
+    loaders: dict[Hashable, DataLoader[Any, Any]] = msgspec.field(default_factory=dict)
+    cache: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def loader(self, key: Hashable, load: LoadFn) -> DataLoader[Any, Any]:
+        """The request's DataLoader for ``key`` (created on first use; never shared
+        across requests, so nothing leaks between tenants)."""
+        found = self.loaders.get(key)
+        if found is None:
+            found = self.loaders[key] = DataLoader(load_fn=load)
+        return found
+
+    async def principal(self) -> Principal | None:
+        """The caller behind the bearer token, if any (looked up once per request)."""
+        if "principal" not in self.cache:
+            found = await principal_for(self.token) if self.token else None
+            if found is not None and found.kind != "operator" and found.tenant_id != self.tenant.id:
+                found = None
+            self.cache["principal"] = found
+        principal: Principal | None = self.cache["principal"]
+        return principal
+
+    async def member_id(self) -> int:
+        """The logged-in member of this tenant; UNAUTHENTICATED otherwise."""
+        p = await self.principal()
+        if p is None or p.kind != "member":
+            raise DomainError("UNAUTHENTICATED", "log in as a member first")
+        return p.id
+
+    async def optional_member_id(self) -> int | None:
+        """The logged-in member, or None for anonymous callers."""
+        p = await self.principal()
+        return p.id if p is not None and p.kind == "member" else None
+
+    async def staff(self, *roles: str) -> Principal:
+        """A staff member of this tenant with one of ``roles`` (any role if none), or an
+        operator; UNAUTHENTICATED / FORBIDDEN otherwise."""
+        p = await self.principal()
+        if p is None or p.kind == "member":
+            raise DomainError("UNAUTHENTICATED", "log in as staff first")
+        if p.kind == "operator" or not roles:
+            return p
+        role = await Staff.filter(tenant_id=self.tenant.id, id=p.id).first().values_list(
+            "role", flat=True
+        )
+        if role not in roles:
+            raise Forbidden(f"needs role {' or '.join(roles)}")
+        return p
+
+    async def operator(self) -> Principal:
+        """A platform operator; FORBIDDEN for anyone else."""
+        p = await self.principal()
+        if p is None or p.kind != "operator":
+            raise Forbidden("platform operators only")
+        return p
+
+
+def context_getter_for(runtime: Runtime) -> Callable[[Scope], Awaitable[Context]]:
+    """A litestar dependency building the context (the tenant comes from middleware).
+
+    It takes the ASGI scope rather than the request so it serves websockets too.
+    """
+
+    async def get_context(scope: Scope) -> Context:
+        tenant = current_tenant.get()
+        if tenant is None:
+            raise RuntimeError("tenant middleware did not run")
+        token = None
+        for key, value in scope["headers"]:
+            if key == b"authorization":
+                auth = value.decode("latin-1")
+                if auth.lower().startswith("bearer "):
+                    token = auth[7:].strip() or None
+                break
+        return Context(runtime=runtime, tenant=tenant, token=token)
+
+    return get_context

@@ -1,0 +1,127 @@
+"""Schema assembly: core roots plus the contributions of a tenant's plugins.
+
+One schema per (surface, plugin set), built on first use and cached; plugin fields are
+appended to core types through ``Schema.get_fields``, so a disabled plugin's fields do
+not exist in that tenant's schema at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+from yutang.core.errors import ConfigError
+from yutang.core.events import GraphQLContribution
+from yutang.core.plugins import PluginSet
+from yutang.graphql.admin import AdminMutation, AdminQuery
+from yutang.graphql.scalars import SCALARS
+from yutang.graphql.storefront import StorefrontMutation, StorefrontQuery
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+# Built once: limiter rule classes made per request would defeat ValidationCache.
+_RULES = [depth_rule(MAX_DEPTH, None, None), alias_rule(MAX_ALIASES)]
+
+SURFACES: dict[str, tuple[type, type, str]] = {
+    "storefront": (StorefrontQuery, StorefrontMutation, "yutang_graphql_storefront"),
+    "admin": (AdminQuery, AdminMutation, "yutang_graphql_admin"),
+}
+
+
+def _extensions() -> list[Callable[[], SchemaExtension]]:
+    return [
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: AddValidationRules(_RULES),
+        lambda: MaxTokensLimiter(MAX_TOKENS),
+    ]
+
+
+class PluginSchema(strawberry.Schema):
+    """A schema whose types carry plugin-contributed fields."""
+
+    def __init__(self, *, extra: dict[str, list[StrawberryField]], **kwargs: Any) -> None:
+        self._extra = extra
+        super().__init__(**kwargs)
+
+    def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        """Core fields, then the plugins' fields for this type."""
+        return [*type_definition.fields, *self._extra.get(type_definition.name, [])]
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log only errors that are bugs, not client mistakes (bad queries, limits)."""
+        bugs = [e for e in errors if e.original_error is not None]
+        if bugs:
+            super().process_errors(bugs, execution_context)
+
+
+def _field_name(field: StrawberryField) -> str:
+    return field.graphql_name or field.python_name
+
+
+def build_schema(surface: str, plugins: PluginSet) -> PluginSchema:
+    """Assemble one surface's schema for a plugin set; duplicate fields fail loudly."""
+    query, mutation, hook = SURFACES[surface]
+    extra: dict[str, list[StrawberryField]] = {}
+    owners: dict[tuple[str, str], str] = {}
+    types: list[Any] = []
+    core_names = {
+        "Query": {_field_name(f) for f in query.__strawberry_definition__.fields},
+        "Mutation": {_field_name(f) for f in mutation.__strawberry_definition__.fields},
+    }
+    for plugin, contribution in plugins.collect(hook):
+        if not isinstance(contribution, GraphQLContribution):
+            raise ConfigError(f"plugin {plugin!r}: {hook} must return a GraphQLContribution")
+        targets = {"Query": contribution.query, "Mutation": contribution.mutation}
+        targets.update(contribution.extend)
+        for type_name, fields in targets.items():
+            for f in fields:
+                name = _field_name(f)
+                key = (type_name, name)
+                if key in owners or name in core_names.get(type_name, ()):
+                    other = owners.get(key, "core")
+                    raise ConfigError(
+                        f"plugin {plugin!r} adds {type_name}.{name}, already added by {other!r}"
+                    )
+                owners[key] = plugin
+                extra.setdefault(type_name, []).append(f)
+        types.extend(contribution.types)
+    return PluginSchema(
+        query=query,
+        mutation=mutation,
+        types=types,
+        extra=extra,
+        extensions=_extensions(),
+        config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
+    )
+
+
+class SchemaCache:
+    """Schemas per (surface, plugin set), built once each."""
+
+    def __init__(self) -> None:
+        self._schemas: dict[tuple[str, frozenset[str]], PluginSchema] = {}
+
+    def get(self, surface: str, plugins: PluginSet) -> PluginSchema:
+        """The schema for ``surface`` and this plugin set."""
+        key = (surface, plugins.names)
+        schema = self._schemas.get(key)
+        if schema is None:
+            schema = self._schemas[key] = build_schema(surface, plugins)
+        return schema

@@ -1,0 +1,268 @@
+"""The storefront schema's core roots: catalogue, quote, orders, members."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+import strawberry
+
+from yutang.core import checkout, fulfilment, members, orders, payments, refunds
+from yutang.core.errors import DomainError
+from yutang.core.inputs import convert
+from yutang.core.models import Member as MemberRow
+from yutang.core.models import Order as OrderRow
+from yutang.core.models import Refund as RefundRow
+from yutang.core.orders import PriceChanged
+from yutang.core.pricing import Quote as CoreQuote
+from yutang.graphql import catalog
+from yutang.graphql.context import Context
+from yutang.graphql.ids import from_global, pk_of
+from yutang.graphql.inputs import (
+    CheckoutInput,
+    PlaceOrderInput,
+    RefundRequestInput,
+    checkout_data,
+    place_order_data,
+    refund_data,
+)
+from yutang.graphql.orders import Order, member_nodes, order_node, quote_node
+from yutang.graphql.payloads import (
+    AuthPayload,
+    OrderPayload,
+    PaymentPayload,
+    QuotePayload,
+    RefundPayload,
+    attempt,
+)
+from yutang.graphql.types import (
+    Category,
+    Connection,
+    Member,
+    Money,
+    Node,
+    Product,
+    Refund,
+    UserError,
+    after_pk,
+    connection,
+    gid,
+)
+
+Info = strawberry.Info[Context, None]
+
+
+def refund_node(currency: str, r: RefundRow) -> Refund:
+    """A Refund object."""
+    return Refund(
+        id=gid("Refund", r.id), pk=r.id, status=r.status, amount=Money.of(r.amount, currency),
+        reason=r.reason, created_at=r.created_at,
+    )
+
+
+async def my_orders(ctx: Context, first: int, after: str | None) -> Connection[Order]:
+    """A page of the caller's orders, newest first."""
+    member_id = await ctx.member_id()
+    first = max(1, min(first, catalog.MAX_PAGE))
+    start = after_pk(after)
+    query = OrderRow.filter(tenant_id=ctx.tenant.id, member_id=member_id)
+    if start is not None:
+        query = query.filter(id__lt=start)
+    rows = await query.order_by("-id").limit(first + 1)
+    page = rows[:first]
+    return connection(
+        [order_node(ctx.tenant, o) for o in page], [o.id for o in page], len(rows) > first,
+        start is not None,
+    )
+
+
+@strawberry.type(name="Query")
+class StorefrontQuery:
+    @strawberry.field(description="Published products, filtered by category or name.")
+    async def products(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        category_id: strawberry.ID | None = None,
+        search: str | None = None,
+    ) -> Connection[Product]:
+        category = pk_of(category_id, "Category", "categoryId") if category_id else None
+        return await catalog.product_page(
+            info.context.tenant, first, after, published_only=True, category_pk=category,
+            search=search,
+        )
+
+    @strawberry.field
+    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+        return await catalog.one_product(
+            info.context.tenant, pk_of(id, "Product"), published_only=True
+        )
+
+    @strawberry.field
+    async def categories(self, info: Info) -> list[Category]:
+        return await catalog.categories(info.context.tenant)
+
+    @strawberry.field(description="Any object by its global ID.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        kind, pk = from_global(id)
+        ctx = info.context
+        if kind == "Product":
+            return await catalog.one_product(ctx.tenant, pk, published_only=True)
+        if kind == "Category":
+            return next((c for c in await catalog.categories(ctx.tenant) if c.pk == pk), None)
+        if kind == "Order":
+            member_id = await ctx.optional_member_id()
+            row = await OrderRow.get_or_none(tenant_id=ctx.tenant.id, id=pk, member_id=member_id)
+            return order_node(ctx.tenant, row) if row and member_id else None
+        return None
+
+    @strawberry.field(description="The logged-in member, or null.")
+    async def me(self, info: Info) -> Member | None:
+        ctx = info.context
+        member_id = await ctx.optional_member_id()
+        if member_id is None:
+            return None
+        row = await MemberRow.get(tenant_id=ctx.tenant.id, id=member_id)
+        return (await member_nodes(ctx.tenant, [row]))[0]
+
+    @strawberry.field
+    async def my_orders(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[Order]:
+        return await my_orders(info.context, first, after)
+
+    @strawberry.field(description="One of the logged-in member's orders.")
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        ctx = info.context
+        member_id = await ctx.member_id()
+        row = await OrderRow.get_or_none(
+            tenant_id=ctx.tenant.id, id=pk_of(id, "Order"), member_id=member_id
+        )
+        return order_node(ctx.tenant, row) if row else None
+
+    @strawberry.field(description="Price a cart without writing anything.")
+    async def quote(self, info: Info, input: CheckoutInput) -> QuotePayload:
+        ctx = info.context
+
+        async def run() -> CoreQuote:
+            member_id = await ctx.optional_member_id()
+            return await checkout.quote(ctx.tenant, member_id, checkout_data(input))
+
+        result, errors = await attempt(run)
+        return QuotePayload(quote=quote_node(result) if result else None, errors=errors)
+
+
+@strawberry.type(name="Mutation")
+class StorefrontMutation:
+    @strawberry.mutation
+    async def register(
+        self,
+        info: Info,
+        phone: str,
+        password: str,
+        nickname: str = "",
+        referrer_id: strawberry.ID | None = None,
+        extensions: strawberry.scalars.JSON | None = None,
+    ) -> AuthPayload:
+        ctx = info.context
+
+        async def run() -> AuthPayload:
+            data: dict[str, object] = {
+                "phone": phone, "password": password, "nickname": nickname,
+                "extensions": extensions or {},
+            }
+            if referrer_id is not None:
+                data["referrer_id"] = pk_of(referrer_id, "Member", "referrerId")
+            member, token = await members.register(
+                ctx.tenant, convert(data, members.RegisterInput)
+            )
+            return AuthPayload(token=token, member=(await member_nodes(ctx.tenant, [member]))[0])
+
+        result, errors = await attempt(run)
+        return result or AuthPayload(errors=errors)
+
+    @strawberry.mutation
+    async def login(self, info: Info, phone: str, password: str) -> AuthPayload:
+        token, errors = await attempt(lambda: members.login(info.context.tenant, phone, password))
+        return AuthPayload(token=token, errors=errors)
+
+    @strawberry.mutation(description="Place an order from lines; idempotent per key.")
+    async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload:
+        ctx = info.context
+        try:
+            member_id = await ctx.member_id()
+            row = await orders.place_order(ctx.tenant, member_id, place_order_data(input))
+        except PriceChanged as changed:
+            assert isinstance(changed.extra, CoreQuote)
+            return OrderPayload(quote=quote_node(changed.extra), errors=[UserError.of(changed)])
+        except DomainError as err:
+            return OrderPayload(errors=[UserError.of(err)])
+        return OrderPayload(order=order_node(ctx.tenant, row))
+
+    @strawberry.mutation(description="Pay an order (the `dev` provider pays at once).")
+    async def pay_order(
+        self,
+        info: Info,
+        order_id: strawberry.ID,
+        idempotency_key: str,
+        provider: str = "dev",
+    ) -> PaymentPayload:
+        ctx = info.context
+
+        async def run() -> PaymentPayload:
+            member_id = await ctx.member_id()
+            order, payment, intent = await payments.pay_order(
+                ctx.tenant, member_id, pk_of(order_id, "Order", "orderId"), provider,
+                idempotency_key,
+            )
+            return PaymentPayload(
+                order=order_node(ctx.tenant, order),
+                payment_status=payment.status,
+                client_data=msgspec.to_builtins(intent.client_data) if intent else None,
+            )
+
+        result, errors = await attempt(run)
+        return result or PaymentPayload(errors=errors)
+
+    @strawberry.mutation
+    async def cancel_order(self, info: Info, order_id: strawberry.ID) -> OrderPayload:
+        ctx = info.context
+
+        async def run() -> OrderRow:
+            member_id = await ctx.member_id()
+            return await orders.cancel_order(
+                ctx.tenant, pk_of(order_id, "Order", "orderId"), member_id=member_id,
+                reason="member",
+            )
+
+        row, errors = await attempt(run)
+        return OrderPayload(order=order_node(ctx.tenant, row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Confirm receipt: the order completes.")
+    async def confirm_receipt(self, info: Info, order_id: strawberry.ID) -> OrderPayload:
+        ctx = info.context
+
+        async def run() -> OrderRow:
+            member_id = await ctx.member_id()
+            return await fulfilment.complete_order(
+                ctx.tenant, pk_of(order_id, "Order", "orderId"), member_id
+            )
+
+        row, errors = await attempt(run)
+        return OrderPayload(order=order_node(ctx.tenant, row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Ask for a refund of lines (all when none are given).")
+    async def request_refund(
+        self, info: Info, input: Annotated[RefundRequestInput, strawberry.argument()]
+    ) -> RefundPayload:
+        ctx = info.context
+
+        async def run() -> RefundRow:
+            member_id = await ctx.member_id()
+            return await refunds.request_refund(ctx.tenant, member_id, refund_data(input))
+
+        row, errors = await attempt(run)
+        return RefundPayload(
+            refund=refund_node(ctx.tenant.currency, row) if row else None, errors=errors
+        )

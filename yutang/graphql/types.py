@@ -1,0 +1,244 @@
+"""The core's GraphQL types. Scalar fields are plain attributes (the executor's fast
+path); anything that needs I/O is built by the parent resolver or loaded in batches."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import strawberry
+
+from yutang.core.errors import DomainError
+from yutang.core.money import format_money
+from yutang.graphql.ids import to_global
+from yutang.graphql.scalars import MinorUnits
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="An amount of money; `amount` in minor units.")
+class Money:
+    amount: MinorUnits
+    currency: str
+    formatted: str
+
+    @classmethod
+    def of(cls, amount: int, currency: str) -> Money:
+        """Money with its display form."""
+        return cls(amount=MinorUnits(amount), currency=currency, formatted=format_money(amount, currency))
+
+
+@strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+
+def cursor_of(pk: int) -> str:
+    """An opaque cursor for keyset pagination by primary key."""
+    return base64.b64encode(f"c:{pk}".encode()).decode()
+
+
+def after_pk(cursor: str | None) -> int | None:
+    """The primary key a cursor points after; INVALID naming ``after`` if malformed."""
+    if cursor is None:
+        return None
+    try:
+        tag, _, pk = base64.b64decode(cursor, validate=True).decode().partition(":")
+        if tag != "c":
+            raise ValueError(tag)
+        return int(pk)
+    except ValueError:
+        raise DomainError("INVALID", "not a valid cursor", "after") from None
+
+
+def connection(nodes: list[T], pks: list[int], has_next: bool, had_after: bool) -> Connection[T]:
+    """A connection over one page of nodes in key order."""
+    edges = [Edge(cursor=cursor_of(pk), node=n) for n, pk in zip(nodes, pks, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=had_after,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+@strawberry.type(description="A problem with the input or the request the caller can act on.")
+class UserError:
+    code: str
+    field: str | None
+    message: str
+
+    @classmethod
+    def of(cls, err: DomainError) -> UserError:
+        """From a domain error."""
+        return cls(code=err.code, field=err.field, message=err.message)
+
+
+@strawberry.type
+class Category(Node):
+    name: str
+    parent_id: strawberry.ID | None
+    pk: strawberry.Private[int]
+
+
+@strawberry.type
+class Image:
+    url: str
+    position: int
+
+
+@strawberry.type
+class SpecOption:
+    name: str
+    value: str
+
+
+@strawberry.type
+class Sku(Node):
+    specs: list[SpecOption]
+    code: str
+    price: Money
+    stock: int
+    weight_grams: int
+    pk: strawberry.Private[int]
+    product_pk: strawberry.Private[int]
+
+
+@strawberry.type
+class Product(Node):
+    name: str
+    description: str
+    published: bool
+    spec_names: list[str]
+    category: Category | None
+    images: list[Image]
+    skus: list[Sku]
+    pk: strawberry.Private[int]
+
+
+@strawberry.type
+class ActivityRef:
+    plugin: str
+    ref: str
+
+
+@strawberry.type
+class AdjustmentShare:
+    line: int
+    amount: Money
+
+
+@strawberry.type(description="One price change with the plugin that made it and its label.")
+class Adjustment:
+    source: str
+    stage: int
+    label: str
+    kind: str
+    amount: Money
+    lines: list[AdjustmentShare]
+
+
+@strawberry.type
+class Hint:
+    source: str
+    message: str
+
+
+@strawberry.type
+class QuoteLine:
+    index: int
+    sku_id: strawberry.ID
+    product_id: strawberry.ID
+    product_name: str
+    specs: list[SpecOption]
+    quantity: int
+    list_price: Money
+    unit_price: Money
+    discount: Money
+    amount: Money
+    points: int
+    activity: ActivityRef | None
+
+
+@strawberry.type(description="A priced checkout. Send `hash` to placeOrder as `quoteHash`.")
+class Quote:
+    lines: list[QuoteLine]
+    adjustments: list[Adjustment]
+    hints: list[Hint]
+    subtotal: Money
+    discount: Money
+    fees: Money
+    total: Money
+    points_used: int
+    hash: str
+
+
+@strawberry.type
+class OrderLine(Node):
+    sku_id: strawberry.ID
+    product_id: strawberry.ID
+    product_name: str
+    specs: list[SpecOption]
+    quantity: int
+    unit_price: Money
+    amount: Money
+    points: int
+    refunded_quantity: int
+    refunded_amount: Money
+    activity: ActivityRef | None
+    pk: strawberry.Private[int]
+
+
+@strawberry.type
+class Refund(Node):
+    status: str
+    amount: Money
+    reason: str
+    created_at: datetime
+    pk: strawberry.Private[int]
+
+
+@strawberry.type
+class Member(Node):
+    phone: str
+    nickname: str
+    tags: list[str]
+    points: int
+    paid_spend: Money
+    level: str | None
+    created_at: datetime
+    pk: strawberry.Private[int]
+
+
+def specs_of(specs: dict[str, str]) -> list[SpecOption]:
+    """Spec options in a stable order."""
+    return [SpecOption(name=k, value=v) for k, v in specs.items()]
+
+
+def gid(type_name: str, pk: int) -> strawberry.ID:
+    """A global ID typed for strawberry."""
+    return strawberry.ID(to_global(type_name, pk))
