@@ -65,7 +65,7 @@ async def test_register_browse_quote_place_pay_fulfil_complete(
     assert quote["errors"] == []
     assert quote["quote"]["total"] == {"amount": 2 * 5800 + 12800, "formatted": "¥244.00"}
 
-    placed = (await me(PLACE, {"lines": lines, "key": "o-1", "hash": quote["quote"]["hash"]}))
+    placed = await me(PLACE, {"lines": lines, "key": "o-1", "hash": quote["quote"]["hash"]})
     order = placed["placeOrder"]["order"]
     assert placed["placeOrder"]["errors"] == []
     assert order["status"] == "pending_payment"
@@ -80,38 +80,41 @@ async def test_register_browse_quote_place_pay_fulfil_complete(
     assert member.paid_spend == 24400
 
     fulfilled = await admin(
-        'mutation($id: ID!) { fulfilOrder(orderId: $id) { order { status } errors { code } } }',
+        "mutation($id: ID!) { fulfilOrder(orderId: $id) { order { status } errors { code } } }",
         {"id": order["id"]},
     )
     assert fulfilled["fulfilOrder"]["order"]["status"] == "fulfilled"
     done = await me(
-        'mutation($id: ID!) { confirmReceipt(orderId: $id) { order { status } errors { code } } }',
+        "mutation($id: ID!) { confirmReceipt(orderId: $id) { order { status } errors { code } } }",
         {"id": order["id"]},
     )
     assert done["confirmReceipt"]["order"]["status"] == "completed"
     mine = await me("{ myOrders { edges { node { status total { amount } } } } }")
-    assert mine["myOrders"]["edges"] == [{"node": {"status": "completed", "total": {"amount": 24400}}}]
+    assert mine["myOrders"]["edges"] == [
+        {"node": {"status": "completed", "total": {"amount": 24400}}}
+    ]
 
 
 async def test_cancel_returns_stock_and_points(member, make_product) -> None:
     row, me = member
     product = await make_product("Tea", [(10000, 5)])
     skus = await sku_ids(me)
-    placed = await me(PLACE, {"lines": [{"skuId": skus[0], "quantity": 3}], "key": "c-1",
-                              "points": 2000})
+    placed = await me(
+        PLACE, {"lines": [{"skuId": skus[0], "quantity": 3}], "key": "c-1", "points": 2000}
+    )
     order = placed["placeOrder"]["order"]
     assert order["total"]["amount"] == 30000 - 2000 and order["pointsUsed"] == 2000
     assert (await Member.get(id=row.id)).points == 8000
     assert await stock((await Sku.get(product_id=product.id)).id) == 2
     cancelled = await me(
-        'mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }',
+        "mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }",
         {"id": order["id"]},
     )
     assert cancelled["cancelOrder"]["order"]["status"] == "cancelled"
     assert await stock((await Sku.get(product_id=product.id)).id) == 5
     assert (await Member.get(id=row.id)).points == 10000
     again = await me(
-        'mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }',
+        "mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }",
         {"id": order["id"]},
     )
     assert again["cancelOrder"]["errors"] == [{"code": "ILLEGAL_TRANSITION"}]
@@ -141,8 +144,9 @@ async def test_partial_then_full_refund_returns_exactly_what_lines_paid(
     row, me = member
     await make_product("Tea", [(3333, 10)])
     skus = await sku_ids(me)
-    placed = await me(PLACE, {"lines": [{"skuId": skus[0], "quantity": 3}], "key": "r-1",
-                              "points": 1000})
+    placed = await me(
+        PLACE, {"lines": [{"skuId": skus[0], "quantity": 3}], "key": "r-1", "points": 1000}
+    )
     order = placed["placeOrder"]["order"]
     assert order["total"]["amount"] == 3 * 3333 - 1000
     await me(PAY, {"id": order["id"], "key": "rp-1"})
@@ -157,8 +161,10 @@ async def test_partial_then_full_refund_returns_exactly_what_lines_paid(
     assert (await Sku.get(id=(await Sku.first()).id)).stock == 8
     rest = await admin(refund, {"o": order["id"], "l": line["id"], "q": 2, "k": "rf-2"})
     assert rest["refundOrder"]["errors"] == []
-    total_back = first["refundOrder"]["refund"]["amount"]["amount"] + \
-        rest["refundOrder"]["refund"]["amount"]["amount"]
+    total_back = (
+        first["refundOrder"]["refund"]["amount"]["amount"]
+        + rest["refundOrder"]["refund"]["amount"]["amount"]
+    )
     assert total_back == order["total"]["amount"]
     too_much = await admin(refund, {"o": order["id"], "l": line["id"], "q": 1, "k": "rf-3"})
     assert too_much["refundOrder"]["errors"][0]["code"] == "NOT_REFUNDABLE"

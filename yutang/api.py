@@ -22,7 +22,6 @@ from yutang.core.models.base import TenantModel, Timestamped
 from yutang.core.money import Money, apportion, format_money, percent_of
 from yutang.core.outbox import schedule as schedule_job
 from yutang.core.payments import Capture, PaymentIntent, PaymentProvider
-from yutang.core.rewards import grant_reward, revoke_reward
 from yutang.core.pricing import (
     ActivityRef,
     CheckoutContext,
@@ -33,6 +32,7 @@ from yutang.core.pricing import (
     PriceStep,
     Stage,
 )
+from yutang.core.rewards import grant_reward, revoke_reward
 from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import outside_transaction
 from yutang.graphql.context import Context
@@ -96,8 +96,8 @@ __all__ = [
     "convert",
     "field",
     "format_money",
-    "grant_reward",
     "from_global",
+    "grant_reward",
     "hookimpl",
     "hookspec",
     "mutation",

@@ -50,10 +50,16 @@ class TenantMiddleware(ASGIMiddleware):
             tenant = await self.runtime.tenants.by_slug(slug)
         except DomainError as err:
             status = 404 if err.code == "NOT_FOUND" else 403
-            body = _encoder.encode({"errors": [{"code": err.code, "field": err.field,
-                                                 "message": err.message}]})
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", b"application/json")]})
+            body = _encoder.encode(
+                {"errors": [{"code": err.code, "field": err.field, "message": err.message}]}
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         token = current_tenant.set(tenant)

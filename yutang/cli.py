@@ -55,7 +55,10 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
     _say(f"Yutang on http://{args.host}:{args.port}/graphql (admin: /admin/graphql)")
     uvicorn.run(
         create_app(runtime, worker=not args.no_worker),
-        host=args.host, port=args.port, log_level="warning", access_log=False,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
     )
 
 
@@ -88,13 +91,16 @@ def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
             continue
         profiles = [n for n, p in file.profiles.items() if info.name in p.plugins]
         tenants = [
-            slug for slug, pin in file.tenants.items()
-            if info.name in (pin.plugins if pin.plugins is not None
-                             else file.profiles[pin.profile].plugins)
+            slug
+            for slug, pin in file.tenants.items()
+            if info.name
+            in (pin.plugins if pin.plugins is not None else file.profiles[pin.profile].plugins)
         ]
         _say(f"{info.name} {info.version} ({info.distribution})")
         _say(f"  hooks: {', '.join(info.hooks)}")
-        _say(f"  profiles: {', '.join(profiles) or '-'}; pinned tenants: {', '.join(tenants) or '-'}")
+        _say(
+            f"  profiles: {', '.join(profiles) or '-'}; pinned tenants: {', '.join(tenants) or '-'}"
+        )
     if len(runtime.registry.plugins) == 1:
         _say("no plugins installed")
 

@@ -104,11 +104,7 @@ def yutang_runtime(
 
 async def _empty_tables() -> None:
     conn = connections.get("default")
-    tables = [
-        model._meta.db_table
-        for app in Tortoise.apps.values()
-        for model in app.values()
-    ]
+    tables = [model._meta.db_table for app in Tortoise.apps.values() for model in app.values()]
     if on_postgres():
         await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         return
@@ -157,7 +153,11 @@ async def make_tenant(yutang_db: Runtime) -> MakeTenant:
         currency: str = "CNY",
     ) -> TenantInfo:
         await Tenant.create(
-            slug=slug, name=slug, profile=profile, plugins=plugins, settings=settings or {},
+            slug=slug,
+            name=slug,
+            profile=profile,
+            plugins=plugins,
+            settings=settings or {},
             currency=currency,
         )
         return await yutang_db.tenants.by_slug(slug)
@@ -231,9 +231,7 @@ async def create_member(tenant: TenantInfo, phone: str, points: int = 0) -> tupl
 
 
 @pytest_asyncio.fixture
-async def member(
-    tenant: TenantInfo, storefront: GraphQLClient
-) -> tuple[Member, GraphQLClient]:
+async def member(tenant: TenantInfo, storefront: GraphQLClient) -> tuple[Member, GraphQLClient]:
     """A member of ``tenant`` with 10,000 points and a logged-in storefront client."""
     row, token = await create_member(tenant, "13900000001", points=10_000)
     return row, storefront.as_(token)

@@ -46,9 +46,7 @@ def points_deduction(draft: Draft) -> None:
     if wanted is None or not wanted.points or member is None:
         return
     if wanted.points > member.points:
-        raise DomainError(
-            "INSUFFICIENT_POINTS", f"you have {member.points} points", "usePoints"
-        )
+        raise DomainError("INSUFFICIENT_POINTS", f"you have {member.points} points", "usePoints")
     settings = core_settings(draft.checkout.tenant)
     lines = [ln for ln in draft.lines if ln.amount > 0]
     cap = percent_of(sum(ln.amount for ln in lines), settings.points_max_percent)
@@ -87,9 +85,7 @@ async def yutang_grant_reward(tenant: TenantInfo, member_id: int, reward: Reward
 
 
 @hookimpl
-async def yutang_revoke_reward(
-    tenant: TenantInfo, member_id: int, reward: Reward
-) -> bool | None:
+async def yutang_revoke_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> bool | None:
     """Take points rewards back (what is left of them)."""
     if reward.kind != "points":
         return None

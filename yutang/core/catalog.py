@@ -68,7 +68,8 @@ def _check_specs(data: ProductInput) -> None:
         unknown = set(sku.specs) - set(data.spec_names)
         if unknown:
             raise DomainError(
-                "INVALID", f"spec {sorted(unknown)[0]!r} is not one of specNames",
+                "INVALID",
+                f"spec {sorted(unknown)[0]!r} is not one of specNames",
                 f"skus[{i}].specs",
             )
 

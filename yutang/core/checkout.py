@@ -49,8 +49,15 @@ async def load_checkout(
         raise DomainError("INVALID", f"unknown fulfilment {data.fulfilment!r}", "fulfilment")
     ids = {ln.sku_id for ln in data.lines}
     rows = await Sku.filter(tenant_id=tenant.id, id__in=ids).values(
-        "id", "price", "stock", "specs", "weight_grams", "product_id",
-        "product__name", "product__published", "product__category_id",
+        "id",
+        "price",
+        "stock",
+        "specs",
+        "weight_grams",
+        "product_id",
+        "product__name",
+        "product__published",
+        "product__category_id",
     )
     by_id = {r["id"]: r for r in rows}
     lines = []

@@ -82,20 +82,18 @@ def load_plugins_file(path: Path, registry: PluginRegistry) -> PluginsFile:
         key, reason = _path_of(exc)
         raise ConfigError(f"{path} [{key}]: {reason}") from exc
     if "default" not in parsed.profiles:
-        parsed = msgspec.structs.replace(
-            parsed, profiles={"default": Profile(), **parsed.profiles}
-        )
+        parsed = msgspec.structs.replace(parsed, profiles={"default": Profile(), **parsed.profiles})
     for pname, profile in parsed.profiles.items():
         _check_layer(registry, path, f"profiles.{pname}", profile.plugins, profile.settings)
     for slug, pin in parsed.tenants.items():
         if pin.profile not in parsed.profiles:
-            raise ConfigError(
-                f"{path} [tenants.{slug}].profile: unknown profile {pin.profile!r}"
-            )
+            raise ConfigError(f"{path} [tenants.{slug}].profile: unknown profile {pin.profile!r}")
         _check_layer(registry, path, f"tenants.{slug}", pin.plugins or [], pin.settings)
         merged = merge_settings(parsed.profiles[pin.profile].settings, pin.settings)
         for plugin, values in merged.items():
-            validate_settings(registry, plugin, values, f"{path} [tenants.{slug}.settings.{plugin}]")
+            validate_settings(
+                registry, plugin, values, f"{path} [tenants.{slug}.settings.{plugin}]"
+            )
     return parsed
 
 

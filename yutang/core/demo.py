@@ -44,8 +44,12 @@ async def load_demo(runtime: Runtime, slug: str, progress: Callable[[str], None]
             ),
         )
         progress(f"product {i}/{len(PRODUCTS)}: {name}")
-    await MemberLevel.create(tenant_id=tenant.id, name="银卡", min_spend=200_000, discount_percent=95)
-    await MemberLevel.create(tenant_id=tenant.id, name="金卡", min_spend=1_000_000, discount_percent=90)
+    await MemberLevel.create(
+        tenant_id=tenant.id, name="银卡", min_spend=200_000, discount_percent=95
+    )
+    await MemberLevel.create(
+        tenant_id=tenant.id, name="金卡", min_spend=1_000_000, discount_percent=90
+    )
     store = await Store.create(tenant_id=tenant.id, name="西湖店", address="杭州市西湖区龙井路1号")
     password = auth.hash_password("yutang-demo")
     for username, role in (("owner", "owner"), ("clerk", "clerk")):
@@ -57,7 +61,9 @@ async def load_demo(runtime: Runtime, slug: str, progress: Callable[[str], None]
     progress("staff: owner / clerk (password yutang-demo)")
     for n in range(3):
         member = await Member.create(
-            tenant_id=tenant.id, phone=f"1380000000{n}", password_hash=password,
+            tenant_id=tenant.id,
+            phone=f"1380000000{n}",
+            password_hash=password,
             nickname=f"会员{n}",
         )
         await change_points(tenant, member.id, 1000, "welcome", "demo")

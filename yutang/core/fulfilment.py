@@ -22,7 +22,8 @@ async def fulfil_order(tenant: TenantInfo, order_id: int) -> Order:
         order = await get_order(tenant, order_id)
         if order.status != "paid":
             raise DomainError(
-                "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot be fulfilled",
+                "ILLEGAL_TRANSITION",
+                f"an order that is {order.status} cannot be fulfilled",
                 "orderId",
             )
         hooks = tenant.hooks.registry.plugin_set(tenant.plugins | frozenset(order.plugins))
@@ -33,7 +34,10 @@ async def fulfil_order(tenant: TenantInfo, order_id: int) -> Order:
         await transition(tenant, order, "fulfilled", fulfilled_at=now)
         days = core_settings(tenant).auto_complete_days
         await outbox.schedule(
-            tenant.id, "core.auto_complete", {"order_id": order.id}, now + timedelta(days=days),
+            tenant.id,
+            "core.auto_complete",
+            {"order_id": order.id},
+            now + timedelta(days=days),
             dedupe_key=f"auto_complete:{order.id}",
         )
         await emit_order_event(tenant, order, "yutang_order_fulfilled")
@@ -52,8 +56,11 @@ async def _complete(tenant: TenantInfo, order: Order) -> None:
     now = clock.now()
     await transition(tenant, order, "completed", completed_at=now)
     await outbox.schedule(
-        tenant.id, "core.close_after_sale", {"order_id": order.id},
-        after_sale_deadline(tenant, now), dedupe_key=f"close_after_sale:{order.id}",
+        tenant.id,
+        "core.close_after_sale",
+        {"order_id": order.id},
+        after_sale_deadline(tenant, now),
+        dedupe_key=f"close_after_sale:{order.id}",
     )
     await emit_order_event(tenant, order, "yutang_order_completed")
 

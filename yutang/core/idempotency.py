@@ -22,9 +22,7 @@ class Replay(Exception):
         self.result = result
 
 
-async def claim(
-    tenant: TenantInfo, actor: str, operation: str, key: str, request: object
-) -> None:
+async def claim(tenant: TenantInfo, actor: str, operation: str, key: str, request: object) -> None:
     """Take ``key`` for this request inside the caller's transaction, or raise Replay.
 
     On PostgreSQL a concurrent duplicate blocks on the unique index until the first
@@ -32,13 +30,17 @@ async def claim(
     serialized. The same key with a different request is an error.
     """
     if not key or len(key) > 128:
-        raise DomainError("INVALID", "an idempotency key of 1–128 characters is required",
-                          "idempotencyKey")
+        raise DomainError(
+            "INVALID", "an idempotency key of 1–128 characters is required", "idempotencyKey"
+        )
     digest = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
     try:
         async with in_transaction():
             await IdempotencyRecord.create(
-                tenant_id=tenant.id, actor=actor, operation=operation, key=key,
+                tenant_id=tenant.id,
+                actor=actor,
+                operation=operation,
+                key=key,
                 request_hash=digest,
             )
     except IntegrityError:

@@ -107,8 +107,10 @@ async def revoke_points(
     tenant: TenantInfo, member_id: int, amount: int, reason: str, reference: str
 ) -> int:
     """Take back up to ``amount`` points (what is left if the member spent some)."""
-    balance = await Member.filter(tenant_id=tenant.id, id=member_id).first().values_list(
-        "points", flat=True
+    balance = (
+        await Member.filter(tenant_id=tenant.id, id=member_id)
+        .first()
+        .values_list("points", flat=True)
     )
     take = min(amount, balance or 0)
     if take:

@@ -202,8 +202,11 @@ async def cancel_order(
         await release_lines(tenant, order, None, "cancelled")
         if order.points_used:
             await change_points(
-                tenant, order.member_id, order.points_used,  # type: ignore[attr-defined]
-                "order_cancelled", f"order:{order.id}",
+                tenant,
+                order.member_id,
+                order.points_used,  # type: ignore[attr-defined]
+                "order_cancelled",
+                f"order:{order.id}",
             )
         await emit_order_event(tenant, order, "yutang_order_cancelled", {"reason": reason})
     return order

@@ -33,7 +33,12 @@ async def emit(
     if not recipients:
         return
     now = clock.now()
-    payload = {"order_id": order_id, "member_id": member_id, "data": data or {}, "at": now.isoformat()}
+    payload = {
+        "order_id": order_id,
+        "member_id": member_id,
+        "data": data or {},
+        "at": now.isoformat(),
+    }
     await Job.bulk_create(
         [
             Job(

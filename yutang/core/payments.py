@@ -48,7 +48,9 @@ class PaymentProvider(Protocol):
         """Verify a gateway callback's signature; the capture it confirms, or None."""
         ...
 
-    async def refund(self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str) -> bool:
+    async def refund(
+        self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str
+    ) -> bool:
         """Ask for a refund; True when done, False when the gateway confirms later."""
         ...
 
@@ -66,7 +68,9 @@ class DevProvider:
         """The dev provider takes no callbacks."""
         return None
 
-    async def refund(self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str) -> bool:
+    async def refund(
+        self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str
+    ) -> bool:
         """Refunded at once."""
         return True
 
@@ -99,7 +103,8 @@ async def pay_order(
             order = await get_order(tenant, order_id, member_id)
             if order.status != "pending_payment":
                 raise DomainError(
-                    "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot be paid",
+                    "ILLEGAL_TRANSITION",
+                    f"an order that is {order.status} cannot be paid",
                     "orderId",
                 )
             if order.payment_deadline <= clock.now():

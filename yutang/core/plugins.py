@@ -41,9 +41,7 @@ class PluginSet:
     def __init__(self, registry: PluginRegistry, names: frozenset[str]) -> None:
         self.registry = registry
         self.names = names
-        self._removed = [
-            registry.pm.get_plugin(n) for n in registry.plugins if n not in names
-        ]
+        self._removed = [registry.pm.get_plugin(n) for n in registry.plugins if n not in names]
         self._callers: dict[str, pluggy.HookCaller] = {}
         self.memo: dict[str, Any] = {}
 
@@ -140,9 +138,7 @@ class PluginRegistry:
     def load_entry_points(self, blocked: Iterable[str] = ()) -> None:
         """Register every ``yutang.plugins`` entry point, sorted by name."""
         blocked = set(blocked)
-        eps = sorted(
-            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
-        )
+        eps = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
         for ep in eps:
             if ep.name in blocked or ep.name in self.plugins:
                 continue

@@ -44,8 +44,9 @@ class RefundInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, renam
 
 def _check_window(tenant: TenantInfo, order: Order) -> None:
     if order.status not in REFUNDABLE:
-        raise DomainError("NOT_REFUNDABLE", f"an order that is {order.status} cannot be refunded",
-                          "orderId")
+        raise DomainError(
+            "NOT_REFUNDABLE", f"an order that is {order.status} cannot be refunded", "orderId"
+        )
     if order.status == "completed" and order.after_sale_closed_at is not None:
         raise DomainError("AFTER_SALE_CLOSED", "the after-sale window has closed", "orderId")
 
@@ -131,16 +132,18 @@ async def decide_refund(tenant: TenantInfo, refund_id: int, approve: bool) -> Re
         if refund is None:
             raise NotFound("refund", "refundId")
         if refund.status != "open":
-            raise DomainError("ILLEGAL_TRANSITION", f"this refund is already {refund.status}",
-                              "refundId")
+            raise DomainError(
+                "ILLEGAL_TRANSITION", f"this refund is already {refund.status}", "refundId"
+            )
         if not approve:
             await Refund.filter(id=refund.id).update(status="rejected")
             refund.status = "rejected"
             return refund
         order = await _locked_order(tenant, refund.order_id)  # type: ignore[attr-defined]
         lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
-        wanted = [RefundLineInput(line_id=p["line_id"], quantity=p["quantity"])
-                  for p in refund.lines]
+        wanted = [
+            RefundLineInput(line_id=p["line_id"], quantity=p["quantity"]) for p in refund.lines
+        ]
         await _approve(tenant, order, refund, _plan(lines, wanted))
     return refund
 
@@ -181,18 +184,27 @@ async def _approve(
     )
     if points:
         await change_points(
-            tenant, order.member_id, points, "refund", f"refund:{refund.id}"  # type: ignore[attr-defined]
+            tenant,
+            order.member_id,
+            points,
+            "refund",
+            f"refund:{refund.id}",  # type: ignore[attr-defined]
         )
     if full:
         await transition(tenant, order, "refunded")
     await Refund.filter(id=refund.id).update(status="approved", amount=amount, lines=plan)
     refund.status, refund.amount, refund.lines = "approved", amount, plan
     await outbox.schedule(
-        tenant.id, "core.execute_refund", {"refund_id": refund.id}, clock.now(),
+        tenant.id,
+        "core.execute_refund",
+        {"refund_id": refund.id},
+        clock.now(),
         dedupe_key=f"execute_refund:{refund.id}",
     )
     await emit_order_event(
-        tenant, order, "yutang_order_refunded",
+        tenant,
+        order,
+        "yutang_order_refunded",
         {"refund_id": refund.id, "amount": amount, "lines": plan, "full": full},
     )
 
@@ -203,7 +215,9 @@ async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     if refund.status != "approved":
         return
     payment = await Payment.filter(
-        tenant_id=tenant.id, order_id=refund.order_id, status="captured"  # type: ignore[attr-defined]
+        tenant_id=tenant.id,
+        order_id=refund.order_id,
+        status="captured",  # type: ignore[attr-defined]
     ).first()
     done = True
     if payment is not None and refund.amount > 0:

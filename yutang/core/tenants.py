@@ -111,6 +111,9 @@ async def ensure_pinned_tenants(runtime: Runtime) -> None:
     for slug, pin in runtime.plugins_file.tenants.items():
         if not await Tenant.exists(slug=slug):
             await Tenant.create(
-                slug=slug, name=pin.name or slug, profile=pin.profile,
-                time_zone=pin.time_zone, currency=pin.currency,
+                slug=slug,
+                name=pin.name or slug,
+                profile=pin.profile,
+                time_zone=pin.time_zone,
+                currency=pin.currency,
             )

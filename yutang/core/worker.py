@@ -9,6 +9,7 @@ Handlers that call external services (gateways) run outside the transaction
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -106,10 +107,8 @@ class Worker:
                 log.exception("job worker batch failed")
                 busy = 0
             if not busy:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
-                except TimeoutError:
-                    pass
 
     async def run_job(self, job_id: int) -> None:
         """Run one claimed job; on failure it goes back to pending with backoff."""

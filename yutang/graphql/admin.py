@@ -8,7 +8,8 @@ import msgspec
 import strawberry
 from strawberry.scalars import JSON
 
-from yutang.core import auth, catalog as core_catalog, fulfilment, refunds, tenants
+from yutang.core import auth, fulfilment, refunds, tenants
+from yutang.core import catalog as core_catalog
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.inputs import convert
 from yutang.core.models import Member as MemberRow
@@ -168,8 +169,13 @@ def product_data(inp: ProductInput) -> core_catalog.ProductInput:
         raw["categoryId"] = pk_of(inp.category_id, "Category", "categoryId")
     if inp.skus is not None:
         raw["skus"] = [
-            {"price": s.price, "specs": s.specs or {}, "stock": s.stock, "code": s.code,
-             "weightGrams": s.weight_grams}
+            {
+                "price": s.price,
+                "specs": s.specs or {},
+                "stock": s.stock,
+                "code": s.code,
+                "weightGrams": s.weight_grams,
+            }
             for s in inp.skus
         ]
     return convert(raw, core_catalog.ProductInput)
@@ -184,12 +190,15 @@ async def _product(ctx: Context, pk: int) -> Product:
 
 async def staff_nodes(tenant_id: int, rows: list[Staff]) -> list[StaffMember]:
     """Staff with their stores (one query for all links)."""
-    links = await StoreStaff.filter(
-        tenant_id=tenant_id, staff_id__in=[s.id for s in rows]
-    ).values("staff_id", "store_id")
+    links = await StoreStaff.filter(tenant_id=tenant_id, staff_id__in=[s.id for s in rows]).values(
+        "staff_id", "store_id"
+    )
     return [
         StaffMember(
-            id=gid("Staff", s.id), username=s.username, name=s.name, role=s.role,
+            id=gid("Staff", s.id),
+            username=s.username,
+            name=s.name,
+            role=s.role,
             store_ids=[gid("Store", ln["store_id"]) for ln in links if ln["staff_id"] == s.id],
         )
         for s in rows
@@ -200,8 +209,13 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
     """A tenant with its effective plugin set."""
     info = ctx.runtime.tenants.from_row(row)
     return TenantNode(
-        slug=row.slug, name=row.name, profile=row.profile, status=row.status,
-        time_zone=row.time_zone, currency=row.currency, settings_version=row.settings_version,
+        slug=row.slug,
+        name=row.name,
+        profile=row.profile,
+        status=row.status,
+        time_zone=row.time_zone,
+        currency=row.currency,
+        settings_version=row.settings_version,
         plugins=sorted(info.plugins - {"core"}),
         settings={k: msgspec.to_builtins(v) for k, v in info.settings.items() if v is not None},
     )
@@ -221,8 +235,9 @@ class AdminQuery:
     @strawberry.field
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
         await info.context.staff()
-        return await catalog.one_product(info.context.tenant, pk_of(id, "Product"),
-                                         published_only=False)
+        return await catalog.one_product(
+            info.context.tenant, pk_of(id, "Product"), published_only=False
+        )
 
     @strawberry.field
     async def categories(self, info: Info) -> list[Category]:
@@ -244,8 +259,12 @@ class AdminQuery:
             query = query.filter(id__lt=start)
         rows = await query.order_by("-id").limit(first + 1)
         page = rows[:first]
-        return connection([order_node(ctx.tenant, o) for o in page], [o.id for o in page],
-                          len(rows) > first, start is not None)
+        return connection(
+            [order_node(ctx.tenant, o) for o in page],
+            [o.id for o in page],
+            len(rows) > first,
+            start is not None,
+        )
 
     @strawberry.field
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
@@ -289,8 +308,10 @@ class AdminQuery:
         ctx = info.context
         await ctx.staff()
         rows = await MemberLevel.filter(tenant_id=ctx.tenant.id).order_by("min_spend")
-        return [MemberLevelNode(name=r.name, min_spend=r.min_spend,
-                                discount_percent=r.discount_percent) for r in rows]
+        return [
+            MemberLevelNode(name=r.name, min_spend=r.min_spend, discount_percent=r.discount_percent)
+            for r in rows
+        ]
 
     @strawberry.field(description="This tenant: profile, enabled plugins, effective settings.")
     async def tenant(self, info: Info) -> TenantNode:
@@ -303,9 +324,14 @@ class AdminQuery:
         ctx = info.context
         await ctx.staff(*MANAGERS)
         return [
-            InstalledPlugin(name=p.name, version=p.version, enabled=p.name in ctx.tenant.plugins,
-                            hooks=list(p.hooks))
-            for p in ctx.runtime.registry.plugins.values() if p.name != "core"
+            InstalledPlugin(
+                name=p.name,
+                version=p.version,
+                enabled=p.name in ctx.tenant.plugins,
+                hooks=list(p.hooks),
+            )
+            for p in ctx.runtime.registry.plugins.values()
+            if p.name != "core"
         ]
 
     @strawberry.field(description="Every tenant (platform operators only).")
@@ -361,7 +387,9 @@ class AdminMutation:
 
         async def run() -> Product:
             await ctx.staff(*MANAGERS)
-            row = await core_catalog.save_product(ctx.tenant, product_data(input), pk_of(id, "Product"))
+            row = await core_catalog.save_product(
+                ctx.tenant, product_data(input), pk_of(id, "Product")
+            )
             return await _product(ctx, row.id)
 
         product, errors = await attempt(run)
@@ -420,7 +448,8 @@ class AdminMutation:
         async def run() -> Category:
             await ctx.staff(*MANAGERS)
             row = await core_catalog.save_category(
-                ctx.tenant, name,
+                ctx.tenant,
+                name,
                 pk_of(parent_id, "Category", "parentId") if parent_id else None,
                 pk_of(id, "Category") if id else None,
             )
@@ -461,8 +490,9 @@ class AdminMutation:
             return await refunds.refund_now(ctx.tenant, staff.id, refund_data(input))
 
         row, errors = await attempt(run)
-        return RefundPayload(refund=refund_node(ctx.tenant.currency, row) if row else None,
-                             errors=errors)
+        return RefundPayload(
+            refund=refund_node(ctx.tenant.currency, row) if row else None, errors=errors
+        )
 
     @strawberry.mutation(description="Approve or reject a member's refund request.")
     async def decide_refund(
@@ -477,8 +507,9 @@ class AdminMutation:
             )
 
         row, errors = await attempt(run)
-        return RefundPayload(refund=refund_node(ctx.tenant.currency, row) if row else None,
-                             errors=errors)
+        return RefundPayload(
+            refund=refund_node(ctx.tenant.currency, row) if row else None, errors=errors
+        )
 
     @strawberry.mutation
     async def create_staff(
@@ -516,10 +547,12 @@ class AdminMutation:
 
         async def run() -> StaffMember:
             await ctx.staff(*MANAGERS)
-            store = await Store.get_or_none(tenant_id=ctx.tenant.id,
-                                            id=pk_of(store_id, "Store", "storeId"))
-            staff = await Staff.get_or_none(tenant_id=ctx.tenant.id,
-                                            id=pk_of(staff_id, "Staff", "staffId"))
+            store = await Store.get_or_none(
+                tenant_id=ctx.tenant.id, id=pk_of(store_id, "Store", "storeId")
+            )
+            staff = await Staff.get_or_none(
+                tenant_id=ctx.tenant.id, id=pk_of(staff_id, "Staff", "staffId")
+            )
             if store is None:
                 raise NotFound("store", "storeId")
             if staff is None:
@@ -543,11 +576,13 @@ class AdminMutation:
             if not 0 < discount_percent <= 100:
                 raise DomainError("INVALID", "between 1 and 100", "discountPercent")
             await MemberLevel.update_or_create(
-                tenant_id=ctx.tenant.id, min_spend=min_spend,
+                tenant_id=ctx.tenant.id,
+                min_spend=min_spend,
                 defaults={"name": name, "discount_percent": discount_percent},
             )
-            return MemberLevelNode(name=name, min_spend=min_spend,
-                                   discount_percent=discount_percent)
+            return MemberLevelNode(
+                name=name, min_spend=min_spend, discount_percent=discount_percent
+            )
 
         level, errors = await attempt(run)
         return MemberLevelPayload(level=level, errors=errors)
@@ -592,7 +627,11 @@ class AdminMutation:
             if settings is not None and not isinstance(settings, dict):
                 raise DomainError("INVALID", "an object keyed by plugin", "settings")
             row = await tenants.set_tenant_plugins(
-                ctx.runtime, slug, profile=profile, plugins=plugins, settings=settings,
+                ctx.runtime,
+                slug,
+                profile=profile,
+                plugins=plugins,
+                settings=settings,
                 status=status,
             )
             return tenant_node(ctx, row)

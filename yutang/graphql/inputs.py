@@ -27,7 +27,9 @@ class LineInput:
     activity: ActivityRefInput | None = None
 
 
-@strawberry.input(description="A cart to price. `extensions` holds per-plugin input by plugin name.")
+@strawberry.input(
+    description="A cart to price. `extensions` holds per-plugin input by plugin name."
+)
 class CheckoutInput:
     lines: list[LineInput]
     use_points: int = 0
@@ -67,7 +69,8 @@ def _checkout_dict(inp: CheckoutInput | PlaceOrderInput) -> dict[str, Any]:
                 "quantity": ln.quantity,
                 **(
                     {"activity": {"plugin": ln.activity.plugin, "ref": ln.activity.ref}}
-                    if ln.activity else {}
+                    if ln.activity
+                    else {}
                 ),
             }
             for i, ln in enumerate(inp.lines)
@@ -100,8 +103,10 @@ def refund_data(inp: RefundRequestInput) -> RefundInput:
             "idempotencyKey": inp.idempotency_key,
             "reason": inp.reason,
             "lines": [
-                {"lineId": pk_of(ln.line_id, "OrderLine", f"lines[{i}].lineId"),
-                 "quantity": ln.quantity}
+                {
+                    "lineId": pk_of(ln.line_id, "OrderLine", f"lines[{i}].lineId"),
+                    "quantity": ln.quantity,
+                }
                 for i, ln in enumerate(inp.lines or [])
             ],
         },

@@ -76,13 +76,21 @@ def line_node(tenant: TenantInfo, r: OrderLineRow) -> OrderLine:
     """An OrderLine object."""
     cur = tenant.currency
     return OrderLine(
-        id=gid("OrderLine", r.id), pk=r.id, sku_id=gid("Sku", r.sku_id),
-        product_id=gid("Product", r.product_id), product_name=r.product_name,
-        specs=specs_of(r.specs), quantity=r.quantity, unit_price=Money.of(r.unit_price, cur),
-        amount=Money.of(r.amount, cur), points=r.points, refunded_quantity=r.refunded_quantity,
+        id=gid("OrderLine", r.id),
+        pk=r.id,
+        sku_id=gid("Sku", r.sku_id),
+        product_id=gid("Product", r.product_id),
+        product_name=r.product_name,
+        specs=specs_of(r.specs),
+        quantity=r.quantity,
+        unit_price=Money.of(r.unit_price, cur),
+        amount=Money.of(r.amount, cur),
+        points=r.points,
+        refunded_quantity=r.refunded_quantity,
         refunded_amount=Money.of(r.refunded_amount, cur),
         activity=ActivityRef(plugin=r.activity_plugin, ref=r.activity_ref or "")
-        if r.activity_plugin else None,
+        if r.activity_plugin
+        else None,
     )
 
 
@@ -92,27 +100,42 @@ def quote_node(q: CoreQuote) -> Quote:
     return Quote(
         lines=[
             QuoteLine(
-                index=ln.index, sku_id=gid("Sku", ln.sku_id), product_id=gid("Product", ln.product_id),
-                product_name=ln.product_name, specs=specs_of(ln.specs), quantity=ln.quantity,
-                list_price=Money.of(ln.list_price, cur), unit_price=Money.of(ln.unit_price, cur),
-                discount=Money.of(ln.discount, cur), amount=Money.of(ln.amount, cur),
+                index=ln.index,
+                sku_id=gid("Sku", ln.sku_id),
+                product_id=gid("Product", ln.product_id),
+                product_name=ln.product_name,
+                specs=specs_of(ln.specs),
+                quantity=ln.quantity,
+                list_price=Money.of(ln.list_price, cur),
+                unit_price=Money.of(ln.unit_price, cur),
+                discount=Money.of(ln.discount, cur),
+                amount=Money.of(ln.amount, cur),
                 points=ln.points,
                 activity=ActivityRef(plugin=ln.activity.plugin, ref=ln.activity.ref)
-                if ln.activity else None,
+                if ln.activity
+                else None,
             )
             for ln in q.lines
         ],
         adjustments=[
             Adjustment(
-                source=a.source, stage=a.stage, label=a.label, kind=a.kind,
+                source=a.source,
+                stage=a.stage,
+                label=a.label,
+                kind=a.kind,
                 amount=Money.of(a.amount, cur),
-                lines=[AdjustmentShare(line=i, amount=Money.of(v, cur)) for i, v in a.lines.items()],
+                lines=[
+                    AdjustmentShare(line=i, amount=Money.of(v, cur)) for i, v in a.lines.items()
+                ],
             )
             for a in q.adjustments
         ],
         hints=[Hint(source=h.source, message=h.message) for h in q.hints],
-        subtotal=Money.of(q.subtotal, cur), discount=Money.of(q.discount, cur),
-        fees=Money.of(q.fees, cur), total=Money.of(q.total, cur), points_used=q.points_used,
+        subtotal=Money.of(q.subtotal, cur),
+        discount=Money.of(q.discount, cur),
+        fees=Money.of(q.fees, cur),
+        total=Money.of(q.total, cur),
+        points_used=q.points_used,
         hash=q.hash,
     )
 
@@ -121,20 +144,34 @@ def order_node(tenant: TenantInfo, o: OrderRow) -> Order:
     """An Order object from its row."""
     cur = o.currency
     return Order(
-        id=gid("Order", o.id), pk=o.id, tenant_id=tenant.id, number=o.number, status=o.status,
-        subtotal=Money.of(o.subtotal, cur), discount=Money.of(o.discount, cur),
-        fees=Money.of(o.fees, cur), total=Money.of(o.total, cur), points_used=o.points_used,
-        paid_amount=Money.of(o.paid_amount, cur), refunded_amount=Money.of(o.refunded_amount, cur),
-        fulfilment=o.fulfilment, payment_deadline=o.payment_deadline, created_at=o.created_at,
-        paid_at=o.paid_at, completed_at=o.completed_at, cancelled_at=o.cancelled_at,
+        id=gid("Order", o.id),
+        pk=o.id,
+        tenant_id=tenant.id,
+        number=o.number,
+        status=o.status,
+        subtotal=Money.of(o.subtotal, cur),
+        discount=Money.of(o.discount, cur),
+        fees=Money.of(o.fees, cur),
+        total=Money.of(o.total, cur),
+        points_used=o.points_used,
+        paid_amount=Money.of(o.paid_amount, cur),
+        refunded_amount=Money.of(o.refunded_amount, cur),
+        fulfilment=o.fulfilment,
+        payment_deadline=o.payment_deadline,
+        created_at=o.created_at,
+        paid_at=o.paid_at,
+        completed_at=o.completed_at,
+        cancelled_at=o.cancelled_at,
         quote=quote_node(msgspec.convert(o.quote, CoreQuote, strict=False)),
     )
 
 
 async def member_nodes(tenant: TenantInfo, rows: list[MemberRow]) -> list[Member]:
     """Member objects with the level each one's spend reached (one query for levels)."""
-    levels = await MemberLevel.filter(tenant_id=tenant.id).order_by("-min_spend").values(
-        "name", "min_spend"
+    levels = (
+        await MemberLevel.filter(tenant_id=tenant.id)
+        .order_by("-min_spend")
+        .values("name", "min_spend")
     )
 
     def level(spend: int) -> str | None:
@@ -142,9 +179,14 @@ async def member_nodes(tenant: TenantInfo, rows: list[MemberRow]) -> list[Member
 
     return [
         Member(
-            id=gid("Member", m.id), pk=m.id, phone=m.phone, nickname=m.nickname,
-            tags=list(m.tags), points=m.points,
-            paid_spend=Money.of(m.paid_spend, tenant.currency), level=level(m.paid_spend),
+            id=gid("Member", m.id),
+            pk=m.id,
+            phone=m.phone,
+            nickname=m.nickname,
+            tags=list(m.tags),
+            points=m.points,
+            paid_spend=Money.of(m.paid_spend, tenant.currency),
+            level=level(m.paid_spend),
             created_at=m.created_at,
         )
         for m in rows

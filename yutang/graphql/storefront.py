@@ -55,8 +55,12 @@ Info = strawberry.Info[Context, None]
 def refund_node(currency: str, r: RefundRow) -> Refund:
     """A Refund object."""
     return Refund(
-        id=gid("Refund", r.id), pk=r.id, status=r.status, amount=Money.of(r.amount, currency),
-        reason=r.reason, created_at=r.created_at,
+        id=gid("Refund", r.id),
+        pk=r.id,
+        status=r.status,
+        amount=Money.of(r.amount, currency),
+        reason=r.reason,
+        created_at=r.created_at,
     )
 
 
@@ -71,7 +75,9 @@ async def my_orders(ctx: Context, first: int, after: str | None) -> Connection[O
     rows = await query.order_by("-id").limit(first + 1)
     page = rows[:first]
     return connection(
-        [order_node(ctx.tenant, o) for o in page], [o.id for o in page], len(rows) > first,
+        [order_node(ctx.tenant, o) for o in page],
+        [o.id for o in page],
+        len(rows) > first,
         start is not None,
     )
 
@@ -89,7 +95,11 @@ class StorefrontQuery:
     ) -> Connection[Product]:
         category = pk_of(category_id, "Category", "categoryId") if category_id else None
         return await catalog.product_page(
-            info.context.tenant, first, after, published_only=True, category_pk=category,
+            info.context.tenant,
+            first,
+            after,
+            published_only=True,
+            category_pk=category,
             search=search,
         )
 
@@ -169,14 +179,14 @@ class StorefrontMutation:
 
         async def run() -> AuthPayload:
             data: dict[str, object] = {
-                "phone": phone, "password": password, "nickname": nickname,
+                "phone": phone,
+                "password": password,
+                "nickname": nickname,
                 "extensions": extensions or {},
             }
             if referrer_id is not None:
                 data["referrer_id"] = pk_of(referrer_id, "Member", "referrerId")
-            member, token = await members.register(
-                ctx.tenant, convert(data, members.RegisterInput)
-            )
+            member, token = await members.register(ctx.tenant, convert(data, members.RegisterInput))
             return AuthPayload(token=token, member=(await member_nodes(ctx.tenant, [member]))[0])
 
         result, errors = await attempt(run)
@@ -213,7 +223,10 @@ class StorefrontMutation:
         async def run() -> PaymentPayload:
             member_id = await ctx.member_id()
             order, payment, intent = await payments.pay_order(
-                ctx.tenant, member_id, pk_of(order_id, "Order", "orderId"), provider,
+                ctx.tenant,
+                member_id,
+                pk_of(order_id, "Order", "orderId"),
+                provider,
                 idempotency_key,
             )
             return PaymentPayload(
@@ -232,7 +245,9 @@ class StorefrontMutation:
         async def run() -> OrderRow:
             member_id = await ctx.member_id()
             return await orders.cancel_order(
-                ctx.tenant, pk_of(order_id, "Order", "orderId"), member_id=member_id,
+                ctx.tenant,
+                pk_of(order_id, "Order", "orderId"),
+                member_id=member_id,
                 reason="member",
             )
 

@@ -26,7 +26,9 @@ class Money:
     @classmethod
     def of(cls, amount: int, currency: str) -> Money:
         """Money with its display form."""
-        return cls(amount=MinorUnits(amount), currency=currency, formatted=format_money(amount, currency))
+        return cls(
+            amount=MinorUnits(amount), currency=currency, formatted=format_money(amount, currency)
+        )
 
 
 @strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
