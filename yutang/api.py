@@ -47,7 +47,7 @@ def field(
     resolver: Callable[..., Any], *, name: str | None = None, description: str | None = None
 ) -> StrawberryField:
     """A GraphQL field for a contribution, named after its resolver unless ``name``."""
-    f = strawberry.field(resolver=resolver, name=name, description=description)
+    f: StrawberryField = strawberry.field(resolver=resolver, name=name, description=description)
     f.python_name = resolver.__name__
     return f
 
@@ -56,7 +56,7 @@ def mutation(
     resolver: Callable[..., Any], *, name: str | None = None, description: str | None = None
 ) -> StrawberryField:
     """A GraphQL mutation field for a contribution."""
-    f = strawberry.mutation(resolver=resolver, name=name, description=description)
+    f: StrawberryField = strawberry.mutation(resolver=resolver, name=name, description=description)
     f.python_name = resolver.__name__
     return f
 

@@ -60,7 +60,7 @@ class TenantMiddleware(ASGIMiddleware):
                     "headers": [(b"content-type", b"application/json")],
                 }
             )
-            await send({"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
             return
         token = current_tenant.set(tenant)
         try:
@@ -81,7 +81,7 @@ def _controller(runtime: Runtime, schemas: SchemaCache, surface: str, path: str)
         graphql_ide=None if runtime.settings.production else "graphiql",
     )
 
-    class TenantGraphQL(base):  # type: ignore[misc,valid-type]
+    class TenantGraphQL(base):  # type: ignore[misc]
         @property
         def schema(self) -> Any:
             """Read per request; litestar also reads it at registration (no tenant yet)."""

@@ -15,7 +15,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -209,7 +209,7 @@ async def http(yutang_db: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     from yutang.app import create_app
 
     app = create_app(yutang_db, worker=False, manage_db=False, debug=True)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=cast(Any, app))
     async with httpx.AsyncClient(transport=transport, base_url="http://yutang.test") as client:
         yield client
 

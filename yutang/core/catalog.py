@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from tortoise.expressions import F
@@ -52,7 +52,7 @@ async def save_category(
     category = await Category.get_or_none(tenant_id=tenant.id, id=category_id)
     if category is None:
         raise NotFound("category", "id")
-    category.name, category.parent_id = name, parent_id  # type: ignore[attr-defined]
+    category.name, category.parent_id = name, parent_id
     await category.save()
     return category
 
@@ -84,7 +84,7 @@ async def save_product(
             tenant_id=tenant.id, id=data.category_id
         ):
             raise NotFound("category", "categoryId")
-        fields = {
+        fields: dict[str, Any] = {
             "name": data.name,
             "description": data.description,
             "category_id": data.category_id,

@@ -91,7 +91,7 @@ async def change_points(
         query = query.filter(points__gte=-delta)
     if not await query.update(points=F("points") + delta):
         raise DomainError("INSUFFICIENT_POINTS", "not enough points", "points")
-    balance = await Member.filter(id=member_id).first().values_list("points", flat=True)
+    balance = (await Member.get(id=member_id)).points
     await PointsEntry.create(
         tenant_id=tenant.id,
         member_id=member_id,
@@ -107,12 +107,8 @@ async def revoke_points(
     tenant: TenantInfo, member_id: int, amount: int, reason: str, reference: str
 ) -> int:
     """Take back up to ``amount`` points (what is left if the member spent some)."""
-    balance = (
-        await Member.filter(tenant_id=tenant.id, id=member_id)
-        .first()
-        .values_list("points", flat=True)
-    )
-    take = min(amount, balance or 0)
+    row = await Member.get_or_none(tenant_id=tenant.id, id=member_id)
+    take = min(amount, row.points if row else 0)
     if take:
         await change_points(tenant, member_id, -take, reason, reference)
     return take

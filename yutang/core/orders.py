@@ -79,7 +79,7 @@ async def emit_order_event(
         tenant,
         hook,
         order_id=order.id,
-        member_id=order.member_id,  # type: ignore[attr-defined]
+        member_id=order.member_id,
         data=data,
         plugins=order_plugins(tenant, order),
     )
@@ -204,7 +204,7 @@ async def cancel_order(
             await change_points(
                 tenant,
                 order.member_id,
-                order.points_used,  # type: ignore[attr-defined]
+                order.points_used,
                 "order_cancelled",
                 f"order:{order.id}",
             )
@@ -243,7 +243,7 @@ async def release_lines(
 async def mark_paid(tenant: TenantInfo, order: Order, amount: int) -> None:
     """Record that the order took its payment: status, the member's spend, the event."""
     await transition(tenant, order, "paid", paid_at=clock.now(), paid_amount=amount)
-    await Member.filter(tenant_id=tenant.id, id=order.member_id).update(  # type: ignore[attr-defined]
+    await Member.filter(tenant_id=tenant.id, id=order.member_id).update(
         paid_spend=F("paid_spend") + amount
     )
     await emit_order_event(tenant, order, "yutang_order_paid", {"amount": amount})

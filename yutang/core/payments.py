@@ -119,7 +119,7 @@ async def pay_order(
             await idempotency.remember(tenant, actor, "payOrder", key, {"payment_id": payment.id})
     except idempotency.Replay as replay:
         payment = await Payment.get(tenant_id=tenant.id, id=replay.result["payment_id"])
-        return await get_order(tenant, payment.order_id), payment, None  # type: ignore[attr-defined]
+        return await get_order(tenant, payment.order_id), payment, None
     intent = await provider.create(tenant, payment.reference, payment.amount)
     if intent.captured:
         await record_capture(tenant, provider_name, payment.reference, payment.amount)
@@ -145,7 +145,7 @@ async def record_capture(tenant: TenantInfo, provider: str, reference: str, amou
             raise DomainError("AMOUNT_MISMATCH", "captured amount differs", "amount")
         now = clock.now()
         await Payment.filter(id=payment.id).update(status="captured", captured_at=now)
-        order = await Order.filter(id=payment.order_id).select_for_update().get()  # type: ignore[attr-defined]
+        order = await Order.filter(id=payment.order_id).select_for_update().get()
         if order.status == "pending_payment":
             await mark_paid(tenant, order, amount)
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ class PluginSet:
         self.names = names
         self._removed = [registry.pm.get_plugin(n) for n in registry.plugins if n not in names]
         self._callers: dict[str, pluggy.HookCaller] = {}
-        self.memo: dict[str, Any] = {}
+        self.memo: dict[Hashable, Any] = {}
 
     def caller(self, hook: str) -> pluggy.HookCaller:
         """The hook caller for ``hook`` limited to this set."""
@@ -59,7 +59,8 @@ class PluginSet:
 
     async def call(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call every implementation in order, awaiting async ones; non-None results."""
-        return await acall(self.caller(hook), kwargs)
+        results: list[Any] = await acall(self.caller(hook), kwargs)
+        return results
 
     async def first(self, hook: str, **kwargs: Any) -> Any:
         """Call implementations in order until one returns non-None (firstresult)."""

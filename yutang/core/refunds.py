@@ -139,7 +139,7 @@ async def decide_refund(tenant: TenantInfo, refund_id: int, approve: bool) -> Re
             await Refund.filter(id=refund.id).update(status="rejected")
             refund.status = "rejected"
             return refund
-        order = await _locked_order(tenant, refund.order_id)  # type: ignore[attr-defined]
+        order = await _locked_order(tenant, refund.order_id)
         lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
         wanted = [
             RefundLineInput(line_id=p["line_id"], quantity=p["quantity"]) for p in refund.lines
@@ -179,7 +179,7 @@ async def _approve(
         await release_lines(tenant, order, {p["line_id"]: p["quantity"] for p in plan}, "refunded")
     await Order.filter(id=order.id).update(refunded_amount=F("refunded_amount") + amount)
     order.refunded_amount += amount
-    await Member.filter(tenant_id=tenant.id, id=order.member_id).update(  # type: ignore[attr-defined]
+    await Member.filter(tenant_id=tenant.id, id=order.member_id).update(
         paid_spend=F("paid_spend") - amount
     )
     if points:
@@ -188,7 +188,7 @@ async def _approve(
             order.member_id,
             points,
             "refund",
-            f"refund:{refund.id}",  # type: ignore[attr-defined]
+            f"refund:{refund.id}",
         )
     if full:
         await transition(tenant, order, "refunded")
@@ -217,7 +217,7 @@ async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     payment = await Payment.filter(
         tenant_id=tenant.id,
         order_id=refund.order_id,
-        status="captured",  # type: ignore[attr-defined]
+        status="captured",
     ).first()
     done = True
     if payment is not None and refund.amount > 0:

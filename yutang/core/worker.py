@@ -35,7 +35,7 @@ F_ = TypeVar("F_", bound=Callable[..., Any])
 
 def outside_transaction(handler: F_) -> F_:
     """Mark a job handler that must not run inside a database transaction."""
-    handler.yutang_outside_transaction = True  # type: ignore[attr-defined]
+    setattr(handler, "yutang_outside_transaction", True)  # noqa: B010
     return handler
 
 
@@ -67,10 +67,10 @@ class Worker:
                 .order_by("run_at", "id")
                 .limit(limit)
                 .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)
+                .values("id")
             )
-            claimed = []
-            for job_id in ids:
+            claimed: list[int] = []
+            for job_id in (r["id"] for r in ids):
                 took = await Job.filter(due, id=job_id).update(
                     status="running",
                     locked_by=self.id,

@@ -217,7 +217,9 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
         currency=row.currency,
         settings_version=row.settings_version,
         plugins=sorted(info.plugins - {"core"}),
-        settings={k: msgspec.to_builtins(v) for k, v in info.settings.items() if v is not None},
+        settings=JSON(
+            {k: msgspec.to_builtins(v) for k, v in info.settings.items() if v is not None}
+        ),
     )
 
 
@@ -415,8 +417,9 @@ class AdminMutation:
 
         async def run() -> Sku:
             await ctx.staff(*MANAGERS)
-            row = await core_catalog.update_sku(ctx.tenant, pk_of(id, "Sku"), price, specs)
-            product = await _product(ctx, row.product_id)  # type: ignore[attr-defined]
+            spec_map = None if specs is None else convert(specs, dict[str, str], "specs")
+            row = await core_catalog.update_sku(ctx.tenant, pk_of(id, "Sku"), price, spec_map)
+            product = await _product(ctx, row.product_id)
             return next(s for s in product.skus if s.pk == row.id)
 
         sku, errors = await attempt(run)
@@ -429,7 +432,7 @@ class AdminMutation:
         async def run() -> Sku:
             await ctx.staff(*MANAGERS)
             row = await core_catalog.adjust_stock(ctx.tenant, pk_of(sku_id, "Sku", "skuId"), delta)
-            product = await _product(ctx, row.product_id)  # type: ignore[attr-defined]
+            product = await _product(ctx, row.product_id)
             return next(s for s in product.skus if s.pk == row.id)
 
         sku, errors = await attempt(run)
@@ -453,7 +456,7 @@ class AdminMutation:
                 pk_of(parent_id, "Category", "parentId") if parent_id else None,
                 pk_of(id, "Category") if id else None,
             )
-            return catalog.category_node(row.id, row.name, row.parent_id)  # type: ignore[attr-defined]
+            return catalog.category_node(row.id, row.name, row.parent_id)
 
         category, errors = await attempt(run)
         return CategoryPayload(category=category, errors=errors)

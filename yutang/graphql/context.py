@@ -66,12 +66,8 @@ class Context(BaseContext, kw_only=True):
             raise DomainError("UNAUTHENTICATED", "log in as staff first")
         if p.kind == "operator" or not roles:
             return p
-        role = (
-            await Staff.filter(tenant_id=self.tenant.id, id=p.id)
-            .first()
-            .values_list("role", flat=True)
-        )
-        if role not in roles:
+        staff = await Staff.get_or_none(tenant_id=self.tenant.id, id=p.id)
+        if staff is None or staff.role not in roles:
             raise Forbidden(f"needs role {' or '.join(roles)}")
         return p
 

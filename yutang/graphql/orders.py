@@ -65,7 +65,7 @@ class Order(Node):
                 "position"
             )
             for r in rows:
-                grouped[r.order_id].append(line_node(tenant, r))  # type: ignore[attr-defined]
+                grouped[r.order_id].append(line_node(tenant, r))
             return [grouped[k] for k in keys]
 
         result: list[OrderLine] = await ctx.loader("order_lines", load).load(self.pk)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -22,7 +22,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 from strawberry.types.field import StrawberryField
 
 from yutang.core.errors import ConfigError
@@ -36,7 +36,10 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 # Built once: limiter rule classes made per request would defeat ValidationCache.
-_RULES = [depth_rule(MAX_DEPTH, None, None), alias_rule(MAX_ALIASES)]
+_RULES: list[type[ASTValidationRule]] = [
+    depth_rule(MAX_DEPTH, None, None),
+    alias_rule(MAX_ALIASES),
+]
 
 SURFACES: dict[str, tuple[type, type, str]] = {
     "storefront": (StorefrontQuery, StorefrontMutation, "yutang_graphql_storefront"),
@@ -82,8 +85,8 @@ def build_schema(surface: str, plugins: PluginSet) -> PluginSchema:
     owners: dict[tuple[str, str], str] = {}
     types: list[Any] = []
     core_names = {
-        "Query": {_field_name(f) for f in query.__strawberry_definition__.fields},
-        "Mutation": {_field_name(f) for f in mutation.__strawberry_definition__.fields},
+        "Query": {_field_name(f) for f in get_object_definition(query, strict=True).fields},
+        "Mutation": {_field_name(f) for f in get_object_definition(mutation, strict=True).fields},
     }
     for plugin, contribution in plugins.collect(hook):
         if not isinstance(contribution, GraphQLContribution):

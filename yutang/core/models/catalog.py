@@ -15,6 +15,7 @@ class Category(Timestamped):
     parent: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
         "core.Category", related_name="children", null=True, on_delete=fields.SET_NULL
     )
+    parent_id: int | None
     position = fields.IntField(default=0)
 
     class Meta:
@@ -30,8 +31,9 @@ class Product(Timestamped):
     category: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
         "core.Category", related_name="products", null=True, on_delete=fields.SET_NULL
     )
+    category_id: int | None
     published = fields.BooleanField(default=False)
-    spec_names: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    spec_names: list[str] = fields.JSONField(default=list)
 
     class Meta:
         table = "product"
@@ -58,7 +60,8 @@ class Sku(Timestamped):
     product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
         "core.Product", related_name="skus", on_delete=fields.CASCADE
     )
-    specs: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    product_id: int
+    specs: dict[str, str] = fields.JSONField(default=dict)
     code = fields.CharField(max_length=64, default="")
     price = fields.BigIntField()
     stock = fields.IntField(default=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -12,8 +14,8 @@ class Job(Model):
     id = fields.BigIntField(primary_key=True)
     tenant_id = fields.BigIntField(null=True)
     name = fields.CharField(max_length=128)
-    payload: dict[str, object] = fields.JSONField(default=dict)  # type: ignore[assignment]
-    plugins: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    payload: dict[str, Any] = fields.JSONField(default=dict)
+    plugins: list[str] = fields.JSONField(default=list)
     dedupe_key = fields.CharField(max_length=200, null=True, unique=True)
     status = fields.CharField(max_length=16, default="pending")
     run_at = fields.DatetimeField()

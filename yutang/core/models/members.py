@@ -14,10 +14,11 @@ class Member(Timestamped):
     phone = fields.CharField(max_length=32)
     password_hash = fields.CharField(max_length=200)
     nickname = fields.CharField(max_length=100, default="")
-    tags: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    tags: list[str] = fields.JSONField(default=list)
     referrer: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "core.Member", related_name="referred", null=True, on_delete=fields.SET_NULL
     )
+    referrer_id: int | None
     points = fields.BigIntField(default=0)
     paid_spend = fields.BigIntField(default=0)
 

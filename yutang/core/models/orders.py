@@ -14,6 +14,7 @@ class Order(Timestamped):
     member: fields.ForeignKeyRelation[Timestamped] = fields.ForeignKeyField(
         "core.Member", related_name="orders", on_delete=fields.RESTRICT
     )
+    member_id: int
     status = fields.CharField(max_length=24, default="pending_payment")
     currency = fields.CharField(max_length=3)
     subtotal = fields.BigIntField()
@@ -23,10 +24,10 @@ class Order(Timestamped):
     points_used = fields.BigIntField(default=0)
     paid_amount = fields.BigIntField(default=0)
     refunded_amount = fields.BigIntField(default=0)
-    quote: dict[str, object] = fields.JSONField()  # type: ignore[assignment]
+    quote: dict[str, object] = fields.JSONField()
     quote_hash = fields.CharField(max_length=64)
-    plugins: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
-    extensions: dict[str, object] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    plugins: list[str] = fields.JSONField(default=list)
+    extensions: dict[str, object] = fields.JSONField(default=dict)
     fulfilment = fields.CharField(max_length=32, default="delivery")
     payment_deadline = fields.DatetimeField()
     paid_at = fields.DatetimeField(null=True)
@@ -47,11 +48,12 @@ class OrderLine(Timestamped):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "core.Order", related_name="lines", on_delete=fields.CASCADE
     )
+    order_id: int
     position = fields.IntField()
     sku_id = fields.BigIntField()
     product_id = fields.BigIntField()
     product_name = fields.CharField(max_length=200)
-    specs: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    specs: dict[str, str] = fields.JSONField(default=dict)
     quantity = fields.IntField()
     unit_price = fields.BigIntField()
     amount = fields.BigIntField()
@@ -74,6 +76,7 @@ class Payment(Timestamped):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "core.Order", related_name="payments", on_delete=fields.RESTRICT
     )
+    order_id: int
     provider = fields.CharField(max_length=32)
     amount = fields.BigIntField()
     status = fields.CharField(max_length=16, default="pending")
@@ -93,9 +96,10 @@ class Refund(Timestamped):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "core.Order", related_name="refunds", on_delete=fields.RESTRICT
     )
+    order_id: int
     status = fields.CharField(max_length=16, default="open")
     amount = fields.BigIntField()
-    lines: list[dict[str, int]] = fields.JSONField()  # type: ignore[assignment]
+    lines: list[dict[str, int]] = fields.JSONField()
     reason = fields.CharField(max_length=500, default="")
     refunded_at = fields.DatetimeField(null=True)
 
@@ -111,7 +115,7 @@ class IdempotencyRecord(Timestamped):
     operation = fields.CharField(max_length=64)
     key = fields.CharField(max_length=128)
     request_hash = fields.CharField(max_length=64)
-    result: dict[str, object] | None = fields.JSONField(null=True)  # type: ignore[assignment]
+    result: dict[str, object] | None = fields.JSONField(null=True)
 
     class Meta:
         table = "idempotency_record"

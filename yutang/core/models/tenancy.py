@@ -18,8 +18,8 @@ class Tenant(Model):
     currency = fields.CharField(max_length=3, default="CNY")
     profile = fields.CharField(max_length=64, default="default")
     status = fields.CharField(max_length=16, default="active", db_default="active")
-    plugins: list[str] | None = fields.JSONField(null=True)  # type: ignore[assignment]
-    settings: dict[str, dict[str, object]] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    plugins: list[str] | None = fields.JSONField(null=True)
+    settings: dict[str, dict[str, object]] = fields.JSONField(default=dict)
     settings_version = fields.IntField(default=1, db_default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
 
