@@ -99,7 +99,7 @@ def create_app(
 ) -> Litestar:
     """The app. ``manage_db`` opens/closes the pool in the lifespan; ``worker`` runs the
     durable job loop in-process; ``debug`` puts tracebacks in 500 responses (tests)."""
-    schemas = SchemaCache()
+    schemas = SchemaCache(production=runtime.settings.production)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -83,24 +83,39 @@ def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
+async def _enabling_tenants(runtime: Runtime) -> dict[str, list[str]]:
+    """Tenant slugs by enabled plugin, read from the database (profile + overrides)."""
+    from yutang.core.db import close_db, init_db
+    from yutang.core.models import Tenant
+
+    found: dict[str, list[str]] = {}
+    await init_db(runtime.settings, runtime.registry)
+    try:
+        for row in await Tenant.all().order_by("slug"):
+            for plugin in runtime.tenants.from_row(row).plugins:
+                found.setdefault(plugin, []).append(row.slug)
+    finally:
+        await close_db()
+    return found
+
+
 def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
-    """Installed plugins: version, hooks, and the profiles and pinned tenants enabling them."""
-    file = runtime.plugins_file
+    """Installed plugins: version, hooks, and the profiles and tenants enabling them."""
+    try:
+        tenants = asyncio.run(_enabling_tenants(runtime))
+    except Exception as exc:  # an unmigrated database still lists what is installed
+        _say(f"(tenants unknown: {exc})")
+        tenants = {}
     for info in sorted(runtime.registry.plugins.values(), key=lambda p: p.name):
         if info.name == "core":
             continue
-        profiles = [n for n, p in file.profiles.items() if info.name in p.plugins]
-        tenants = [
-            slug
-            for slug, pin in file.tenants.items()
-            if info.name
-            in (pin.plugins if pin.plugins is not None else file.profiles[pin.profile].plugins)
-        ]
+        profiles = [n for n, p in runtime.plugins_file.profiles.items() if info.name in p.plugins]
+        slugs = tenants.get(info.name, [])
+        shown = ", ".join(slugs[:10]) + (f" and {len(slugs) - 10} more" if len(slugs) > 10 else "")
         _say(f"{info.name} {info.version} ({info.distribution})")
         _say(f"  hooks: {', '.join(info.hooks)}")
-        _say(
-            f"  profiles: {', '.join(profiles) or '-'}; pinned tenants: {', '.join(tenants) or '-'}"
-        )
+        _say(f"  profiles: {', '.join(profiles) or '-'}")
+        _say(f"  tenants: {shown or '-'}")
     if len(runtime.registry.plugins) == 1:
         _say("no plugins installed")
 

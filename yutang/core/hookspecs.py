@@ -277,7 +277,9 @@ def yutang_order_completed(event: Event) -> None:
 
 @hookspec
 def yutang_order_refunded(event: Event) -> None:
-    """Money went back (``data["refund_id"]``, ``["amount"]``, ``["lines"]``, ``["full"]``).
+    """A refund was approved and booked on the order's lines; the money itself returns
+    through the payment provider asynchronously. ``data`` holds ``refund_id``, ``amount``,
+    ``lines`` (line_id, quantity, amount, points each) and ``full`` (every line refunded).
 
     Kind: event after commit.
     """

@@ -14,6 +14,7 @@ import strawberry
 from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
+    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
@@ -25,7 +26,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 from strawberry.types.field import StrawberryField
 
-from yutang.core.errors import ConfigError
+from yutang.core.errors import ConfigError, DomainError
 from yutang.core.events import GraphQLContribution
 from yutang.core.plugins import PluginSet
 from yutang.graphql.admin import AdminMutation, AdminQuery
@@ -47,13 +48,21 @@ SURFACES: dict[str, tuple[type, type, str]] = {
 }
 
 
-def _extensions() -> list[Callable[[], SchemaExtension]]:
-    return [
+def _is_bug(error: GraphQLError) -> bool:
+    """Errors raised by code, not client mistakes or domain errors: hidden in production."""
+    return error.original_error is not None and not isinstance(error.original_error, DomainError)
+
+
+def _extensions(production: bool) -> list[Callable[[], SchemaExtension]]:
+    extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
         lambda: AddValidationRules(_RULES),
         lambda: MaxTokensLimiter(MAX_TOKENS),
     ]
+    if production:
+        extensions.append(lambda: MaskErrors(should_mask_error=_is_bug))
+    return extensions
 
 
 class PluginSchema(strawberry.Schema):
@@ -69,7 +78,7 @@ class PluginSchema(strawberry.Schema):
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only errors that are bugs, not client mistakes (bad queries, limits)."""
-        bugs = [e for e in errors if e.original_error is not None]
+        bugs = [e for e in errors if _is_bug(e)]
         if bugs:
             super().process_errors(bugs, execution_context)
 
@@ -78,7 +87,7 @@ def _field_name(field: StrawberryField) -> str:
     return field.graphql_name or field.python_name
 
 
-def build_schema(surface: str, plugins: PluginSet) -> PluginSchema:
+def build_schema(surface: str, plugins: PluginSet, *, production: bool = False) -> PluginSchema:
     """Assemble one surface's schema for a plugin set; duplicate fields fail loudly."""
     query, mutation, hook = SURFACES[surface]
     extra: dict[str, list[StrawberryField]] = {}
@@ -110,7 +119,7 @@ def build_schema(surface: str, plugins: PluginSet) -> PluginSchema:
         mutation=mutation,
         types=types,
         extra=extra,
-        extensions=_extensions(),
+        extensions=_extensions(production),
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
     )
 
@@ -118,7 +127,8 @@ def build_schema(surface: str, plugins: PluginSet) -> PluginSchema:
 class SchemaCache:
     """Schemas per (surface, plugin set), built once each."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, production: bool = False) -> None:
+        self.production = production
         self._schemas: dict[tuple[str, frozenset[str]], PluginSchema] = {}
 
     def get(self, surface: str, plugins: PluginSet) -> PluginSchema:
@@ -126,5 +136,5 @@ class SchemaCache:
         key = (surface, plugins.names)
         schema = self._schemas.get(key)
         if schema is None:
-            schema = self._schemas[key] = build_schema(surface, plugins)
+            schema = self._schemas[key] = build_schema(surface, plugins, production=self.production)
         return schema
