@@ -20,7 +20,7 @@ from yutang.graphql import catalog
 from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
-from yutang.graphql.orders import Order, member_nodes, order_node
+from yutang.graphql.orders import Order, member_nodes, order_node, order_page
 from yutang.graphql.payloads import OrderPayload, RefundPayload, attempt
 from yutang.graphql.storefront import refund_node
 from yutang.graphql.types import (
@@ -252,21 +252,10 @@ class AdminQuery:
     ) -> Connection[Order]:
         ctx = info.context
         await ctx.staff()
-        first = max(1, min(first, catalog.MAX_PAGE))
-        start = after_pk(after)
         query = OrderRow.filter(tenant_id=ctx.tenant.id)
         if status:
             query = query.filter(status=status)
-        if start is not None:
-            query = query.filter(id__lt=start)
-        rows = await query.order_by("-id").limit(first + 1)
-        page = rows[:first]
-        return connection(
-            [order_node(ctx.tenant, o) for o in page],
-            [o.id for o in page],
-            len(rows) > first,
-            start is not None,
-        )
+        return await order_page(ctx.tenant, query, first, after)
 
     @strawberry.field
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:

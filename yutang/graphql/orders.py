@@ -8,6 +8,7 @@ from datetime import datetime
 
 import msgspec
 import strawberry
+from tortoise.queryset import QuerySet
 
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel
@@ -15,11 +16,13 @@ from yutang.core.models import Order as OrderRow
 from yutang.core.models import OrderLine as OrderLineRow
 from yutang.core.pricing import Quote as CoreQuote
 from yutang.core.tenancy import TenantInfo
+from yutang.graphql.catalog import MAX_PAGE
 from yutang.graphql.context import Context
 from yutang.graphql.types import (
     ActivityRef,
     Adjustment,
     AdjustmentShare,
+    Connection,
     Hint,
     Member,
     Money,
@@ -27,6 +30,8 @@ from yutang.graphql.types import (
     OrderLine,
     Quote,
     QuoteLine,
+    after_pk,
+    connection,
     gid,
     specs_of,
 )
@@ -191,3 +196,21 @@ async def member_nodes(tenant: TenantInfo, rows: list[MemberRow]) -> list[Member
         )
         for m in rows
     ]
+
+
+async def order_page(
+    tenant: TenantInfo, query: QuerySet[OrderRow], first: int, after: str | None
+) -> Connection[Order]:
+    """One page of orders, newest first, keyset-paginated on the primary key."""
+    first = max(1, min(first, MAX_PAGE))
+    start = after_pk(after)
+    if start is not None:
+        query = query.filter(id__lt=start)
+    rows = await query.order_by("-id").limit(first + 1)
+    page = rows[:first]
+    return connection(
+        [order_node(tenant, o) for o in page],
+        [o.id for o in page],
+        len(rows) > first,
+        start is not None,
+    )

@@ -26,7 +26,7 @@ from yutang.graphql.inputs import (
     place_order_data,
     refund_data,
 )
-from yutang.graphql.orders import Order, member_nodes, order_node, quote_node
+from yutang.graphql.orders import Order, member_nodes, order_node, order_page, quote_node
 from yutang.graphql.payloads import (
     AuthPayload,
     OrderPayload,
@@ -44,8 +44,6 @@ from yutang.graphql.types import (
     Product,
     Refund,
     UserError,
-    after_pk,
-    connection,
     gid,
 )
 
@@ -67,19 +65,8 @@ def refund_node(currency: str, r: RefundRow) -> Refund:
 async def my_orders(ctx: Context, first: int, after: str | None) -> Connection[Order]:
     """A page of the caller's orders, newest first."""
     member_id = await ctx.member_id()
-    first = max(1, min(first, catalog.MAX_PAGE))
-    start = after_pk(after)
     query = OrderRow.filter(tenant_id=ctx.tenant.id, member_id=member_id)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(first + 1)
-    page = rows[:first]
-    return connection(
-        [order_node(ctx.tenant, o) for o in page],
-        [o.id for o in page],
-        len(rows) > first,
-        start is not None,
-    )
+    return await order_page(ctx.tenant, query, first, after)
 
 
 @strawberry.type(name="Query")
