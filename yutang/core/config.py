@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from yutang.core.errors import ConfigError
 from yutang.core.plugins import CORE_PLUGIN, PluginRegistry
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 class Profile(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -62,7 +64,7 @@ def validate_settings(
             raise ConfigError(f"{where}: plugin {plugin!r} takes no settings")
         return None
     try:
-        return msgspec.convert(values, info.settings_schema, strict=False)
+        return msgspec.convert(values, info.settings_schema)
     except msgspec.ValidationError as exc:
         key, reason = _path_of(exc)
         raise ConfigError(f"{where}{'.' + key if key else ''}: {reason}") from exc
@@ -76,13 +78,17 @@ def load_plugins_file(path: Path, registry: PluginRegistry) -> PluginsFile:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        parsed = msgspec.convert(raw, PluginsFile)
-    except msgspec.ValidationError as exc:
-        key, reason = _path_of(exc)
-        raise ConfigError(f"{path} [{key}]: {reason}") from exc
-    if "default" not in parsed.profiles:
-        parsed = msgspec.structs.replace(parsed, profiles={"default": Profile(), **parsed.profiles})
+    for key in raw.keys() - {"profiles", "tenants"}:
+        raise ConfigError(f"{path} [{key}]: unknown table (expected profiles or tenants)")
+    profiles = {
+        name: _entry(value, Profile, path, f"profiles.{name}")
+        for name, value in _table(raw, "profiles", path).items()
+    }
+    tenants = {
+        slug: _entry(value, TenantPin, path, f"tenants.{slug}")
+        for slug, value in _table(raw, "tenants", path).items()
+    }
+    parsed = PluginsFile(profiles={"default": Profile(), **profiles}, tenants=tenants)
     for pname, profile in parsed.profiles.items():
         _check_layer(registry, path, f"profiles.{pname}", profile.plugins, profile.settings)
     for slug, pin in parsed.tenants.items():
@@ -95,6 +101,22 @@ def load_plugins_file(path: Path, registry: PluginRegistry) -> PluginsFile:
                 registry, plugin, values, f"{path} [tenants.{slug}.settings.{plugin}]"
             )
     return parsed
+
+
+def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path} [{key}]: expected a table")
+    return value
+
+
+def _entry(value: Any, schema: type[S], path: Path, where: str) -> S:
+    """Convert one profile or tenant table; the error names that table and the key in it."""
+    try:
+        return msgspec.convert(value, schema)
+    except msgspec.ValidationError as exc:
+        key, reason = _path_of(exc)
+        raise ConfigError(f"{path} [{where}{'.' + key if key else ''}]: {reason}") from exc
 
 
 def _check_layer(

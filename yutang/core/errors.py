@@ -19,6 +19,11 @@ class DomainError(Exception):
         self.field = field
         self.extra = extra
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        """What a GraphQL error built from this one carries (graphql-core reads it)."""
+        return {"code": self.code, "field": self.field}
+
     def __repr__(self) -> str:
         return f"DomainError({self.code!r}, {self.message!r}, field={self.field!r})"
 

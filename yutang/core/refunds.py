@@ -105,9 +105,9 @@ async def request_refund(tenant: TenantInfo, member_id: int, data: RefundInput) 
     return refund
 
 
-async def refund_now(tenant: TenantInfo, staff_id: int, data: RefundInput) -> Refund:
-    """Staff refund lines directly (an approved refund, executed asynchronously)."""
-    actor = f"staff:{staff_id}"
+async def refund_now(tenant: TenantInfo, actor: str, data: RefundInput) -> Refund:
+    """Staff (or an operator; ``actor`` is ``kind:id``) refund lines directly: an approved
+    refund, executed asynchronously."""
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "refundOrder", data.idempotency_key, data)

@@ -70,6 +70,11 @@ async def set_tenant_plugins(
                     raise DomainError("INVALID", f"unknown plugin {name!r}", f"plugins[{i}]")
             changes["plugins"] = sorted(set(plugins))
         if settings is not None:
+            for plugin, values in settings.items():
+                if not isinstance(values, dict):
+                    raise DomainError(
+                        "INVALID", "settings of a plugin are an object", f"settings.{plugin}"
+                    )
             merged = merge_settings(tenant.settings or {}, settings)
             for plugin, values in merged.items():
                 try:

@@ -479,7 +479,8 @@ class AdminMutation:
 
         async def run() -> RefundRow:
             staff = await ctx.staff(*MANAGERS)
-            return await refunds.refund_now(ctx.tenant, staff.id, refund_data(input))
+            actor = f"{staff.kind}:{staff.id}"
+            return await refunds.refund_now(ctx.tenant, actor, refund_data(input))
 
         row, errors = await attempt(run)
         return RefundPayload(

@@ -1,0 +1,96 @@
+"""A storefront product page costs the same few SQL statements whatever its size.
+
+Statements are counted on tortoise's ``tortoise.db_client`` logger, which logs every
+statement at DEBUG on SQLite and PostgreSQL alike; a handler is attached for the duration
+of one request only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from yutang.core.catalog import save_category
+from yutang.core.models import Product, ProductImage
+from yutang.core.tenancy import TenantInfo
+from yutang.testing import GraphQLClient
+
+PAGE = """
+query($first: Int!) {
+  products(first: $first) {
+    edges { node {
+      id name
+      category { id name parentId }
+      images { url position }
+      skus { id specs { name value } price { amount formatted } stock }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+PRODUCTS = 40
+MAX_STATEMENTS = 6  # tenant lookup, products (+ category join), SKUs, images, and slack
+
+
+class StatementCounter(logging.Handler):
+    """Collects the statements tortoise logs, leaving out connection open/close notes."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith(("Created connection", "Closed connection")):
+            return
+        self.statements.append(message)
+
+
+@asynccontextmanager
+async def counting() -> AsyncIterator[StatementCounter]:
+    """Count the statements run inside the block."""
+    logger = logging.getLogger("tortoise.db_client")
+    counter = StatementCounter()
+    level = logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+
+
+async def test_product_page_queries_do_not_grow_with_page_size(
+    storefront: GraphQLClient,
+    tenant: TenantInfo,
+    make_product: Callable[..., Awaitable[Product]],
+) -> None:
+    category = await save_category(tenant, "Green tea", None)
+    for i in range(PRODUCTS):
+        await make_product(f"Tea {i:02d}", [(5800 + i, 10), (12800 + i, 3)])
+    await Product.filter(tenant_id=tenant.id).update(category_id=category.id)
+    await ProductImage.bulk_create(
+        [
+            ProductImage(tenant_id=tenant.id, product_id=p.id, url=f"/img/{p.id}.jpg")
+            for p in await Product.filter(tenant_id=tenant.id)
+        ]
+    )
+
+    counts: dict[int, int] = {}
+    logged: dict[int, list[str]] = {}
+    for first in (2, 10, PRODUCTS):
+        async with counting() as counter:
+            data = await storefront(PAGE, {"first": first})
+        edges = data["products"]["edges"]
+        assert len(edges) == first
+        for edge in edges:
+            node = edge["node"]
+            assert len(node["skus"]) == 2
+            assert node["category"]["name"] == "Green tea"
+            assert len(node["images"]) == 1
+        counts[first] = len(counter.statements)
+        logged[first] = counter.statements
+
+    assert len(set(counts.values())) == 1, (counts, logged)
+    assert 0 < counts[PRODUCTS] <= MAX_STATEMENTS, logged[PRODUCTS]
