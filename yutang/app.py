@@ -29,8 +29,9 @@ _encoder = msgspec.json.Encoder()
 
 
 class TenantMiddleware(ASGIMiddleware):
-    """Resolve the request's tenant from ``X-Tenant`` (default: the demo tenant) into a
-    ContextVar; set here, in the handler's task, so every resolver sees it."""
+    """Resolve the request's tenant from ``X-Tenant`` (gateway callbacks: the path; else
+    the demo tenant) into a ContextVar; set here, in the handler's task, so every
+    resolver sees it."""
 
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
@@ -42,6 +43,9 @@ class TenantMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         slug = self.runtime.settings.default_tenant
+        path = scope["path"]
+        if path.startswith("/payments/"):
+            slug = path.split("/")[2]
         for key, value in scope["headers"]:
             if key == b"x-tenant":
                 slug = value.decode("latin-1").strip()
@@ -120,10 +124,12 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @post("/payments/{provider:str}/callback", status_code=200)
+    @post("/payments/{tenant:str}/{provider:str}/callback", status_code=200)
     async def payment_callback(
         request: Request[Any, Any, Any], provider: FromPath[str]
     ) -> dict[str, str]:
+        """A gateway's asynchronous confirmation; the tenant is in the path (gateways
+        cannot send headers of ours)."""
         tenant = current_tenant.get()
         assert tenant is not None
         gateway = providers(tenant).get(provider)

@@ -128,13 +128,19 @@ def cmd_schema(runtime: Runtime, args: argparse.Namespace) -> None:
 
 
 def cmd_makemigrations(runtime: Runtime, args: argparse.Namespace) -> None:
-    """Write new migrations for the core or a plugin (into that plugin's package)."""
+    """Write new migrations for the core or a plugin (into that plugin's package).
+
+    The core app is always loaded with the named plugins: their models reference it.
+    """
     from tortoise.cli.cli import CLIContext, makemigrations
 
     os.environ.setdefault("YUTANG_DATABASE_URL", "sqlite://:memory:")
     asyncio.run(
         makemigrations(
-            CLIContext("yutang.core.db.TORTOISE_ORM", None), tuple(args.apps), False, args.name
+            CLIContext("yutang.core.db.TORTOISE_ORM", None),
+            tuple(dict.fromkeys(["core", *args.apps])) if args.apps else (),
+            False,
+            args.name,
         )
     )
 

@@ -129,7 +129,8 @@ async def yutang_db(yutang_runtime: Runtime) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 def frozen_clock() -> Iterator[clock.FrozenClock]:
-    """The core clock stopped at 2026-06-01 10:00 UTC; move it with ``advance``."""
+    """The core clock stopped at 2026-06-01 02:00 UTC (10:00 in Asia/Shanghai); move it
+    with ``advance``."""
     fake = clock.FrozenClock(datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
     clock.set_clock(fake)
     try:

@@ -14,7 +14,8 @@ from yutang.core.tenancy import TenantInfo
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Price = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
-Stock = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
+MAX_STOCK = 10**9
+Stock = Annotated[int, msgspec.Meta(ge=0, le=MAX_STOCK)]
 
 
 class SkuInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
@@ -143,18 +144,28 @@ async def update_sku(
             raise DomainError("INVALID", "a price cannot be negative", "price")
         sku.price = price
     if specs is not None:
+        names = (await Product.get(id=sku.product_id)).spec_names
+        unknown = sorted(set(specs) - set(names))
+        if unknown:
+            raise DomainError("INVALID", f"spec {unknown[0]!r} is not one of specNames", "specs")
         sku.specs = specs
     await sku.save()
     return sku
 
 
 async def adjust_stock(tenant: TenantInfo, sku_id: int, delta: int) -> Sku:
-    """Add or remove stock atomically; refuses to go below zero."""
+    """Add or remove stock atomically; refuses to go below zero or above the maximum."""
+    if abs(delta) > MAX_STOCK:
+        raise DomainError("INVALID", f"at most {MAX_STOCK:,} at a time", "delta")
     query = Sku.filter(tenant_id=tenant.id, id=sku_id)
     if delta < 0:
         query = query.filter(stock__gte=-delta)
+    else:
+        query = query.filter(stock__lte=MAX_STOCK - delta)
     if not await query.update(stock=F("stock") + delta):
         if not await Sku.exists(tenant_id=tenant.id, id=sku_id):
             raise NotFound("SKU", "skuId")
+        if delta > 0:
+            raise DomainError("INVALID", f"stock cannot exceed {MAX_STOCK:,}", "delta")
         raise DomainError("INSUFFICIENT_STOCK", "stock cannot go below zero", "delta")
     return await Sku.get(tenant_id=tenant.id, id=sku_id)

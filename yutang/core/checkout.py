@@ -61,13 +61,15 @@ async def load_checkout(
     )
     by_id = {r["id"]: r for r in rows}
     lines = []
+    wanted: dict[int, int] = {}
     for i, ln in enumerate(data.lines):
         row = by_id.get(ln.sku_id)
         if row is None:
             raise DomainError("NOT_FOUND", "SKU not found", f"lines[{i}].skuId")
         if not row["product__published"]:
             raise DomainError("UNAVAILABLE", "this product is not on sale", f"lines[{i}].skuId")
-        if ln.quantity > row["stock"]:
+        wanted[ln.sku_id] = wanted.get(ln.sku_id, 0) + ln.quantity
+        if wanted[ln.sku_id] > row["stock"]:
             raise DomainError(
                 "INSUFFICIENT_STOCK", f"only {row['stock']} left", f"lines[{i}].quantity"
             )

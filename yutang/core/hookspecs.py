@@ -10,7 +10,8 @@ Each hook is one of three kinds, named in its docstring:
   delivered by the job worker after commit, at least once. Handlers must be idempotent
   (``event.id`` identifies a delivery). A handler that raises is retried with backoff.
 
-Implementations may be ``async def``; the core awaits them. Arguments are passed by
+Implementations may be ``async def``; the core awaits them. Event hooks receive the
+``event`` and the ``tenant`` it belongs to (its settings, its plugin set). Arguments are passed by
 name and an implementation may accept any subset of them. Hookwrappers are refused.
 
 | hook | kind |
@@ -92,7 +93,7 @@ def yutang_settings_schema() -> type[msgspec.Struct] | None:
 
     Kind: registration. Settings come from ``plugins.toml`` (profile, then tenant) and
     from per-tenant overrides stored by platform operators; every layer is validated by
-    this Struct. A plugin reads its settings with ``ctx.settings(name)``.
+    this Struct. A plugin reads them with ``tenant.setting(name, Struct)``.
     """
 
 
@@ -189,7 +190,7 @@ def yutang_release_stock(
 ) -> None:
     """Give back this plugin's stock for lines of an order being cancelled or refunded.
 
-    Kind: in-transaction. ``lines`` are ``{"line_id", "sku_id", "quantity",
+    Kind: in-transaction (may veto). ``lines`` are ``{"line_id", "sku_id", "quantity",
     "activity_plugin", "activity_ref"}``; ``reason`` is ``"cancelled"`` or ``"refunded"``.
     Called for every plugin that took part in the order, even if since disabled.
     """
@@ -199,7 +200,7 @@ def yutang_release_stock(
 def yutang_payment_deadline(checkout: CheckoutContext, default: datetime) -> datetime | None:
     """Return an earlier payment deadline for this order, or None to keep ``default``.
 
-    Kind: in-transaction. The core takes the earliest of all answers (seckill: 5 min).
+    Kind: in-transaction (may veto). The core takes the earliest of all answers (seckill: 5 min).
     """
 
 
@@ -215,7 +216,7 @@ def yutang_fulfilment_hold(tenant: TenantInfo, order_id: int) -> str | None:
 def yutang_claim_payment(tenant: TenantInfo, order_id: int, payment_id: int) -> bool | None:
     """Claim a captured payment for an order that can no longer take it; True claims.
 
-    Kind: in-transaction. Runs in the payment's transaction when the order was cancelled
+    Kind: in-transaction (may veto). Runs in the payment's transaction when the order was cancelled
     or expired. A claiming plugin takes responsibility (e.g. seats the member in another
     team); if none claims, the core refunds the payment in full.
     """
@@ -225,7 +226,7 @@ def yutang_claim_payment(tenant: TenantInfo, order_id: int, payment_id: int) -> 
 def yutang_grant_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> bool | None:
     """Grant ``reward`` if this plugin provides ``reward.kind``; True when handled.
 
-    Kind: in-transaction, in the caller's transaction. The core provides ``points``.
+    Kind: in-transaction (may veto), in the caller's transaction. The core provides ``points``.
     Idempotent per ``reward.reference``.
     """
 
@@ -234,7 +235,8 @@ def yutang_grant_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> b
 def yutang_revoke_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> bool | None:
     """Revoke a reward granted earlier with the same reference; True when handled.
 
-    Kind: in-transaction. Points are deducted (never below zero), an unused coupon voided.
+    Kind: in-transaction (may veto). Points are deducted (never below zero), an unused
+    coupon voided.
     """
 
 
@@ -251,32 +253,32 @@ def yutang_next_price_change(tenant: TenantInfo, now: datetime) -> datetime | No
 
 
 @hookspec
-def yutang_order_placed(event: Event) -> None:
+def yutang_order_placed(event: Event, tenant: TenantInfo) -> None:
     """An order was placed. Kind: event after commit."""
 
 
 @hookspec
-def yutang_order_paid(event: Event) -> None:
+def yutang_order_paid(event: Event, tenant: TenantInfo) -> None:
     """An order was paid (``event.data["amount"]``). Kind: event after commit."""
 
 
 @hookspec
-def yutang_order_cancelled(event: Event) -> None:
+def yutang_order_cancelled(event: Event, tenant: TenantInfo) -> None:
     """An unpaid order was cancelled (``data["reason"]``). Kind: event after commit."""
 
 
 @hookspec
-def yutang_order_fulfilled(event: Event) -> None:
+def yutang_order_fulfilled(event: Event, tenant: TenantInfo) -> None:
     """An order was shipped or picked up. Kind: event after commit."""
 
 
 @hookspec
-def yutang_order_completed(event: Event) -> None:
+def yutang_order_completed(event: Event, tenant: TenantInfo) -> None:
     """An order was completed (received). Kind: event after commit."""
 
 
 @hookspec
-def yutang_order_refunded(event: Event) -> None:
+def yutang_order_refunded(event: Event, tenant: TenantInfo) -> None:
     """A refund was approved and booked on the order's lines; the money itself returns
     through the payment provider asynchronously. ``data`` holds ``refund_id``, ``amount``,
     ``lines`` (line_id, quantity, amount, points each) and ``full`` (every line refunded).
@@ -286,7 +288,7 @@ def yutang_order_refunded(event: Event) -> None:
 
 
 @hookspec
-def yutang_after_sale_closed(event: Event) -> None:
+def yutang_after_sale_closed(event: Event, tenant: TenantInfo) -> None:
     """The after-sale window of a completed order closed; fires once per order.
 
     Kind: event after commit.
@@ -294,7 +296,7 @@ def yutang_after_sale_closed(event: Event) -> None:
 
 
 @hookspec
-def yutang_member_registered(event: Event) -> None:
+def yutang_member_registered(event: Event, tenant: TenantInfo) -> None:
     """A member registered (``data["extensions"]`` holds validated register input).
 
     Kind: event after commit.
@@ -302,5 +304,5 @@ def yutang_member_registered(event: Event) -> None:
 
 
 @hookspec
-def yutang_member_referred(event: Event) -> None:
+def yutang_member_referred(event: Event, tenant: TenantInfo) -> None:
     """A member registered with a referrer (``data["referrer_id"]``). Kind: event after commit."""

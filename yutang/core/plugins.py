@@ -100,6 +100,8 @@ class PluginRegistry:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("yutang")
         self.pm.add_hookspecs(hookspecs)
+        # Historic: replayed to every plugin registered later, so each may add its specs.
+        self.pm.hook.yutang_add_hookspecs.call_historic(kwargs={"plugin_manager": self.pm})
         self.plugins: dict[str, PluginInfo] = {}
         self._sets: dict[frozenset[str], PluginSet] = {}
 
@@ -111,12 +113,14 @@ class PluginRegistry:
             raise ConfigError(f"plugin {name!r} is installed twice ({distribution})")
         if not name.isidentifier() or name != name.lower():
             raise ConfigError(f"plugin name {name!r} must be a lower-case identifier")
-        self.pm.register(module, name=name)
+        try:
+            self.pm.register(module, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise ConfigError(f"plugin {name!r}: {exc}") from exc
         for impl_caller in self.pm.get_hookcallers(module) or []:
             for impl in impl_caller.get_hookimpls():
                 if impl.plugin_name == name and (impl.hookwrapper or impl.wrapper):
                     raise ConfigError(f"plugin {name!r}: hook wrappers are not supported")
-        self.pm.check_pending()
         hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))
         self.plugins[name] = PluginInfo(
             name=name,
@@ -128,6 +132,14 @@ class PluginRegistry:
             hooks=hooks,
         )
         self._sets.clear()
+
+    def check(self) -> None:
+        """Once every plugin is registered: no implementation of an unknown hook (a
+        plugin may implement hooks another plugin declares, whatever the load order)."""
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise ConfigError(str(exc)) from exc
 
     def _own(self, name: str, hook: str) -> Any:
         """What plugin ``name``'s own implementation of a no-argument hook returns."""

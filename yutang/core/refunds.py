@@ -23,6 +23,12 @@ from yutang.core.payments import providers
 from yutang.core.settings_core import core_settings
 from yutang.core.tenancy import TenantInfo
 
+
+class RefundPending(Exception):
+    """The gateway accepted the refund but has not confirmed it: the job asks again later
+    (with the worker's backoff); the provider's refund call is idempotent per reference."""
+
+
 REFUNDABLE = frozenset({"paid", "fulfilled", "completed"})
 
 
@@ -61,10 +67,14 @@ def _plan(lines: list[OrderLine], wanted: list[RefundLineInput]) -> list[dict[st
             if ln.quantity > ln.refunded_quantity
         ]
     plan = []
+    seen: set[int] = set()
     for i, w in enumerate(wanted):
         ln = by_id.get(w.line_id)
         if ln is None:
             raise DomainError("NOT_FOUND", "no such line in this order", f"lines[{i}].lineId")
+        if w.line_id in seen:
+            raise DomainError("INVALID", "each line at most once", f"lines[{i}].lineId")
+        seen.add(w.line_id)
         left = ln.quantity - ln.refunded_quantity
         if w.quantity > left:
             raise DomainError("INVALID", f"only {left} left to refund", f"lines[{i}].quantity")
@@ -219,14 +229,13 @@ async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
         order_id=refund.order_id,
         status="captured",
     ).first()
-    done = True
     if payment is not None and refund.amount > 0:
         provider = providers(tenant)[payment.provider]
-        done = await provider.refund(tenant, payment.reference, refund.amount, f"R{refund.id}")
-    if done:
-        await Refund.filter(id=refund.id, status="approved").update(
-            status="refunded", refunded_at=clock.now()
-        )
+        if not await provider.refund(tenant, payment.reference, refund.amount, f"R{refund.id}"):
+            raise RefundPending(f"refund {refund.id} is pending at {payment.provider}")
+    await Refund.filter(id=refund.id, status="approved").update(
+        status="refunded", refunded_at=clock.now()
+    )
 
 
 def after_sale_deadline(tenant: TenantInfo, completed: Any) -> Any:

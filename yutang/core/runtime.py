@@ -36,6 +36,7 @@ def build_runtime(
         registry.load_entry_points()
     for name, module in extra_plugins:
         registry.register(name, module)
+    registry.check()
     plugins_file = load_plugins_file(settings.plugins_path(), registry)
     return Runtime(
         settings=settings,

@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -45,7 +46,7 @@ class Worker:
     def __init__(self, runtime: Runtime, lease: timedelta = timedelta(seconds=60)) -> None:
         self.runtime = runtime
         self.lease = lease
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._handlers: dict[str, Any] | None = None
 
     @property
@@ -165,7 +166,7 @@ class Worker:
                     member_id=job.payload.get("member_id"),
                     data=job.payload.get("data") or {},
                 )
-                await runtime.registry.plugin_set(job.plugins).call(hook, event=event)
+                await runtime.registry.plugin_set(job.plugins).call(hook, event=event, tenant=info)
 
             return deliver
         handler = self.handlers.get(job.name)

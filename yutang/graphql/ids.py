@@ -20,6 +20,8 @@ def from_global(value: str, expected: str | None = None, field: str = "id") -> t
         number = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise DomainError("INVALID", "not a valid ID", field) from None
+    if not 0 < number < 2**63:
+        raise DomainError("INVALID", "not a valid ID", field)
     if expected is not None and type_name != expected:
         raise DomainError("INVALID", f"expected a {expected} ID", field)
     return type_name, number
