@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
 from yutang.core import clock
 from yutang.core.models import Job
 from yutang.core.tenancy import TenantInfo
@@ -65,8 +68,15 @@ async def schedule(
 
     Must run inside the transaction whose commit should make the job real.
     """
-    if dedupe_key is not None and await Job.exists(dedupe_key=dedupe_key):
-        return
-    await Job.create(
-        tenant_id=tenant_id, name=name, payload=payload, run_at=run_at, dedupe_key=dedupe_key
-    )
+    try:
+        async with in_transaction():  # a savepoint: a duplicate key must not abort the caller
+            await Job.create(
+                tenant_id=tenant_id,
+                name=name,
+                payload=payload,
+                run_at=run_at,
+                dedupe_key=dedupe_key,
+            )
+    except IntegrityError:
+        if dedupe_key is None:
+            raise

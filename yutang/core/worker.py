@@ -63,15 +63,14 @@ class Worker:
         now = clock.now()
         due = Q(status="pending", run_at__lte=now) | Q(status="running", locked_until__lt=now)
         async with in_transaction():
-            ids = (
+            jobs = (
                 await Job.filter(due)
                 .order_by("run_at", "id")
                 .limit(limit)
                 .select_for_update(skip_locked=True)
-                .values("id")
             )
             claimed: list[int] = []
-            for job_id in (r["id"] for r in ids):
+            for job_id in (job.id for job in jobs):
                 took = await Job.filter(due, id=job_id).update(
                     status="running",
                     locked_by=self.id,
@@ -121,11 +120,14 @@ class Worker:
                 await self._finish(job)
             else:
                 async with in_transaction():
+                    # A row lock, not exists(): tortoise drops FOR UPDATE from exists(),
+                    # and the lock is what keeps a worker that took over after our lease
+                    # expired from running the job beside us.
                     owned = (
                         await Job.filter(id=job.id, status="running", locked_by=self.id)
                         .select_for_update()
-                        .exists()
-                    )
+                        .first()
+                    ) is not None
                     if not owned:
                         return
                     await _await(call())
