@@ -135,6 +135,27 @@ async def refund_now(tenant: TenantInfo, actor: str, data: RefundInput) -> Refun
     return refund
 
 
+async def refund_order(
+    tenant: TenantInfo,
+    order_id: int,
+    *,
+    actor: str,
+    idempotency_key: str,
+    reason: str = "",
+    lines: dict[int, int] | None = None,
+) -> Refund:
+    """Refund an order for a plugin (a failed group-buy team, an uncollected pickup):
+    ``lines`` maps line id to quantity, all remaining lines when None. Idempotent per
+    (``actor``, key); runs in the caller's transaction when there is one."""
+    data = RefundInput(
+        order_id=order_id,
+        idempotency_key=idempotency_key,
+        reason=reason,
+        lines=[RefundLineInput(line_id=k, quantity=v) for k, v in (lines or {}).items()],
+    )
+    return await refund_now(tenant, actor, data)
+
+
 async def decide_refund(tenant: TenantInfo, refund_id: int, approve: bool) -> Refund:
     """Staff approve or reject an open refund request."""
     async with in_transaction():

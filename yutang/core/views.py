@@ -1,0 +1,139 @@
+"""Read-only views of core rows for plugins (orders, stores, staff), in batches.
+
+Plugins never import core models; these frozen Structs are what they may read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from yutang.core.errors import NotFound
+from yutang.core.models import Order, OrderLine, Staff, Store, StoreStaff
+from yutang.core.tenancy import TenantInfo
+
+
+class LineView(msgspec.Struct, frozen=True):
+    """An order line as priced: ``amount`` is what it paid after every discount."""
+
+    id: int
+    sku_id: int
+    product_id: int
+    product_name: str
+    quantity: int
+    unit_price: int
+    amount: int
+    points: int
+    refunded_quantity: int
+    refunded_amount: int
+    activity_plugin: str | None
+    activity_ref: str | None
+
+
+class OrderView(msgspec.Struct, frozen=True):
+    """An order with its lines, as plugins see it."""
+
+    id: int
+    number: str
+    member_id: int
+    status: str
+    currency: str
+    total: int
+    fees: int
+    paid_amount: int
+    refunded_amount: int
+    fulfilment: str
+    extensions: dict[str, Any]
+    created_at: datetime
+    paid_at: datetime | None
+    lines: list[LineView]
+
+
+class StoreView(msgspec.Struct, frozen=True):
+    """A store with the staff who belong to it."""
+
+    id: int
+    name: str
+    address: str
+    staff_ids: list[int]
+
+
+async def order_views(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, OrderView]:
+    """This tenant's orders among ``ids`` (two queries); unknown ids are absent."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    orders = await Order.filter(tenant_id=tenant.id, id__in=wanted)
+    lines: dict[int, list[LineView]] = defaultdict(list)
+    for ln in await OrderLine.filter(tenant_id=tenant.id, order_id__in=wanted).order_by("position"):
+        lines[ln.order_id].append(
+            LineView(
+                id=ln.id,
+                sku_id=ln.sku_id,
+                product_id=ln.product_id,
+                product_name=ln.product_name,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                amount=ln.amount,
+                points=ln.points,
+                refunded_quantity=ln.refunded_quantity,
+                refunded_amount=ln.refunded_amount,
+                activity_plugin=ln.activity_plugin,
+                activity_ref=ln.activity_ref,
+            )
+        )
+    return {
+        o.id: OrderView(
+            id=o.id,
+            number=o.number,
+            member_id=o.member_id,
+            status=o.status,
+            currency=o.currency,
+            total=o.total,
+            fees=o.fees,
+            paid_amount=o.paid_amount,
+            refunded_amount=o.refunded_amount,
+            fulfilment=o.fulfilment,
+            extensions=o.extensions,
+            created_at=o.created_at,
+            paid_at=o.paid_at,
+            lines=lines[o.id],
+        )
+        for o in orders
+    }
+
+
+async def order_view(tenant: TenantInfo, order_id: int) -> OrderView:
+    """One order of this tenant; NOT_FOUND otherwise."""
+    found = (await order_views(tenant, [order_id])).get(order_id)
+    if found is None:
+        raise NotFound("order", "orderId")
+    return found
+
+
+async def store_views(tenant: TenantInfo, ids: Iterable[int] | None = None) -> list[StoreView]:
+    """This tenant's stores (all, or those among ``ids``) with their staff, by id."""
+    query = Store.filter(tenant_id=tenant.id)
+    if ids is not None:
+        query = query.filter(id__in=set(ids))
+    stores = await query.order_by("id")
+    staff: dict[int, list[int]] = defaultdict(list)
+    links = await StoreStaff.filter(
+        tenant_id=tenant.id, store_id__in=[s.id for s in stores]
+    ).values("store_id", "staff_id")
+    for link in links:
+        staff[link["store_id"]].append(link["staff_id"])
+    return [
+        StoreView(id=s.id, name=s.name, address=s.address, staff_ids=sorted(staff[s.id]))
+        for s in stores
+    ]
+
+
+async def staff_role(tenant: TenantInfo, staff_id: int) -> str | None:
+    """The role (owner, manager, clerk) of an active staff member of this tenant."""
+    row = await Staff.get_or_none(tenant_id=tenant.id, id=staff_id, active=True)
+    return row.role if row else None
