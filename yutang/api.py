@@ -5,10 +5,9 @@ The rest of the ``yutang`` package is private and may change without notice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-import msgspec
 import strawberry
 from strawberry.types.field import StrawberryField
 
@@ -20,7 +19,6 @@ from yutang.core.fulfilment import complete_order, fulfil_order
 from yutang.core.hookspecs import hookimpl, hookspec
 from yutang.core.inputs import convert
 from yutang.core.members import change_points, member_info
-from yutang.core.models import Sku as _SkuRow
 from yutang.core.models.base import TenantModel, Timestamped
 from yutang.core.money import Money, apportion, format_money, percent_of
 from yutang.core.outbox import schedule as schedule_job
@@ -41,9 +39,13 @@ from yutang.core.tenancy import TenantInfo
 from yutang.core.views import (
     LineView,
     OrderView,
+    SkuSummary,
     StoreView,
+    member_joined_at,
     order_view,
     order_views,
+    orders_with_open_refunds,
+    sku_summaries,
     staff_role,
     store_views,
 )
@@ -54,38 +56,6 @@ from yutang.graphql.types import Connection, Node, UserError, after_pk, connecti
 from yutang.graphql.types import Money as MoneyType
 
 Info = strawberry.Info[Context, None]
-
-
-class SkuSummary(msgspec.Struct, frozen=True):
-    """A SKU as a plugin may read it: its product, list price, stock and whether it is on sale."""
-
-    id: int
-    product_id: int
-    product_name: str
-    price: int
-    stock: int
-    published: bool
-
-
-async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, SkuSummary]:
-    """This tenant's SKUs among ``ids`` by id, in one query; foreign or unknown ids are absent."""
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = await _SkuRow.filter(tenant_id=tenant.id, id__in=wanted).values(
-        "id", "product_id", "product__name", "price", "stock", "product__published"
-    )
-    return {
-        r["id"]: SkuSummary(
-            id=r["id"],
-            product_id=r["product_id"],
-            product_name=r["product__name"],
-            price=r["price"],
-            stock=r["stock"],
-            published=r["product__published"],
-        )
-        for r in rows
-    }
 
 
 def field(
@@ -155,10 +125,12 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "member_info",
+    "member_joined_at",
     "mutation",
     "now",
     "order_view",
     "order_views",
+    "orders_with_open_refunds",
     "outside_transaction",
     "percent_of",
     "pk_of",

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from yutang.core.errors import NotFound
-from yutang.core.models import Order, OrderLine, Staff, Store, StoreStaff
+from yutang.core.models import Member, Order, OrderLine, Refund, Sku, Staff, Store, StoreStaff
 from yutang.core.tenancy import TenantInfo
 
 
@@ -137,3 +137,53 @@ async def staff_role(tenant: TenantInfo, staff_id: int) -> str | None:
     """The role (owner, manager, clerk) of an active staff member of this tenant."""
     row = await Staff.get_or_none(tenant_id=tenant.id, id=staff_id, active=True)
     return row.role if row else None
+
+
+class SkuSummary(msgspec.Struct, frozen=True):
+    """A SKU as a plugin may read it: its product, list price, stock and whether it is on sale."""
+
+    id: int
+    product_id: int
+    product_name: str
+    price: int
+    stock: int
+    published: bool
+
+
+async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, SkuSummary]:
+    """This tenant's SKUs among ``ids`` by id, in one query; foreign or unknown ids are absent."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await Sku.filter(tenant_id=tenant.id, id__in=wanted).values(
+        "id", "product_id", "product__name", "price", "stock", "product__published"
+    )
+    return {
+        r["id"]: SkuSummary(
+            id=r["id"],
+            product_id=r["product_id"],
+            product_name=r["product__name"],
+            price=r["price"],
+            stock=r["stock"],
+            published=r["product__published"],
+        )
+        for r in rows
+    }
+
+
+async def member_joined_at(tenant: TenantInfo, member_id: int) -> datetime | None:
+    """When this tenant's member registered (for "new members only" rules); None if unknown."""
+    row = await Member.get_or_none(tenant_id=tenant.id, id=member_id).only("id", "created_at")
+    return row.created_at if row else None
+
+
+async def orders_with_open_refunds(tenant: TenantInfo, ids: Iterable[int]) -> set[int]:
+    """Orders among ``ids`` with a refund request still waiting for staff, in one query
+    (pickup and shipping plugins refuse to hand over such an order)."""
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    rows = await Refund.filter(tenant_id=tenant.id, order_id__in=wanted, status="open").values(
+        "order_id"
+    )
+    return {r["order_id"] for r in rows}

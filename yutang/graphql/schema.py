@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, ValidationContext, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -37,10 +37,21 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 # Built once: limiter rule classes made per request would defeat ValidationCache.
-_RULES: list[type[ASTValidationRule]] = [
-    depth_rule(MAX_DEPTH, None, None),
-    alias_rule(MAX_ALIASES),
-]
+_DepthRule = depth_rule(MAX_DEPTH, None, None)
+
+
+class DepthRule(_DepthRule):  # type: ignore[valid-type,misc]
+    """strawberry's depth rule, tolerant of spreads of undefined fragments (it raises
+    KeyError on them); graphql-core's own rule then reports the unknown fragment."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        try:
+            super().__init__(context)
+        except KeyError:
+            ValidationRule.__init__(self, context)
+
+
+_RULES: list[type[ASTValidationRule]] = [DepthRule, alias_rule(MAX_ALIASES)]
 
 SURFACES: dict[str, tuple[type, type, str]] = {
     "storefront": (StorefrontQuery, StorefrontMutation, "yutang_graphql_storefront"),
@@ -50,7 +61,9 @@ SURFACES: dict[str, tuple[type, type, str]] = {
 
 def _is_bug(error: GraphQLError) -> bool:
     """Errors raised by code, not client mistakes or domain errors: hidden in production."""
-    return error.original_error is not None and not isinstance(error.original_error, DomainError)
+    return error.original_error is not None and not isinstance(
+        error.original_error, DomainError | GraphQLError
+    )
 
 
 def _extensions(production: bool) -> list[Callable[[], SchemaExtension]]:

@@ -1,0 +1,867 @@
+"""The seckill plugin over the real app: activities and sessions, the activity price,
+activity stock and per-member limits, timeouts, the storefront fields, races.
+
+The frozen clock stands at 2026-06-01 10:00 in the tenants' zone (Asia/Shanghai, UTC+8),
+the first second of the 10:00–11:00 session most tests use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from yutang.core.clock import FrozenClock
+from yutang.core.models import Order, Payment, Product, Sku, Tenant
+from yutang.core.payments import record_capture
+from yutang.core.tenancy import TenantInfo
+from yutang.core.worker import Worker
+from yutang.graphql.ids import from_global, to_global
+from yutang.plugins.seckill.models import SeckillQuota, SeckillReservation, SeckillStock
+from yutang.testing import GraphQLClient, MakeTenant, create_member
+
+WINDOW = {"startsAt": "2026-06-01T00:00:00+08:00", "endsAt": "2026-06-08T00:00:00+08:00"}
+CREATE = """
+mutation($input: SeckillActivityInput!) {
+  createSeckillActivity(input: $input) {
+    activity { id name status memberLimit paymentMinutes
+      sessions { id dailyStart dailyEnd startsAt endsAt slotStartsAt slotEndsAt
+        items { id skuId productName price { amount } stock sold unpaid remaining } } }
+    errors { code field message }
+  }
+}"""
+ACTIVITY = """
+query($id: ID!) {
+  seckillActivity(id: $id) {
+    status sessions { items { id stock sold unpaid remaining } }
+  }
+}"""
+STOP = """
+mutation($id: ID!) {
+  stopSeckillActivity(id: $id) { activity { status stoppedAt } errors { code field message } }
+}"""
+QUOTE = """
+query($lines: [LineInput!]!) {
+  quote(input: {lines: $lines}) {
+    quote { total { amount } lines { unitPrice { amount } amount { amount } activity { ref } }
+            adjustments { source label amount { amount } } }
+    errors { code field message }
+  }
+}"""
+PLACE = """
+mutation($lines: [LineInput!]!, $key: String!) {
+  placeOrder(input: {lines: $lines, idempotencyKey: $key}) {
+    order { id status total { amount } }
+    errors { code field message }
+  }
+}"""
+PAY = """
+mutation($id: ID!, $key: String!) {
+  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } }
+}"""
+CANCEL = """
+mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }"""
+SESSIONS = """
+{ seckillSessions { serverTime sessions { sessionId activityName startsAt endsAt status
+    memberLimit items { ref skuId productName listPrice { amount } price { amount }
+    stock remaining } } } }"""
+PRODUCTS = """
+query($first: Int! = 20) { products(first: $first) { edges { node { name
+  seckill { ref price { amount } startsAt endsAt remaining memberLimit }
+  skus { id price { amount } seckill { ref price { amount } remaining } } } } } }"""
+
+Make = Callable[..., Awaitable[Product]]
+
+
+@pytest_asyncio.fixture
+async def tenant(make_tenant: MakeTenant) -> TenantInfo:
+    """The shop, with seckill enabled."""
+    return await make_tenant("shop", plugins=["seckill"])
+
+
+@pytest.fixture(autouse=True)
+def clock(frozen_clock: FrozenClock) -> FrozenClock:
+    """Every test runs at 2026-06-01 10:00 +08:00."""
+    return frozen_clock
+
+
+def at(clock: FrozenClock, local: str) -> None:
+    """Set the frozen clock to a local (+08:00) time like ``"2026-06-01T09:59:59"``."""
+    clock.current = datetime.fromisoformat(local + "+08:00").astimezone(UTC)
+
+
+def pk(global_id: str) -> int:
+    return from_global(global_id)[1]
+
+
+async def sku_of(product: Product, n: int = 0) -> Sku:
+    return (await Sku.filter(product_id=product.id).order_by("id"))[n]
+
+
+def gid(sku: Sku) -> str:
+    return to_global("Sku", sku.id)
+
+
+def session(*items: tuple[Sku, int, int], **times: str) -> dict[str, Any]:
+    """A session input: (SKU, price, stock) items, then dailyStart/dailyEnd or startsAt/endsAt."""
+    return {
+        **times,
+        "items": [{"skuId": gid(s), "price": price, "stock": stock} for s, price, stock in items],
+    }
+
+
+async def create(
+    admin: GraphQLClient, *sessions: dict[str, Any], limit: int = 1, **extra: Any
+) -> dict[str, Any]:
+    """The createSeckillActivity payload."""
+    data = await admin(
+        CREATE,
+        {
+            "input": {
+                "name": "上午场",
+                **WINDOW,
+                "memberLimit": limit,
+                "sessions": list(sessions),
+                **extra,
+            }
+        },
+    )
+    result: dict[str, Any] = data["createSeckillActivity"]
+    return result
+
+
+async def activity(admin: GraphQLClient, *sessions: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    """A created activity (it must be accepted)."""
+    payload = await create(admin, *sessions, **kw)
+    assert payload["errors"] == [], payload["errors"]
+    result: dict[str, Any] = payload["activity"]
+    return result
+
+
+def ref(act: dict[str, Any], session: int = 0, item: int = 0) -> str:
+    return str(act["sessions"][session]["items"][item]["id"])
+
+
+def line(sku: Sku, quantity: int = 1, item_ref: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"skuId": gid(sku), "quantity": quantity}
+    if item_ref is not None:
+        found["activity"] = {"plugin": "seckill", "ref": item_ref}
+    return found
+
+
+async def place(client: GraphQLClient, lines: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    result: dict[str, Any] = (await client(PLACE, {"lines": lines, "key": key}))["placeOrder"]
+    return result
+
+
+async def figures(admin: GraphQLClient, act: dict[str, Any]) -> dict[str, Any]:
+    """sold / unpaid / remaining of the activity's first item."""
+    data = await admin(ACTIVITY, {"id": act["id"]})
+    item = data["seckillActivity"]["sessions"][0]["items"][0]
+    return {k: item[k] for k in ("sold", "unpaid", "remaining")}
+
+
+async def buyer(tenant: TenantInfo, storefront: GraphQLClient, phone: str) -> GraphQLClient:
+    _, token = await create_member(tenant, phone)
+    return storefront.as_(token)
+
+
+# --- activities and sessions (admin) ---------------------------------------------------
+
+
+async def test_admin_creates_activity_and_follows_sold_unpaid_remaining(
+    admin, member, make_product: Make, worker: Worker
+) -> None:
+    _, me = member
+    sku = await sku_of(await make_product("Longjing", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 3), dailyStart="10:00", dailyEnd="11:00"))
+    assert act["status"] == "running" and act["memberLimit"] == 1 and act["paymentMinutes"] == 5
+    s = act["sessions"][0]
+    assert (s["dailyStart"], s["dailyEnd"]) == ("10:00", "11:00")
+    assert s["slotStartsAt"] == "2026-06-01T02:00:00+00:00"
+    assert s["items"][0]["productName"] == "Longjing"
+    assert s["items"][0]["price"] == {"amount": 100}
+    assert await figures(admin, act) == {"sold": 0, "unpaid": 0, "remaining": 3}
+
+    placed = await place(me, [line(sku, 1, ref(act))], "o-1")
+    assert placed["errors"] == [] and placed["order"]["total"] == {"amount": 100}
+    assert await figures(admin, act) == {"sold": 0, "unpaid": 1, "remaining": 2}
+    paid = await me(PAY, {"id": placed["order"]["id"], "key": "p-1"})
+    assert paid["payOrder"]["errors"] == []
+    await worker.run_until_idle()
+    assert await figures(admin, act) == {"sold": 1, "unpaid": 0, "remaining": 2}
+
+    stopped = (await admin(STOP, {"id": act["id"]}))["stopSeckillActivity"]
+    assert stopped["errors"] == [] and stopped["activity"]["status"] == "stopped"
+    again = (await admin(STOP, {"id": act["id"]}))["stopSeckillActivity"]
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("ALREADY_STOPPED", "id")]
+    refused = (await me(QUOTE, {"lines": [line(sku, 1, ref(act))]}))["quote"]
+    assert refused["errors"][0]["code"] == "SESSION_NOT_OPEN"
+
+
+async def test_overlapping_activities_for_the_same_sku_are_refused(
+    admin, make_product: Make
+) -> None:
+    product = await make_product("Tea", [(5800, 10), (6800, 10)])
+    a, b = await sku_of(product, 0), await sku_of(product, 1)
+    first = await activity(admin, session((a, 100, 5), dailyStart="10:00", dailyEnd="11:00"))
+    clash = await create(admin, session((a, 200, 5), dailyStart="10:30", dailyEnd="11:30"))
+    assert clash["activity"] is None
+    assert clash["errors"][0]["code"] == "OVERLAP"
+    assert clash["errors"][0]["field"] == "input.sessions[0].items[0].skuId"
+    assert "上午场" in clash["errors"][0]["message"]
+    one_off = await create(
+        admin,
+        session((b, 200, 5), dailyStart="12:00", dailyEnd="13:00"),
+        session(
+            (a, 200, 5),
+            startsAt="2026-06-03T10:59:00+08:00",
+            endsAt="2026-06-03T11:10:00+08:00",
+        ),
+    )
+    assert one_off["errors"][0]["code"] == "OVERLAP"
+    assert one_off["errors"][0]["field"] == "input.sessions[1].items[0].skuId"
+    own = await create(
+        admin,
+        session((b, 200, 5), dailyStart="20:00", dailyEnd="22:00"),
+        session((b, 200, 5), dailyStart="21:00", dailyEnd="23:00"),
+    )
+    assert own["errors"][0]["code"] == "OVERLAP"
+    # back to back, another SKU at the same time, or after a stop: accepted
+    await activity(admin, session((a, 200, 5), dailyStart="11:00", dailyEnd="12:00"))
+    await activity(admin, session((b, 200, 5), dailyStart="10:00", dailyEnd="11:00"))
+    assert (await admin(STOP, {"id": first["id"]}))["stopSeckillActivity"]["errors"] == []
+    await activity(admin, session((a, 300, 5), dailyStart="10:30", dailyEnd="10:45"))
+
+
+async def test_bad_activity_input_names_the_field(admin, make_product: Make) -> None:
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    cases = [
+        (
+            session((sku, 5801, 5), dailyStart="10:00", dailyEnd="11:00"),
+            "input.sessions[0].items[0].price",
+        ),
+        (
+            session((sku, 100, 0), dailyStart="10:00", dailyEnd="11:00"),
+            "input.sessions[0].items[0].stock",
+        ),
+        (
+            session((sku, 100, 5), dailyStart="25:00", dailyEnd="11:00"),
+            "input.sessions[0].dailyStart",
+        ),
+        (
+            session((sku, 100, 5), dailyStart="10:00", dailyEnd="10:00"),
+            "input.sessions[0].dailyEnd",
+        ),
+        (session((sku, 100, 5), dailyStart="10:00"), "input.sessions[0].dailyEnd"),
+        (session((sku, 100, 5)), "input.sessions[0]"),
+        (
+            session(
+                (sku, 100, 5),
+                startsAt="2026-06-09T10:00:00+08:00",
+                endsAt="2026-06-09T11:00:00+08:00",
+            ),
+            "input.sessions[0].startsAt",
+        ),
+        (
+            {
+                "dailyStart": "10:00",
+                "dailyEnd": "11:00",
+                "items": [{"skuId": to_global("Sku", 999), "price": 1, "stock": 1}],
+            },
+            "input.sessions[0].items[0].skuId",
+        ),
+    ]
+    for given, field in cases:
+        payload = await create(admin, given)
+        assert payload["activity"] is None
+        assert payload["errors"][0]["field"] == field, (given, payload["errors"])
+    ended = await create(
+        admin,
+        session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"),
+        endsAt="2026-06-01T09:00:00+08:00",
+    )
+    assert ended["errors"][0]["field"] == "input.endsAt"
+    naive = await create(
+        admin,
+        session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"),
+        startsAt="2026-06-01T00:00:00",
+    )
+    assert naive["errors"][0]["field"] == "input.startsAt"
+
+
+# --- the activity price ---------------------------------------------------------------
+
+
+async def test_activity_price_only_inside_the_open_session(
+    admin, member, make_product: Make, clock: FrozenClock
+) -> None:
+    _, me = member
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(
+        admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"), limit=2
+    )
+    both = [line(sku, 1, ref(act)), line(sku, 2)]
+    for moment in ("2026-06-01T10:00:00", "2026-06-01T10:59:59", "2026-06-02T10:30:00"):
+        at(clock, moment)
+        quote = (await me(QUOTE, {"lines": both}))["quote"]
+        assert quote["errors"] == [], moment
+        first, second = quote["quote"]["lines"]
+        assert first["unitPrice"] == {"amount": 100} and first["activity"] == {"ref": ref(act)}
+        assert second["unitPrice"] == {"amount": 5800} and second["activity"] is None
+        assert quote["quote"]["total"] == {"amount": 100 + 2 * 5800}
+        assert [(a["source"], a["amount"]) for a in quote["quote"]["adjustments"]] == [
+            ("seckill", {"amount": 100 - 5800})
+        ]
+    for moment in ("2026-06-01T09:59:59", "2026-06-01T11:00:00", "2026-06-08T10:00:00"):
+        at(clock, moment)
+        refused = (await me(QUOTE, {"lines": both}))["quote"]
+        assert refused["quote"] is None, moment
+        assert refused["errors"][0]["code"] == "SESSION_NOT_OPEN"
+        assert refused["errors"][0]["field"] == "lines[0].activity"
+        placed = await place(me, both, f"k-{moment}")
+        assert placed["order"] is None and placed["errors"][0]["code"] == "SESSION_NOT_OPEN"
+    assert await Order.all().count() == 0
+    at(clock, "2026-06-01T11:00:00")
+    normal = (await me(QUOTE, {"lines": [line(sku, 1)]}))["quote"]
+    assert normal["quote"]["total"] == {"amount": 5800}
+
+
+async def test_sku_not_in_the_session_and_quantity_above_the_limit(
+    admin, member, make_product: Make
+) -> None:
+    _, me = member
+    product = await make_product("Tea", [(5800, 10), (6800, 10)])
+    a, b = await sku_of(product, 0), await sku_of(product, 1)
+    act = await activity(admin, session((a, 100, 5), dailyStart="10:00", dailyEnd="11:00"), limit=2)
+    other = (await me(QUOTE, {"lines": [line(b, 1, ref(act))]}))["quote"]
+    assert [(e["code"], e["field"]) for e in other["errors"]] == [
+        ("NOT_IN_SESSION", "lines[0].skuId")
+    ]
+    too_many = (await me(QUOTE, {"lines": [line(a, 3, ref(act))]}))["quote"]
+    assert [(e["code"], e["field"]) for e in too_many["errors"]] == [
+        ("LIMIT_EXCEEDED", "lines[0].quantity")
+    ]
+    split = (await me(QUOTE, {"lines": [line(a, 2, ref(act)), line(a, 1, ref(act))]}))["quote"]
+    assert [(e["code"], e["field"]) for e in split["errors"]] == [
+        ("LIMIT_EXCEEDED", "lines[1].quantity")
+    ]
+    unknown = (await me(QUOTE, {"lines": [line(a, 1, to_global("SeckillItem", 999))]}))["quote"]
+    assert [(e["code"], e["field"]) for e in unknown["errors"]] == [
+        ("NOT_FOUND", "lines[0].activity.ref")
+    ]
+    garbage = (await me(QUOTE, {"lines": [line(a, 1, "nope")]}))["quote"]
+    assert [(e["code"], e["field"]) for e in garbage["errors"]] == [
+        ("INVALID", "lines[0].activity.ref")
+    ]
+
+
+async def test_a_session_crossing_midnight(
+    admin, member, make_product: Make, clock: FrozenClock
+) -> None:
+    _, me = member
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 5), dailyStart="23:00", dailyEnd="01:00"))
+    lines = [line(sku, 1, ref(act))]
+    for moment, open_ in [
+        ("2026-06-01T22:59:59", False),
+        ("2026-06-01T23:00:00", True),
+        ("2026-06-02T00:30:00", True),
+        ("2026-06-02T00:59:59", True),
+        ("2026-06-02T01:00:00", False),
+        ("2026-06-01T00:30:00", True),  # the occurrence clipped to the window's start
+    ]:
+        at(clock, moment)
+        quote = (await me(QUOTE, {"lines": lines}))["quote"]
+        assert (quote["errors"] == []) is open_, (moment, quote["errors"])
+    at(clock, "2026-06-02T00:30:00")
+    placed = await place(me, lines, "night")
+    assert placed["errors"] == []
+    stock = await SeckillStock.get()
+    assert stock.slot_start == datetime(2026, 6, 1, 15, 0, tzinfo=UTC) and stock.remaining == 4
+
+
+# --- activity stock and the per-member limit ----------------------------------------
+
+
+async def test_the_last_unit_is_buyable_then_sold_out(
+    admin, storefront, tenant, make_product: Make
+) -> None:
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(
+        admin, session((sku, 100, 3), dailyStart="10:00", dailyEnd="11:00"), limit=3
+    )
+    first = await buyer(tenant, storefront, "13900000011")
+    second = await buyer(tenant, storefront, "13900000012")
+    assert (await place(first, [line(sku, 2, ref(act))], "a"))["errors"] == []
+    assert (await place(second, [line(sku, 1, ref(act))], "b"))["errors"] == []
+    sold_out = await place(second, [line(sku, 1, ref(act))], "c")
+    assert [(e["code"], e["field"]) for e in sold_out["errors"]] == [
+        ("SOLD_OUT", "lines[0].quantity")
+    ]
+    assert (await SeckillStock.get()).remaining == 0
+    assert (await Sku.get(id=sku.id)).stock == 7
+    normal = await place(second, [line(sku, 1)], "d")
+    assert normal["errors"] == [] and normal["order"]["total"] == {"amount": 5800}
+
+
+async def test_the_limit_counts_unpaid_orders_and_a_cancel_gives_it_back(
+    admin, member, make_product: Make
+) -> None:
+    row, me = member
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"))
+    first = await place(me, [line(sku, 1, ref(act))], "1")
+    assert first["errors"] == [] and first["order"]["status"] == "pending_payment"
+    again = await place(me, [line(sku, 1, ref(act))], "2")
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [
+        ("LIMIT_REACHED", "lines[0].quantity")
+    ]
+    assert (await SeckillQuota.get(member_id=row.id)).taken == 1
+    cancelled = await me(CANCEL, {"id": first["order"]["id"]})
+    assert cancelled["cancelOrder"]["errors"] == []
+    assert (await SeckillQuota.get(member_id=row.id)).taken == 0
+    assert (await SeckillStock.get()).remaining == 5
+    assert (await Sku.get(id=sku.id)).stock == 10
+    assert (await place(me, [line(sku, 1, ref(act))], "3"))["errors"] == []
+
+
+async def test_unpaid_timeout_releases_both_stocks_through_the_job(
+    admin, member, make_product: Make, worker: Worker, clock: FrozenClock
+) -> None:
+    row, me = member
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"))
+    placed = await place(me, [line(sku, 1, ref(act))], "t")
+    order = await Order.get(id=pk(placed["order"]["id"]))
+    assert order.payment_deadline == clock.current + timedelta(minutes=5)
+    clock.advance(timedelta(minutes=4, seconds=59))
+    await worker.run_until_idle()
+    assert (await Order.get(id=order.id)).status == "pending_payment"
+    clock.advance(timedelta(seconds=1))
+    await worker.run_until_idle()
+    assert (await Order.get(id=order.id)).status == "cancelled"
+    assert (await SeckillStock.get()).remaining == 5
+    assert (await Sku.get(id=sku.id)).stock == 10
+    assert (await SeckillQuota.get(member_id=row.id)).taken == 0
+    assert (await SeckillReservation.get()).released == 1
+    assert await figures(admin, act) == {"sold": 0, "unpaid": 0, "remaining": 5}
+    assert (await place(me, [line(sku, 1, ref(act))], "t2"))["errors"] == []
+
+
+async def test_a_payment_after_the_timeout_is_refunded_not_accepted(
+    admin, member, tenant, make_product: Make, worker: Worker, clock: FrozenClock
+) -> None:
+    _, me = member
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"))
+    placed = await place(me, [line(sku, 1, ref(act))], "late")
+    order_id = pk(placed["order"]["id"])
+    # the member opened a gateway payment in time; its confirmation arrives too late
+    payment = await Payment.create(
+        tenant_id=tenant.id, order_id=order_id, provider="dev", amount=100, reference="P-late"
+    )
+    clock.advance(timedelta(minutes=6))
+    await worker.run_until_idle()
+    assert (await Order.get(id=order_id)).status == "cancelled"
+    await record_capture(tenant, "dev", "P-late", 100)
+    await worker.run_until_idle()
+    payment = await Payment.get(id=payment.id)
+    assert payment.status == "refunded" and payment.claimed_by is None
+    assert (await Order.get(id=order_id)).status == "cancelled"
+    assert (await SeckillStock.get()).remaining == 5
+    assert (await Sku.get(id=sku.id)).stock == 10
+
+
+async def test_a_refund_gives_the_units_and_the_quota_back(
+    admin, member, make_product: Make, worker: Worker
+) -> None:
+    row, me = member
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(
+        admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"), limit=2
+    )
+    placed = await place(me, [line(sku, 2, ref(act))], "r")
+    await me(PAY, {"id": placed["order"]["id"], "key": "rp"})
+    await worker.run_until_idle()
+    assert await figures(admin, act) == {"sold": 2, "unpaid": 0, "remaining": 3}
+    order = await admin(
+        "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": placed["order"]["id"]}
+    )
+    refund = await admin(
+        """mutation($o: ID!, $l: ID!) { refundOrder(input: {orderId: $o, idempotencyKey: "rf",
+           lines: [{lineId: $l, quantity: 1}]}) { errors { code field message } } }""",
+        {"o": placed["order"]["id"], "l": order["order"]["lines"][0]["id"]},
+    )
+    assert refund["refundOrder"]["errors"] == []
+    assert await figures(admin, act) == {"sold": 1, "unpaid": 0, "remaining": 4}
+    assert (await SeckillQuota.get(member_id=row.id)).taken == 1
+    assert (await Sku.get(id=sku.id)).stock == 9
+
+
+# --- storefront -------------------------------------------------------------------------
+
+
+async def test_sessions_of_today_and_tomorrow_with_server_time(
+    admin, member, make_product: Make, clock: FrozenClock
+) -> None:
+    _, me = member
+    product = await make_product("Longjing", [(5800, 10), (6800, 10)])
+    a, b = await sku_of(product, 0), await sku_of(product, 1)
+    act = await activity(
+        admin,
+        session((a, 100, 5), (b, 200, 3), dailyStart="10:00", dailyEnd="11:00"),
+        session((a, 300, 2), dailyStart="14:00", dailyEnd="15:00"),
+    )
+    await activity(
+        admin,
+        session(
+            (b, 1, 1), startsAt="2026-06-03T09:00:00+08:00", endsAt="2026-06-03T10:00:00+08:00"
+        ),
+        name="后天场",
+    )
+    assert (await place(me, [line(a, 1, ref(act))], "s"))["errors"] == []
+    at(clock, "2026-06-01T10:30:00")
+    data = (await me(SESSIONS))["seckillSessions"]
+    assert data["serverTime"] == "2026-06-01T02:30:00+00:00"
+    sessions = data["sessions"]
+    assert [(s["startsAt"], s["endsAt"], s["status"]) for s in sessions] == [
+        ("2026-06-01T02:00:00+00:00", "2026-06-01T03:00:00+00:00", "open"),
+        ("2026-06-01T06:00:00+00:00", "2026-06-01T07:00:00+00:00", "upcoming"),
+        ("2026-06-02T02:00:00+00:00", "2026-06-02T03:00:00+00:00", "upcoming"),
+        ("2026-06-02T06:00:00+00:00", "2026-06-02T07:00:00+00:00", "upcoming"),
+    ]
+    now, later = sessions[0]["items"], sessions[2]["items"]
+    assert [
+        (i["price"]["amount"], i["listPrice"]["amount"], i["stock"], i["remaining"]) for i in now
+    ] == [
+        (100, 5800, 5, 4),
+        (200, 6800, 3, 3),
+    ]
+    assert [i["remaining"] for i in later] == [5, 3]
+    assert now[0]["ref"] == ref(act) and now[0]["productName"] == "Longjing"
+    assert sessions[0]["activityName"] == "上午场" and sessions[0]["memberLimit"] == 1
+    at(clock, "2026-06-01T11:00:00")
+    statuses = [s["status"] for s in (await me(SESSIONS))["seckillSessions"]["sessions"]]
+    assert statuses == ["ended", "upcoming", "upcoming", "upcoming"]
+
+
+async def test_product_and_sku_show_the_seckill_price_only_while_open(
+    admin, storefront, make_product: Make, clock: FrozenClock
+) -> None:
+    product = await make_product("Tea", [(5800, 10), (6800, 10)])
+    a, b = await sku_of(product, 0), await sku_of(product, 1)
+    act = await activity(
+        admin, session((a, 500, 5), (b, 300, 2), dailyStart="10:00", dailyEnd="11:00"), limit=2
+    )
+    for moment, shown in [
+        ("2026-06-01T09:59:59", False),
+        ("2026-06-01T10:00:00", True),
+        ("2026-06-01T10:59:59", True),
+        ("2026-06-01T11:00:00", False),
+    ]:
+        at(clock, moment)
+        node = (await storefront(PRODUCTS))["products"]["edges"][0]["node"]
+        if not shown:
+            assert node["seckill"] is None and [s["seckill"] for s in node["skus"]] == [None, None]
+            continue
+        assert node["seckill"] == {
+            "ref": ref(act, item=1),
+            "price": {"amount": 300},
+            "startsAt": "2026-06-01T02:00:00+00:00",
+            "endsAt": "2026-06-01T03:00:00+00:00",
+            "remaining": 2,
+            "memberLimit": 2,
+        }
+        assert [s["seckill"] for s in node["skus"]] == [
+            {"ref": ref(act), "price": {"amount": 500}, "remaining": 5},
+            {"ref": ref(act, item=1), "price": {"amount": 300}, "remaining": 2},
+        ]
+
+
+class Statements(logging.Handler):
+    """Collects the SQL statements tortoise logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if not message.startswith(("Created connection", "Closed connection")):
+            self.statements.append(message)
+
+
+@asynccontextmanager
+async def counting() -> AsyncIterator[Statements]:
+    logger = logging.getLogger("tortoise.db_client")
+    counter, level = Statements(), logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+
+
+async def test_seckill_fields_are_batched_whatever_the_page_size(
+    admin, storefront, make_product: Make
+) -> None:
+    for n in range(8):
+        product = await make_product(f"Tea {n}", [(5800, 10), (6800, 10)])
+        a = await sku_of(product)
+        await activity(admin, session((a, 100 + n, 5), dailyStart="10:00", dailyEnd="11:00"))
+    costs = []
+    for first in (1, 8):
+        async with counting() as counter:
+            page = await storefront(PRODUCTS, {"first": first})
+        assert all(e["node"]["seckill"] for e in page["products"]["edges"])
+        costs.append(len(counter.statements))
+    assert costs[0] == costs[1], costs
+
+
+async def test_next_price_change_is_the_next_session_start_or_end(
+    admin, tenant, make_product: Make
+) -> None:
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    await activity(
+        admin,
+        session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"),
+        session((sku, 100, 5), dailyStart="23:30", dailyEnd="00:30"),
+    )
+
+    async def next_change(local: str) -> list[datetime]:
+        now = datetime.fromisoformat(local + "+08:00")
+        found: list[datetime] = await tenant.hooks.call(
+            "yutang_next_price_change", tenant=tenant, now=now
+        )
+        return found
+
+    def utc(local: str) -> list[datetime]:
+        return [datetime.fromisoformat(local + "+08:00")]
+
+    assert await next_change("2026-06-01T09:00:00") == utc("2026-06-01T10:00:00")
+    assert await next_change("2026-06-01T10:00:00") == utc("2026-06-01T11:00:00")
+    assert await next_change("2026-06-01T11:00:00") == utc("2026-06-01T23:30:00")
+    assert await next_change("2026-06-01T23:45:00") == utc("2026-06-02T00:30:00")
+    assert await next_change("2026-06-07T23:45:00") == utc("2026-06-08T00:00:00")
+    assert await next_change("2026-06-08T00:00:00") == []
+
+
+# --- a tenant without the plugin ----------------------------------------------------------
+
+
+FIELDS = """
+query($name: String!) { __type(name: $name) { fields { name } } }"""
+
+
+async def field_names(client: GraphQLClient, type_name: str) -> set[str]:
+    data = await client(FIELDS, {"name": type_name})
+    return {f["name"] for f in data["__type"]["fields"]}
+
+
+async def test_disabled_plugin_means_no_fields_and_no_activity_price(
+    admin, member, tenant, make_tenant: MakeTenant, make_product: Make
+) -> None:
+    _, me = member
+    plain = await make_tenant("plain")
+    plain_client = me.as_(None, tenant=plain.slug)
+    assert "seckillSessions" not in await field_names(plain_client, "Query")
+    assert "seckill" not in await field_names(plain_client, "Product")
+    assert "seckill" not in await field_names(plain_client, "Sku")
+    assert "seckillSessions" in await field_names(me, "Query")
+    assert "createSeckillActivity" in await field_names(admin, "Mutation")
+
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"))
+    await Tenant.filter(id=tenant.id).update(plugins=[], settings_version=2)
+    assert "createSeckillActivity" not in await field_names(admin, "Mutation")
+    assert "seckill" not in await field_names(me, "Product")
+    refused = await place(me, [line(sku, 1, ref(act))], "off")
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("ACTIVITY_NOT_APPLICABLE", "lines[0].activity.plugin")
+    ]
+    normal = await place(me, [line(sku, 1)], "off-2")
+    assert normal["errors"] == [] and normal["order"]["total"] == {"amount": 5800}
+    assert await SeckillStock.all().count() == 0
+
+
+# --- races (PostgreSQL) -------------------------------------------------------------------
+
+
+async def members(tenant: TenantInfo, storefront: GraphQLClient, count: int) -> list[GraphQLClient]:
+    made = await asyncio.gather(*(create_member(tenant, f"137{i:08d}") for i in range(count)))
+    return [storefront.as_(token) for _, token in made]
+
+
+@pytest.mark.postgres_only
+async def test_500_buyers_for_50_units_make_exactly_50_orders(
+    admin, storefront, tenant, make_product: Make, with_and_without_gate: Any
+) -> None:
+    sku = await sku_of(await make_product("Tea", [(5800, 200)]))
+    act = await activity(admin, session((sku, 100, 50), dailyStart="10:00", dailyEnd="11:00"))
+    buyers = await members(tenant, storefront, 500)
+    results = await asyncio.gather(
+        *(
+            client.raw(PLACE, {"lines": [line(sku, 1, ref(act))], "key": f"k{i}"})
+            for i, client in enumerate(buyers)
+        )
+    )
+    assert not [r for r in results if r.get("errors")]
+    placed = [r["data"]["placeOrder"] for r in results]
+    ok = [p for p in placed if p["order"]]
+    assert len(ok) == 50
+    assert {e["code"] for p in placed for e in p["errors"]} == {"SOLD_OUT"}
+    assert await Order.all().count() == 50
+    assert (await SeckillStock.get()).remaining == 0
+    assert (await Sku.get(id=sku.id)).stock == 150
+    assert sum(r.quantity for r in await SeckillReservation.all()) == 50
+
+
+@pytest.mark.postgres_only
+async def test_one_member_limit_one_twenty_requests_make_one_order(
+    admin, member, make_product: Make
+) -> None:
+    """Requests alternate between two SKUs of the activity, so no SKU row lock lines them
+    up: only the member's counter row can keep the limit."""
+    row, me = member
+    product = await make_product("Tea", [(5800, 100), (6800, 100)])
+    a, b = await sku_of(product, 0), await sku_of(product, 1)
+    act = await activity(
+        admin, session((a, 100, 50), (b, 200, 50), dailyStart="10:00", dailyEnd="11:00")
+    )
+    results = await asyncio.gather(
+        *(
+            me.raw(PLACE, {"lines": [line((a, b)[i % 2], 1, ref(act, item=i % 2))], "key": f"m{i}"})
+            for i in range(20)
+        )
+    )
+    assert not [r for r in results if r.get("errors")]
+    placed = [r["data"]["placeOrder"] for r in results]
+    assert len([p for p in placed if p["order"]]) == 1
+    assert {e["code"] for p in placed for e in p["errors"]} == {"LIMIT_REACHED"}
+    assert await Order.filter(member_id=row.id).count() == 1
+    assert (await SeckillQuota.get(member_id=row.id)).taken == 1
+    assert [s.remaining for s in await SeckillStock.all()] == [49]
+    assert sum(s.stock for s in await Sku.filter(product_id=product.id)) == 199
+
+
+# --- the optional Redis gate --------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+async def switch_gate_on(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A client of an emptied Redis database 15, with the gate switched on through the
+    environment (skipped without redis-py or a Redis server)."""
+    redis = pytest.importorskip("redis.asyncio")
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await client.flushdb()
+    except OSError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    monkeypatch.setenv("YUTANG_SECKILL_REDIS_URL", REDIS_URL)
+    return client
+
+
+@pytest_asyncio.fixture
+async def redis_gate(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    """The Redis gate on; yields a client of its Redis."""
+    client = await switch_gate_on(monkeypatch)
+    yield client
+    await client.aclose()
+
+
+@pytest_asyncio.fixture(params=[False, True], ids=["database", "redis-gate"])
+async def with_and_without_gate(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Any]:
+    """Runs a test twice: without the gate (None), then with it (a Redis client)."""
+    if not request.param:
+        yield None
+        return
+    client = await switch_gate_on(monkeypatch)
+    yield client
+    await client.aclose()
+
+
+def stock_key(tenant: TenantInfo, item_ref: str, start: str) -> str:
+    moment = int(datetime.fromisoformat(start).timestamp())
+    return f"seckill:{tenant.id}:stock:{pk(item_ref)}:{moment}"
+
+
+async def test_the_gate_answers_sold_out_without_the_seckill_tables_or_sku_lock(
+    admin, storefront, tenant, make_product: Make, redis_gate: Any
+) -> None:
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 1), dailyStart="10:00", dailyEnd="11:00"))
+    first = await buyer(tenant, storefront, "13900000021")
+    second = await buyer(tenant, storefront, "13900000022")
+    assert (await place(first, [line(sku, 1, ref(act))], "a"))["errors"] == []
+    key = stock_key(tenant, ref(act), "2026-06-01T10:00:00+08:00")
+    assert await redis_gate.get(key) == "0"
+    async with counting() as counter:
+        refused = await place(second, [line(sku, 1, ref(act))], "b")
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("SOLD_OUT", "lines[0].quantity")
+    ]
+    # left: the core's own reads and idempotency row, and the seckill item's lookup
+    counters = ('"seckill_stock"', '"seckill_quota"', 'UPDATE "sku"')
+    assert [s for s in counter.statements if any(c in s for c in counters)] == []
+    assert (await SeckillStock.get()).remaining == 0 and (await Sku.get(id=sku.id)).stock == 9
+
+
+async def test_a_refused_order_gives_its_gate_units_back(
+    admin, member, make_product: Make, tenant, redis_gate: Any
+) -> None:
+    row, me = member
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"))
+    first = await place(me, [line(sku, 1, ref(act))], "1")
+    assert first["errors"] == []
+    key = stock_key(tenant, ref(act), "2026-06-01T10:00:00+08:00")
+    quota_key = f"seckill:{tenant.id}:quota:{pk(act['id'])}"
+    assert await redis_gate.get(key) == "4"
+    assert await redis_gate.hget(quota_key, str(row.id)) == "1"
+    # the mirror drifts (say a lost update): the gate lets the member through, the
+    # database refuses, and the gate gets its unit back and the database's count
+    await redis_gate.hset(quota_key, str(row.id), 0)
+    again = await place(me, [line(sku, 1, ref(act))], "2")
+    assert [e["code"] for e in again["errors"]] == ["LIMIT_REACHED"]
+    assert await redis_gate.get(key) == "4"
+    assert await redis_gate.hget(quota_key, str(row.id)) == "1"
+    assert (await SeckillStock.get()).remaining == 4 and (await Sku.get(id=sku.id)).stock == 9
+    # a cancel gives units and quota back to the gate too
+    await me(CANCEL, {"id": first["order"]["id"]})
+    assert await redis_gate.get(key) == "5"
+    assert await redis_gate.hget(quota_key, str(row.id)) == "0"
+    third = await place(me, [line(sku, 1, ref(act))], "3")
+    assert third["errors"] == []
+    assert await redis_gate.hget(quota_key, str(row.id)) == "1"
+
+
+async def test_the_gate_is_rebuilt_from_the_database(
+    admin, storefront, tenant, make_product: Make, redis_gate: Any
+) -> None:
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(
+        admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"), limit=2
+    )
+    first = await buyer(tenant, storefront, "13900000031")
+    assert (await place(first, [line(sku, 2, ref(act))], "a"))["errors"] == []
+    await redis_gate.flushdb()  # Redis restarted empty
+    second = await buyer(tenant, storefront, "13900000032")
+    assert (await place(second, [line(sku, 2, ref(act))], "b"))["errors"] == []
+    key = stock_key(tenant, ref(act), "2026-06-01T10:00:00+08:00")
+    assert await redis_gate.get(key) == "1"
+    assert 0 < await redis_gate.ttl(key) <= 30
+    assert (await SeckillStock.get()).remaining == 1
+    over = await place(first, [line(sku, 1, ref(act))], "c")
+    assert [e["code"] for e in over["errors"]] == ["LIMIT_REACHED"]

@@ -1,0 +1,95 @@
+"""Seckill (秒杀): timed sessions selling SKUs at an activity price from their own stock.
+
+An activity has a time window, sessions (daily slots in the tenant's time zone, which may
+cross midnight, or one-off datetimes) and items: a SKU, its activity price and the
+activity units of each occurrence. A checkout line refers to an item with
+``activity: {plugin: "seckill", ref: <SeckillItem ID>}``; it gets the activity price only
+while the item's session is open, is exclusive of member prices, promotions and coupons,
+and takes activity units and the member's quota (unpaid orders count) atomically in the
+order's transaction. Cancel, timeout and refund give both back. Written against
+``yutang.api`` only, as any third-party plugin.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from yutang import api
+from yutang.plugins.seckill import checkout as _checkout
+from yutang.plugins.seckill.admin import contribution as admin_contribution
+from yutang.plugins.seckill.settings import Settings
+from yutang.plugins.seckill.storefront import contribution as storefront_contribution
+from yutang.plugins.seckill.storefront import next_price_change
+
+
+@api.hookimpl
+def yutang_models() -> str:
+    """Activities, sessions, items and their counters."""
+    return "yutang.plugins.seckill.models"
+
+
+@api.hookimpl
+def yutang_settings_schema() -> type[msgspec.Struct]:
+    """Defaults for new activities and the optional Redis gate."""
+    return Settings
+
+
+@api.hookimpl
+def yutang_graphql_admin() -> api.GraphQLContribution:
+    """Create, stop and follow activities."""
+    return admin_contribution()
+
+
+@api.hookimpl
+def yutang_graphql_storefront() -> api.GraphQLContribution:
+    """Today's and tomorrow's sessions, and the open seckill price on products and SKUs."""
+    return storefront_contribution()
+
+
+@api.hookimpl
+def yutang_price_steps() -> list[api.PriceStep]:
+    """The activity price of seckill lines."""
+    return [api.PriceStep(api.Stage.ACTIVITY, _checkout.activity_price, priority=10)]
+
+
+@api.hookimpl
+async def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
+    """Seckill lines must be for an open session's SKU, within the limit, not sold out."""
+    await _checkout.precheck(checkout)
+
+
+@api.hookimpl
+async def yutang_payment_deadline(
+    checkout: api.CheckoutContext, default: datetime
+) -> datetime | None:
+    """Seckill orders are paid within the activity's short timeout (default 5 minutes)."""
+    return await _checkout.payment_deadline(checkout)
+
+
+@api.hookimpl
+async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
+    """Take activity units and the member's quota."""
+    await _checkout.reserve(checkout, order_id)
+
+
+@api.hookimpl
+async def yutang_release_stock(
+    tenant: api.TenantInfo, order_id: int, lines: list[dict[str, Any]]
+) -> None:
+    """Give units and quota back when an order is cancelled, times out or is refunded."""
+    await _checkout.release(tenant, order_id, lines)
+
+
+@api.hookimpl
+async def yutang_order_paid(event: api.Event) -> None:
+    """Count the order's units as sold."""
+    await _checkout.mark_paid(event)
+
+
+@api.hookimpl
+async def yutang_next_price_change(tenant: api.TenantInfo, now: datetime) -> datetime | None:
+    """The next session start or end."""
+    return await next_price_change(tenant, now)
