@@ -455,6 +455,27 @@ async def test_unpaid_timeout_releases_both_stocks_through_the_job(
     assert (await place(me, [line(sku, 1, ref(act))], "t2"))["errors"] == []
 
 
+async def test_disabling_seckill_still_releases_the_stock_of_its_orders(
+    admin, member, tenant, make_product: Make, worker: Worker, clock: FrozenClock
+) -> None:
+    """Disabled means no new activity, not stranded units: the unpaid order placed while
+    seckill was on still gives its activity units back on timeout."""
+    row, me = member
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(
+        admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"), limit=2
+    )
+    assert (await place(me, [line(sku, 2, ref(act))], "d"))["errors"] == []
+    assert (await SeckillStock.get()).remaining == 3
+    await Tenant.filter(id=tenant.id).update(plugins=[], settings_version=2)
+    clock.advance(timedelta(minutes=5))
+    await worker.run_until_idle()
+    assert (await Order.get()).status == "cancelled"
+    assert (await SeckillStock.get()).remaining == 5
+    assert (await SeckillQuota.get(member_id=row.id)).taken == 0
+    assert (await Sku.get(id=sku.id)).stock == 10
+
+
 async def test_a_payment_after_the_timeout_is_refunded_not_accepted(
     admin, member, tenant, make_product: Make, worker: Worker, clock: FrozenClock
 ) -> None:
