@@ -187,3 +187,20 @@ async def orders_with_open_refunds(tenant: TenantInfo, ids: Iterable[int]) -> se
         "order_id"
     )
     return {r["order_id"] for r in rows}
+
+
+def mask_name(nickname: str, phone: str) -> str:
+    """A member's name as other shoppers may see it: ``张**`` or ``138****0001``."""
+    if nickname:
+        return nickname[0] + "**"
+    return phone[:3] + "****" + phone[-4:] if len(phone) > 7 else "****"
+
+
+async def masked_member_names(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, str]:
+    """Masked names of this tenant's members among ``ids`` (a group-buy team's page), in
+    one query; plugins never see phones or full nicknames this way."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await Member.filter(tenant_id=tenant.id, id__in=wanted).values("id", "nickname", "phone")
+    return {r["id"]: mask_name(r["nickname"], r["phone"]) for r in rows}

@@ -1,0 +1,304 @@
+"""Group-buy lines in a checkout: the one-line rule, the price, the seat and the limit.
+
+A line takes part with ``activity: {plugin: "groupbuy", ref: <GroupbuyItem ID>}``; it
+opens a team, or joins the team in ``extensions: {groupbuy: {team: <GroupbuyTeam ID>}}``.
+The order holds that one line only, so a failed team refunds the whole order. Seats and
+the member's quota are taken by conditional UPDATEs in placeOrder's transaction and given
+back, exactly once, when the order is cancelled or refunded.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from tortoise.expressions import F
+
+from yutang import api
+from yutang.plugins.groupbuy.activities import running
+from yutang.plugins.groupbuy.models import (
+    ABANDONED,
+    HELD,
+    OPEN,
+    PAID,
+    PENDING,
+    REFUNDED,
+    RELEASED,
+    GroupbuyActivity,
+    GroupbuyItem,
+    GroupbuyQuota,
+    GroupbuySeat,
+    GroupbuyTeam,
+)
+
+PLUGIN = "groupbuy"
+ITEM, TEAM = "GroupbuyItem", "GroupbuyTeam"
+TEAM_FIELD = "extensions.groupbuy.team"
+
+
+class GroupbuyInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``extensions.groupbuy`` of a checkout: the team to join (absent: open a team)."""
+
+    team: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The checkout's group-buy line resolved: its item, activity and the team joined."""
+
+    index: int
+    quantity: int
+    item: GroupbuyItem
+    activity: GroupbuyActivity
+    team: GroupbuyTeam | None
+
+    @property
+    def unit_price(self) -> int:
+        """The leader price for whoever opens a team (if set), else the group price."""
+        if self.team is None and self.item.leader_price is not None:
+            return int(self.item.leader_price)
+        return int(self.item.price)
+
+
+# Validation, pricing, the deadline and the reservation of one placeOrder run in the same
+# task on the same checkout: resolve its line once for all of them.
+_resolved: ContextVar[tuple[api.CheckoutContext, Claim | None] | None] = ContextVar(
+    "groupbuy_claim", default=None
+)
+
+
+def item_ref(item_id: int) -> str:
+    """The activity ref a client sends for an item."""
+    return api.to_global(ITEM, item_id)
+
+
+async def claim_of(checkout: api.CheckoutContext) -> Claim | None:
+    """The checkout's group-buy line, checked; DomainError naming the field otherwise."""
+    memo = _resolved.get()
+    if memo is not None and memo[0] is checkout:
+        return memo[1]
+    found = await _resolve(checkout)
+    _resolved.set((checkout, found))
+    return found
+
+
+async def _resolve(checkout: api.CheckoutContext) -> Claim | None:
+    joining: GroupbuyInput | None = checkout.input(PLUGIN)
+    ours = [ln for ln in checkout.lines if ln.activity and ln.activity.plugin == PLUGIN]
+    if not ours:
+        if joining is not None:
+            raise api.DomainError("INVALID", "joining a team needs a group-buy line", TEAM_FIELD)
+        return None
+    line = ours[0]
+    if len(checkout.lines) > 1:
+        other = next(ln for ln in checkout.lines if ln is not line)
+        raise api.DomainError(
+            "GROUPBUY_ALONE",
+            "a group-buy order holds its one group-buy line only; order this separately",
+            f"lines[{other.index}]",
+        )
+    assert line.activity is not None
+    where = f"lines[{line.index}]"
+    item_id = api.pk_of(line.activity.ref, ITEM, f"{where}.activity.ref")
+    item = (
+        await GroupbuyItem.filter(tenant_id=checkout.tenant.id, id=item_id)
+        .select_related("activity")
+        .first()
+    )
+    if item is None:
+        raise api.NotFound("group-buy item", f"{where}.activity.ref")
+    if item.sku_id != line.sku_id:
+        raise api.DomainError("NOT_IN_ACTIVITY", "this SKU is not that item's", f"{where}.skuId")
+    activity = item.activity
+    if line.quantity > activity.member_limit:
+        raise api.DomainError(
+            "LIMIT_EXCEEDED",
+            f"at most {activity.member_limit} per member in this group buy",
+            f"{where}.quantity",
+        )
+    team = None
+    if joining is not None:
+        team = await _joinable(checkout, activity, joining.team)
+    elif not running(activity, checkout.now):
+        raise api.DomainError(
+            "ACTIVITY_NOT_RUNNING", "this group buy is not open for new teams", f"{where}.activity"
+        )
+    return Claim(line.index, line.quantity, item, activity, team)
+
+
+async def _joinable(
+    checkout: api.CheckoutContext, activity: GroupbuyActivity, ref: str
+) -> GroupbuyTeam:
+    team = await GroupbuyTeam.get_or_none(
+        tenant_id=checkout.tenant.id, id=api.pk_of(ref, TEAM, TEAM_FIELD)
+    )
+    if team is None:
+        raise api.NotFound("group-buy team", TEAM_FIELD)
+    if team.activity_id != activity.id:
+        raise api.DomainError("TEAM_MISMATCH", "that team is of another group buy", TEAM_FIELD)
+    if activity.stopped_at is not None:
+        raise api.DomainError("TEAM_CLOSED", "this group buy was stopped", TEAM_FIELD)
+    _check_open(team, checkout.now)
+    member = checkout.member
+    if member is not None and await GroupbuySeat.exists(
+        tenant_id=checkout.tenant.id, team_id=team.id, member_id=member.id, status__in=(HELD, PAID)
+    ):
+        raise api.DomainError("ALREADY_IN_TEAM", "you are already in this team", TEAM_FIELD)
+    return team
+
+
+def _check_open(team: GroupbuyTeam, now: datetime) -> None:
+    """Refuse a team that takes nobody any more, saying why."""
+    if team.status != OPEN:
+        raise api.DomainError("TEAM_CLOSED", f"this team is {team.status}", TEAM_FIELD)
+    assert team.expires_at is not None
+    if team.expires_at <= now:
+        raise api.DomainError("TEAM_EXPIRED", "this team has expired", TEAM_FIELD)
+    if team.seats >= team.size:
+        raise api.DomainError("TEAM_FULL", "every seat of this team is taken", TEAM_FIELD)
+
+
+async def precheck(checkout: api.CheckoutContext) -> None:
+    """Resolve and check the line; refuse a member at the limit before any lock is taken
+    (only a fast path: the conditional UPDATEs of :func:`reserve` decide)."""
+    claim = await claim_of(checkout)
+    if claim is None or checkout.member is None:
+        return
+    quota = await GroupbuyQuota.get_or_none(
+        tenant_id=checkout.tenant.id, activity_id=claim.activity.id, member_id=checkout.member.id
+    )
+    if quota is not None and quota.taken + claim.quantity > claim.activity.member_limit:
+        raise _limit_reached(claim)
+
+
+def _limit_reached(claim: Claim) -> api.DomainError:
+    return api.DomainError(
+        "LIMIT_REACHED",
+        f"you already hold the {claim.activity.member_limit} allowed in this group buy "
+        "(unpaid orders count)",
+        f"lines[{claim.index}].quantity",
+    )
+
+
+async def activity_price(draft: api.Draft) -> None:
+    """Stage ACTIVITY: the group (or leader) price, exclusive of other discounts."""
+    claim = await claim_of(draft.checkout)
+    if claim is None:
+        return
+    line = draft.lines[claim.index]
+    label = "团长价" if claim.team is None and claim.item.leader_price is not None else "拼团价"
+    draft.set_activity_price(line, min(claim.unit_price, line.unit_price), label)
+
+
+async def payment_deadline(checkout: api.CheckoutContext) -> datetime | None:
+    """The seat is held for the activity's payment minutes, never past the team's expiry."""
+    claim = await claim_of(checkout)
+    if claim is None:
+        return None
+    deadline = checkout.now + timedelta(minutes=claim.activity.payment_minutes)
+    if claim.team is not None and claim.team.expires_at is not None:
+        deadline = min(deadline, claim.team.expires_at)
+    return deadline
+
+
+async def reserve(checkout: api.CheckoutContext, order_id: int) -> None:
+    """Take the member's quota, then a seat: a new pending team for a leader, or a seat
+    in the joined team under a conditional UPDATE bounded by its size."""
+    claim = await claim_of(checkout)
+    if claim is None:
+        return
+    if checkout.member is None:
+        raise api.DomainError("UNAUTHENTICATED", "log in as a member first")
+    tenant_id, member_id = checkout.tenant.id, checkout.member.id
+    activity = claim.activity
+    await GroupbuyQuota.bulk_create(
+        [GroupbuyQuota(tenant_id=tenant_id, activity_id=activity.id, member_id=member_id)],
+        ignore_conflicts=True,
+    )
+    if not await GroupbuyQuota.filter(
+        tenant_id=tenant_id,
+        activity_id=activity.id,
+        member_id=member_id,
+        taken__lte=activity.member_limit - claim.quantity,
+    ).update(taken=F("taken") + claim.quantity):
+        raise _limit_reached(claim)
+    if claim.team is None:
+        team = await GroupbuyTeam.create(
+            tenant_id=tenant_id,
+            activity_id=activity.id,
+            leader_id=member_id,
+            size=activity.team_size,
+        )
+    else:
+        team = await _take_seat(tenant_id, claim.team.id, member_id, checkout.now)
+    await GroupbuySeat.create(
+        tenant_id=tenant_id,
+        team_id=team.id,
+        activity_id=activity.id,
+        item_id=claim.item.id,
+        member_id=member_id,
+        order_id=order_id,
+        quantity=claim.quantity,
+        leader=claim.team is None,
+    )
+
+
+async def _take_seat(tenant_id: int, team_id: int, member_id: int, now: datetime) -> GroupbuyTeam:
+    """One seat, or the reason there is none. The UPDATE locks the team row until commit,
+    so the member check after it sees every seat committed before."""
+    took = await GroupbuyTeam.filter(
+        tenant_id=tenant_id, id=team_id, status=OPEN, expires_at__gt=now, seats__lt=F("size")
+    ).update(seats=F("seats") + 1)
+    team = await GroupbuyTeam.get(tenant_id=tenant_id, id=team_id)
+    if not took:
+        _check_open(team, now)
+        raise api.DomainError("TEAM_FULL", "every seat of this team is taken", TEAM_FIELD)
+    if await GroupbuySeat.exists(
+        tenant_id=tenant_id, team_id=team_id, member_id=member_id, status__in=(HELD, PAID)
+    ):
+        raise api.DomainError("ALREADY_IN_TEAM", "you are already in this team", TEAM_FIELD)
+    return team
+
+
+async def release(
+    tenant: api.TenantInfo, order_id: int, lines: list[dict[str, Any]], reason: str
+) -> None:
+    """Give back the quota of the units released and, once the whole seat is gone, the
+    seat itself (a pending team whose leader left is abandoned). ``released`` only grows
+    up to the seat's quantity, so nothing is given back twice."""
+    asked = sum(ln["quantity"] for ln in lines if ln["activity_plugin"] == PLUGIN)
+    seat = await GroupbuySeat.get_or_none(tenant_id=tenant.id, order_id=order_id)
+    if seat is None:
+        return
+    units = min(asked, seat.quantity - seat.released)
+    if units <= 0 or not await GroupbuySeat.filter(
+        id=seat.id, released__lte=seat.quantity - units
+    ).update(released=F("released") + units):
+        return
+    await GroupbuyQuota.filter(
+        tenant_id=tenant.id,
+        activity_id=seat.activity_id,
+        member_id=seat.member_id,
+        taken__gte=units,
+    ).update(taken=F("taken") - units)
+    if seat.released + units < seat.quantity:
+        return
+    to = RELEASED if reason == "cancelled" else REFUNDED
+    if not await GroupbuySeat.filter(id=seat.id, status__in=(HELD, PAID)).update(status=to):
+        return
+    team = GroupbuyTeam.filter(tenant_id=tenant.id, id=seat.team_id)
+    if seat.leader:
+        await team.filter(status=PENDING).update(status=ABANDONED, settled_at=api.now())
+    paid = 1 if seat.status == PAID else 0
+    await team.filter(status=OPEN).update(seats=F("seats") - 1, paid=F("paid") - paid)
+
+
+async def note_late_payment(tenant: api.TenantInfo, order_id: int, payment_id: int) -> None:
+    """Remember, on the released seat, a payment that came after its order was cancelled
+    (the core refunds it in full; the member's teams show it)."""
+    await GroupbuySeat.filter(tenant_id=tenant.id, order_id=order_id, status=RELEASED).update(
+        late_payment_id=payment_id
+    )
