@@ -14,13 +14,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
 from yutang.core.errors import DomainError
 from yutang.core.money import apportion
 from yutang.core.tenancy import TenantInfo
+
+if TYPE_CHECKING:
+    from yutang.core.views import SkuSummary
 
 
 class Stage(IntEnum):
@@ -142,6 +145,7 @@ class QuoteLine(msgspec.Struct, frozen=True):
     amount: int
     points: int = 0
     activity: ActivityRef | None = None
+    gift: str | None = None
 
 
 class Quote(msgspec.Struct, frozen=True):
@@ -168,6 +172,7 @@ class DraftLine:
     amount: int
     activity_source: str | None = None
     exclusive: bool = False
+    gift: str | None = None
     points: int = 0
     offers: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -275,6 +280,40 @@ class Draft:
         )
         return amount
 
+    def add_gift(self, sku: SkuSummary, quantity: int, label: str) -> DraftLine | None:
+        """Add ``quantity`` of ``sku`` as a free line (a promotion's gift); None when the SKU
+        is not on sale or its stock does not cover the cart's units of it as well.
+
+        The line is priced 0 and closed to later steps; placeOrder takes its stock like any
+        line's. Its list price is recorded as a ``gift`` adjustment so the sums still hold.
+        """
+        self._require(Stage.PROMOTION)
+        if quantity < 1:
+            raise ValueError("a gift is at least one unit")
+        wanted = quantity + sum(ln.line.quantity for ln in self.lines if ln.line.sku_id == sku.id)
+        if not sku.published or wanted > sku.stock:
+            return None
+        line = CheckoutLine(
+            index=len(self.lines),
+            sku_id=sku.id,
+            product_id=sku.product_id,
+            product_name=sku.product_name,
+            category_id=None,
+            specs={},
+            quantity=quantity,
+            list_price=sku.price,
+            stock=sku.stock,
+            weight_grams=0,
+            activity=None,
+        )
+        gift = DraftLine(line=line, unit_price=0, amount=0, exclusive=True, gift=self.source)
+        self.lines.append(gift)
+        value = -sku.price * quantity
+        self.adjustments.append(
+            Adjustment(self.source, self.stage, label, value, {line.index: value}, kind="gift")
+        )
+        return gift
+
     def waive_fee(self, kind: str, label: str) -> None:
         """Waive every fee of ``kind`` (free shipping from a promotion tier)."""
         self._waived.setdefault(kind, label)
@@ -314,6 +353,7 @@ class Draft:
                 amount=ln.amount,
                 points=ln.points,
                 activity=ln.line.activity if ln.activity_source else None,
+                gift=ln.gift,
             )
             for ln in self.lines
         ]

@@ -1,0 +1,132 @@
+"""Admin GraphQL: create, stop and list coupon templates."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from yutang import api
+from yutang.plugins.coupons.models import CouponsTemplate
+from yutang.plugins.coupons.nodes import SCOPE_TYPE, TemplateNode, template_node
+from yutang.plugins.coupons.templates import TemplateInput, create_template, stop_template
+
+MANAGERS = ("owner", "manager")
+MAX_PAGE = 100
+
+
+@strawberry.input(
+    name="CouponTemplateInput",
+    description="`kind` fixed (`value` minor units off) or percent (`value` percent off, "
+    "`maxDiscount` its maximum); validity `validFrom`/`validUntil` or `validDays` from claim.",
+)
+class TemplateIn:
+    name: str
+    kind: str
+    value: int
+    max_discount: int | None = None
+    min_spend: int = 0
+    scope: str = "all"
+    scope_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    valid_days: int | None = None
+    total: int | None = None
+    per_member: int = 1
+    claimable: bool = True
+    stacks: bool = True
+    return_on_refund: bool = False
+
+
+@strawberry.type(name="CouponTemplatePayload")
+class TemplatePayload:
+    template: TemplateNode | None = None
+    errors: list[api.UserError] = strawberry.field(default_factory=list)
+
+
+def template_data(inp: TemplateIn) -> TemplateInput:
+    """The validated input; errors name ``input.<field>``."""
+    kind = SCOPE_TYPE.get(inp.scope, "Product")
+    raw: dict[str, Any] = {
+        "name": inp.name,
+        "kind": inp.kind,
+        "value": inp.value,
+        "maxDiscount": inp.max_discount,
+        "minSpend": inp.min_spend,
+        "scope": inp.scope,
+        "scopeIds": [
+            api.pk_of(i, kind, f"input.scopeIds[{n}]") for n, i in enumerate(inp.scope_ids)
+        ],
+        "validFrom": inp.valid_from,
+        "validUntil": inp.valid_until,
+        "validDays": inp.valid_days,
+        "total": inp.total,
+        "perMember": inp.per_member,
+        "claimable": inp.claimable,
+        "stacks": inp.stacks,
+        "returnOnRefund": inp.return_on_refund,
+    }
+    return api.convert(raw, TemplateInput, "input")
+
+
+async def _payload(run: Callable[[], Awaitable[TemplateNode]]) -> TemplatePayload:
+    try:
+        return TemplatePayload(template=await run())
+    except api.DomainError as err:
+        return TemplatePayload(errors=[api.UserError.of(err)])
+
+
+async def coupon_templates(
+    info: api.Info, first: int = 20, after: str | None = None
+) -> api.Connection[TemplateNode]:
+    """Templates, newest first, with issued and granted counts."""
+    ctx = info.context
+    await ctx.staff()
+    first = max(1, min(first, MAX_PAGE))
+    start = api.after_pk(after)
+    query = CouponsTemplate.filter(tenant_id=ctx.tenant.id)
+    if start is not None:
+        query = query.filter(id__lt=start)
+    rows = await query.order_by("-id").limit(first + 1)
+    page = rows[:first]
+    nodes = [template_node(ctx.tenant, t) for t in page]
+    return api.connection(nodes, [t.id for t in page], len(rows) > first, start is not None)
+
+
+async def create_coupon_template(info: api.Info, input: TemplateIn) -> TemplatePayload:
+    """Create a coupon template."""
+    ctx = info.context
+
+    async def run() -> TemplateNode:
+        await ctx.staff(*MANAGERS)
+        return template_node(ctx.tenant, await create_template(ctx.tenant, template_data(input)))
+
+    return await _payload(run)
+
+
+async def stop_coupon_template(info: api.Info, id: strawberry.ID) -> TemplatePayload:
+    """Stop issuing a template's coupons; issued ones stay valid."""
+    ctx = info.context
+
+    async def run() -> TemplateNode:
+        await ctx.staff(*MANAGERS)
+        row = await stop_template(ctx.tenant, api.pk_of(id, "CouponTemplate", "id"))
+        return template_node(ctx.tenant, row)
+
+    return await _payload(run)
+
+
+def contribution() -> api.GraphQLContribution:
+    """The admin schema's coupon fields."""
+    return api.GraphQLContribution(
+        query=[api.field(coupon_templates, description="Coupon templates, newest first.")],
+        mutation=[
+            api.mutation(create_coupon_template, description="Create a coupon template."),
+            api.mutation(
+                stop_coupon_template,
+                description="Stop issuing a template's coupons; issued ones stay valid.",
+            ),
+        ],
+    )

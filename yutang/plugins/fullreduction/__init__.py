@@ -1,0 +1,72 @@
+"""Full reduction (满减送): rules with ladder or per-threshold tiers over a scope of goods.
+
+A rule has a time window, a scope (all goods, chosen products or categories) and tiers:
+an amount or percentage off, free shipping, a gift SKU (a free line of the quote), points
+or coupons. Two live rules overlapping in time and scope are refused when saved, so at
+most one rule prices a line. In the PROMOTION stage each rule measures its in-scope
+eligible lines after member prices (activity lines neither count nor get anything),
+apportions its discount to them exactly and hints the next tier. Points and coupons are
+granted after payment through the reward hook and revoked on a full refund. Written
+against ``yutang.api`` only.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from yutang import api
+from yutang.plugins.fullreduction import awards
+from yutang.plugins.fullreduction.admin import contribution as admin_contribution
+from yutang.plugins.fullreduction.pricing import promote
+from yutang.plugins.fullreduction.settings import Settings
+from yutang.plugins.fullreduction.storefront import contribution as storefront_contribution
+
+
+@api.hookimpl
+def yutang_models() -> str:
+    """Rules and the rewards orders earned."""
+    return "yutang.plugins.fullreduction.models"
+
+
+@api.hookimpl
+def yutang_settings_schema() -> type[msgspec.Struct]:
+    """Limits on tiers and scopes."""
+    return Settings
+
+
+@api.hookimpl
+def yutang_graphql_admin() -> api.GraphQLContribution:
+    """Create, stop and list rules."""
+    return admin_contribution()
+
+
+@api.hookimpl
+def yutang_graphql_storefront() -> api.GraphQLContribution:
+    """The rules running now."""
+    return storefront_contribution()
+
+
+@api.hookimpl
+def yutang_price_steps() -> list[api.PriceStep]:
+    """The order-promotion step."""
+    return [api.PriceStep(api.Stage.PROMOTION, promote, priority=100)]
+
+
+@api.hookimpl
+async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
+    """Record the points and coupons the order earned."""
+    await awards.record(checkout, order_id)
+
+
+@api.hookimpl
+async def yutang_order_paid(event: api.Event, tenant: api.TenantInfo) -> None:
+    """Grant what the order earned, once."""
+    if event.order_id is not None:
+        await awards.grant(tenant, event.order_id)
+
+
+@api.hookimpl
+async def yutang_order_refunded(event: api.Event, tenant: api.TenantInfo) -> None:
+    """A full refund revokes what the order earned; a partial one keeps it."""
+    if event.order_id is not None and event.data.get("full"):
+        await awards.revoke(tenant, event.order_id)
