@@ -13,6 +13,7 @@ from strawberry.types.field import StrawberryField
 
 from yutang.core.auth import Principal
 from yutang.core.clock import now
+from yutang.core.db import check_constraints
 from yutang.core.errors import DomainError, Forbidden, NotFound
 from yutang.core.events import Event, FulfilmentMethod, GraphQLContribution, JobHandler, Reward
 from yutang.core.fulfilment import complete_order, fulfil_order
@@ -115,6 +116,7 @@ __all__ = [
     "after_pk",
     "apportion",
     "change_points",
+    "check_constraints",
     "complete_order",
     "connection",
     "convert",

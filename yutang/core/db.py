@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.migrations.operations import RunPython
 
 from yutang.core.plugins import CORE_PLUGIN, PluginRegistry
 from yutang.core.settings import AppSettings
@@ -100,3 +102,32 @@ def __getattr__(name: str) -> Any:
 
     settings = AppSettings.from_env()
     return tortoise_config(settings, build_runtime(settings).registry)
+
+
+def check_constraints(*checks: tuple[str, str, str]) -> RunPython:
+    """A migration operation creating CHECK constraints: ``(table, name, check)`` each.
+
+    tortoise records a model's ``CheckConstraint`` in the migration state but does not
+    create it, and adding one on SQLite rebuilds the table without its unique
+    constraints and indexes. This creates them per dialect: constraints on PostgreSQL,
+    triggers that abort the statement on SQLite. Write SQL keywords in upper case and
+    columns in lower case (``"seats >= 0 AND seats <= size"``).
+    """
+
+    async def create(apps: Any, schema_editor: Any) -> None:
+        client = schema_editor.client
+        for table, name, check in checks:
+            if client.capabilities.dialect == "sqlite":
+                on_new_row = re.sub(r"\b([a-z_][a-z0-9_]*)\b", r"NEW.\1", check)
+                for event in ("INSERT", "UPDATE"):
+                    await client.execute_script(
+                        f'CREATE TRIGGER "{name}_{event.lower()}" BEFORE {event} ON "{table}" '
+                        f"WHEN NOT ({on_new_row}) "
+                        f"BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {name}'); END"
+                    )
+            else:
+                await client.execute_script(
+                    f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" CHECK ({check})'
+                )
+
+    return RunPython(create)

@@ -1,4 +1,6 @@
 from tortoise import migrations
+
+from yutang.core.db import check_constraints
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
@@ -6,40 +8,6 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.migrations.constraints import CheckConstraint
-
-# tortoise's CreateModel records CHECK constraints in the migration state but does not
-# create them, and AddConstraint on SQLite rebuilds the table without its unique
-# constraints and indexes. So the checks are created here, per dialect: constraints on
-# PostgreSQL, triggers that abort the statement on SQLite.
-CHECKS = [
-    ("member", "member_points_not_negative", "points >= 0"),
-    ("member_level", "member_level_discount_range", "discount_percent > 0 AND discount_percent <= 100"),
-    ("sku", "sku_stock_not_negative", "stock >= 0"),
-    ("sku", "sku_price_not_negative", "price >= 0"),
-]
-
-
-def _on_new_row(check):
-    for column in ("discount_percent", "points", "stock", "price"):
-        check = check.replace(column, f"NEW.{column}")
-    return check
-
-
-async def create_checks(apps, schema_editor):
-    client = schema_editor.client
-    for table, name, check in CHECKS:
-        if client.capabilities.dialect == "sqlite":
-            for event in ("INSERT", "UPDATE"):
-                await client.execute_script(
-                    f'CREATE TRIGGER "{name}_{event.lower()}" BEFORE {event} ON "{table}" '
-                    f"WHEN NOT ({_on_new_row(check)}) "
-                    f"BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {name}'); END"
-                )
-        else:
-            await client.execute_script(
-                f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" CHECK ({check})'
-            )
-
 
 class Migration(migrations.Migration):
     initial = True
@@ -354,5 +322,11 @@ class Migration(migrations.Migration):
             options={'table': 'store_staff', 'app': 'core', 'unique_together': (('tenant', 'store', 'staff'),), 'pk_attr': 'id', 'table_description': 'Which staff belong to which store (a clerk acts only for their stores).'},
             bases=['TenantModel'],
         ),
-        ops.RunPython(create_checks),
+        # tortoise records CHECK constraints in the state but does not create them.
+        check_constraints(
+            ('member', 'member_points_not_negative', 'points >= 0'),
+            ('member_level', 'member_level_discount_range', 'discount_percent > 0 AND discount_percent <= 100'),
+            ('sku', 'sku_stock_not_negative', 'stock >= 0'),
+            ('sku', 'sku_price_not_negative', 'price >= 0'),
+        ),
     ]

@@ -1,4 +1,6 @@
 from tortoise import migrations
+
+from yutang.api import check_constraints
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
@@ -70,5 +72,9 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'coupons_holding', 'app': 'coupons', 'unique_together': (('template', 'member_id'),), 'pk_attr': 'id', 'table_description': "How many coupons of a template a member claimed: the per-member limit's counter,"},
             bases=['TenantModel'],
+        ),
+        # tortoise records CHECK constraints in the state but does not create them.
+        check_constraints(
+            ('coupons_template', 'coupons_template_not_over_issued', 'total IS NULL OR issued <= total'),
         ),
     ]

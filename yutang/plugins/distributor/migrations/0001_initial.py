@@ -1,4 +1,6 @@
 from tortoise import migrations
+
+from yutang.api import check_constraints
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
@@ -165,5 +167,13 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'distributor_withdrawal', 'app': 'distributor', 'unique_together': (('tenant', 'promoter', 'idempotency_key'),), 'constraints': [CheckConstraint(check='amount > 0 AND fee >= 0 AND fee <= amount', name='distributor_withdrawal_amounts')], 'indexes': [Index(fields=['tenant_id', 'status'])], 'pk_attr': 'id', 'table_description': "A promoter's request to be paid out, reserved from the available balance."},
             bases=['Timestamped'],
+        ),
+        # tortoise records CHECK constraints in the state but does not create them.
+        check_constraints(
+            ('distributor_commission', 'distributor_commission_reversed_range', 'reversed_amount >= 0 AND reversed_amount <= amount'),
+            ('distributor_entry', 'distributor_entry_positive', 'amount > 0'),
+            ('distributor_promoter', 'distributor_withdrawing_not_negative', 'withdrawing >= 0'),
+            ('distributor_rule', 'distributor_rule_positive', 'first_level >= 0 AND second_level >= 0'),
+            ('distributor_withdrawal', 'distributor_withdrawal_amounts', 'amount > 0 AND fee >= 0 AND fee <= amount'),
         ),
     ]

@@ -1,4 +1,6 @@
 from tortoise import migrations
+
+from yutang.api import check_constraints
 from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -99,5 +101,14 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'groupbuy_seat', 'app': 'groupbuy', 'unique_together': (('tenant', 'order_id'),), 'constraints': [CheckConstraint(check='released >= 0 AND released <= quantity', name='groupbuy_seat_released_range')], 'indexes': [Index(fields=['tenant_id', 'team_id']), Index(fields=['tenant_id', 'member_id', 'id'])], 'pk_attr': 'id', 'table_description': "One member's place in a team, bought by one order."},
             bases=['Timestamped'],
+        ),
+        # tortoise records CHECK constraints in the state but does not create them.
+        check_constraints(
+            ('groupbuy_activity', 'groupbuy_activity_team_size_min', 'team_size >= 2'),
+            ('groupbuy_item', 'groupbuy_item_price_not_negative', 'price >= 0'),
+            ('groupbuy_quota', 'groupbuy_quota_not_negative', 'taken >= 0'),
+            ('groupbuy_seat', 'groupbuy_seat_released_range', 'released >= 0 AND released <= quantity'),
+            ('groupbuy_team', 'groupbuy_team_seats_range', 'seats >= 0 AND seats <= size'),
+            ('groupbuy_team', 'groupbuy_team_paid_range', 'paid >= 0 AND paid <= size'),
         ),
     ]

@@ -1,4 +1,6 @@
 from tortoise import migrations
+
+from yutang.api import check_constraints
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
@@ -6,38 +8,6 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.migrations.constraints import CheckConstraint
-
-import re
-
-# tortoise's CreateModel records CHECK constraints in the migration state but does not
-# create them, so they are created here, per dialect: constraints on PostgreSQL, triggers
-# that abort the statement on SQLite (where ADD CONSTRAINT does not exist).
-CHECKS = [
-    ("lottery_activity", "lottery_activity_costs_not_negative", "points_per_draw >= 0 AND free_draws_per_day >= 0 AND draws_per_order >= 0"),
-    ("lottery_prize", "lottery_prize_weight_not_negative", "weight >= 0"),
-    ("lottery_prize", "lottery_prize_remaining_not_negative", "remaining >= 0"),
-    ("lottery_counter", "lottery_counter_earned_range", "earned_used >= 0 AND earned_used <= earned"),
-]
-
-
-def _on_new_row(check):
-    return re.sub(r"\b([a-z_]+)\b", r"NEW.\1", check)  # columns are lower case, AND is not
-
-
-async def create_checks(apps, schema_editor):
-    client = schema_editor.client
-    for table, name, check in CHECKS:
-        if client.capabilities.dialect == "sqlite":
-            for event in ("INSERT", "UPDATE"):
-                await client.execute_script(
-                    f'CREATE TRIGGER "{name}_{event.lower()}" BEFORE {event} ON "{table}" '
-                    f"WHEN NOT ({_on_new_row(check)}) "
-                    f"BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {name}'); END"
-                )
-        else:
-            await client.execute_script(
-                f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" CHECK ({check})'
-            )
 
 
 class Migration(migrations.Migration):
@@ -164,5 +134,11 @@ class Migration(migrations.Migration):
             options={'table': 'lottery_claim', 'app': 'lottery', 'indexes': [Index(fields=['tenant_id', 'activity_id', 'status'])], 'pk_attr': 'id', 'table_description': 'How a goods prize reaches its winner, from the claim to the shipping.'},
             bases=['TenantModel'],
         ),
-        ops.RunPython(create_checks),
+        # tortoise records CHECK constraints in the state but does not create them.
+        check_constraints(
+            ('lottery_activity', 'lottery_activity_costs_not_negative', 'points_per_draw >= 0 AND free_draws_per_day >= 0 AND draws_per_order >= 0'),
+            ('lottery_counter', 'lottery_counter_earned_range', 'earned_used >= 0 AND earned_used <= earned'),
+            ('lottery_prize', 'lottery_prize_weight_not_negative', 'weight >= 0'),
+            ('lottery_prize', 'lottery_prize_remaining_not_negative', 'remaining >= 0'),
+        ),
     ]

@@ -1,4 +1,6 @@
 from tortoise import migrations
+
+from yutang.api import check_constraints
 from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -111,5 +113,13 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'seckill_stock', 'app': 'seckill', 'unique_together': (('item', 'slot_start'),), 'constraints': [CheckConstraint(check='remaining >= 0', name='seckill_stock_not_negative')], 'pk_attr': 'id', 'table_description': 'Activity units left of one item in one occurrence of its session.'},
             bases=['TenantModel'],
+        ),
+        # tortoise records CHECK constraints in the state but does not create them.
+        check_constraints(
+            ('seckill_item', 'seckill_item_price_not_negative', 'price >= 0'),
+            ('seckill_item', 'seckill_item_stock_not_negative', 'stock >= 0'),
+            ('seckill_quota', 'seckill_quota_not_negative', 'taken >= 0'),
+            ('seckill_reservation', 'seckill_reservation_released_range', 'released >= 0 AND released <= quantity'),
+            ('seckill_stock', 'seckill_stock_not_negative', 'remaining >= 0'),
         ),
     ]
