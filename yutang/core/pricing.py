@@ -298,12 +298,12 @@ class Draft:
             sku_id=sku.id,
             product_id=sku.product_id,
             product_name=sku.product_name,
-            category_id=None,
-            specs={},
+            category_id=sku.category_id,
+            specs=sku.specs,
             quantity=quantity,
             list_price=sku.price,
             stock=sku.stock,
-            weight_grams=0,
+            weight_grams=sku.weight_grams,
             activity=None,
         )
         gift = DraftLine(line=line, unit_price=0, amount=0, exclusive=True, gift=self.source)

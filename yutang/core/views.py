@@ -148,6 +148,9 @@ class SkuSummary(msgspec.Struct, frozen=True):
     price: int
     stock: int
     published: bool
+    category_id: int | None = None
+    specs: dict[str, str] = msgspec.field(default_factory=dict)
+    weight_grams: int = 0
 
 
 async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, SkuSummary]:
@@ -156,7 +159,15 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
     if not wanted:
         return {}
     rows = await Sku.filter(tenant_id=tenant.id, id__in=wanted).values(
-        "id", "product_id", "product__name", "price", "stock", "product__published"
+        "id",
+        "product_id",
+        "product__name",
+        "price",
+        "stock",
+        "product__published",
+        "product__category_id",
+        "specs",
+        "weight_grams",
     )
     return {
         r["id"]: SkuSummary(
@@ -166,6 +177,9 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
             price=r["price"],
             stock=r["stock"],
             published=r["product__published"],
+            category_id=r["product__category_id"],
+            specs=r["specs"],
+            weight_grams=r["weight_grams"],
         )
         for r in rows
     }

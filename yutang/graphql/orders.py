@@ -119,6 +119,7 @@ def quote_node(q: CoreQuote) -> Quote:
                 activity=ActivityRef(plugin=ln.activity.plugin, ref=ln.activity.ref)
                 if ln.activity
                 else None,
+                gift=ln.gift,
             )
             for ln in q.lines
         ],

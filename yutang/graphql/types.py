@@ -184,6 +184,9 @@ class QuoteLine:
     amount: Money
     points: int
     activity: ActivityRef | None
+    gift: str | None = strawberry.field(
+        description="The plugin that added this line as a free gift, if it is one."
+    )
 
 
 @strawberry.type(description="A priced checkout. Send `hash` to placeOrder as `quoteHash`.")
