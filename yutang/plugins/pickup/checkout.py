@@ -1,0 +1,164 @@
+"""Pickup in a checkout: the chosen store and slot, the fee, the slot's capacity.
+
+A checkout picks up with ``fulfilment: "pickup"`` and
+``extensions: {"pickup": {"storeId": <Store ID>, "slot": "2026-06-02T10:00"}}`` (a slot
+only where the store has slots). The store must offer every line's SKU. The slot's
+capacity is taken with a conditional UPDATE in placeOrder's transaction and given back
+when the order is cancelled or fully refunded.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Annotated
+
+import msgspec
+from tortoise.expressions import F
+
+from yutang import api
+from yutang.plugins.pickup.hours import SlotTime, find_slot
+from yutang.plugins.pickup.models import PickupOrder, PickupSlotUsage
+from yutang.plugins.pickup.settings import settings_of
+from yutang.plugins.pickup.stores import Store, missing_skus, stores
+
+PLUGIN = "pickup"
+AT = "extensions.pickup"
+
+
+class PickupInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """The store (its global ID) and, where the store has slots, the slot's local start."""
+
+    store_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    slot: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """Where and when a checkout picks up."""
+
+    store: Store
+    slot: SlotTime | None
+
+
+# Validation and the reservation of one placeOrder run in the same task on the same
+# checkout: resolve the choice once for both.
+_chosen: ContextVar[tuple[api.CheckoutContext, Choice | None] | None] = ContextVar(
+    "pickup_choice", default=None
+)
+
+
+async def choice(checkout: api.CheckoutContext) -> Choice | None:
+    """The checkout's store and slot, checked; None when it does not pick up."""
+    memo = _chosen.get()
+    if memo is not None and memo[0] is checkout:
+        return memo[1]
+    found = await _resolve(checkout)
+    _chosen.set((checkout, found))
+    return found
+
+
+async def _resolve(checkout: api.CheckoutContext) -> Choice | None:
+    data: PickupInput | None = checkout.input(PLUGIN)
+    if checkout.fulfilment != PLUGIN:
+        if data is not None:
+            raise api.DomainError("INVALID", "pickup details need fulfilment pickup", "fulfilment")
+        return None
+    if data is None:
+        raise api.DomainError("REQUIRED", "choose a store to pick up from", f"{AT}.storeId")
+    tenant = checkout.tenant
+    store_id = api.pk_of(data.store_id, "Store", f"{AT}.storeId")
+    found = await stores(tenant, [store_id])
+    if not found:
+        raise api.NotFound("pickup store", f"{AT}.storeId")
+    store = found[0]
+    missing = (await missing_skus(tenant, found, (ln.sku_id for ln in checkout.lines)))[store_id]
+    for ln in checkout.lines:
+        if ln.sku_id in missing:
+            raise api.DomainError(
+                "NOT_OFFERED",
+                f"{store.view.name} does not offer {ln.product_name} for pickup",
+                f"lines[{ln.index}].skuId",
+            )
+    return Choice(store, await _slot(checkout, store, data.slot))
+
+
+async def _slot(checkout: api.CheckoutContext, store: Store, key: str | None) -> SlotTime | None:
+    """The chosen slot, bookable and (as read now) not full; reserve() takes it for real."""
+    details = store.details
+    if not details.slots:
+        if key is not None:
+            raise api.DomainError("INVALID", "this store takes no pickup slots", f"{AT}.slot")
+        return None
+    if key is None:
+        raise api.DomainError("REQUIRED", "choose a pickup slot at this store", f"{AT}.slot")
+    tenant = checkout.tenant
+    slot = find_slot(
+        details.slots,
+        details.closed_days,
+        tenant.zone,
+        checkout.now,
+        settings_of(tenant).slot_days,
+        key,
+        f"{AT}.slot",
+    )
+    usage = await PickupSlotUsage.get_or_none(
+        tenant_id=tenant.id, store_id=store.view.id, starts_at=slot.starts_at
+    )
+    if usage is not None and usage.taken >= slot.capacity:
+        raise api.DomainError("SLOT_FULL", "this pickup slot is full", f"{AT}.slot")
+    return slot
+
+
+def pickup_fee(draft: api.Draft) -> None:
+    """Charge the tenant's pickup fee (usually nothing) on pickup orders."""
+    if draft.checkout.fulfilment == PLUGIN:
+        draft.add_fee(PLUGIN, settings_of(draft.checkout.tenant).fee, "到店自提")
+
+
+async def reserve(checkout: api.CheckoutContext, order_id: int) -> None:
+    """Take the slot's capacity and remember where the order is picked up."""
+    chosen = await choice(checkout)
+    if chosen is None:
+        return
+    tenant, slot = checkout.tenant, chosen.slot
+    store_id = chosen.store.view.id
+    if slot is not None:
+        await PickupSlotUsage.bulk_create(
+            [PickupSlotUsage(tenant_id=tenant.id, store_id=store_id, starts_at=slot.starts_at)],
+            ignore_conflicts=True,
+        )
+        took = await PickupSlotUsage.filter(
+            tenant_id=tenant.id,
+            store_id=store_id,
+            starts_at=slot.starts_at,
+            taken__lt=slot.capacity,
+        ).update(taken=F("taken") + 1)
+        if not took:
+            raise api.DomainError("SLOT_FULL", "this pickup slot is full", f"{AT}.slot")
+    await PickupOrder.create(
+        tenant_id=tenant.id,
+        order_id=order_id,
+        store_id=store_id,
+        slot_starts_at=slot.starts_at if slot else None,
+        slot_ends_at=slot.ends_at if slot else None,
+    )
+
+
+async def release(tenant: api.TenantInfo, order_id: int, reason: str) -> None:
+    """On cancel, or once every line is refunded: close the pickup and free its slot."""
+    row = await PickupOrder.get_or_none(tenant_id=tenant.id, order_id=order_id)
+    if row is None:
+        return
+    if reason == "refunded":
+        order = await api.order_view(tenant, order_id)
+        if any(ln.refunded_quantity < ln.quantity for ln in order.lines):
+            return
+    await PickupOrder.filter(id=row.id, status__in=("placed", "awaiting")).update(status=reason)
+    freed = await PickupOrder.filter(
+        id=row.id, slot_released=False, slot_starts_at__isnull=False
+    ).update(slot_released=True)
+    if freed:
+        await PickupSlotUsage.filter(
+            tenant_id=tenant.id, store_id=row.store_id, starts_at=row.slot_starts_at, taken__gt=0
+        ).update(taken=F("taken") - 1)

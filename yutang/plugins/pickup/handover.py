@@ -1,0 +1,197 @@
+"""Handing an order over at the store: who may, when, once.
+
+A pickup order leaves ``awaiting`` by one conditional UPDATE, whether a clerk verifies
+its code or the deadline job completes or refunds it, so exactly one of them wins. The
+plugin holds fulfilment of its orders (``fulfilOrder`` cannot bypass the code) except
+while it hands one over itself; other plugins' holds (a group-buy team not yet
+succeeded) still apply then, through ``api.fulfil_order``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from yutang import api
+from yutang.plugins.pickup.codes import normalize
+from yutang.plugins.pickup.models import PickupHandover, PickupLookupCount, PickupOrder
+from yutang.plugins.pickup.settings import settings_of
+
+T = TypeVar("T")
+ANY_STORE = ("owner", "manager")
+RETRY = timedelta(days=1)
+
+_handing_over: ContextVar[int | None] = ContextVar("pickup_handing_over", default=None)
+
+
+async def hold(tenant: api.TenantInfo, order_id: int) -> str | None:
+    """Refuse fulfilling a pickup order other than by its code (or at its deadline)."""
+    if _handing_over.get() == order_id:
+        return None
+    if await PickupOrder.exists(tenant_id=tenant.id, order_id=order_id):
+        return "a pickup order is handed over by verifying its pickup code"
+    return None
+
+
+async def _fulfil_and_complete(tenant: api.TenantInfo, order_id: int) -> None:
+    token = _handing_over.set(order_id)
+    try:
+        await api.fulfil_order(tenant, order_id)
+    finally:
+        _handing_over.reset(token)
+    await api.complete_order(tenant, order_id, None)
+
+
+def actor_of(principal: api.Principal) -> str:
+    """``kind:id`` of a caller, as logs and counters name it."""
+    return f"{principal.kind}:{principal.id}"
+
+
+async def counted(
+    tenant: api.TenantInfo, principal: api.Principal, work: Callable[[], Awaitable[T]]
+) -> T:
+    """Count one code lookup, then run ``work``, in one transaction: the count commits even
+    when ``work`` is refused (a wrong code must use up the limit), ``work``'s writes only
+    when it succeeds. Beyond the limit, RATE_LIMITED and nothing runs."""
+    limit = settings_of(tenant).lookups_per_minute
+    actor, window = actor_of(principal), api.now().replace(second=0, microsecond=0)
+    async with in_transaction():
+        await PickupLookupCount.filter(tenant_id=tenant.id, actor=actor, window__lt=window).delete()
+        await PickupLookupCount.bulk_create(
+            [PickupLookupCount(tenant_id=tenant.id, actor=actor, window=window)],
+            ignore_conflicts=True,
+        )
+        took = await PickupLookupCount.filter(
+            tenant_id=tenant.id, actor=actor, window=window, count__lt=limit
+        ).update(count=F("count") + 1)
+        if not took:
+            raise api.DomainError(
+                "RATE_LIMITED", f"at most {limit} code lookups a minute; try again soon", "code"
+            )
+        try:
+            async with in_transaction():  # a savepoint: a refusal undoes only the work
+                return await work()
+        except api.DomainError as err:
+            refused = err
+    raise refused
+
+
+async def _authorize(tenant: api.TenantInfo, principal: api.Principal, store_id: int) -> str:
+    """The caller's role if they may act for ``store_id``: an operator, an owner or a
+    manager anywhere, a clerk only at their own stores."""
+    if principal.kind == "operator":
+        return "operator"
+    role = await api.staff_role(tenant, principal.id)
+    if role in ANY_STORE:
+        return role
+    if role == "clerk":
+        views = await api.store_views(tenant, [store_id])
+        if views and principal.id in views[0].staff_ids:
+            return role
+    raise api.Forbidden("only staff of the order's pickup store may do this")
+
+
+async def find(
+    tenant: api.TenantInfo, principal: api.Principal, code: str
+) -> tuple[PickupOrder, str]:
+    """The pickup order with ``code`` and the caller's role, if they may act for its store."""
+    row = await PickupOrder.get_or_none(tenant_id=tenant.id, code=normalize(code))
+    if row is None:
+        raise api.DomainError("WRONG_CODE", "no pickup order has this code", "code")
+    return row, await _authorize(tenant, principal, row.store_id)
+
+
+def _awaiting(row: PickupOrder) -> None:
+    """Refuse a pickup order that is no longer waiting at the store."""
+    if row.status == "picked_up":
+        raise api.DomainError("ALREADY_PICKED_UP", "this order was already picked up", "code")
+    if row.status != "awaiting":
+        raise api.DomainError("NOT_AWAITING_PICKUP", f"this pickup order is {row.status}", "code")
+
+
+async def _claim(row: PickupOrder, status: str) -> None:
+    """Take the order out of ``awaiting`` (one conditional UPDATE: one winner; its row lock
+    holds later claims until this transaction ends); the loser learns why it lost."""
+    _awaiting(row)
+    if not await PickupOrder.filter(id=row.id, status="awaiting").update(status=status):
+        _awaiting(await PickupOrder.get(id=row.id))
+        raise api.DomainError("CONFLICT", "the pickup changed meanwhile; retry", "code")
+    row.status = status
+
+
+async def _ready(tenant: api.TenantInfo, order_id: int) -> None:
+    """Refuse an order that is not paid (and unfulfilled), or has a refund request open."""
+    order = await api.order_view(tenant, order_id)
+    if order.status != "paid":
+        raise api.DomainError("NOT_AWAITING_PICKUP", f"this order is {order.status}", "code")
+    if await api.orders_with_open_refunds(tenant, [order_id]):
+        raise api.DomainError("REFUND_OPEN", "a refund request for this order is open", "code")
+
+
+async def verify(tenant: api.TenantInfo, principal: api.Principal, code: str) -> PickupOrder:
+    """Hand the order with ``code`` over: once, by staff of its store, then complete it.
+    Run in a transaction: a refusal after the claim must undo it."""
+    row, role = await find(tenant, principal, code)
+    await _claim(row, "picked_up")
+    await _ready(tenant, row.order_id)
+    await _fulfil_and_complete(tenant, row.order_id)
+    await PickupHandover.create(
+        tenant_id=tenant.id,
+        at=api.now(),
+        order_id=row.order_id,
+        store_id=row.store_id,
+        action="picked_up",
+        actor=actor_of(principal),
+        role=role,
+    )
+    return row
+
+
+async def deadline(tenant: api.TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: an order nobody picked up by its deadline is completed or refunded, per the
+    tenant's setting. Held or with a refund request open, it is looked at again a day later."""
+    order_id = payload["order_id"]
+    row = await PickupOrder.get_or_none(tenant_id=tenant.id, order_id=order_id)
+    if row is None or row.status != "awaiting":
+        return
+    refund = settings_of(tenant).on_deadline == "refund"
+    try:
+        async with in_transaction():  # a savepoint: a hold undoes only this attempt
+            await _claim(row, "refunded" if refund else "expired")
+            await _ready(tenant, order_id)
+            if refund:
+                await api.refund_order(
+                    tenant,
+                    order_id,
+                    actor="plugin:pickup",
+                    idempotency_key=f"pickup.deadline:{order_id}",
+                    reason="not picked up by the deadline",
+                )
+            else:
+                await _fulfil_and_complete(tenant, order_id)
+            await PickupHandover.create(
+                tenant_id=tenant.id,
+                at=api.now(),
+                order_id=order_id,
+                store_id=row.store_id,
+                action="auto_refunded" if refund else "auto_completed",
+                actor="job",
+            )
+    except api.DomainError as err:
+        if err.code in ("NOT_AWAITING_PICKUP", "ALREADY_PICKED_UP"):
+            return
+        if err.code not in ("FULFILMENT_HELD", "REFUND_OPEN"):
+            raise
+        later = api.now() + RETRY
+        await api.schedule_job(
+            tenant.id,
+            "pickup.deadline",
+            payload,
+            later,
+            dedupe_key=f"pickup.deadline:{order_id}:{later:%Y%m%d%H%M%S}",
+        )
