@@ -54,7 +54,7 @@ from yutang.core.views import (
 from yutang.core.worker import outside_transaction
 from yutang.graphql.context import Context
 from yutang.graphql.ids import from_global, pk_of, to_global
-from yutang.graphql.types import Connection, Node, UserError, after_pk, connection
+from yutang.graphql.types import Connection, Node, UserError, after_pk, connection, keyset_page
 from yutang.graphql.types import Money as MoneyType
 
 Info = strawberry.Info[Context, None]
@@ -127,6 +127,7 @@ __all__ = [
     "grant_reward",
     "hookimpl",
     "hookspec",
+    "keyset_page",
     "masked_member_names",
     "member_info",
     "member_joined_at",

@@ -31,9 +31,8 @@ from yutang.graphql.types import (
     Product,
     Sku,
     UserError,
-    after_pk,
-    connection,
     gid,
+    keyset_page,
 )
 
 Info = strawberry.Info[Context, None]
@@ -270,15 +269,13 @@ class AdminQuery:
     ) -> Connection[Member]:
         ctx = info.context
         await ctx.staff(*MANAGERS)
-        first = max(1, min(first, catalog.MAX_PAGE))
-        start = after_pk(after)
-        query = MemberRow.filter(tenant_id=ctx.tenant.id)
-        if start is not None:
-            query = query.filter(id__gt=start)
-        rows = await query.order_by("id").limit(first + 1)
-        page = rows[:first]
-        nodes = await member_nodes(ctx.tenant, page)
-        return connection(nodes, [m.id for m in page], len(rows) > first, start is not None)
+        return await keyset_page(
+            MemberRow.filter(tenant_id=ctx.tenant.id),
+            first,
+            after,
+            lambda rows: member_nodes(ctx.tenant, rows),
+            newest_first=False,
+        )
 
     @strawberry.field
     async def staff(self, info: Info) -> list[StaffMember]:

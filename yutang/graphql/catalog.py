@@ -18,13 +18,11 @@ from yutang.graphql.types import (
     Money,
     Product,
     Sku,
-    after_pk,
-    connection,
     gid,
+    keyset_page,
     specs_of,
 )
 
-MAX_PAGE = 100
 PRODUCT_FIELDS = (
     "id",
     "name",
@@ -104,8 +102,6 @@ async def product_page(
     search: str | None = None,
 ) -> Connection[Product]:
     """One page of products in id order, keyset-paginated."""
-    first = max(1, min(first, MAX_PAGE))
-    start = after_pk(after)
     query = ProductRow.filter(tenant_id=tenant.id)
     if published_only:
         query = query.filter(published=True)
@@ -113,12 +109,14 @@ async def product_page(
         query = query.filter(Q(category_id=category_pk) | Q(category__parent_id=category_pk))
     if search:
         query = query.filter(name__icontains=search)
-    if start is not None:
-        query = query.filter(id__gt=start)
-    rows = await query.order_by("id").limit(first + 1).values(*PRODUCT_FIELDS)
-    page = rows[:first]
-    nodes = await build_products(tenant, page)
-    return connection(nodes, [r["id"] for r in page], len(rows) > first, start is not None)
+    return await keyset_page(
+        query,
+        first,
+        after,
+        lambda rows: build_products(tenant, rows),
+        newest_first=False,
+        values=PRODUCT_FIELDS,
+    )
 
 
 async def one_product(tenant: TenantInfo, pk: int, *, published_only: bool) -> Product | None:

@@ -16,7 +16,6 @@ from yutang.core.models import Order as OrderRow
 from yutang.core.models import OrderLine as OrderLineRow
 from yutang.core.pricing import Quote as CoreQuote
 from yutang.core.tenancy import TenantInfo
-from yutang.graphql.catalog import MAX_PAGE
 from yutang.graphql.context import Context
 from yutang.graphql.types import (
     ActivityRef,
@@ -30,9 +29,8 @@ from yutang.graphql.types import (
     OrderLine,
     Quote,
     QuoteLine,
-    after_pk,
-    connection,
     gid,
+    keyset_page,
     specs_of,
 )
 
@@ -203,15 +201,6 @@ async def order_page(
     tenant: TenantInfo, query: QuerySet[OrderRow], first: int, after: str | None
 ) -> Connection[Order]:
     """One page of orders, newest first, keyset-paginated on the primary key."""
-    first = max(1, min(first, MAX_PAGE))
-    start = after_pk(after)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(first + 1)
-    page = rows[:first]
-    return connection(
-        [order_node(tenant, o) for o in page],
-        [o.id for o in page],
-        len(rows) > first,
-        start is not None,
+    return await keyset_page(
+        query, first, after, lambda rows: [order_node(tenant, o) for o in rows]
     )

@@ -4,17 +4,23 @@ path); anything that needs I/O is built by the parent resolver or loaded in batc
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import strawberry
+from tortoise.queryset import QuerySet
 
 from yutang.core.errors import DomainError
+from yutang.core.models.base import TenantModel
 from yutang.core.money import format_money
 from yutang.graphql.ids import to_global
 from yutang.graphql.scalars import MinorUnits
 
 T = TypeVar("T")
+M = TypeVar("M", bound=TenantModel)
+
+MAX_PAGE = 100
 
 
 @strawberry.type(description="An amount of money; `amount` in minor units.")
@@ -86,6 +92,56 @@ def connection(nodes: list[T], pks: list[int], has_next: bool, had_after: bool) 
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+@overload
+async def keyset_page(
+    query: QuerySet[M],
+    first: int,
+    after: str | None,
+    build: Callable[[list[M]], list[T] | Awaitable[list[T]]],
+    *,
+    newest_first: bool = True,
+) -> Connection[T]: ...
+
+
+@overload
+async def keyset_page(
+    query: QuerySet[M],
+    first: int,
+    after: str | None,
+    build: Callable[[list[dict[str, Any]]], list[T] | Awaitable[list[T]]],
+    *,
+    newest_first: bool = True,
+    values: Sequence[str],
+) -> Connection[T]: ...
+
+
+async def keyset_page(
+    query: QuerySet[M],
+    first: int,
+    after: str | None,
+    build: Callable[[list[Any]], list[T] | Awaitable[list[T]]],
+    *,
+    newest_first: bool = True,
+    values: Sequence[str] | None = None,
+) -> Connection[T]:
+    """One page of ``query`` keyset-paginated on ``id``: newest (highest id) first, or
+    oldest first with ``newest_first=False``. ``first`` is clamped to 1..MAX_PAGE and
+    ``after`` is a cursor from an earlier page. ``build`` turns the page's rows into its
+    nodes, in the same order (a list, or an awaitable of one); with ``values`` the rows
+    are dicts of those fields (which must include ``id``) instead of model instances."""
+    first = max(1, min(first, MAX_PAGE))
+    start = after_pk(after)
+    if start is not None:
+        query = query.filter(id__lt=start) if newest_first else query.filter(id__gt=start)
+    query = query.order_by("-id" if newest_first else "id").limit(first + 1)
+    rows: list[Any] = await (query.values(*values) if values is not None else query)
+    page = rows[:first]
+    built = build(page)
+    nodes = await built if isinstance(built, Awaitable) else built
+    pks = [r["id"] for r in page] if values is not None else [r.id for r in page]
+    return connection(nodes, pks, len(rows) > first, start is not None)
 
 
 @strawberry.type(description="A problem with the input or the request the caller can act on.")

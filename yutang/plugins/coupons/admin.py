@@ -14,7 +14,6 @@ from yutang.plugins.coupons.nodes import SCOPE_TYPE, TemplateNode, template_node
 from yutang.plugins.coupons.templates import TemplateInput, create_template, stop_template
 
 MANAGERS = ("owner", "manager")
-MAX_PAGE = 100
 
 
 @strawberry.input(
@@ -84,15 +83,12 @@ async def coupon_templates(
     """Templates, newest first, with issued and granted counts."""
     ctx = info.context
     await ctx.staff()
-    first = max(1, min(first, MAX_PAGE))
-    start = api.after_pk(after)
-    query = CouponsTemplate.filter(tenant_id=ctx.tenant.id)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(first + 1)
-    page = rows[:first]
-    nodes = [template_node(ctx.tenant, t) for t in page]
-    return api.connection(nodes, [t.id for t in page], len(rows) > first, start is not None)
+    return await api.keyset_page(
+        CouponsTemplate.filter(tenant_id=ctx.tenant.id),
+        first,
+        after,
+        lambda rows: [template_node(ctx.tenant, t) for t in rows],
+    )
 
 
 async def create_coupon_template(info: api.Info, input: TemplateIn) -> TemplatePayload:

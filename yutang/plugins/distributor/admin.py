@@ -68,16 +68,12 @@ async def distributor_promoters(
     """Promoters, newest first (``status: "applied"`` for the review queue)."""
     ctx = info.context
     await ctx.staff()
-    start, size = api.after_pk(after), page_size(first)
     query = DistributorPromoter.filter(tenant_id=ctx.tenant.id)
     if status is not None:
         query = query.filter(status=status)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(size + 1)
-    page = rows[:size]
-    nodes = [promoter_node(ctx.tenant, p) for p in page]
-    return api.connection(nodes, [p.id for p in page], len(rows) > size, start is not None)
+    return await api.keyset_page(
+        query, first, after, lambda rows: [promoter_node(ctx.tenant, p) for p in rows]
+    )
 
 
 async def distributor_bindings(
@@ -89,17 +85,11 @@ async def distributor_bindings(
     """Members' current bindings, newest first, optionally of one promoter."""
     ctx = info.context
     await ctx.staff()
-    start, size = api.after_pk(after), page_size(first)
     query = DistributorBinding.filter(tenant_id=ctx.tenant.id)
     pid = _pk(promoter_id, "DistributorPromoter", "promoterId")
     if pid is not None:
         query = query.filter(promoter_id=pid)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(size + 1)
-    page = rows[:size]
-    nodes = [binding_node(b) for b in page]
-    return api.connection(nodes, [b.id for b in page], len(rows) > size, start is not None)
+    return await api.keyset_page(query, first, after, lambda rows: [binding_node(b) for b in rows])
 
 
 async def distributor_commissions(
@@ -113,7 +103,6 @@ async def distributor_commissions(
     """Commissions, newest first, by promoter, order or status."""
     ctx = info.context
     await ctx.staff()
-    start, size = api.after_pk(after), page_size(first)
     query = DistributorCommission.filter(tenant_id=ctx.tenant.id)
     pid = _pk(promoter_id, "DistributorPromoter", "promoterId")
     oid = _pk(order_id, "Order", "orderId")
@@ -123,12 +112,9 @@ async def distributor_commissions(
         query = query.filter(order_id=oid)
     if status is not None:
         query = query.filter(status=status)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(size + 1)
-    page = rows[:size]
-    nodes = [commission_node(ctx.tenant, c) for c in page]
-    return api.connection(nodes, [c.id for c in page], len(rows) > size, start is not None)
+    return await api.keyset_page(
+        query, first, after, lambda rows: [commission_node(ctx.tenant, c) for c in rows]
+    )
 
 
 async def distributor_withdrawals(
@@ -137,16 +123,12 @@ async def distributor_withdrawals(
     """Withdrawals, newest first (``status: "requested"`` for the review queue)."""
     ctx = info.context
     await ctx.staff()
-    start, size = api.after_pk(after), page_size(first)
     query = DistributorWithdrawal.filter(tenant_id=ctx.tenant.id)
     if status is not None:
         query = query.filter(status=status)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(size + 1)
-    page = rows[:size]
-    nodes = [withdrawal_node(ctx.tenant, w) for w in page]
-    return api.connection(nodes, [w.id for w in page], len(rows) > size, start is not None)
+    return await api.keyset_page(
+        query, first, after, lambda rows: [withdrawal_node(ctx.tenant, w) for w in rows]
+    )
 
 
 async def distributor_ranking(

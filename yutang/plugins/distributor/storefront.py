@@ -22,7 +22,6 @@ from yutang.plugins.distributor.nodes import (
     WithdrawalNode,
     binding_node,
     commission_node,
-    page_size,
     promoter_node,
     withdrawal_node,
 )
@@ -73,18 +72,14 @@ async def my_commissions(
 ) -> api.Connection[CommissionNode]:
     """My commissions, newest first, optionally of one status."""
     row = await _mine(info)
-    start, size = api.after_pk(after), page_size(first)
     query = DistributorCommission.filter(
         tenant_id=info.context.tenant.id, promoter_id=row.id if row else 0
     )
     if status is not None:
         query = query.filter(status=status)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(size + 1)
-    page = rows[:size]
-    nodes = [commission_node(info.context.tenant, c) for c in page]
-    return api.connection(nodes, [c.id for c in page], len(rows) > size, start is not None)
+    return await api.keyset_page(
+        query, first, after, lambda rows: [commission_node(info.context.tenant, c) for c in rows]
+    )
 
 
 async def my_withdrawals(
@@ -92,16 +87,12 @@ async def my_withdrawals(
 ) -> api.Connection[WithdrawalNode]:
     """My withdrawals, newest first."""
     row = await _mine(info)
-    start, size = api.after_pk(after), page_size(first)
     query = DistributorWithdrawal.filter(
         tenant_id=info.context.tenant.id, promoter_id=row.id if row else 0
     )
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(size + 1)
-    page = rows[:size]
-    nodes = [withdrawal_node(info.context.tenant, w) for w in page]
-    return api.connection(nodes, [w.id for w in page], len(rows) > size, start is not None)
+    return await api.keyset_page(
+        query, first, after, lambda rows: [withdrawal_node(info.context.tenant, w) for w in rows]
+    )
 
 
 async def apply_for_promoter(info: api.Info) -> PromoterPayload:

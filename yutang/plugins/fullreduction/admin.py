@@ -14,7 +14,6 @@ from yutang.plugins.fullreduction.nodes import SCOPE_TYPE, RuleNode, rule_node
 from yutang.plugins.fullreduction.rules import RuleInput, create_rule, stop_rule
 
 MANAGERS = ("owner", "manager")
-MAX_PAGE = 100
 
 
 @strawberry.input(
@@ -102,15 +101,12 @@ async def full_reduction_rules(
     """Rules, newest first."""
     ctx = info.context
     await ctx.staff()
-    first = max(1, min(first, MAX_PAGE))
-    start = api.after_pk(after)
-    query = FullreductionRule.filter(tenant_id=ctx.tenant.id)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(first + 1)
-    page = rows[:first]
-    nodes = [rule_node(ctx.tenant, r) for r in page]
-    return api.connection(nodes, [r.id for r in page], len(rows) > first, start is not None)
+    return await api.keyset_page(
+        FullreductionRule.filter(tenant_id=ctx.tenant.id),
+        first,
+        after,
+        lambda rows: [rule_node(ctx.tenant, r) for r in rows],
+    )
 
 
 async def create_full_reduction_rule(info: api.Info, input: RuleIn) -> RulePayload:

@@ -20,7 +20,6 @@ from yutang.plugins.groupbuy.models import GroupbuyActivity, GroupbuyItem, Group
 from yutang.plugins.groupbuy.nodes import ItemNode, item_node
 
 MANAGERS = ("owner", "manager")
-MAX_PAGE = 100
 ACTIVITY = "GroupbuyActivity"
 
 
@@ -158,15 +157,12 @@ async def groupbuy_activities(
     """Activities, newest first."""
     ctx = info.context
     await ctx.staff()
-    first = max(1, min(first, MAX_PAGE))
-    start = api.after_pk(after)
-    query = GroupbuyActivity.filter(tenant_id=ctx.tenant.id)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(first + 1)
-    page = rows[:first]
-    nodes = await activity_nodes(ctx.tenant, page)
-    return api.connection(nodes, [a.id for a in page], len(rows) > first, start is not None)
+    return await api.keyset_page(
+        GroupbuyActivity.filter(tenant_id=ctx.tenant.id),
+        first,
+        after,
+        lambda rows: activity_nodes(ctx.tenant, rows),
+    )
 
 
 async def groupbuy_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:

@@ -15,7 +15,6 @@ from yutang.plugins.lottery.activities import ActivityInput, create_activity, st
 from yutang.plugins.lottery.claims import ShipInput, mark_shipped
 from yutang.plugins.lottery.models import LotteryActivity, LotteryDraw
 from yutang.plugins.lottery.nodes import (
-    MAX_PAGE,
     ActivityNode,
     DrawNode,
     DrawPayload,
@@ -129,15 +128,12 @@ async def lottery_activities(
     """Lucky draws, newest first, with each prize's stock left and wins."""
     ctx = info.context
     await ctx.staff()
-    first = max(1, min(first, MAX_PAGE))
-    start = api.after_pk(after)
-    query = LotteryActivity.filter(tenant_id=ctx.tenant.id)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(first + 1)
-    page = rows[:first]
-    nodes = await activity_nodes(ctx.tenant, page)
-    return api.connection(nodes, [a.id for a in page], len(rows) > first, start is not None)
+    return await api.keyset_page(
+        LotteryActivity.filter(tenant_id=ctx.tenant.id),
+        first,
+        after,
+        lambda rows: activity_nodes(ctx.tenant, rows),
+    )
 
 
 async def lottery_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:

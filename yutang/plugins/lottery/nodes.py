@@ -278,18 +278,8 @@ async def draw_payload(
     return DrawPayload(draw=(await draw_nodes(tenant, [row]))[0])
 
 
-MAX_PAGE = 100
-
-
 async def draw_page(
     tenant: api.TenantInfo, query: QuerySet[LotteryDraw], first: int, after: str | None
 ) -> api.Connection[DrawNode]:
     """One page of draws, newest first (keyset by id)."""
-    first = max(1, min(first, MAX_PAGE))
-    start = api.after_pk(after)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(first + 1)
-    page = rows[:first]
-    nodes = await draw_nodes(tenant, page)
-    return api.connection(nodes, [d.id for d in page], len(rows) > first, start is not None)
+    return await api.keyset_page(query, first, after, lambda rows: draw_nodes(tenant, rows))

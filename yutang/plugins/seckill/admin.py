@@ -23,7 +23,6 @@ from yutang.plugins.seckill.models import (
 from yutang.plugins.seckill.schedule import current_or_next, format_time_of_day
 
 MANAGERS = ("owner", "manager")
-MAX_PAGE = 100
 
 
 @strawberry.type(name="SeckillItem", description="A SKU in a session; `id` is the line's ref.")
@@ -243,15 +242,12 @@ async def seckill_activities(
     """Activities, newest first."""
     ctx = info.context
     await ctx.staff()
-    first = max(1, min(first, MAX_PAGE))
-    start = api.after_pk(after)
-    query = SeckillActivity.filter(tenant_id=ctx.tenant.id)
-    if start is not None:
-        query = query.filter(id__lt=start)
-    rows = await query.order_by("-id").limit(first + 1)
-    page = rows[:first]
-    nodes = await activity_nodes(ctx.tenant, page)
-    return api.connection(nodes, [a.id for a in page], len(rows) > first, start is not None)
+    return await api.keyset_page(
+        SeckillActivity.filter(tenant_id=ctx.tenant.id),
+        first,
+        after,
+        lambda rows: activity_nodes(ctx.tenant, rows),
+    )
 
 
 async def seckill_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:
