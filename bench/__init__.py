@@ -1,0 +1,1 @@
+"""Yutang's benchmarks: run by hand (see README.md), never collected by pytest."""
