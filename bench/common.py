@@ -41,10 +41,10 @@ PG_DEFAULT = "postgres://postgres@127.0.0.1:5432"
 SERVER_CPU, CLIENT_CPU = 0, 1
 SQL_LOGGERS = ("tortoise.db_client", "bench.rawdb")
 COLOURS = ("red", "green", "blue", "black")
+SIZES = ("S", "M", "L")
 # Litestar configures logging when an app is made in-process; keep the output to progress.
 for _name in ("httpx", "tortoise"):
     logging.getLogger(_name).setLevel(logging.WARNING)
-SIZES = ("S", "M", "L")
 
 
 def say(message: str) -> None:
