@@ -4,34 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise.expressions import Q
-
+from yutang.core.catalog_reads import image_rows, product_rows, sku_rows
 from yutang.core.models import Category as CategoryRow
-from yutang.core.models import Product as ProductRow
-from yutang.core.models import ProductImage
-from yutang.core.models import Sku as SkuRow
 from yutang.core.tenancy import TenantInfo
 from yutang.graphql.types import (
+    MAX_PAGE,
     Category,
     Connection,
     Image,
     Money,
     Product,
     Sku,
+    after_pk,
+    connection,
     gid,
-    keyset_page,
     specs_of,
-)
-
-PRODUCT_FIELDS = (
-    "id",
-    "name",
-    "description",
-    "published",
-    "spec_names",
-    "category_id",
-    "category__name",
-    "category__parent_id",
 )
 
 
@@ -51,11 +38,7 @@ async def build_products(tenant: TenantInfo, rows: list[dict[str, Any]]) -> list
     skus: dict[int, list[Sku]] = {i: [] for i in ids}
     images: dict[int, list[Image]] = {i: [] for i in ids}
     if ids:
-        for s in (
-            await SkuRow.filter(tenant_id=tenant.id, product_id__in=ids)
-            .order_by("id")
-            .values("id", "product_id", "specs", "code", "price", "stock", "weight_grams")
-        ):
+        for s in await sku_rows(tenant.id, ids):
             skus[s["product_id"]].append(
                 Sku(
                     id=gid("Sku", s["id"]),
@@ -68,11 +51,7 @@ async def build_products(tenant: TenantInfo, rows: list[dict[str, Any]]) -> list
                     weight_grams=s["weight_grams"],
                 )
             )
-        for im in (
-            await ProductImage.filter(tenant_id=tenant.id, product_id__in=ids)
-            .order_by("position", "id")
-            .values("product_id", "url", "position")
-        ):
+        for im in await image_rows(tenant.id, ids):
             images[im["product_id"]].append(Image(url=im["url"], position=im["position"]))
     return [
         Product(
@@ -82,7 +61,7 @@ async def build_products(tenant: TenantInfo, rows: list[dict[str, Any]]) -> list
             description=r["description"],
             published=r["published"],
             spec_names=list(r["spec_names"]),
-            category=category_node(r["category_id"], r["category__name"], r["category__parent_id"])
+            category=category_node(r["category_id"], r["category_name"], r["category_parent_id"])
             if r["category_id"]
             else None,
             images=images[r["id"]],
@@ -102,29 +81,24 @@ async def product_page(
     search: str | None = None,
 ) -> Connection[Product]:
     """One page of products in id order, keyset-paginated."""
-    query = ProductRow.filter(tenant_id=tenant.id)
-    if published_only:
-        query = query.filter(published=True)
-    if category_pk is not None:
-        query = query.filter(Q(category_id=category_pk) | Q(category__parent_id=category_pk))
-    if search:
-        query = query.filter(name__icontains=search)
-    return await keyset_page(
-        query,
-        first,
-        after,
-        lambda rows: build_products(tenant, rows),
-        newest_first=False,
-        values=PRODUCT_FIELDS,
+    first = max(1, min(first, MAX_PAGE))
+    start = after_pk(after)
+    rows = await product_rows(
+        tenant.id,
+        limit=first + 1,
+        after_pk=start,
+        published_only=published_only,
+        category_pk=category_pk,
+        search=search,
     )
+    page = rows[:first]
+    nodes = await build_products(tenant, page)
+    return connection(nodes, [r["id"] for r in page], len(rows) > first, start is not None)
 
 
 async def one_product(tenant: TenantInfo, pk: int, *, published_only: bool) -> Product | None:
     """One product by primary key (None if absent or, for shoppers, unpublished)."""
-    query = ProductRow.filter(tenant_id=tenant.id, id=pk)
-    if published_only:
-        query = query.filter(published=True)
-    rows = await query.values(*PRODUCT_FIELDS)
+    rows = await product_rows(tenant.id, limit=1, pk=pk, published_only=published_only)
     return (await build_products(tenant, rows))[0] if rows else None
 
 

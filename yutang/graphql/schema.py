@@ -30,6 +30,7 @@ from yutang.core.errors import ConfigError, DomainError
 from yutang.core.events import GraphQLContribution
 from yutang.core.plugins import PluginSet
 from yutang.graphql.admin import AdminMutation, AdminQuery
+from yutang.graphql.execution import Executor
 from yutang.graphql.scalars import SCALARS
 from yutang.graphql.storefront import StorefrontMutation, StorefrontQuery
 
@@ -133,6 +134,7 @@ def build_schema(surface: str, plugins: PluginSet, *, production: bool = False) 
         types=types,
         extra=extra,
         extensions=_extensions(production),
+        execution_context_class=Executor,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
     )
 

@@ -1,0 +1,114 @@
+"""The storefront's hottest reads — a page of products with their SKUs and images — in
+hand-written SQL on the ORM's connection.
+
+These three queries run on every catalogue page. Through tortoise's query builder and
+value conversion they cost more than the network and the web framework together; as
+plain SQL they cost what the driver costs. Everything else reads through the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from tortoise import connections
+
+PRODUCT_COLUMNS = (
+    "p.id, p.name, p.description, p.published, p.spec_names, p.category_id, "
+    "c.name AS category_name, c.parent_id AS category_parent_id"
+)
+
+
+class Statement:
+    """SQL text and its arguments, with the placeholders of the connection's dialect."""
+
+    def __init__(self, dialect: str) -> None:
+        self.postgres = dialect == "postgres"
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        """A placeholder bound to ``value``."""
+        self.args.append(value)
+        return f"${len(self.args)}" if self.postgres else "?"
+
+    def any_of(self, values: Sequence[int]) -> str:
+        """``= ANY($n)`` on PostgreSQL, ``IN (?, …)`` on SQLite."""
+        if self.postgres:
+            return f"= ANY({self.arg(list(values))})"
+        return f"IN ({', '.join(self.arg(v) for v in values)})"
+
+
+def _json(value: Any) -> Any:
+    """JSON columns come back as text from both drivers."""
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
+def _like_pattern(search: str) -> str:
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def product_rows(
+    tenant_id: int,
+    *,
+    limit: int,
+    after_pk: int | None = None,
+    published_only: bool,
+    category_pk: int | None = None,
+    search: str | None = None,
+    pk: int | None = None,
+) -> list[dict[str, Any]]:
+    """Products in id order (with their category's name and parent), filtered as the
+    storefront and admin lists filter them; ``search`` matches the name case-insensitively."""
+    conn = connections.get("default")
+    q = Statement(conn.capabilities.dialect)
+    where = [f"p.tenant_id = {q.arg(tenant_id)}"]
+    if pk is not None:
+        where.append(f"p.id = {q.arg(pk)}")
+    if published_only:
+        where.append(f"p.published = {q.arg(True)}")
+    if category_pk is not None:
+        own, child = q.arg(category_pk), q.arg(category_pk)
+        where.append(f"(p.category_id = {own} OR c.parent_id = {child})")
+    if search:
+        like = "ILIKE" if q.postgres else "LIKE"
+        where.append(f"p.name {like} {q.arg(_like_pattern(search))} ESCAPE '\\'")
+    if after_pk is not None:
+        where.append(f"p.id > {q.arg(after_pk)}")
+    sql = (
+        f"SELECT {PRODUCT_COLUMNS} FROM product p LEFT JOIN category c ON c.id = p.category_id "
+        f"WHERE {' AND '.join(where)} ORDER BY p.id LIMIT {q.arg(limit)}"
+    )
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, q.args)
+    for row in rows:
+        row["published"] = bool(row["published"])
+        row["spec_names"] = _json(row["spec_names"])
+    return rows
+
+
+async def sku_rows(tenant_id: int, product_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The SKUs of these products in id order."""
+    conn = connections.get("default")
+    q = Statement(conn.capabilities.dialect)
+    sql = (
+        "SELECT id, product_id, specs, code, price, stock, weight_grams FROM sku "
+        f"WHERE tenant_id = {q.arg(tenant_id)} AND product_id {q.any_of(product_ids)} ORDER BY id"
+    )
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, q.args)
+    for row in rows:
+        row["specs"] = _json(row["specs"])
+    return rows
+
+
+async def image_rows(tenant_id: int, product_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The images of these products in display order."""
+    conn = connections.get("default")
+    q = Statement(conn.capabilities.dialect)
+    sql = (
+        "SELECT product_id, url, position FROM product_image "
+        f"WHERE tenant_id = {q.arg(tenant_id)} AND product_id {q.any_of(product_ids)} "
+        "ORDER BY position, id"
+    )
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, q.args)
+    return rows
