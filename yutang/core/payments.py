@@ -121,16 +121,22 @@ async def pay_order(
         payment = await Payment.get(tenant_id=tenant.id, id=replay.result["payment_id"])
         return await get_order(tenant, payment.order_id), payment, None
     intent = await provider.create(tenant, payment.reference, payment.amount)
+    recorded = None
     if intent.captured:
-        await record_capture(tenant, provider_name, payment.reference, payment.amount)
-    order = await get_order(tenant, order_id)
+        recorded = await record_capture(tenant, provider_name, payment.reference, payment.amount)
+    if recorded is not None:
+        return recorded[0], recorded[1], intent
     await payment.refresh_from_db()
-    return order, payment, intent
+    return await get_order(tenant, order_id), payment, intent
 
 
-async def record_capture(tenant: TenantInfo, provider: str, reference: str, amount: int) -> None:
+async def record_capture(
+    tenant: TenantInfo, provider: str, reference: str, amount: int
+) -> tuple[Order, Payment] | None:
     """Record a captured payment, once. If the order can no longer take it, a plugin
-    may claim it in this transaction; otherwise it is refunded in full."""
+    may claim it in this transaction; otherwise it is refunded in full. Returns the order
+    and the payment as recorded (None if the capture was recorded before), so callers
+    need not read them again."""
     async with in_transaction():
         payment = (
             await Payment.filter(tenant_id=tenant.id, provider=provider, reference=reference)
@@ -140,21 +146,23 @@ async def record_capture(tenant: TenantInfo, provider: str, reference: str, amou
         if payment is None:
             raise DomainError("NOT_FOUND", "unknown payment", "reference")
         if payment.status != "pending":
-            return
+            return None
         if amount != payment.amount:
             raise DomainError("AMOUNT_MISMATCH", "captured amount differs", "amount")
         now = clock.now()
         await Payment.filter(id=payment.id).update(status="captured", captured_at=now)
+        payment.status, payment.captured_at = "captured", now
         order = await Order.filter(id=payment.order_id).select_for_update().get()
         if order.status == "pending_payment":
             await mark_paid(tenant, order, amount)
-            return
+            return order, payment
         claimed = await tenant.hooks.registry.plugin_set(order.plugins).first(
             "yutang_claim_payment", tenant=tenant, order_id=order.id, payment_id=payment.id
         )
         if claimed:
             await Payment.filter(id=payment.id).update(claimed_by="plugin")
-            return
+            payment.claimed_by = "plugin"
+            return order, payment
         await outbox.schedule(
             tenant.id,
             "core.refund_payment",
@@ -162,6 +170,7 @@ async def record_capture(tenant: TenantInfo, provider: str, reference: str, amou
             now,
             dedupe_key=f"refund_payment:{payment.id}",
         )
+        return order, payment
 
 
 async def refund_stray_payment(tenant: TenantInfo, payload: dict[str, Any]) -> None:
