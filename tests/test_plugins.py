@@ -398,6 +398,25 @@ async def test_checkout_extension_is_typed_and_applied(member, skus) -> None:
     assert await written() == before
 
 
+EXTENSIONS_DOC = '{ __type(name: "CheckoutInput") { inputFields { name description } } }'
+
+
+async def test_extensions_describe_the_input_of_the_tenants_plugins(
+    member, http, make_tenant
+) -> None:
+    _, me = member
+    await make_tenant("plain")
+    plain = GraphQLClient(http, "/graphql", "plain")
+
+    async def described(client: GraphQLClient) -> str:
+        fields = (await client(EXTENSIONS_DOC))["__type"]["inputFields"]
+        text: str = next(f["description"] for f in fields if f["name"] == "extensions")
+        return text
+
+    assert (await described(me)).endswith("Enabled here: `example`: `{extra_off: Int}`.")
+    assert (await described(plain)).endswith("No plugin enabled here takes any.")
+
+
 # --- enablement -----------------------------------------------------------------------------
 
 

@@ -66,11 +66,11 @@ class PluginSet:
         """Call implementations in order until one returns non-None (firstresult)."""
         return await acall(self.caller(hook), kwargs, first=True)
 
-    def collect(self, hook: str) -> list[tuple[str, Any]]:
+    def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call a synchronous registration hook; ``(plugin, result)`` pairs, non-None."""
         out = []
         for impl in reversed(self.caller(hook).get_hookimpls()):
-            res = impl.function()
+            res = impl.function(**kwargs)
             if res is not None:
                 out.append((impl.plugin_name, res))
         return out

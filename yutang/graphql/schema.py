@@ -7,6 +7,7 @@ not exist in that tenant's schema at all.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 from strawberry.types.field import StrawberryField
 
@@ -31,6 +33,7 @@ from yutang.core.events import GraphQLContribution
 from yutang.core.plugins import PluginSet
 from yutang.graphql.admin import AdminMutation, AdminQuery
 from yutang.graphql.execution import Executor
+from yutang.graphql.plugin_inputs import describe
 from yutang.graphql.scalars import SCALARS
 from yutang.graphql.storefront import StorefrontMutation, StorefrontQuery
 
@@ -79,22 +82,56 @@ def _extensions(production: bool) -> list[Callable[[], SchemaExtension]]:
     return extensions
 
 
-class PluginSchema(strawberry.Schema):
-    """A schema whose types carry plugin-contributed fields."""
+# Where the core takes plugin input: (type, field, argument or None) -> operation.
+EXTENSIONS = {
+    ("CheckoutInput", "extensions", None): "checkout",
+    ("PlaceOrderInput", "extensions", None): "checkout",
+    ("Mutation", "register", "extensions"): "register",
+}
+EXTENSIONS_BASE = "Input for the tenant's plugins by plugin name, checked by each plugin."
 
-    def __init__(self, *, extra: dict[str, list[StrawberryField]], **kwargs: Any) -> None:
+
+class PluginSchema(strawberry.Schema):
+    """A schema whose types carry plugin-contributed fields, and whose ``extensions``
+    inputs describe what the plugins of the set take."""
+
+    def __init__(
+        self, *, extra: dict[str, list[StrawberryField]], plugins: PluginSet, **kwargs: Any
+    ) -> None:
         self._extra = extra
+        self._plugins = plugins
         super().__init__(**kwargs)
 
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
-        """Core fields, then the plugins' fields for this type."""
-        return [*type_definition.fields, *self._extra.get(type_definition.name, [])]
+        """Core fields (``extensions`` described for the set), then the plugins' fields."""
+        core = [self._described(type_definition.name, f) for f in type_definition.fields]
+        return [*core, *self._extra.get(type_definition.name, [])]
+
+    def _described(self, type_name: str, f: StrawberryField) -> StrawberryField:
+        for (owner, name, argument), operation in EXTENSIONS.items():
+            if owner != type_name or f.python_name != name:
+                continue
+            text = describe(self._plugins, operation, EXTENSIONS_BASE)
+            f = copy.copy(f)
+            if argument is None:
+                f.description = text
+            else:
+                f.arguments = [_with_description(a, text, argument) for a in f.arguments]
+        return f
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only errors that are bugs, not client mistakes (bad queries, limits)."""
         bugs = [e for e in errors if _is_bug(e)]
         if bugs:
             super().process_errors(bugs, execution_context)
+
+
+def _with_description(arg: StrawberryArgument, text: str, name: str) -> StrawberryArgument:
+    if arg.python_name != name:
+        return arg
+    arg = copy.copy(arg)
+    arg.description = text
+    return arg
 
 
 def _field_name(field: StrawberryField) -> str:
@@ -133,6 +170,7 @@ def build_schema(surface: str, plugins: PluginSet, *, production: bool = False) 
         mutation=mutation,
         types=types,
         extra=extra,
+        plugins=plugins,
         extensions=_extensions(production),
         execution_context_class=Executor,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
