@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from tortoise.transactions import in_transaction
@@ -95,7 +95,7 @@ async def save_address(
 ) -> Address:
     """Create or change an address; the first one, or one marked default, is the default."""
     check_hierarchy(data.province, data.city, data.district or "", "input")
-    fields = {
+    fields: dict[str, Any] = {
         "receiver": data.receiver.strip(),
         "phone": data.phone,
         "province": data.province,

@@ -197,11 +197,10 @@ async def update_line(
 
 
 async def _lines_of(cart: Cart, line_ids: list[int], field_name: str) -> list[int]:
-    known = set(
-        await CartLine.filter(
-            tenant_id=cart.tenant_id, cart_id=cart.id, id__in=line_ids
-        ).values_list("id", flat=True)
+    rows = await CartLine.filter(tenant_id=cart.tenant_id, cart_id=cart.id, id__in=line_ids).values(
+        "id"
     )
+    known = {r["id"] for r in rows}
     for i, line_id in enumerate(line_ids):
         if line_id not in known:
             raise NotFound("cart line", f"{field_name}[{i}]")

@@ -16,7 +16,7 @@ Several templates in one order combine the way large Chinese marketplaces do, se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from tortoise.expressions import Q
@@ -124,10 +124,8 @@ def combine(groups: list[Group]) -> int:
 
 async def default_template_id(tenant: TenantInfo) -> int | None:
     """The tenant's default template, used by SKUs without one of their own."""
-    found = await ShippingTemplate.filter(tenant_id=tenant.id, is_default=True).values_list(
-        "id", flat=True
-    )
-    return found[0] if found else None
+    found = await ShippingTemplate.filter(tenant_id=tenant.id, is_default=True).values("id")
+    return int(found[0]["id"]) if found else None
 
 
 def needs_address(checkout: CheckoutContext) -> bool:
@@ -185,7 +183,7 @@ async def save_template(
 ) -> ShippingTemplate:
     """Create or replace a template; a default one takes over from the previous default."""
     _check(data)
-    fields = {
+    fields: dict[str, Any] = {
         "name": data.name.strip(),
         "charge_by": data.charge_by,
         "first_quantity": data.first_quantity,
@@ -231,9 +229,8 @@ async def assign_template(
             tenant_id=tenant.id, id=template_id
         ):
             raise NotFound("shipping template", "templateId")
-        known = set(
-            await Sku.filter(tenant_id=tenant.id, id__in=sku_ids).values_list("id", flat=True)
-        )
+        rows = await Sku.filter(tenant_id=tenant.id, id__in=sku_ids).values("id")
+        known = {r["id"] for r in rows}
         for i, sku_id in enumerate(sku_ids):
             if sku_id not in known:
                 raise NotFound("SKU", f"skuIds[{i}]")

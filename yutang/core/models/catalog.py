@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tortoise import fields
-from tortoise.models import Model
 from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
 
 from yutang.core.models.base import Timestamped
 
