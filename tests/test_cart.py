@@ -4,13 +4,16 @@ checking out the selected lines, and the address book."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from tortoise.expressions import F
 
 from yutang import api
+from yutang.core import cart as carts
 from yutang.core.models import Cart, CartLine, Order, Product, Sku, Tenant
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantInfo
@@ -369,3 +372,16 @@ async def test_the_address_book_keeps_one_default(
     assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", "input.city")]
     anonymous = await storefront.raw(ADDRESSES)
     assert anonymous["errors"][0]["message"] == "log in as a member first"
+
+
+@pytest.mark.postgres_only
+async def test_two_devices_adding_the_same_sku_at_once_add_up(
+    tenant: TenantInfo, make_product: Make
+) -> None:
+    member, _ = await create_member(tenant, PHONE)
+    product = await make_product("Tea", [(5000, 100)])
+    sku = await Sku.get(product_id=product.id)
+    data = carts.CartLineInput(sku_id=sku.id, quantity=1)
+    await asyncio.gather(*(carts.add_line(tenant, member.id, None, data) for _ in range(8)))
+    assert await CartLine.all().values_list("quantity", flat=True) == [8]
+    assert await Cart.all().count() == 1

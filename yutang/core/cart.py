@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from tortoise.transactions import in_transaction
@@ -27,6 +27,7 @@ from yutang.core.pricing import ActivityRef, LineInput, Quote
 from yutang.core.tenancy import TenantInfo
 
 MAX_QUANTITY = 9999
+C = TypeVar("C", bound=CheckoutInput)
 _LINE = re.compile(r"^lines\[(\d+)\]\.?")
 
 
@@ -106,6 +107,11 @@ async def _cart(tenant: TenantInfo, member_id: int | None, token: str | None) ->
     return found
 
 
+async def _lock(cart: Cart) -> None:
+    """Serialize changes to one cart (two devices adding the same SKU at once)."""
+    await Cart.filter(id=cart.id).select_for_update().first()
+
+
 def _activity(line: CartLine) -> ActivityRef | None:
     return ActivityRef(line.activity_plugin, line.activity_ref) if line.activity_plugin else None
 
@@ -139,6 +145,7 @@ async def add_line(
     plugin, ref = (data.activity.plugin, data.activity.ref) if data.activity else ("", "")
     async with in_transaction():
         cart, new_token = await _open_cart(tenant, member_id, token)
+        await _lock(cart)
         lines = CartLine.filter(tenant_id=tenant.id, cart_id=cart.id)
         existing = await lines.filter(
             sku_id=data.sku_id, activity_plugin=plugin, activity_ref=ref
@@ -264,11 +271,16 @@ async def merge_guest_cart(tenant: TenantInfo, member_id: int, token: str) -> No
     """Move a guest cart into the member's at login: quantities of the same SKU and
     activity add up, capped by what the line allows. An unknown token merges nothing
     (the guest cart may be gone); logging in never fails because of it."""
-    guest = await Cart.get_or_none(tenant_id=tenant.id, token_digest=_digest(token), member_id=None)
-    if guest is None:
-        return
     async with in_transaction():
+        guest = (
+            await Cart.filter(tenant_id=tenant.id, token_digest=_digest(token), member_id=None)
+            .select_for_update()
+            .first()
+        )
+        if guest is None:
+            return
         cart, _ = await _open_cart(tenant, member_id, None)
+        await _lock(cart)
         mine = {
             (ln.sku_id, ln.activity_plugin, ln.activity_ref): ln
             for ln in await CartLine.filter(tenant_id=tenant.id, cart_id=cart.id)
@@ -364,9 +376,7 @@ async def quote_cart(
     return CartQuote(None, warnings=warnings)
 
 
-async def checkout_from_cart(
-    tenant: TenantInfo, member_id: int, data: Any
-) -> tuple[Any, list[int]]:
+async def checkout_from_cart(tenant: TenantInfo, member_id: int, data: C) -> tuple[C, list[int]]:
     """placeOrder's input with the member's selected cart lines, and their ids (they
     leave the cart with the order). A refused line fails the order, naming the line."""
     cart = await find_cart(tenant, member_id, None)
