@@ -385,3 +385,20 @@ async def test_two_devices_adding_the_same_sku_at_once_add_up(
     await asyncio.gather(*(carts.add_line(tenant, member.id, None, data) for _ in range(8)))
     assert await CartLine.all().values_list("quantity", flat=True) == [8]
     assert await Cart.all().count() == 1
+
+
+async def test_a_cart_costs_the_same_few_statements_whatever_its_size(
+    member: tuple[Any, GraphQLClient], make_product: Make
+) -> None:
+    from test_query_count import counting
+
+    _, me = member
+    statements: dict[int, int] = {}
+    for n in range(1, 13):
+        await add(me, await sku_of(make_product, f"Tea {n}"), 1)
+        if n in (2, 12):
+            async with counting() as counter:
+                cart = (await me(GET))["cart"]
+            assert len(cart["lines"]) == n
+            statements[n] = len(counter.statements)
+    assert statements[2] == statements[12] <= 5, statements
