@@ -1,4 +1,5 @@
-"""The core's own plugin: member prices, points deduction, points rewards, core jobs.
+"""The core's own plugin: member prices, points deduction, shipping fees, points rewards,
+core jobs.
 
 Written against the same hooks as any plugin; always part of every tenant's set.
 """
@@ -9,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from yutang.core import fulfilment, payments, refunds
+from yutang.core import fulfilment, payments, refunds, shipping
 from yutang.core.errors import DomainError
 from yutang.core.events import JobHandler, Reward
 from yutang.core.hookspecs import hookimpl
@@ -68,10 +69,11 @@ def points_deduction(draft: Draft) -> None:
 
 @hookimpl
 def yutang_price_steps() -> list[PriceStep]:
-    """Member price and points deduction."""
+    """Member price, points deduction and the shipping fee of deliveries."""
     return [
         PriceStep(Stage.MEMBER_PRICE, member_price, priority=100),
         PriceStep(Stage.POINTS, points_deduction, priority=100),
+        PriceStep(Stage.FEES, shipping.shipping_fee, priority=100),
     ]
 
 

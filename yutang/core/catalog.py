@@ -9,7 +9,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang.core.errors import DomainError, NotFound
-from yutang.core.models import Category, Product, ProductImage, Sku
+from yutang.core.models import Category, Product, ProductImage, ShippingTemplate, Sku
 from yutang.core.tenancy import TenantInfo
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -26,6 +26,7 @@ class SkuInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="
     stock: Stock = 0
     code: Annotated[str, msgspec.Meta(max_length=64)] = ""
     weight_grams: Annotated[int, msgspec.Meta(ge=0)] = 0
+    shipping_template_id: int | None = None
 
 
 class ProductInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
@@ -75,6 +76,15 @@ def _check_specs(data: ProductInput) -> None:
             )
 
 
+async def _check_templates(tenant: TenantInfo, data: ProductInput) -> None:
+    wanted = {s.shipping_template_id for s in data.skus or []} - {None}
+    rows = await ShippingTemplate.filter(tenant_id=tenant.id, id__in=wanted).values("id")
+    known = {r["id"] for r in rows}
+    for i, sku in enumerate(data.skus or []):
+        if sku.shipping_template_id is not None and sku.shipping_template_id not in known:
+            raise NotFound("shipping template", f"skus[{i}].shippingTemplateId")
+
+
 async def save_product(
     tenant: TenantInfo, data: ProductInput, product_id: int | None = None
 ) -> Product:
@@ -85,6 +95,7 @@ async def save_product(
             tenant_id=tenant.id, id=data.category_id
         ):
             raise NotFound("category", "categoryId")
+        await _check_templates(tenant, data)
         fields: dict[str, Any] = {
             "name": data.name,
             "description": data.description,
@@ -119,6 +130,7 @@ async def save_product(
                         stock=s.stock,
                         code=s.code,
                         weight_grams=s.weight_grams,
+                        shipping_template_id=s.shipping_template_id,
                     )
                     for s in data.skus
                 ]

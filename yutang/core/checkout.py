@@ -7,11 +7,14 @@ from typing import Annotated, Any
 import msgspec
 
 from yutang.core import clock
+from yutang.core.addresses import CheckoutAddress
+from yutang.core.addresses import resolve as resolve_address
 from yutang.core.errors import DomainError
 from yutang.core.inputs import validate_extensions
 from yutang.core.members import member_info
 from yutang.core.models import Sku
 from yutang.core.pricing import CheckoutContext, CheckoutLine, LineInput, Quote, run_pipeline
+from yutang.core.shipping import default_template_id
 from yutang.core.tenancy import TenantInfo
 
 MAX_LINES = 100
@@ -30,6 +33,7 @@ class CheckoutInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, ren
     use_points: Annotated[int, msgspec.Meta(ge=0)] = 0
     fulfilment: str = "delivery"
     extensions: dict[str, Any] = msgspec.field(default_factory=dict)
+    address: CheckoutAddress | None = None
 
 
 async def load_checkout(
@@ -38,7 +42,8 @@ async def load_checkout(
     """Join the requested lines with SKUs and products of this tenant; validate input.
 
     Unknown or foreign SKUs, unpublished products, quantities above stock and
-    activities of disabled plugins are refused with the line named.
+    activities of disabled plugins are refused with the line named. The address is
+    where a delivery goes; other fulfilment methods ignore it.
     """
     extensions = validate_extensions(tenant, "checkout", data.extensions)
     if data.use_points:
@@ -54,12 +59,16 @@ async def load_checkout(
         "stock",
         "specs",
         "weight_grams",
+        "shipping_template_id",
         "product_id",
         "product__name",
         "product__published",
         "product__category_id",
     )
     by_id = {r["id"]: r for r in rows}
+    fallback = None
+    if any(r["shipping_template_id"] is None for r in rows):
+        fallback = await default_template_id(tenant)
     lines = []
     wanted: dict[int, int] = {}
     for i, ln in enumerate(data.lines):
@@ -92,9 +101,13 @@ async def load_checkout(
                 stock=row["stock"],
                 weight_grams=row["weight_grams"],
                 activity=ln.activity,
+                shipping_template_id=row["shipping_template_id"] or fallback,
             )
         )
     member = await member_info(tenant, member_id) if member_id is not None else None
+    destination = None
+    if data.address is not None:
+        destination = await resolve_address(tenant, member_id, data.address)
     return CheckoutContext(
         tenant=tenant,
         member=member,
@@ -102,6 +115,7 @@ async def load_checkout(
         extensions=extensions,
         now=clock.now(),
         fulfilment=data.fulfilment,
+        destination=destination if data.fulfilment == "delivery" else None,
     )
 
 

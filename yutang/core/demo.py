@@ -1,4 +1,5 @@
-"""The demo tenant: a small tea shop catalogue, members and staff, loaded with progress."""
+"""The demo tenant: a small tea shop catalogue, shipping, members with addresses and staff,
+loaded with progress."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from collections.abc import Callable
 from yutang.core import auth
 from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
 from yutang.core.members import change_points
-from yutang.core.models import Member, MemberLevel, Product, Staff, Store, StoreStaff, Tenant
+from yutang.core.models import (
+    Address,
+    Member,
+    MemberLevel,
+    Product,
+    Staff,
+    Store,
+    StoreStaff,
+    Tenant,
+)
 from yutang.core.runtime import Runtime
+from yutang.core.shipping import Rule, TemplateInput, save_template
 
 PRODUCTS = [
     ("茶叶", "西湖龙井 明前特级", [("规格", "50g", 12800, 40), ("规格", "100g", 23800, 25)]),
@@ -27,6 +38,21 @@ async def load_demo(runtime: Runtime, slug: str, progress: Callable[[str], None]
     if await Product.exists(tenant_id=tenant.id):
         progress(f"demo tenant {slug!r} already loaded")
         return
+    await save_template(
+        tenant,
+        TemplateInput(
+            name="全国快递",
+            first_fee=800,
+            additional_fee=200,
+            free_over=9900,
+            rules=[
+                Rule(regions=["540000", "650000", "150000"], first_fee=2000, additional_fee=1000)
+            ],
+            excluded=["710000", "810000", "820000"],
+            is_default=True,
+        ),
+    )
+    progress("shipping: ¥8 (¥20 to remote regions), free over ¥99")
     categories: dict[str, int] = {}
     for i, (cat, name, skus) in enumerate(PRODUCTS, 1):
         if cat not in categories:
@@ -67,4 +93,15 @@ async def load_demo(runtime: Runtime, slug: str, progress: Callable[[str], None]
             nickname=f"会员{n}",
         )
         await change_points(tenant, member.id, 1000, "welcome", "demo")
-    progress("members: 13800000000–2 (password yutang-demo), 1000 points each")
+        await Address.create(
+            tenant_id=tenant.id,
+            member_id=member.id,
+            receiver=f"会员{n}",
+            phone=member.phone,
+            province="330000",
+            city="330100",
+            district="330106",
+            detail=f"龙井路{n + 1}号",
+            is_default=True,
+        )
+    progress("members: 13800000000–2 (password yutang-demo), 1000 points and an address each")

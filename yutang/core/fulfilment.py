@@ -26,22 +26,33 @@ async def fulfil_order(tenant: TenantInfo, order_id: int) -> Order:
                 f"an order that is {order.status} cannot be fulfilled",
                 "orderId",
             )
-        hooks = tenant.hooks.registry.plugin_set(tenant.plugins | frozenset(order.plugins))
-        holds = await hooks.call("yutang_fulfilment_hold", tenant=tenant, order_id=order.id)
-        if holds:
-            raise DomainError("FULFILMENT_HELD", "; ".join(holds), "orderId")
-        now = clock.now()
-        await transition(tenant, order, "fulfilled", fulfilled_at=now)
-        days = core_settings(tenant).auto_complete_days
-        await outbox.schedule(
-            tenant.id,
-            "core.auto_complete",
-            {"order_id": order.id},
-            now + timedelta(days=days),
-            dedupe_key=f"auto_complete:{order.id}",
-        )
-        await emit_order_event(tenant, order, "yutang_order_fulfilled")
+        await check_holds(tenant, order)
+        await mark_fulfilled(tenant, order)
     return order
+
+
+async def check_holds(tenant: TenantInfo, order: Order) -> None:
+    """Refuse to ship or hand over an order a plugin holds (a group-buy team not yet
+    succeeded)."""
+    hooks = tenant.hooks.registry.plugin_set(tenant.plugins | frozenset(order.plugins))
+    holds = await hooks.call("yutang_fulfilment_hold", tenant=tenant, order_id=order.id)
+    if holds:
+        raise DomainError("FULFILMENT_HELD", "; ".join(holds), "orderId")
+
+
+async def mark_fulfilled(tenant: TenantInfo, order: Order) -> None:
+    """paid → fulfilled; receipt is confirmed automatically after the tenant's days."""
+    now = clock.now()
+    await transition(tenant, order, "fulfilled", fulfilled_at=now)
+    days = core_settings(tenant).auto_complete_days
+    await outbox.schedule(
+        tenant.id,
+        "core.auto_complete",
+        {"order_id": order.id},
+        now + timedelta(days=days),
+        dedupe_key=f"auto_complete:{order.id}",
+    )
+    await emit_order_event(tenant, order, "yutang_order_fulfilled")
 
 
 async def complete_order(tenant: TenantInfo, order_id: int, member_id: int | None) -> Order:

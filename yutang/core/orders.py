@@ -16,12 +16,14 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock, idempotency, outbox
-from yutang.core.checkout import CheckoutInput, load_checkout, quote_checkout
+from yutang.core.cart import checkout_from_cart
+from yutang.core.checkout import MAX_LINES, CheckoutInput, load_checkout, quote_checkout
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.members import change_points
-from yutang.core.models import Member, Order, OrderLine, Sku
-from yutang.core.pricing import Quote
+from yutang.core.models import CartLine, Member, Order, OrderLine, Sku
+from yutang.core.pricing import CheckoutContext, LineInput, Quote
 from yutang.core.settings_core import core_settings
+from yutang.core.shipping import DELIVERY, needs_address
 from yutang.core.tenancy import TenantInfo
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -35,8 +37,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class PlaceOrderInput(CheckoutInput, frozen=True, forbid_unknown_fields=True, rename="camel"):
-    """A checkout plus the quote hash the client saw and an idempotency key."""
+    """A checkout plus the quote hash the client saw and an idempotency key; the lines
+    are given, or with ``from_cart`` the member's selected cart lines."""
 
+    lines: Annotated[list[LineInput], msgspec.Meta(max_length=MAX_LINES)] = msgspec.field(
+        default_factory=list
+    )
+    from_cart: bool = False
     idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] = ""
     quote_hash: str | None = None
 
@@ -89,23 +96,46 @@ async def place_order(tenant: TenantInfo, member_id: int, data: PlaceOrderInput)
     """Reprice, take stock and points, and create the order, all in one transaction.
 
     A retry with the same idempotency key returns the first order. A quote hash that
-    differs from the recomputed quote raises PRICE_CHANGED and writes nothing.
+    differs from the recomputed quote raises PRICE_CHANGED and writes nothing. Cart
+    lines checked out leave the cart with the order.
     """
     actor = f"member:{member_id}"
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "placeOrder", data.idempotency_key, data)
+            cart_line_ids: list[int] = []
+            if data.from_cart:
+                if data.lines:
+                    raise DomainError("INVALID", "give lines or fromCart, not both", "lines")
+                data, cart_line_ids = await checkout_from_cart(tenant, member_id, data)
+            elif not data.lines:
+                raise DomainError("INVALID", "Expected `array` of length >= 1", "lines")
             checkout = await load_checkout(tenant, member_id, data)
+            await _check_destination(checkout)
             quote = await quote_checkout(checkout)
             if data.quote_hash is not None and data.quote_hash != quote.hash:
                 raise PriceChanged(quote)
             order = await _create_order(tenant, member_id, checkout, quote)
+            await CartLine.filter(tenant_id=tenant.id, id__in=cart_line_ids).delete()
             await idempotency.remember(
                 tenant, actor, "placeOrder", data.idempotency_key, {"order_id": order.id}
             )
     except idempotency.Replay as replay:
         return await Order.get(tenant_id=tenant.id, id=replay.result["order_id"])
     return order
+
+
+async def _check_destination(checkout: CheckoutContext) -> None:
+    """A delivery needs a complete address, and must have one when its fee depends on it."""
+    if checkout.fulfilment != DELIVERY:
+        return
+    if checkout.destination is None:
+        if needs_address(checkout):
+            raise DomainError("ADDRESS_REQUIRED", "choose where to deliver", "address")
+        return
+    missing = checkout.destination.missing()
+    if missing is not None:
+        raise DomainError("REQUIRED", f"a delivery needs the {missing}", f"address.{missing}")
 
 
 async def _create_order(tenant: TenantInfo, member_id: int, checkout: Any, quote: Quote) -> Order:
@@ -142,6 +172,7 @@ async def _create_order(tenant: TenantInfo, member_id: int, checkout: Any, quote
         plugins=sorted(tenant.plugins),
         extensions={k: msgspec.to_builtins(v) for k, v in checkout.extensions.items()},
         fulfilment=checkout.fulfilment,
+        address=msgspec.to_builtins(checkout.destination) if checkout.destination else None,
         payment_deadline=deadline,
     )
     await OrderLine.bulk_create(

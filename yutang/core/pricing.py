@@ -20,6 +20,7 @@ import msgspec
 
 from yutang.core.errors import DomainError
 from yutang.core.money import apportion
+from yutang.core.regions import Destination
 from yutang.core.tenancy import TenantInfo
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class CheckoutLine:
     stock: int
     weight_grams: int
     activity: ActivityRef | None
+    shipping_template_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -83,7 +85,10 @@ class MemberInfo:
 
 @dataclass(slots=True)
 class CheckoutContext:
-    """Everything a quote depends on besides the database: the pure function's input."""
+    """Everything a quote depends on besides the database: the pure function's input.
+
+    ``destination`` is where a delivery goes (None until the shopper chose it).
+    """
 
     tenant: TenantInfo
     member: MemberInfo | None
@@ -91,6 +96,7 @@ class CheckoutContext:
     extensions: dict[str, msgspec.Struct]
     now: datetime
     fulfilment: str = "delivery"
+    destination: Destination | None = None
 
     def input(self, plugin: str) -> Any:
         """The validated checkout input a plugin received (or None)."""
@@ -305,6 +311,7 @@ class Draft:
             stock=sku.stock,
             weight_grams=sku.weight_grams,
             activity=None,
+            shipping_template_id=sku.shipping_template_id,
         )
         gift = DraftLine(line=line, unit_price=0, amount=0, exclusive=True, gift=self.source)
         self.lines.append(gift)

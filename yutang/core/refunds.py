@@ -190,9 +190,13 @@ async def _locked_order(tenant: TenantInfo, order_id: int) -> Order:
 async def _approve(
     tenant: TenantInfo, order: Order, refund: Refund, plan: list[dict[str, int]]
 ) -> None:
-    """Book the refund on lines and order; stock goes back if nothing was shipped."""
+    """Book the refund on lines and order; the units not yet shipped go back to stock."""
     amount = sum(p["amount"] for p in plan)
     points = sum(p["points"] for p in plan)
+    unshipped = {
+        ln.id: ln.quantity - ln.refunded_quantity - ln.shipped_quantity
+        for ln in await OrderLine.filter(id__in=[p["line_id"] for p in plan])
+    }
     for p in plan:
         await OrderLine.filter(id=p["line_id"]).update(
             refunded_quantity=F("refunded_quantity") + p["quantity"],
@@ -207,7 +211,8 @@ async def _approve(
         amount += order.fees
     amount = min(amount, order.paid_amount - order.refunded_amount)
     if order.status == "paid":
-        await release_lines(tenant, order, {p["line_id"]: p["quantity"] for p in plan}, "refunded")
+        back = {p["line_id"]: min(p["quantity"], unshipped[p["line_id"]]) for p in plan}
+        await release_lines(tenant, order, back, "refunded")
     await Order.filter(id=order.id).update(refunded_amount=F("refunded_amount") + amount)
     order.refunded_amount += amount
     await Member.filter(tenant_id=tenant.id, id=order.member_id).update(

@@ -151,6 +151,7 @@ class SkuSummary(msgspec.Struct, frozen=True):
     category_id: int | None = None
     specs: dict[str, str] = msgspec.field(default_factory=dict)
     weight_grams: int = 0
+    shipping_template_id: int | None = None
 
 
 async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, SkuSummary]:
@@ -168,6 +169,7 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
         "product__category_id",
         "specs",
         "weight_grams",
+        "shipping_template_id",
     )
     return {
         r["id"]: SkuSummary(
@@ -180,6 +182,7 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
             category_id=r["product__category_id"],
             specs=r["specs"],
             weight_grams=r["weight_grams"],
+            shipping_template_id=r["shipping_template_id"],
         )
         for r in rows
     }

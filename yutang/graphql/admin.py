@@ -22,6 +22,7 @@ from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
 from yutang.graphql.orders import Order, member_nodes, order_node, order_page
 from yutang.graphql.payloads import OrderPayload, RefundPayload, attempt
+from yutang.graphql.shipping import ShippingMutation, ShippingQuery
 from yutang.graphql.storefront import refund_node
 from yutang.graphql.types import (
     Category,
@@ -88,6 +89,7 @@ class SkuInput:
     stock: int = 0
     code: str = ""
     weight_grams: int = 0
+    shipping_template_id: strawberry.ID | None = None
 
 
 @strawberry.input
@@ -174,8 +176,13 @@ def product_data(inp: ProductInput) -> core_catalog.ProductInput:
                 "stock": s.stock,
                 "code": s.code,
                 "weightGrams": s.weight_grams,
+                "shippingTemplateId": pk_of(
+                    s.shipping_template_id, "ShippingTemplate", f"skus[{i}].shippingTemplateId"
+                )
+                if s.shipping_template_id
+                else None,
             }
-            for s in inp.skus
+            for i, s in enumerate(inp.skus)
         ]
     return convert(raw, core_catalog.ProductInput)
 
@@ -223,7 +230,7 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
 
 
 @strawberry.type(name="Query")
-class AdminQuery:
+class AdminQuery(ShippingQuery):
     @strawberry.field(description="Every product, published or not.")
     async def products(
         self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
@@ -330,7 +337,7 @@ class AdminQuery:
 
 
 @strawberry.type(name="Mutation")
-class AdminMutation:
+class AdminMutation(ShippingMutation):
     @strawberry.mutation
     async def staff_login(self, info: Info, username: str, password: str) -> TokenPayload:
         ctx = info.context

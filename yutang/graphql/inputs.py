@@ -28,23 +28,45 @@ class LineInput:
 
 
 @strawberry.input(
-    description="A cart to price. `extensions` holds per-plugin input by plugin name."
+    description="Where a delivery goes: one of the member's saved addresses (`addressId`), "
+    "or region codes (6-digit province/city/district codes, enough to price shipping) with "
+    "the receiver, phone and street address that placing an order needs."
+)
+class CheckoutAddressInput:
+    address_id: strawberry.ID | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    receiver: str = ""
+    phone: str = ""
+    detail: str = ""
+
+
+@strawberry.input(
+    description="A cart to price. `extensions` holds per-plugin input by plugin name; "
+    "`address` is where a delivery goes (shipping is priced from it)."
 )
 class CheckoutInput:
     lines: list[LineInput]
     use_points: int = 0
     fulfilment: str = "delivery"
     extensions: JSON | None = None
+    address: CheckoutAddressInput | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description="Give `lines`, or `fromCart: true` to order the cart's selected lines (they "
+    "leave the cart with the order)."
+)
 class PlaceOrderInput:
-    lines: list[LineInput]
     idempotency_key: str
+    lines: list[LineInput] | None = None
+    from_cart: bool = False
     quote_hash: str | None = None
     use_points: int = 0
     fulfilment: str = "delivery"
     extensions: JSON | None = None
+    address: CheckoutAddressInput | None = None
 
 
 @strawberry.input
@@ -61,8 +83,25 @@ class RefundRequestInput:
     reason: str = ""
 
 
+def address_dict(inp: CheckoutAddressInput) -> dict[str, Any]:
+    """The core form of a checkout address."""
+    raw: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("province", inp.province),
+            ("city", inp.city),
+            ("district", inp.district),
+        )
+        if value
+    }
+    raw.update(receiver=inp.receiver, phone=inp.phone, detail=inp.detail)
+    if inp.address_id is not None:
+        raw["addressId"] = pk_of(inp.address_id, "Address", "address.addressId")
+    return raw
+
+
 def _checkout_dict(inp: CheckoutInput | PlaceOrderInput) -> dict[str, Any]:
-    return {
+    raw: dict[str, Any] = {
         "lines": [
             {
                 "skuId": pk_of(ln.sku_id, "Sku", f"lines[{i}].skuId"),
@@ -73,12 +112,15 @@ def _checkout_dict(inp: CheckoutInput | PlaceOrderInput) -> dict[str, Any]:
                     else {}
                 ),
             }
-            for i, ln in enumerate(inp.lines)
+            for i, ln in enumerate(inp.lines or [])
         ],
         "usePoints": inp.use_points,
         "fulfilment": inp.fulfilment,
         "extensions": inp.extensions or {},
     }
+    if inp.address is not None:
+        raw["address"] = address_dict(inp.address)
+    return raw
 
 
 def checkout_data(inp: CheckoutInput) -> CoreCheckoutInput:
@@ -90,6 +132,7 @@ def place_order_data(inp: PlaceOrderInput) -> CorePlaceOrderInput:
     """The validated core input of placeOrder."""
     raw = _checkout_dict(inp)
     raw["idempotencyKey"] = inp.idempotency_key
+    raw["fromCart"] = inp.from_cart
     if inp.quote_hash is not None:
         raw["quoteHash"] = inp.quote_hash
     return convert(raw, CorePlaceOrderInput)

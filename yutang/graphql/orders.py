@@ -14,6 +14,7 @@ from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import OrderLine as OrderLineRow
+from yutang.core.models import Shipment as ShipmentRow
 from yutang.core.pricing import Quote as CoreQuote
 from yutang.core.tenancy import TenantInfo
 from yutang.graphql.context import Context
@@ -22,6 +23,7 @@ from yutang.graphql.types import (
     Adjustment,
     AdjustmentShare,
     Connection,
+    DeliveryAddress,
     Hint,
     Member,
     Money,
@@ -29,6 +31,8 @@ from yutang.graphql.types import (
     OrderLine,
     Quote,
     QuoteLine,
+    Shipment,
+    ShipmentLine,
     gid,
     keyset_page,
     specs_of,
@@ -53,8 +57,24 @@ class Order(Node):
     completed_at: datetime | None
     cancelled_at: datetime | None
     quote: Quote
+    address: DeliveryAddress | None
     pk: strawberry.Private[int]
     tenant_id: strawberry.Private[int]
+
+    @strawberry.field(description="The parcels shipped so far (batched across orders).")
+    async def shipments(self, info: strawberry.Info[Context, None]) -> list[Shipment]:
+        ctx = info.context
+        tenant = ctx.tenant
+
+        async def load(keys: Sequence[int]) -> list[list[Shipment]]:
+            grouped: dict[int, list[Shipment]] = defaultdict(list)
+            rows = await ShipmentRow.filter(tenant_id=tenant.id, order_id__in=keys).order_by("id")
+            for r in rows:
+                grouped[r.order_id].append(shipment_node(r))
+            return [grouped[k] for k in keys]
+
+        result: list[Shipment] = await ctx.loader("order_shipments", load).load(self.pk)
+        return result
 
     @strawberry.field
     async def lines(self, info: strawberry.Info[Context, None]) -> list[OrderLine]:
@@ -75,6 +95,34 @@ class Order(Node):
         return result
 
 
+def shipment_node(r: ShipmentRow) -> Shipment:
+    """A Shipment object."""
+    return Shipment(
+        id=gid("Shipment", r.id),
+        carrier=r.carrier,
+        tracking_number=r.tracking_number,
+        shipped_at=r.created_at,
+        lines=[
+            ShipmentLine(line_id=gid("OrderLine", ln["line_id"]), quantity=ln["quantity"])
+            for ln in r.lines
+        ],
+    )
+
+
+def address_of(value: dict[str, str] | None) -> DeliveryAddress | None:
+    """An order's delivery address, if it has one."""
+    if value is None:
+        return None
+    return DeliveryAddress(
+        receiver=value["receiver"],
+        phone=value["phone"],
+        province=value["province"],
+        city=value["city"],
+        district=value["district"] or None,
+        detail=value["detail"],
+    )
+
+
 def line_node(tenant: TenantInfo, r: OrderLineRow) -> OrderLine:
     """An OrderLine object."""
     cur = tenant.currency
@@ -91,6 +139,7 @@ def line_node(tenant: TenantInfo, r: OrderLineRow) -> OrderLine:
         points=r.points,
         refunded_quantity=r.refunded_quantity,
         refunded_amount=Money.of(r.refunded_amount, cur),
+        shipped_quantity=r.shipped_quantity,
         activity=ActivityRef(plugin=r.activity_plugin, ref=r.activity_ref or "")
         if r.activity_plugin
         else None,
@@ -167,6 +216,7 @@ def order_node(tenant: TenantInfo, o: OrderRow) -> Order:
         completed_at=o.completed_at,
         cancelled_at=o.cancelled_at,
         quote=quote_node(msgspec.convert(o.quote, CoreQuote, strict=False)),
+        address=address_of(o.address),
     )
 
 

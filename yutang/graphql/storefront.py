@@ -7,7 +7,9 @@ from typing import Annotated
 import msgspec
 import strawberry
 
+from yutang.core import cart as carts
 from yutang.core import checkout, fulfilment, members, orders, payments, refunds
+from yutang.core.auth import principal_for
 from yutang.core.errors import DomainError
 from yutang.core.inputs import convert
 from yutang.core.models import Member as MemberRow
@@ -16,6 +18,7 @@ from yutang.core.models import Refund as RefundRow
 from yutang.core.orders import PriceChanged
 from yutang.core.pricing import Quote as CoreQuote
 from yutang.graphql import catalog
+from yutang.graphql.cart import CartMutation, CartQuery
 from yutang.graphql.context import Context
 from yutang.graphql.ids import from_global, pk_of
 from yutang.graphql.inputs import (
@@ -70,7 +73,7 @@ async def my_orders(ctx: Context, first: int, after: str | None) -> Connection[O
 
 
 @strawberry.type(name="Query")
-class StorefrontQuery:
+class StorefrontQuery(CartQuery):
     @strawberry.field(description="Published products, filtered by category or name.")
     async def products(
         self,
@@ -151,7 +154,7 @@ class StorefrontQuery:
 
 
 @strawberry.type(name="Mutation")
-class StorefrontMutation:
+class StorefrontMutation(CartMutation):
     @strawberry.mutation
     async def register(
         self,
@@ -161,6 +164,7 @@ class StorefrontMutation:
         nickname: str = "",
         referrer_id: strawberry.ID | None = None,
         extensions: strawberry.scalars.JSON | None = None,
+        cart_token: str | None = None,
     ) -> AuthPayload:
         ctx = info.context
 
@@ -174,14 +178,29 @@ class StorefrontMutation:
             if referrer_id is not None:
                 data["referrer_id"] = pk_of(referrer_id, "Member", "referrerId")
             member, token = await members.register(ctx.tenant, convert(data, members.RegisterInput))
+            if cart_token:
+                await carts.merge_guest_cart(ctx.tenant, member.id, cart_token)
             return AuthPayload(token=token, member=(await member_nodes(ctx.tenant, [member]))[0])
 
         result, errors = await attempt(run)
         return result or AuthPayload(errors=errors)
 
-    @strawberry.mutation
-    async def login(self, info: Info, phone: str, password: str) -> AuthPayload:
-        token, errors = await attempt(lambda: members.login(info.context.tenant, phone, password))
+    @strawberry.mutation(
+        description="Log in; a visitor's `cartToken` merges their cart into the member's."
+    )
+    async def login(
+        self, info: Info, phone: str, password: str, cart_token: str | None = None
+    ) -> AuthPayload:
+        tenant = info.context.tenant
+
+        async def run() -> str:
+            token = await members.login(tenant, phone, password)
+            principal = await principal_for(token) if cart_token else None
+            if cart_token and principal is not None:
+                await carts.merge_guest_cart(tenant, principal.id, cart_token)
+            return token
+
+        token, errors = await attempt(run)
         return AuthPayload(token=token, errors=errors)
 
     @strawberry.mutation(description="Place an order from lines; idempotent per key.")

@@ -270,8 +270,33 @@ class OrderLine(Node):
     points: int
     refunded_quantity: int
     refunded_amount: Money
+    shipped_quantity: int
     activity: ActivityRef | None
     pk: strawberry.Private[int]
+
+
+@strawberry.type(description="Where a delivery order goes, as it was placed.")
+class DeliveryAddress:
+    receiver: str
+    phone: str
+    province: str
+    city: str
+    district: str | None
+    detail: str
+
+
+@strawberry.type
+class ShipmentLine:
+    line_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.type(description="A parcel handed to a carrier.")
+class Shipment(Node):
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
+    lines: list[ShipmentLine]
 
 
 @strawberry.type

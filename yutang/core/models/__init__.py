@@ -1,13 +1,17 @@
 """The core's tortoise models (app label ``core``)."""
 
 from yutang.core.models.catalog import Category, Product, ProductImage, Sku
+from yutang.core.models.checkout import Address, Cart, CartLine, Shipment, ShippingTemplate
 from yutang.core.models.jobs import Job
 from yutang.core.models.members import Member, MemberLevel, PointsEntry
 from yutang.core.models.orders import IdempotencyRecord, Order, OrderLine, Payment, Refund
 from yutang.core.models.tenancy import AuthToken, Operator, Staff, Store, StoreStaff, Tenant
 
 __all__ = [
+    "Address",
     "AuthToken",
+    "Cart",
+    "CartLine",
     "Category",
     "IdempotencyRecord",
     "Job",
@@ -21,6 +25,8 @@ __all__ = [
     "Product",
     "ProductImage",
     "Refund",
+    "Shipment",
+    "ShippingTemplate",
     "Sku",
     "Staff",
     "Store",

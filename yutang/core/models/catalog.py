@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
 
 from yutang.core.models.base import Timestamped
 
@@ -66,6 +67,10 @@ class Sku(Timestamped):
     price = fields.BigIntField()
     stock = fields.IntField(default=0)
     weight_grams = fields.IntField(default=0)
+    shipping_template: fields.ForeignKeyNullableRelation[Model] = fields.ForeignKeyField(
+        "core.ShippingTemplate", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    shipping_template_id: int | None
 
     class Meta:
         table = "sku"

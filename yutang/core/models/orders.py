@@ -29,6 +29,7 @@ class Order(Timestamped):
     plugins: list[str] = fields.JSONField(default=list)
     extensions: dict[str, object] = fields.JSONField(default=dict)
     fulfilment = fields.CharField(max_length=32, default="delivery")
+    address: dict[str, str] | None = fields.JSONField(null=True)
     payment_deadline = fields.DatetimeField()
     paid_at = fields.DatetimeField(null=True)
     fulfilled_at = fields.DatetimeField(null=True)
