@@ -10,9 +10,9 @@ from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient
 
 LIST = """
-query($first: Int, $after: String, $categoryId: ID, $search: String) {
-  products(first: $first, after: $after, categoryId: $categoryId, search: $search) {
-    edges { node { name specNames category { name }
+query($first: Int, $after: String, $categoryId: ID, $search: String, $tag: String) {
+  products(first: $first, after: $after, categoryId: $categoryId, search: $search, tag: $tag) {
+    edges { node { name specNames tags category { name }
                    images { url position } skus { specs { name value } price { amount } } } }
     pageInfo { hasNextPage endCursor }
   }
@@ -21,7 +21,11 @@ ADMIN_LIST = "query($search: String) { products(search: $search) { edges { node 
 
 
 async def product(
-    tenant: TenantInfo, name: str, category: int | None = None, published: bool = True
+    tenant: TenantInfo,
+    name: str,
+    category: int | None = None,
+    published: bool = True,
+    tags: tuple[str, ...] = (),
 ) -> None:
     await save_product(
         tenant,
@@ -29,6 +33,7 @@ async def product(
             name=name,
             category_id=category,
             published=published,
+            tags=list(tags),
             spec_names=["颜色"],
             images=[
                 f"https://img.example.com/{name}/b.jpg",
@@ -51,9 +56,9 @@ async def test_filters_and_search(
 ) -> None:
     tea = await save_category(tenant, "Tea", None)
     green = await save_category(tenant, "Green tea", tea.id)
-    await product(tenant, "Longjing 龙井", green.id)
-    await product(tenant, "Pu'er 100% leaf", tea.id)
-    await product(tenant, "Teapot", None)
+    await product(tenant, "Longjing 龙井", green.id, tags=("新品", "礼盒", "新品"))
+    await product(tenant, "Pu'er 100% leaf", tea.id, tags=("礼盒",))
+    await product(tenant, "Teapot", None, tags=("新品礼盒",))
     await product(tenant, "Draft_tea", tea.id, published=False)
     other = await make_tenant("other")
     await product(other, "Longjing from elsewhere", None)
@@ -71,8 +76,14 @@ async def test_filters_and_search(
     assert await names(admin, search="t_a") == []
     assert await names(admin, search="t_t") == ["Draft_tea"]
 
+    assert await names(storefront, tag="礼盒") == ["Longjing 龙井", "Pu'er 100% leaf"]
+    assert await names(storefront, tag="新品") == ["Longjing 龙井"]
+    assert await names(storefront, tag="新") == []
+    assert await names(storefront, tag="礼盒", categoryId=green_id) == ["Longjing 龙井"]
+
     data = await storefront(LIST, {"first": 1, "search": "longjing"})
     node = data["products"]["edges"][0]["node"]
+    assert node["tags"] == ["新品", "礼盒"]
     assert node["category"] == {"name": "Green tea"}
     assert node["specNames"] == ["颜色"]
     assert [i["url"].rsplit("/", 1)[1] for i in node["images"]] == ["b.jpg", "a.jpg"]

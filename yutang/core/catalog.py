@@ -16,6 +16,7 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Price = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
 MAX_STOCK = 10**9
 Stock = Annotated[int, msgspec.Meta(ge=0, le=MAX_STOCK)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
 
 
 class SkuInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
@@ -30,7 +31,8 @@ class SkuInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="
 
 
 class ProductInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
-    """A product with its images and SKUs (SKUs replace the existing ones on update)."""
+    """A product with its images, SKUs (they replace the existing ones on update) and tags:
+    words merchants group goods by (新品, 礼盒), which promotions may be scoped to."""
 
     name: Name
     description: str = ""
@@ -39,6 +41,7 @@ class ProductInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rena
     spec_names: list[str] = msgspec.field(default_factory=list)
     images: list[str] = msgspec.field(default_factory=list)
     skus: list[SkuInput] | None = None
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
 
 
 async def save_category(
@@ -102,6 +105,7 @@ async def save_product(
             "category_id": data.category_id,
             "published": data.published,
             "spec_names": data.spec_names,
+            "tags": sorted(set(data.tags)),
         }
         if product_id is None:
             product = await Product.create(tenant_id=tenant.id, **fields)

@@ -15,7 +15,7 @@ import msgspec
 from tortoise import connections
 
 PRODUCT_COLUMNS = (
-    "p.id, p.name, p.description, p.published, p.spec_names, p.category_id, "
+    "p.id, p.name, p.description, p.published, p.spec_names, p.tags, p.category_id, "
     "c.name AS category_name, c.parent_id AS category_parent_id"
 )
 
@@ -57,10 +57,12 @@ async def product_rows(
     published_only: bool,
     category_pk: int | None = None,
     search: str | None = None,
+    tag: str | None = None,
     pk: int | None = None,
 ) -> list[dict[str, Any]]:
     """Products in id order (with their category's name and parent), filtered as the
-    storefront and admin lists filter them; ``search`` matches the name case-insensitively."""
+    storefront and admin lists filter them; ``search`` matches the name case-insensitively,
+    ``tag`` one of the product's tags exactly."""
     conn = connections.get("default")
     q = Statement(conn.capabilities.dialect)
     where = [f"p.tenant_id = {q.arg(tenant_id)}"]
@@ -74,6 +76,11 @@ async def product_rows(
     if search:
         like = "ILIKE" if q.postgres else "LIKE"
         where.append(f"p.name {like} {q.arg(_like_pattern(search))} ESCAPE '\\'")
+    if tag is not None:
+        if q.postgres:
+            where.append(f"p.tags @> {q.arg(msgspec.json.encode([tag]).decode())}::jsonb")
+        else:
+            where.append(f"EXISTS (SELECT 1 FROM json_each(p.tags) WHERE value = {q.arg(tag)})")
     if after_pk is not None:
         where.append(f"p.id > {q.arg(after_pk)}")
     sql = (
@@ -84,6 +91,7 @@ async def product_rows(
     for row in rows:
         row["published"] = bool(row["published"])
         row["spec_names"] = _json(row["spec_names"])
+        row["tags"] = _json(row["tags"])
     return rows
 
 

@@ -64,6 +64,7 @@ async def load_checkout(
         "product__name",
         "product__published",
         "product__category_id",
+        "product__tags",
     )
     by_id = {r["id"]: r for r in rows}
     fallback = None
@@ -102,6 +103,7 @@ async def load_checkout(
                 weight_grams=row["weight_grams"],
                 activity=ln.activity,
                 shipping_template_id=row["shipping_template_id"] or fallback,
+                tags=row["product__tags"],
             )
         )
     member = await member_info(tenant, member_id) if member_id is not None else None

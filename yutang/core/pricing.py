@@ -69,6 +69,7 @@ class CheckoutLine:
     weight_grams: int
     activity: ActivityRef | None
     shipping_template_id: int | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -312,6 +313,7 @@ class Draft:
             weight_grams=sku.weight_grams,
             activity=None,
             shipping_template_id=sku.shipping_template_id,
+            tags=sku.tags,
         )
         gift = DraftLine(line=line, unit_price=0, amount=0, exclusive=True, gift=self.source)
         self.lines.append(gift)

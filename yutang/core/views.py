@@ -152,6 +152,7 @@ class SkuSummary(msgspec.Struct, frozen=True):
     specs: dict[str, str] = msgspec.field(default_factory=dict)
     weight_grams: int = 0
     shipping_template_id: int | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
 
 
 async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, SkuSummary]:
@@ -170,6 +171,7 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
         "specs",
         "weight_grams",
         "shipping_template_id",
+        "product__tags",
     )
     return {
         r["id"]: SkuSummary(
@@ -183,6 +185,7 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
             specs=r["specs"],
             weight_grams=r["weight_grams"],
             shipping_template_id=r["shipping_template_id"],
+            tags=r["product__tags"],
         )
         for r in rows
     }

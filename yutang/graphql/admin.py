@@ -101,6 +101,7 @@ class ProductInput:
     spec_names: list[str] | None = None
     images: list[str] | None = None
     skus: list[SkuInput] | None = None
+    tags: list[str] | None = None
 
 
 @strawberry.type
@@ -165,6 +166,7 @@ def product_data(inp: ProductInput) -> core_catalog.ProductInput:
         "published": inp.published,
         "specNames": inp.spec_names or [],
         "images": inp.images or [],
+        "tags": inp.tags or [],
     }
     if inp.category_id is not None:
         raw["categoryId"] = pk_of(inp.category_id, "Category", "categoryId")

@@ -61,6 +61,7 @@ async def build_products(tenant: TenantInfo, rows: list[dict[str, Any]]) -> list
             description=r["description"],
             published=r["published"],
             spec_names=list(r["spec_names"]),
+            tags=list(r["tags"]),
             category=category_node(r["category_id"], r["category_name"], r["category_parent_id"])
             if r["category_id"]
             else None,
@@ -79,6 +80,7 @@ async def product_page(
     published_only: bool,
     category_pk: int | None = None,
     search: str | None = None,
+    tag: str | None = None,
 ) -> Connection[Product]:
     """One page of products in id order, keyset-paginated."""
     first = max(1, min(first, MAX_PAGE))
@@ -90,6 +92,7 @@ async def product_page(
         published_only=published_only,
         category_pk=category_pk,
         search=search,
+        tag=tag,
     )
     page = rows[:first]
     nodes = await build_products(tenant, page)

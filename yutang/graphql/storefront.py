@@ -82,6 +82,7 @@ class StorefrontQuery(CartQuery):
         after: str | None = None,
         category_id: strawberry.ID | None = None,
         search: str | None = None,
+        tag: str | None = None,
     ) -> Connection[Product]:
         category = pk_of(category_id, "Category", "categoryId") if category_id else None
         return await catalog.product_page(
@@ -91,6 +92,7 @@ class StorefrontQuery(CartQuery):
             published_only=True,
             category_pk=category,
             search=search,
+            tag=tag,
         )
 
     @strawberry.field

@@ -192,6 +192,7 @@ class Product(Node):
     description: str
     published: bool
     spec_names: list[str]
+    tags: list[str]
     category: Category | None
     images: list[Image]
     skus: list[Sku]

@@ -35,6 +35,7 @@ class Product(Timestamped):
     category_id: int | None
     published = fields.BooleanField(default=False)
     spec_names: list[str] = fields.JSONField(default=list)
+    tags: list[str] = fields.JSONField(default=list, db_default="[]")
 
     class Meta:
         table = "product"
