@@ -100,7 +100,8 @@ async def _enabling_tenants(runtime: Runtime) -> dict[str, list[str]]:
 
 
 def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
-    """Installed plugins: version, hooks, and the profiles and tenants enabling them."""
+    """Installed plugins: version, hooks, permissions, error codes, and the profiles and
+    tenants enabling them."""
     try:
         tenants = asyncio.run(_enabling_tenants(runtime))
     except Exception as exc:  # an unmigrated database still lists what is installed
@@ -114,6 +115,10 @@ def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
         shown = ", ".join(slugs[:10]) + (f" and {len(slugs) - 10} more" if len(slugs) > 10 else "")
         _say(f"{info.name} {info.version} ({info.distribution})")
         _say(f"  hooks: {', '.join(info.hooks)}")
+        for perm in info.permissions:
+            _say(f"  permission {perm.name} ({', '.join(perm.roles)}): {perm.description}")
+        for code, meaning in sorted(info.error_codes.items()):
+            _say(f"  error {code}: {meaning}")
         _say(f"  profiles: {', '.join(profiles) or '-'}")
         _say(f"  tenants: {shown or '-'}")
     if len(runtime.registry.plugins) == 1:
