@@ -1,4 +1,4 @@
-"""The ``yutang`` command: serve, migrate, worker, plugins, schema, makemigrations."""
+"""The ``yutang`` command: serve, migrate, worker, plugins, schema, makemigrations, new-plugin."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from yutang.core.errors import ConfigError
 from yutang.core.runtime import Runtime, build_runtime
@@ -150,6 +151,18 @@ def cmd_makemigrations(runtime: Runtime, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_new_plugin(args: argparse.Namespace) -> None:
+    """Write a ready-to-install plugin distribution, ``yutang-<name>/``, into ``--dir``."""
+    from yutang.scaffold import render
+
+    root = render(args.name, Path(args.dir))
+    package = f"yutang_{args.name}"
+    _say(f"wrote {root}")
+    _say(f"  {package}/__init__.py  hooks: settings, error codes, GraphQL")
+    _say(f"  {package}/models.py    its table, with the first migration in {package}/migrations")
+    _say('next: pip install -e ".[test]" && pytest (in that folder)')
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``yutang`` command."""
     parser = argparse.ArgumentParser(prog="yutang", description="Yutang commerce engine")
@@ -174,7 +187,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     mk.add_argument("apps", nargs="*", help="app labels: core or plugin names")
     mk.add_argument("-n", "--name")
     mk.set_defaults(run=cmd_makemigrations)
+    new = sub.add_parser("new-plugin", help="write a new plugin distribution to start from")
+    new.add_argument("name", help="the plugin's name: a lower-case identifier")
+    new.add_argument("--dir", default=".", help="where to write yutang-<name>/ (default: here)")
     args = parser.parse_args(argv)
+    if args.command == "new-plugin":
+        try:
+            cmd_new_plugin(args)
+        except (ValueError, FileExistsError) as exc:
+            parser.exit(2, f"yutang: {exc}\n")
+        return
     try:
         runtime = build_runtime(AppSettings.from_env())
     except ConfigError as exc:
