@@ -4,7 +4,8 @@
 - a plugin imports nothing from Yutang but ``yutang.api`` (and its own package);
 - every hook is documented: its kind in its docstring, a row in the hookspecs module's
   table, a heading with its literal signature in ``docs/plugins.md``;
-- ``yutang.api.__all__`` is importable and the example plugin keeps to it.
+- ``yutang.api.__all__`` is importable and the example plugins (the test one and those in
+  ``examples/``, separate distributions) keep to it.
 
 Imports are read from the AST of every module, so relative imports, imports inside
 functions and ``TYPE_CHECKING`` blocks count as much as top-level ones.
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "yutang"
 PLUGIN_GUIDE = ROOT / "docs" / "plugins.md"
 EXAMPLE_PLUGIN = ROOT / "tests" / "plugin_dist" / "yutang_example_plugin.py"
+EXAMPLES = ROOT / "examples"
 KINDS = ("registration", "in-transaction", "event after commit", "query")
 
 
@@ -177,6 +179,26 @@ def test_the_example_plugin_imports_only_the_public_api() -> None:
     source = EXAMPLE_PLUGIN.read_text(encoding="utf-8")
     assert plugin_violations(source, module) == []
     assert any(within(name, "yutang.api") for _, name in imports(source, module))
+
+
+def example_distributions() -> list[Path]:
+    """The packages of the distributions in ``examples/`` (``examples/<dist>/yutang_*``)."""
+    return sorted(p for p in EXAMPLES.glob("*/yutang_*") if (p / "__init__.py").exists())
+
+
+def test_the_examples_import_only_the_public_api() -> None:
+    packages = example_distributions()
+    assert packages, "no example plugin found under examples/"
+    found = []
+    for package in packages:
+        for path in sources(package):
+            module, is_package = module_of(path, package.parent)
+            source = path.read_text(encoding="utf-8")
+            for line, name in plugin_violations(source, module, is_package, package.name):
+                found.append(f"{path.relative_to(ROOT).as_posix()}:{line} imports {name}")
+            outside = api_names_used(source) - set(api.__all__)
+            found.extend(f"{path.relative_to(ROOT).as_posix()}: api.{n}" for n in sorted(outside))
+    assert not found, "examples may use only yutang.api's public names:\n" + "\n".join(found)
 
 
 def test_the_plugin_rule_rejects_private_imports() -> None:

@@ -11,10 +11,10 @@ from typing import Any
 import strawberry
 from strawberry.types.field import StrawberryField
 
-from yutang.core.auth import Principal
+from yutang.core.auth import Permission, Principal, authorize
 from yutang.core.clock import now
 from yutang.core.db import check_constraints
-from yutang.core.errors import DomainError, Forbidden, NotFound
+from yutang.core.errors import DomainError, ErrorCodes, Forbidden, NotFound
 from yutang.core.events import Event, FulfilmentMethod, GraphQLContribution, JobHandler, Reward
 from yutang.core.fulfilment import complete_order, fulfil_order
 from yutang.core.hookspecs import hookimpl, hookspec
@@ -78,6 +78,18 @@ def mutation(
     return f
 
 
+async def require_permission(info: Info, permission: str) -> Principal:
+    """The caller if they hold ``permission`` (declared in ``yutang_permissions``).
+
+    Operators and owners always do; other staff by their role; anyone else gets
+    UNAUTHENTICATED or FORBIDDEN. An undeclared permission raises LookupError (a bug).
+    """
+    ctx = info.context
+    return await authorize(
+        ctx.runtime.registry.permissions, ctx.tenant.id, await ctx.principal(), permission
+    )
+
+
 __all__ = [
     "ActivityRef",
     "Capture",
@@ -88,6 +100,7 @@ __all__ = [
     "DomainError",
     "Draft",
     "DraftLine",
+    "ErrorCodes",
     "Event",
     "Forbidden",
     "FulfilmentMethod",
@@ -103,6 +116,7 @@ __all__ = [
     "OrderView",
     "PaymentIntent",
     "PaymentProvider",
+    "Permission",
     "PriceStep",
     "Principal",
     "Reward",
@@ -140,6 +154,7 @@ __all__ = [
     "percent_of",
     "pk_of",
     "refund_order",
+    "require_permission",
     "revoke_reward",
     "schedule_job",
     "sku_summaries",

@@ -1,4 +1,4 @@
-"""The ``yutang`` command: serve, migrate, worker, plugins, schema, makemigrations."""
+"""The ``yutang`` command: serve, migrate, worker, plugins, schema, makemigrations, new-plugin."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from yutang.core.errors import ConfigError
 from yutang.core.runtime import Runtime, build_runtime
@@ -100,7 +101,8 @@ async def _enabling_tenants(runtime: Runtime) -> dict[str, list[str]]:
 
 
 def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
-    """Installed plugins: version, hooks, and the profiles and tenants enabling them."""
+    """Installed plugins: version, hooks, permissions, error codes, and the profiles and
+    tenants enabling them."""
     try:
         tenants = asyncio.run(_enabling_tenants(runtime))
     except Exception as exc:  # an unmigrated database still lists what is installed
@@ -114,6 +116,10 @@ def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
         shown = ", ".join(slugs[:10]) + (f" and {len(slugs) - 10} more" if len(slugs) > 10 else "")
         _say(f"{info.name} {info.version} ({info.distribution})")
         _say(f"  hooks: {', '.join(info.hooks)}")
+        for perm in info.permissions:
+            _say(f"  permission {perm.name} ({', '.join(perm.roles)}): {perm.description}")
+        for code, meaning in sorted(info.error_codes.items()):
+            _say(f"  error {code}: {meaning}")
         _say(f"  profiles: {', '.join(profiles) or '-'}")
         _say(f"  tenants: {shown or '-'}")
     if len(runtime.registry.plugins) == 1:
@@ -145,6 +151,18 @@ def cmd_makemigrations(runtime: Runtime, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_new_plugin(args: argparse.Namespace) -> None:
+    """Write a ready-to-install plugin distribution, ``yutang-<name>/``, into ``--dir``."""
+    from yutang.scaffold import render
+
+    root = render(args.name, Path(args.dir))
+    package = f"yutang_{args.name}"
+    _say(f"wrote {root}")
+    _say(f"  {package}/__init__.py  hooks: settings, error codes, GraphQL")
+    _say(f"  {package}/models.py    its table, with the first migration in {package}/migrations")
+    _say('next: pip install -e ".[test]" && pytest (in that folder)')
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``yutang`` command."""
     parser = argparse.ArgumentParser(prog="yutang", description="Yutang commerce engine")
@@ -169,7 +187,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     mk.add_argument("apps", nargs="*", help="app labels: core or plugin names")
     mk.add_argument("-n", "--name")
     mk.set_defaults(run=cmd_makemigrations)
+    new = sub.add_parser("new-plugin", help="write a new plugin distribution to start from")
+    new.add_argument("name", help="the plugin's name: a lower-case identifier")
+    new.add_argument("--dir", default=".", help="where to write yutang-<name>/ (default: here)")
     args = parser.parse_args(argv)
+    if args.command == "new-plugin":
+        try:
+            cmd_new_plugin(args)
+        except (ValueError, FileExistsError) as exc:
+            parser.exit(2, f"yutang: {exc}\n")
+        return
     try:
         runtime = build_runtime(AppSettings.from_env())
     except ConfigError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +12,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from yutang.core import clock
-from yutang.core.models import AuthToken
+from yutang.core.errors import DomainError, Forbidden
+from yutang.core.models import AuthToken, Staff
 
 _hasher = PasswordHasher()
 
@@ -63,3 +65,40 @@ async def principal_for(token: str) -> Principal | None:
     if row is None or row.expires_at <= clock.now():
         return None
     return Principal(kind=row.kind, id=row.subject_id, tenant_id=row.tenant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """A permission a plugin declares, ``<plugin>.<what>``, and the staff roles holding it.
+
+    ``roles`` are the roles granted it by default, among owner, manager and clerk (a store
+    clerk); platform operators and owners hold every permission whatever the list says.
+    """
+
+    name: str
+    description: str
+    roles: tuple[str, ...] = ("owner", "manager")
+
+
+async def authorize(
+    permissions: Mapping[str, Permission],
+    tenant_id: int,
+    principal: Principal | None,
+    name: str,
+) -> Principal:
+    """``principal`` if it holds permission ``name`` in this tenant.
+
+    UNAUTHENTICATED for anonymous callers and members, FORBIDDEN for staff whose role
+    lacks it; an undeclared permission is a bug (LookupError), never a silent pass.
+    """
+    permission = permissions.get(name)
+    if permission is None:
+        raise LookupError(f"no plugin declares the permission {name!r}")
+    if principal is None or principal.kind == "member":
+        raise DomainError("UNAUTHENTICATED", "log in as staff first")
+    if principal.kind == "operator":
+        return principal
+    staff = await Staff.get_or_none(tenant_id=tenant_id, id=principal.id, active=True)
+    if staff is None or (staff.role != "owner" and staff.role not in permission.roles):
+        raise Forbidden(f"needs permission {name}")
+    return principal

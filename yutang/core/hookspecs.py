@@ -26,6 +26,8 @@ name and an implementation may accept any subset of them. Hookwrappers are refus
 | yutang_jobs | registration |
 | yutang_fulfilment_methods | registration |
 | yutang_payment_providers | registration |
+| yutang_permissions | registration |
+| yutang_error_codes | registration |
 | yutang_validate_checkout | in-transaction (may veto) |
 | yutang_reserve_stock | in-transaction (may veto) |
 | yutang_release_stock | in-transaction (may veto) |
@@ -56,6 +58,8 @@ import pluggy
 if TYPE_CHECKING:
     import msgspec
 
+    from yutang.core.auth import Permission
+    from yutang.core.errors import ErrorCodes
     from yutang.core.events import Event, FulfilmentMethod, GraphQLContribution, JobHandler, Reward
     from yutang.core.payments import PaymentProvider
     from yutang.core.pricing import CheckoutContext, PriceStep
@@ -159,6 +163,26 @@ def yutang_payment_providers() -> list[PaymentProvider] | None:
 
     Kind: registration. See :class:`yutang.api.PaymentProvider` for the contract:
     create a payment, verify an asynchronous callback, refund asynchronously.
+    """
+
+
+@hookspec(firstresult=True)
+def yutang_permissions() -> list[Permission] | None:
+    """Return the permissions this plugin's admin resolvers require, or None.
+
+    Kind: registration. Each is ``api.Permission("<plugin>.<what>", description, roles)``,
+    ``roles`` the staff roles (owner, manager, clerk) granted it by default; operators and
+    owners hold every permission. A resolver checks one with ``api.require_permission``.
+    """
+
+
+@hookspec(firstresult=True)
+def yutang_error_codes() -> ErrorCodes | None:
+    """Return ``api.ErrorCodes("<plugin>", {code: meaning})``, this plugin's own codes.
+
+    Kind: registration. Every code is ``<PLUGIN>_<WHAT>`` (upper case) and unique across
+    plugins; raise one with ``codes.error(code, message, field)``, which refuses an
+    undeclared code. The core's shared codes (``INVALID``, ``NOT_FOUND``, ...) need none.
     """
 
 

@@ -12,7 +12,8 @@ import msgspec
 import pluggy
 
 from yutang.core import hookspecs
-from yutang.core.errors import ConfigError
+from yutang.core.auth import ROLES, Permission
+from yutang.core.errors import ConfigError, ErrorCodes
 
 ENTRY_POINT_GROUP = "yutang.plugins"
 CORE_PLUGIN = "core"
@@ -29,6 +30,8 @@ class PluginInfo:
     settings_schema: type[msgspec.Struct] | None
     models: str | None
     hooks: tuple[str, ...] = field(default=())
+    permissions: tuple[Permission, ...] = field(default=())
+    error_codes: dict[str, str] = field(default_factory=dict)
 
 
 class PluginSet:
@@ -103,6 +106,8 @@ class PluginRegistry:
         # Historic: replayed to every plugin registered later, so each may add its specs.
         self.pm.hook.yutang_add_hookspecs.call_historic(kwargs={"plugin_manager": self.pm})
         self.plugins: dict[str, PluginInfo] = {}
+        self.permissions: dict[str, Permission] = {}
+        self.error_codes: dict[str, str] = {}
         self._sets: dict[frozenset[str], PluginSet] = {}
 
     def register(
@@ -122,6 +127,10 @@ class PluginRegistry:
                 if impl.plugin_name == name and (impl.hookwrapper or impl.wrapper):
                     raise ConfigError(f"plugin {name!r}: hook wrappers are not supported")
         hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))
+        permissions = self._permissions(name)
+        codes = self._error_codes(name)
+        self.permissions.update((p.name, p) for p in permissions)
+        self.error_codes.update(codes)
         self.plugins[name] = PluginInfo(
             name=name,
             module=module,
@@ -130,8 +139,48 @@ class PluginRegistry:
             settings_schema=self._own(name, "yutang_settings_schema"),
             models=self._own(name, "yutang_models"),
             hooks=hooks,
+            permissions=permissions,
+            error_codes=codes,
         )
         self._sets.clear()
+
+    def _permissions(self, name: str) -> tuple[Permission, ...]:
+        """Plugin ``name``'s declared permissions, each ``<name>.<what>`` with known roles."""
+        declared = tuple(self._own(name, "yutang_permissions") or ())
+        seen: set[str] = set()
+        for perm in declared:
+            if not isinstance(perm, Permission):
+                raise ConfigError(f"plugin {name!r}: permissions must be api.Permission")
+            prefix, _, what = perm.name.partition(".")
+            if prefix != name or not what.isidentifier() or what != what.lower():
+                raise ConfigError(
+                    f"plugin {name!r}: permission {perm.name!r} must look like {name}.what"
+                )
+            unknown = set(perm.roles) - set(ROLES)
+            if unknown:
+                raise ConfigError(
+                    f"plugin {name!r}: permission {perm.name!r} grants unknown roles "
+                    f"{', '.join(sorted(unknown))} (roles: {', '.join(ROLES)})"
+                )
+            if perm.name in seen:
+                raise ConfigError(f"plugin {name!r}: permission {perm.name!r} declared twice")
+            seen.add(perm.name)
+        return declared
+
+    def _error_codes(self, name: str) -> dict[str, str]:
+        """Plugin ``name``'s declared error codes (namespaced by :class:`ErrorCodes`)."""
+        declared = self._own(name, "yutang_error_codes")
+        if declared is None:
+            return {}
+        if not isinstance(declared, ErrorCodes) or declared.plugin != name:
+            raise ConfigError(
+                f"plugin {name!r}: yutang_error_codes must return ErrorCodes({name!r}, ...)"
+            )
+        taken = declared.codes.keys() & self.error_codes.keys()
+        if taken:
+            shared = ", ".join(sorted(taken))
+            raise ConfigError(f"plugin {name!r}: error codes declared by another plugin: {shared}")
+        return dict(declared.codes)
 
     def check(self) -> None:
         """Once every plugin is registered: no implementation of an unknown hook (a

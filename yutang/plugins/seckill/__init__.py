@@ -38,6 +38,16 @@ def yutang_settings_schema() -> type[msgspec.Struct]:
 
 
 @api.hookimpl
+def yutang_permissions() -> list[api.Permission]:
+    """Every staff member follows activities; owners and managers create and stop them
+    (owners hold every permission)."""
+    return [
+        api.Permission("seckill.view", "see activities and their figures", ("clerk", "manager")),
+        api.Permission("seckill.manage", "create and stop activities", ("manager",)),
+    ]
+
+
+@api.hookimpl
 def yutang_graphql_admin() -> api.GraphQLContribution:
     """Create, stop and follow activities."""
     return admin_contribution()

@@ -22,8 +22,6 @@ from yutang.plugins.seckill.models import (
 )
 from yutang.plugins.seckill.schedule import current_or_next, format_time_of_day
 
-MANAGERS = ("owner", "manager")
-
 
 @strawberry.type(name="SeckillItem", description="A SKU in a session; `id` is the line's ref.")
 class ItemNode:
@@ -241,7 +239,7 @@ async def seckill_activities(
 ) -> api.Connection[ActivityNode]:
     """Activities, newest first."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "seckill.view")
     return await api.keyset_page(
         SeckillActivity.filter(tenant_id=ctx.tenant.id),
         first,
@@ -253,7 +251,7 @@ async def seckill_activities(
 async def seckill_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:
     """One activity with its sessions, items and figures."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "seckill.view")
     row = await SeckillActivity.get_or_none(
         tenant_id=ctx.tenant.id, id=api.pk_of(id, "SeckillActivity")
     )
@@ -265,7 +263,7 @@ async def create_seckill_activity(info: api.Info, input: ActivityIn) -> Activity
     ctx = info.context
 
     async def run() -> ActivityNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "seckill.manage")
         row = await create_activity(ctx.tenant, activity_data(input))
         return await _node(ctx.tenant, row)
 
@@ -277,7 +275,7 @@ async def stop_seckill_activity(info: api.Info, id: strawberry.ID) -> ActivityPa
     ctx = info.context
 
     async def run() -> ActivityNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "seckill.manage")
         row = await stop_activity(ctx.tenant, api.pk_of(id, "SeckillActivity"))
         return await _node(ctx.tenant, row)
 
