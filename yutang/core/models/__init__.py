@@ -4,6 +4,7 @@ from yutang.core.models.catalog import Category, Product, ProductImage, Sku
 from yutang.core.models.jobs import Job
 from yutang.core.models.members import Member, MemberLevel, PointsEntry
 from yutang.core.models.orders import IdempotencyRecord, Order, OrderLine, Payment, Refund
+from yutang.core.models.persisted import PersistedOperation
 from yutang.core.models.tenancy import AuthToken, Operator, Staff, Store, StoreStaff, Tenant
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Payment",
+    "PersistedOperation",
     "PointsEntry",
     "Product",
     "ProductImage",
