@@ -8,6 +8,7 @@ Redis answers at ``REDIS_URL``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -149,6 +150,19 @@ async def test_an_admin_price_change_is_seen_by_the_next_anonymous_read(
 
     after = await anonymous(http, PRODUCTS, {"first": 10})
     assert prices(after) == [4900] and not hit(after)
+
+
+async def test_concurrent_misses_of_one_entry_run_it_once(
+    http: httpx.AsyncClient, admin: GraphQLClient, make_product: Make
+) -> None:
+    """After a write, a crowd asking for the same entry waits for one execution."""
+    product = await make_product("Tea", [(5800, 10)])
+    sku = await Sku.get(product_id=product.id)
+    await anonymous(http, PRODUCTS, {"first": 10})
+    await admin(UPDATE_SKU, {"id": to_global("Sku", sku.id), "price": 4900})
+    crowd = await asyncio.gather(*(anonymous(http, PRODUCTS, {"first": 10}) for _ in range(10)))
+    assert [hit(r) for r in crowd].count(False) == 1
+    assert all(prices(r) == [4900] for r in crowd)
 
 
 async def test_headers_etag_and_not_modified(

@@ -38,6 +38,7 @@ dependency injection, no GraphQL, no database.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib
 from collections import OrderedDict
@@ -282,6 +283,7 @@ class ResponseCache:
         self.store = store
         self.persisted = PersistedQueries()
         self._tenant_keys: dict[str, str] = {}
+        self._flights: dict[tuple[str, str, str], asyncio.Future[Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -317,6 +319,23 @@ class ResponseCache:
             if entry is not None and clock.now().timestamp() < entry.expires:
                 await _send_hit(scope, headers, entry, send)
                 return
+            flight = (slug, generation, key)
+            leader = self._flights.get(flight)
+            if leader is not None:  # the same miss is being computed: wait for it
+                entry = await asyncio.shield(leader)
+                if entry is not None:
+                    await _send_hit(scope, headers, entry, send)
+                    return
+            else:
+                self._flights[flight] = asyncio.get_running_loop().create_future()
+                entry = None
+                try:
+                    entry = await self._miss(
+                        scope, (receive, upstream), send, request, slug, anonymous, generation, key
+                    )
+                finally:
+                    self._flights.pop(flight).set_result(entry)
+                return
         await self._miss(
             scope, (receive, upstream), send, request, slug, anonymous, generation, key
         )
@@ -331,17 +350,18 @@ class ResponseCache:
         anonymous: bool,
         generation: str | None,
         key: str,
-    ) -> None:
+    ) -> Entry | None:
+        """Run the request through the app; the entry stored, if any."""
         receive, upstream = receives
         try:
             tenant = await self.runtime.tenants.by_slug(slug)
         except DomainError:  # the tenant middleware answers
             await self.app(scope, receive, _with_header(send, NO_STORE))
-            return
+            return None
         resolved = await self._resolve(tenant, request, anonymous)
         if isinstance(resolved, tuple):
             await _send_body(send, resolved[0], [NO_STORE], resolved[1])
-            return
+            return None
         if resolved != request.query:
             scope, receive = _rewritten(scope, upstream, request, resolved)
         cacheable = (
@@ -351,20 +371,21 @@ class ResponseCache:
         )
         if self.store is None or not cacheable:
             await self.app(scope, receive, _with_header(send, NO_STORE))
-            return
+            return None
         tenant_key = self._tenant_keys[slug] = _tenant_key(tenant)
         fresh_key = _key(tenant_key, request.persisted_hash() or sha256_hex(resolved), request)
         if generation is None or fresh_key != key:  # first request of the tenant here
             generation, entry = await self.store.lookup(slug, fresh_key)
             if entry is not None and clock.now().timestamp() < entry.expires:
                 await _send_hit(scope, dict(scope["headers"]), entry, send)
-                return
+                return entry
         expires = await self._expiry(tenant)
         responder = _Capture(scope, send)
         await self.app(scope, receive, responder.send)
         entry = await responder.finish(expires)
         if entry is not None:
             await self.store.store(slug, generation, fresh_key, entry)
+        return entry
 
     async def _resolve(
         self, tenant: TenantInfo, request: GraphQLRequest, anonymous: bool
