@@ -44,6 +44,7 @@ import importlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
@@ -253,6 +254,11 @@ _encoder = msgspec.json.Encoder(order="sorted")
 
 
 def _from_query_string(raw: bytes) -> GraphQLRequest | None:
+    """The request of a GET; the same hot URLs repeat, so short ones are memoised."""
+    return _parsed(raw) if len(raw) <= 4096 else _parse(raw)
+
+
+def _parse(raw: bytes) -> GraphQLRequest | None:
     params = dict(parse_qsl(raw.decode("latin-1")))
     try:
         variables = params.get("variables")
@@ -265,6 +271,9 @@ def _from_query_string(raw: bytes) -> GraphQLRequest | None:
         )
     except msgspec.DecodeError:
         return None
+
+
+_parsed = lru_cache(maxsize=4096)(_parse)
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
