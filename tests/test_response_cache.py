@@ -327,6 +327,89 @@ async def test_a_seckill_session_changes_the_cached_price_exactly_at_its_boundar
         assert not hit(closed) and seckill(closed) is None
 
 
+GROUPBUY_PRODUCTS = """
+query($first: Int!) { products(first: $first) { edges { node { name
+  groupbuy { name items { price { amount } } } } } } }"""
+CREATE_GROUPBUY = """
+mutation($input: GroupbuyActivityInput!) { createGroupbuyActivity(input: $input) {
+  activity { id } errors { code field message } } }"""
+
+
+async def test_a_group_buy_window_ends_cached_entries_at_its_start_and_end(
+    yutang_db: Runtime, make_tenant: MakeTenant, make_product: Make, frozen_clock: FrozenClock
+) -> None:
+    """The group buy plugin declares its windows too: the group price appears and goes
+    exactly on time although entries would otherwise live a day."""
+    shop = await make_tenant("gb", plugins=["groupbuy"])
+
+    def at(local: str) -> None:
+        frozen_clock.current = datetime.fromisoformat(local + "+08:00").astimezone(UTC)
+
+    def offers(response: httpx.Response) -> Any:
+        return response.json()["data"]["products"]["edges"][0]["node"]["groupbuy"]
+
+    async with serving(yutang_db, response_cache_ttl=86400.0) as http:
+        product = await make_product("Tea", [(5800, 10)], on=shop)
+        sku = await Sku.get(product_id=product.id)
+        _, token = await create_staff(shop, "owner", "owner")
+        admin = GraphQLClient(http, "/admin/graphql", "gb", token)
+        item = {"skuId": to_global("Sku", sku.id), "price": 3000}
+        window = {"startsAt": "2026-06-01T10:30:00+08:00", "endsAt": "2026-06-01T12:00:00+08:00"}
+        inp = {"name": "三人团", **window, "teamSize": 3, "validityMinutes": 60, "items": [item]}
+        created = await admin(CREATE_GROUPBUY, {"input": inp})
+        assert created["createGroupbuyActivity"]["errors"] == []
+
+        at("2026-06-01T10:29:00")
+        assert offers(await anonymous(http, GROUPBUY_PRODUCTS, {"first": 5}, tenant="gb")) == []
+        at("2026-06-01T10:29:59.999")
+        assert hit(await anonymous(http, GROUPBUY_PRODUCTS, {"first": 5}, tenant="gb"))
+        at("2026-06-01T10:30:00")
+        started = await anonymous(http, GROUPBUY_PRODUCTS, {"first": 5}, tenant="gb")
+        assert not hit(started)
+        assert offers(started) == [{"name": "三人团", "items": [{"price": {"amount": 3000}}]}]
+        at("2026-06-01T11:59:59.999")
+        assert hit(await anonymous(http, GROUPBUY_PRODUCTS, {"first": 5}, tenant="gb"))
+        at("2026-06-01T12:00:00")
+        ended = await anonymous(http, GROUPBUY_PRODUCTS, {"first": 5}, tenant="gb")
+        assert not hit(ended) and offers(ended) == []
+
+
+CREATE_RULE = """
+mutation($input: FullReductionRuleInput!) { createFullReductionRule(input: $input) {
+  rule { id } errors { code field message } } }"""
+QUOTE = """
+query($lines: [LineInput!]!) { quote(input: {lines: $lines}) {
+  quote { total { amount } } errors { code field message } } }"""
+
+
+async def test_a_full_reduction_window_ends_cached_quotes_at_its_start(
+    yutang_db: Runtime, make_tenant: MakeTenant, make_product: Make, frozen_clock: FrozenClock
+) -> None:
+    """An anonymous quote is cached like any query; the rule's start ends it."""
+    shop = await make_tenant("fr", plugins=["fullreduction"])
+    frozen_clock.current = datetime(2026, 6, 1, 2, 29, tzinfo=UTC)  # 10:29 in the shop
+    async with serving(yutang_db, response_cache_ttl=86400.0) as http:
+        product = await make_product("Tea", [(5800, 10)], on=shop)
+        sku = await Sku.get(product_id=product.id)
+        _, token = await create_staff(shop, "owner", "owner")
+        admin = GraphQLClient(http, "/admin/graphql", "fr", token)
+        tiers = [{"threshold": 5000, "off": 1000}]
+        window = {"startsAt": "2026-06-01T10:30:00+08:00", "endsAt": "2026-06-02T00:00:00+08:00"}
+        done = await admin(CREATE_RULE, {"input": {"name": "满50减10", **window, "tiers": tiers}})
+        assert done["createFullReductionRule"]["errors"] == []
+        lines = {"lines": [{"skuId": to_global("Sku", sku.id), "quantity": 1}]}
+
+        def total(response: httpx.Response) -> int:
+            return int(response.json()["data"]["quote"]["quote"]["total"]["amount"])
+
+        assert total(await anonymous(http, QUOTE, lines, tenant="fr")) == 5800
+        frozen_clock.advance(timedelta(seconds=59, milliseconds=999))
+        assert hit(await anonymous(http, QUOTE, lines, tenant="fr"))
+        frozen_clock.advance(timedelta(milliseconds=1))
+        started = await anonymous(http, QUOTE, lines, tenant="fr")
+        assert not hit(started) and total(started) == 4800
+
+
 async def test_the_memory_bound_holds_under_many_distinct_variable_sets(
     yutang_db: Runtime, tenant: Any, make_product: Make
 ) -> None:
