@@ -273,7 +273,7 @@ def _parse(raw: bytes) -> GraphQLRequest | None:
         return None
 
 
-_parsed = lru_cache(maxsize=4096)(_parse)
+_parsed = lru_cache(maxsize=1024)(_parse)
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
