@@ -182,6 +182,8 @@ async def test_only_owners_and_managers_upload_valid_documents(
             {"code": "INVALID", "field": "operations[1].query", "message": "not a GraphQL document"}
         ],
     }
+    long = await admin(UPLOAD, {"ops": [{"query": PRODUCTS, "name": "x" * 201}]})
+    assert long["uploadPersistedOperations"]["errors"][0]["field"] == "operations[0].name"
     assert not await PersistedOperation.exists(tenant_id=tenant.id)
     listed = await admin("{ persistedOperations { sha256 } }")
     assert listed == {"persistedOperations": []}

@@ -31,6 +31,7 @@ from yutang.graphql.types import UserError
 Info = strawberry.Info[Context, None]
 MANAGERS = ("owner", "manager")
 MAX_UPLOAD = 1000
+MAX_QUERY = 100_000
 
 
 def sha256_hex(text: str) -> str:
@@ -124,7 +125,9 @@ async def upload_persisted_operations(
         if len(operations) > MAX_UPLOAD:
             raise DomainError("INVALID", f"at most {MAX_UPLOAD} operations", "operations")
         for i, op in enumerate(operations):
-            if not _parses(op.query):
+            if len(op.name) > 200:
+                raise DomainError("INVALID", "at most 200 characters", f"operations[{i}].name")
+            if len(op.query) > MAX_QUERY or not _parses(op.query):
                 raise DomainError("INVALID", "not a GraphQL document", f"operations[{i}].query")
         async with in_transaction():
             if replace:

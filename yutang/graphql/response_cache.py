@@ -315,8 +315,8 @@ class ResponseCache:
         if request is None or (request.query is None and request.persisted_hash() is None):
             await self.app(scope, receive, _with_header(send, NO_STORE))
             return
-        slug = headers.get(b"x-tenant", b"").decode("latin-1").strip()
-        slug = slug or self.settings.default_tenant
+        named = headers.get(b"x-tenant")  # as the tenant middleware reads it
+        slug = self.settings.default_tenant if named is None else named.decode("latin-1").strip()
         anonymous = b"authorization" not in headers
         sha = request.persisted_hash() or (sha256_hex(request.query) if request.query else None)
         generation: str | None = None
