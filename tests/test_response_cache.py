@@ -99,14 +99,17 @@ async def redis_prefix() -> AsyncIterator[str]:
 async def http(
     request: pytest.FixtureRequest, yutang_db: Runtime
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with the cache on: in-process, then on Redis (the fixtures' clients use it)."""
+    """The app with the cache on: in-process, then on Redis (the fixtures' clients use it).
+    Entries live 30 s, so a slow machine cannot turn an expected hit into a miss."""
     if request.param == "memory":
-        async with serving(yutang_db) as client:
+        async with serving(yutang_db, response_cache_ttl=30.0) as client:
             yield client
         return
     async with (
         redis_keys() as prefix,
-        serving(yutang_db, redis_url=REDIS_URL, cache_prefix=prefix) as client,
+        serving(
+            yutang_db, response_cache_ttl=30.0, redis_url=REDIS_URL, cache_prefix=prefix
+        ) as client,
     ):
         yield client
 
@@ -191,22 +194,23 @@ async def test_headers_etag_and_not_modified(
 
 
 async def test_stock_lags_by_at_most_the_ttl(
-    http: httpx.AsyncClient, make_product: Make, frozen_clock: FrozenClock
+    yutang_db: Runtime, tenant: Any, make_product: Make, frozen_clock: FrozenClock
 ) -> None:
     """A write outside admin mutations (an order, a job) shows within the TTL (1 s)."""
     product = await make_product("Tea", [(5800, 10)])
-    await anonymous(http, PRODUCTS, {"first": 10})
-    await Sku.filter(product_id=product.id).update(stock=3)
-    frozen_clock.advance(timedelta(milliseconds=999))
-    lagging = await anonymous(http, PRODUCTS, {"first": 10})
-    assert (
-        hit(lagging)
-        and lagging.json()["data"]["products"]["edges"][0]["node"]["skus"][0]["stock"] == 10
-    )
-    frozen_clock.advance(timedelta(milliseconds=1))
-    exact = await anonymous(http, PRODUCTS, {"first": 10})
-    assert not hit(exact)
-    assert exact.json()["data"]["products"]["edges"][0]["node"]["skus"][0]["stock"] == 3
+
+    def stock(response: httpx.Response) -> int:
+        return int(response.json()["data"]["products"]["edges"][0]["node"]["skus"][0]["stock"])
+
+    async with serving(yutang_db) as http:
+        await anonymous(http, PRODUCTS, {"first": 10})
+        await Sku.filter(product_id=product.id).update(stock=3)
+        frozen_clock.advance(timedelta(milliseconds=999))
+        lagging = await anonymous(http, PRODUCTS, {"first": 10})
+        assert hit(lagging) and stock(lagging) == 10
+        frozen_clock.advance(timedelta(milliseconds=1))
+        exact = await anonymous(http, PRODUCTS, {"first": 10})
+        assert not hit(exact) and stock(exact) == 3
 
 
 async def test_two_tenants_with_the_same_query_never_share_an_entry(
@@ -467,7 +471,7 @@ async def test_two_workers_sharing_redis_never_serve_a_stale_price(
     product = await make_product("Tea", [(5800, 10)])
     sku = await Sku.get(product_id=product.id)
     _, owner = await create_staff(tenant, "owner", "owner")
-    shared = {"redis_url": REDIS_URL, "cache_prefix": redis_prefix}
+    shared = {"redis_url": REDIS_URL, "cache_prefix": redis_prefix, "response_cache_ttl": 30.0}
     async with serving(yutang_db, **shared) as one, serving(yutang_db, **shared) as two:
         assert prices(await anonymous(one, PRODUCTS, {"first": 10})) == [5800]
         from_two = await anonymous(two, PRODUCTS, {"first": 10})
