@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -21,6 +22,7 @@ import msgspec
 import pytest
 import pytest_asyncio
 
+from yutang import cli
 from yutang.app import create_app
 from yutang.core.auth import hash_password, issue_token
 from yutang.core.clock import FrozenClock
@@ -460,6 +462,22 @@ def test_several_workers_without_redis_refuse_to_start(yutang_runtime: Runtime) 
         check_workers(on, 2)
     check_workers(msgspec.structs.replace(on, redis_url=REDIS_URL), 2)
     check_workers(msgspec.structs.replace(on, response_cache=False), 2)
+
+
+def test_serve_with_several_workers_and_no_redis_exits_saying_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins = tmp_path / "plugins.toml"
+    plugins.write_text("[profiles.default]\nplugins = []\n", encoding="utf-8")
+    monkeypatch.setenv("YUTANG_PLUGINS_FILE", str(plugins))
+    monkeypatch.setenv("YUTANG_DATABASE_URL", f"sqlite://{tmp_path / 'shop.sqlite3'}")
+    for name in ("YUTANG_REDIS_URL", "YUTANG_RESPONSE_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serve", "--workers", "2"])
+    assert exited.value.code == 2
+    assert "2 workers with the response cache on need Redis" in capsys.readouterr().err
+    assert not (tmp_path / "shop.sqlite3").exists()
 
 
 @pytest.mark.postgres_only
