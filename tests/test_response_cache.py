@@ -181,6 +181,11 @@ async def test_headers_etag_and_not_modified(
     same = await http.get("/graphql", params=params, headers={"If-None-Match": etag, **SHOP})
     assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == etag
 
+    # A write that changes nothing shown: recomputed, still the same ETag, still a 304.
+    await admin('mutation { createStore(name: "East") { errors { code } } }')
+    recomputed = await http.get("/graphql", params=params, headers={"If-None-Match": etag, **SHOP})
+    assert recomputed.status_code == 304 and not hit(recomputed)
+
     sku = await Sku.get(product_id=product.id)
     await admin(UPDATE_SKU, {"id": to_global("Sku", sku.id), "price": 100})
     changed = await http.get("/graphql", params=params, headers={"If-None-Match": etag, **SHOP})

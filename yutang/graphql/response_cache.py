@@ -443,7 +443,7 @@ class _Capture:
     """Holds the app's response, decides whether it is cacheable, then sends it."""
 
     def __init__(self, scope: Scope, send: Send) -> None:
-        self.get = scope["method"] == "GET"
+        self.scope = scope
         self.downstream = send
         self.status = 500
         self.headers: list[tuple[bytes, bytes]] = []
@@ -459,18 +459,16 @@ class _Capture:
     async def finish(self, expires: float) -> Entry | None:
         """Send the held response; the entry to store, if it may be cached."""
         body = b"".join(self.chunks)
-        entry = None
         if self.status == 200 and _no_errors(body):
             entry = Entry(expires=expires, etag=_etag(body), body=body)
-        extra = [NO_STORE]
-        if entry is not None and self.get:
-            extra = [REVALIDATE, (b"etag", entry.etag.encode()), VARY]
+            await _send_entry(self.scope, dict(self.scope["headers"]), entry, self.downstream)
+            return entry
         headers = [h for h in self.headers if h[0] != b"cache-control"]
         await self.downstream(
-            {"type": "http.response.start", "status": self.status, "headers": headers + extra}
+            {"type": "http.response.start", "status": self.status, "headers": [*headers, NO_STORE]}
         )
         await self.downstream({"type": "http.response.body", "body": body, "more_body": False})
-        return entry
+        return None
 
 
 def _no_errors(body: bytes) -> bool:
@@ -485,10 +483,21 @@ def _etag(body: bytes) -> str:
 
 
 async def _send_hit(scope: Scope, headers: dict[bytes, bytes], entry: Entry, send: Send) -> None:
+    await _send_entry(scope, headers, entry, send, (b"x-yutang-cache", b"hit"))
+
+
+async def _send_entry(
+    scope: Scope,
+    headers: dict[bytes, bytes],
+    entry: Entry,
+    send: Send,
+    *marks: tuple[bytes, bytes],
+) -> None:
+    """A cacheable response: revalidation headers and 304 on a matching ETag for GET."""
     if scope["method"] != "GET":
-        await _send_body(send, 200, [NO_STORE, (b"x-yutang-cache", b"hit")], entry.body)
+        await _send_body(send, 200, [NO_STORE, *marks], entry.body)
         return
-    extra = [REVALIDATE, (b"etag", entry.etag.encode()), VARY, (b"x-yutang-cache", b"hit")]
+    extra = [REVALIDATE, (b"etag", entry.etag.encode()), VARY, *marks]
     if headers.get(b"if-none-match", b"").decode("latin-1") == entry.etag:
         await send({"type": "http.response.start", "status": 304, "headers": extra})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
