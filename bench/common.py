@@ -144,8 +144,11 @@ def use_plugin_dist() -> None:
 
 
 def settings_for(url: str, plugins_file: Path) -> AppSettings:
-    """Production settings on this database and plugins file."""
-    return AppSettings(database_url=url, plugins_file=str(plugins_file), production=True)
+    """Production settings on this database and plugins file, the response cache off: these
+    benchmarks measure the work a request does (``bench.response_cache`` measures the cache)."""
+    return AppSettings(
+        database_url=url, plugins_file=str(plugins_file), production=True, response_cache=False
+    )
 
 
 async def migrate_and_open(runtime: Runtime) -> None:
@@ -218,6 +221,9 @@ class Server:
             "YUTANG_PLUGINS_FILE": settings.plugins_file,
             "YUTANG_DB_POOL_SIZE": str(settings.db_pool_size),
             "YUTANG_ENV": "production",
+            "YUTANG_RESPONSE_CACHE": "on" if settings.response_cache else "off",
+            "YUTANG_CACHE_PREFIX": settings.cache_prefix,
+            "YUTANG_REDIS_URL": settings.redis_url or "",
             "PYTHONPATH": os.pathsep.join(paths),
         }
         self.proc: subprocess.Popen[bytes] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar, Request, get, post
@@ -23,6 +23,7 @@ from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantInfo, current_tenant
 from yutang.core.worker import Worker
 from yutang.graphql.context import context_getter_for
+from yutang.graphql.response_cache import ResponseCache, make_store
 from yutang.graphql.schema import SchemaCache
 
 _encoder = msgspec.json.Encoder()
@@ -103,7 +104,11 @@ def create_app(
 ) -> Litestar:
     """The app. ``manage_db`` opens/closes the pool in the lifespan; ``worker`` runs the
     durable job loop in-process; ``debug`` puts tracebacks in 500 responses (tests)."""
-    schemas = SchemaCache(production=runtime.settings.production)
+    store = make_store(runtime.settings) if runtime.settings.response_cache else None
+    schemas = SchemaCache(
+        production=runtime.settings.production,
+        on_write=None if store is None else store.invalidate,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -119,6 +124,8 @@ def create_app(
                 await task
             if manage_db:
                 await close_db()
+            if store is not None:
+                await store.aclose()
 
     @get("/health", sync_to_thread=False)
     def health() -> dict[str, str]:
@@ -141,7 +148,7 @@ def create_app(
         await record_capture(tenant, provider, capture.reference, capture.amount)
         return {"status": "ok"}
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             _controller(runtime, schemas, "storefront", "/graphql"),
             _controller(runtime, schemas, "admin", "/admin/graphql"),
@@ -150,6 +157,18 @@ def create_app(
         ],
         middleware=[TenantMiddleware(runtime)],
         lifespan=[lifespan],
-        state=State({"runtime": runtime, "schemas": schemas}),
+        state=State({"runtime": runtime, "schemas": schemas, "response_cache": store}),
         debug=debug,
     )
+    # In front of the router: a cache hit costs no routing, no DI, no GraphQL.
+    app.asgi_handler = cast(Any, ResponseCache(cast(Any, app.asgi_handler), runtime, store))
+    return app
+
+
+def serve_app() -> Litestar:
+    """The app of one of several server processes (``yutang serve --workers N``): settings
+    from the environment; jobs run in ``yutang worker`` beside them."""
+    from yutang.core.runtime import build_runtime
+    from yutang.core.settings import AppSettings
+
+    return create_app(build_runtime(AppSettings.from_env()), worker=False)

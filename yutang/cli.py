@@ -50,12 +50,21 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
     import uvicorn
 
     from yutang.app import create_app
+    from yutang.graphql.response_cache import check_workers
 
+    check_workers(runtime.settings, args.workers)
     if runtime.settings.is_sqlite or args.demo:
         asyncio.run(_prepare(runtime, args.demo))
     _say(f"Yutang on http://{args.host}:{args.port}/graphql (admin: /admin/graphql)")
+    app = (
+        create_app(runtime, worker=not args.no_worker)
+        if args.workers == 1
+        else "yutang.app:serve_app"
+    )
     uvicorn.run(
-        create_app(runtime, worker=not args.no_worker),
+        app,
+        factory=args.workers > 1,
+        workers=args.workers,
         host=args.host,
         port=args.port,
         log_level="warning",
@@ -172,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-worker", action="store_true", help="no in-process job worker")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes (several: no in-process jobs)"
+    )
     serve.set_defaults(run=cmd_serve)
     migrate = sub.add_parser("migrate", help="apply migrations")
     migrate.add_argument("--demo", action="store_true", help="load the demo tenant too")
@@ -199,6 +211,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     try:
         runtime = build_runtime(AppSettings.from_env())
+        args.run(runtime, args)
     except ConfigError as exc:
         parser.exit(2, f"yutang: configuration error: {exc}\n")
-    args.run(runtime, args)

@@ -91,11 +91,16 @@ def yutang_runtime(
     yutang_extra_plugins: list[tuple[str, object]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Runtime:
-    """The runtime (installed plugins + the session's plugins.toml), database migrated."""
+    """The runtime (installed plugins + the session's plugins.toml), database migrated.
+
+    The response cache is off, so tests read stock exactly; its own tests switch it on."""
     path = tmp_path_factory.mktemp("conf") / "plugins.toml"
     path.write_text(yutang_plugins_toml, encoding="utf-8")
     settings = AppSettings(
-        database_url=yutang_database_url, plugins_file=str(path), db_pool_size=20
+        database_url=yutang_database_url,
+        plugins_file=str(path),
+        db_pool_size=20,
+        response_cache=False,
     )
     runtime = build_runtime(settings, extra_plugins=yutang_extra_plugins)
     asyncio.run(run_migrations(settings, runtime.registry))

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
 
 class AppSettings(msgspec.Struct, frozen=True):
-    """Where the database, Redis and ``plugins.toml`` are, and how the server behaves."""
+    """Where the database, Redis and ``plugins.toml`` are, and how the server behaves.
+
+    ``response_cache_ttl`` (seconds) is the longest a cached anonymous storefront response
+    lives: the bound on how stale stock shown from the cache can be. ``persisted_queries``
+    is ``open`` (any query, automatic persisted queries) or ``allowlist`` (anonymous
+    storefront callers may run only operations the tenant registered).
+    """
 
     database_url: str = "sqlite://yutang.sqlite3"
     plugins_file: str = "plugins.toml"
@@ -18,6 +25,11 @@ class AppSettings(msgspec.Struct, frozen=True):
     production: bool = False
     db_pool_size: int = 10
     token_days: int = 30
+    response_cache: bool = True
+    response_cache_ttl: float = 1.0
+    response_cache_mb: int = 64
+    cache_prefix: str = "yutang:"
+    persisted_queries: Literal["open", "allowlist"] = "open"
 
     @property
     def is_sqlite(self) -> bool:
@@ -33,10 +45,18 @@ class AppSettings(msgspec.Struct, frozen=True):
             "redis_url": "YUTANG_REDIS_URL",
             "default_tenant": "YUTANG_DEFAULT_TENANT",
             "db_pool_size": "YUTANG_DB_POOL_SIZE",
+            "response_cache": "YUTANG_RESPONSE_CACHE",
+            "response_cache_ttl": "YUTANG_RESPONSE_CACHE_TTL",
+            "response_cache_mb": "YUTANG_RESPONSE_CACHE_MB",
+            "cache_prefix": "YUTANG_CACHE_PREFIX",
+            "persisted_queries": "YUTANG_PERSISTED_QUERIES",
         }
         values: dict[str, object] = {
             key: os.environ[var] for key, var in names.items() if os.environ.get(var)
         }
+        switch = values.get("response_cache")
+        if isinstance(switch, str):
+            values["response_cache"] = switch.lower() not in ("off", "0", "false", "no")
         values["production"] = os.environ.get("YUTANG_ENV", "development") == "production"
         values.update(overrides)
         return msgspec.convert(values, cls, strict=False)

@@ -30,10 +30,12 @@ from strawberry.types.field import StrawberryField
 
 from yutang.core.errors import ConfigError, DomainError
 from yutang.core.events import GraphQLContribution
-from yutang.core.plugins import PluginSet
+from yutang.core.plugins import CORE_PLUGIN, PluginSet
+from yutang.graphql import persisted
 from yutang.graphql.admin import AdminMutation, AdminQuery
 from yutang.graphql.execution import Executor
 from yutang.graphql.plugin_inputs import describe
+from yutang.graphql.response_cache import Invalidate, InvalidateOnWrite
 from yutang.graphql.scalars import SCALARS
 from yutang.graphql.storefront import StorefrontMutation, StorefrontQuery
 
@@ -70,7 +72,9 @@ def _is_bug(error: GraphQLError) -> bool:
     )
 
 
-def _extensions(production: bool) -> list[Callable[[], SchemaExtension]]:
+def _extensions(
+    production: bool, on_write: Invalidate | None
+) -> list[Callable[[], SchemaExtension]]:
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
@@ -79,6 +83,8 @@ def _extensions(production: bool) -> list[Callable[[], SchemaExtension]]:
     ]
     if production:
         extensions.append(lambda: MaskErrors(should_mask_error=_is_bug))
+    if on_write is not None:
+        extensions.append(lambda: InvalidateOnWrite(on_write))
     return extensions
 
 
@@ -138,8 +144,17 @@ def _field_name(field: StrawberryField) -> str:
     return field.graphql_name or field.python_name
 
 
-def build_schema(surface: str, plugins: PluginSet, *, production: bool = False) -> PluginSchema:
-    """Assemble one surface's schema for a plugin set; duplicate fields fail loudly."""
+def build_schema(
+    surface: str,
+    plugins: PluginSet,
+    *,
+    production: bool = False,
+    on_write: Invalidate | None = None,
+) -> PluginSchema:
+    """Assemble one surface's schema for a plugin set; duplicate fields fail loudly.
+
+    The admin schema also gets the core's allowlist fields; ``on_write`` (admin only) is
+    awaited after every mutation with the tenant slug (None: every tenant)."""
     query, mutation, hook = SURFACES[surface]
     extra: dict[str, list[StrawberryField]] = {}
     owners: dict[tuple[str, str], str] = {}
@@ -148,7 +163,10 @@ def build_schema(surface: str, plugins: PluginSet, *, production: bool = False) 
         "Query": {_field_name(f) for f in get_object_definition(query, strict=True).fields},
         "Mutation": {_field_name(f) for f in get_object_definition(mutation, strict=True).fields},
     }
-    for plugin, contribution in plugins.collect(hook):
+    contributions = plugins.collect(hook)
+    if surface == "admin":
+        contributions.insert(0, (CORE_PLUGIN, persisted.admin_contribution()))
+    for plugin, contribution in contributions:
         if not isinstance(contribution, GraphQLContribution):
             raise ConfigError(f"plugin {plugin!r}: {hook} must return a GraphQLContribution")
         targets = {"Query": contribution.query, "Mutation": contribution.mutation}
@@ -171,17 +189,19 @@ def build_schema(surface: str, plugins: PluginSet, *, production: bool = False) 
         types=types,
         extra=extra,
         plugins=plugins,
-        extensions=_extensions(production),
+        extensions=_extensions(production, on_write if surface == "admin" else None),
         execution_context_class=Executor,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
     )
 
 
 class SchemaCache:
-    """Schemas per (surface, plugin set), built once each."""
+    """Schemas per (surface, plugin set), built once each; ``on_write`` as in
+    :func:`build_schema`."""
 
-    def __init__(self, *, production: bool = False) -> None:
+    def __init__(self, *, production: bool = False, on_write: Invalidate | None = None) -> None:
         self.production = production
+        self.on_write = on_write
         self._schemas: dict[tuple[str, frozenset[str]], PluginSchema] = {}
 
     def get(self, surface: str, plugins: PluginSet) -> PluginSchema:
@@ -189,5 +209,7 @@ class SchemaCache:
         key = (surface, plugins.names)
         schema = self._schemas.get(key)
         if schema is None:
-            schema = self._schemas[key] = build_schema(surface, plugins, production=self.production)
+            schema = self._schemas[key] = build_schema(
+                surface, plugins, production=self.production, on_write=self.on_write
+            )
         return schema

@@ -5,6 +5,7 @@ from yutang.core.models.checkout import Address, Cart, CartLine, Shipment, Shipp
 from yutang.core.models.jobs import Job
 from yutang.core.models.members import Member, MemberLevel, PointsEntry
 from yutang.core.models.orders import IdempotencyRecord, Order, OrderLine, Payment, Refund
+from yutang.core.models.persisted import PersistedOperation
 from yutang.core.models.tenancy import AuthToken, Operator, Staff, Store, StoreStaff, Tenant
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Payment",
+    "PersistedOperation",
     "PointsEntry",
     "Product",
     "ProductImage",

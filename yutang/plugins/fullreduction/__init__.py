@@ -12,12 +12,15 @@ against ``yutang.api`` only.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from yutang import api
 from yutang.plugins.fullreduction import awards
 from yutang.plugins.fullreduction.admin import contribution as admin_contribution
 from yutang.plugins.fullreduction.pricing import promote
+from yutang.plugins.fullreduction.rules import next_window_edge
 from yutang.plugins.fullreduction.settings import Settings
 from yutang.plugins.fullreduction.storefront import contribution as storefront_contribution
 
@@ -70,3 +73,9 @@ async def yutang_order_refunded(event: api.Event, tenant: api.TenantInfo) -> Non
     """A full refund revokes what the order earned; a partial one keeps it."""
     if event.order_id is not None and event.data.get("full"):
         await awards.revoke(tenant, event.order_id)
+
+
+@api.hookimpl
+async def yutang_next_price_change(tenant: api.TenantInfo, now: datetime) -> datetime | None:
+    """The next start or end of a rule: the promotion a quote shows changes then."""
+    return await next_window_edge(tenant, now)

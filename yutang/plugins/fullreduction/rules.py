@@ -156,3 +156,12 @@ async def live_rules(tenant: api.TenantInfo, now: datetime) -> list[Fullreductio
     return await FullreductionRule.filter(
         tenant_id=tenant.id, stopped_at__isnull=True, starts_at__lte=now, ends_at__gt=now
     ).order_by("id")
+
+
+async def next_window_edge(tenant: api.TenantInfo, now: datetime) -> datetime | None:
+    """The next start or end of a rule that is not stopped (a response cache's expiry)."""
+    now = now.astimezone(UTC)
+    rules = await FullreductionRule.filter(
+        tenant_id=tenant.id, stopped_at__isnull=True, ends_at__gt=now
+    ).values_list("starts_at", "ends_at")
+    return min((t for pair in rules for t in pair if t > now), default=None)

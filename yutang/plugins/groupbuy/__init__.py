@@ -23,6 +23,7 @@ from yutang.plugins.groupbuy import teams
 from yutang.plugins.groupbuy.admin import contribution as admin_contribution
 from yutang.plugins.groupbuy.settings import Settings
 from yutang.plugins.groupbuy.storefront import contribution as storefront_contribution
+from yutang.plugins.groupbuy.storefront import next_window_edge
 
 
 @api.hookimpl
@@ -112,3 +113,9 @@ async def yutang_claim_payment(tenant: api.TenantInfo, order_id: int, payment_id
 async def yutang_order_paid(event: api.Event, tenant: api.TenantInfo) -> None:
     """Open the team, confirm the seat, complete the team, or apply the late-payment rule."""
     await teams.on_paid(tenant, event)
+
+
+@api.hookimpl
+async def yutang_next_price_change(tenant: api.TenantInfo, now: datetime) -> datetime | None:
+    """The next start or end of a group buy."""
+    return await next_window_edge(tenant, now)

@@ -60,6 +60,15 @@ class Membership:
     )
 
 
+async def next_window_edge(tenant: api.TenantInfo, now: datetime) -> datetime | None:
+    """The next start or end of an activity that is not stopped: the group price a
+    product shows appears or goes then (a response cache's expiry)."""
+    windows = await GroupbuyActivity.filter(
+        tenant_id=tenant.id, stopped_at__isnull=True, ends_at__gt=now
+    ).values_list("starts_at", "ends_at")
+    return min((t for pair in windows for t in pair if t > now), default=None)
+
+
 async def offers(tenant: api.TenantInfo, product_ids: Sequence[int]) -> list[list[Offer]]:
     """Running group buys of each product, in two queries."""
     now = api.now()
