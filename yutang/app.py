@@ -20,7 +20,7 @@ from yutang.core.db import close_db, init_db
 from yutang.core.errors import DomainError
 from yutang.core.payments import providers, record_capture
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo, current_tenant
+from yutang.core.tenancy import TENANT_STATE, TenantInfo, current_tenant
 from yutang.core.worker import Worker
 from yutang.graphql.context import context_getter_for
 from yutang.graphql.response_cache import ResponseCache, make_store
@@ -52,7 +52,9 @@ class TenantMiddleware(ASGIMiddleware):
                 slug = value.decode("latin-1").strip()
                 break
         try:
-            tenant = await self.runtime.tenants.by_slug(slug)
+            tenant = scope.get("state", {}).get(TENANT_STATE) or await self.runtime.tenants.by_slug(
+                slug
+            )
         except DomainError as err:
             status = 404 if err.code == "NOT_FOUND" else 403
             body = _encoder.encode(

@@ -15,6 +15,8 @@ from yutang.core.models import Tenant
 from yutang.core.plugins import CORE_PLUGIN, PluginRegistry, PluginSet
 
 S = TypeVar("S", bound=msgspec.Struct)
+# Where a layer in front of the app leaves the tenant it resolved, in the ASGI scope's state.
+TENANT_STATE = "yutang.tenant"
 
 
 @dataclass(frozen=True, slots=True)

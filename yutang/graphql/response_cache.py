@@ -56,7 +56,7 @@ from yutang.core import clock
 from yutang.core.errors import ConfigError, DomainError
 from yutang.core.runtime import Runtime
 from yutang.core.settings import AppSettings
-from yutang.core.tenancy import TenantInfo
+from yutang.core.tenancy import TENANT_STATE, TenantInfo
 from yutang.graphql.persisted import PersistedQueries, operation_type, registered, sha256_hex
 
 STOREFRONT_PATH = "/graphql"
@@ -367,6 +367,7 @@ class ResponseCache:
         except DomainError:  # the tenant middleware answers
             await self.app(scope, receive, _with_header(send, NO_STORE))
             return None
+        scope.setdefault("state", {})[TENANT_STATE] = tenant  # not looked up twice
         resolved = await self._resolve(tenant, request, anonymous)
         if isinstance(resolved, tuple):
             await _send_body(send, resolved[0], [NO_STORE], resolved[1])
