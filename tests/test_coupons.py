@@ -75,9 +75,14 @@ def clock(frozen_clock: FrozenClock) -> FrozenClock:
     return frozen_clock
 
 
-async def product(tenant: TenantInfo, name: str, price: int, stock: int = 100) -> Sku:
+async def product(
+    tenant: TenantInfo, name: str, price: int, stock: int = 100, tags: tuple[str, ...] = ()
+) -> Sku:
     row = await save_product(
-        tenant, ProductInput(name=name, published=True, skus=[SkuInput(price=price, stock=stock)])
+        tenant,
+        ProductInput(
+            name=name, published=True, tags=list(tags), skus=[SkuInput(price=price, stock=stock)]
+        ),
     )
     return await Sku.get(product_id=row.id)
 
@@ -205,6 +210,22 @@ async def test_scope_by_product(tenant, admin, member) -> None:
     q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
     (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
     assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]
+
+
+async def test_scope_by_tag(tenant, admin, member) -> None:
+    _, me = member
+    tea = await product(tenant, "Tea", 8000, tags=("茶",))
+    cup = await product(tenant, "Cup", 5000)
+    made = await template(admin, scope="tags", scopeTags=["茶"])
+    coupon = await claimed(me, made["id"])
+    q = await quote(me, [line(tea), line(cup)], use(coupon))
+    assert q["errors"][0]["code"] == "COUPON_NOT_APPLICABLE"  # only the tea's ¥80 counts
+    q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
+    (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
+    assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]
+    bad = {"name": "x", "kind": "fixed", "value": 1, "validUntil": UNTIL, "scope": "tags"}
+    refused = (await admin(CREATE, {"input": bad}))["createCouponTemplate"]
+    assert refused["errors"][0]["field"] == "input.scopeTags"
 
 
 async def test_per_member_limit_and_total(tenant, admin, member, storefront) -> None:

@@ -41,7 +41,7 @@ LADDER_TIERS = [
 CREATE = """
 mutation($input: FullReductionRuleInput!) {
   createFullReductionRule(input: $input) {
-    rule { id name status scope scopeIds mode cap { amount }
+    rule { id name status scope scopeIds scopeTags mode cap { amount }
            tiers { threshold { amount } summary off { amount } percentOff freeShipping
                    giftSkuId points coupon couponCount } }
     errors { code field message }
@@ -87,19 +87,29 @@ def clock(frozen_clock: FrozenClock) -> FrozenClock:
 
 
 async def product(
-    tenant: TenantInfo, name: str, price: int, stock: int = 100, category_id: int | None = None
+    tenant: TenantInfo,
+    name: str,
+    price: int,
+    stock: int = 100,
+    category_id: int | None = None,
+    tags: tuple[str, ...] = (),
 ) -> Sku:
-    """A published one-SKU product (optionally in a category); its SKU."""
+    """A published one-SKU product (optionally in a category, with tags); its SKU."""
     row = await save_product(
         tenant,
         ProductInput(
             name=name,
             published=True,
             category_id=category_id,
+            tags=list(tags),
             skus=[SkuInput(price=price, stock=stock)],
         ),
     )
     return await Sku.get(product_id=row.id)
+
+
+def gid_product(sku: Sku) -> str:
+    return to_global("Product", sku.product_id)
 
 
 def gid(sku: Sku) -> str:
@@ -231,6 +241,18 @@ async def test_scope_by_category(tenant, admin, storefront) -> None:
     assert [s["line"] for s in promotion(q)[0]["lines"]] == [0]
 
 
+async def test_scope_by_tag(tenant, admin, storefront) -> None:
+    gift = await product(tenant, "Gift box", 6000, tags=("礼盒", "新品"))
+    tin = await product(tenant, "Tea tin", 3000, tags=("礼盒",))
+    cup = await product(tenant, "Cup", 9000, tags=("新品礼盒",))
+    made = await rule(admin, scope="tags", scopeTags=["礼盒", "礼盒"])
+    assert made["scopeTags"] == ["礼盒"] and made["scopeIds"] == []
+    assert off(await quote(storefront, [line(gift), line(tin), line(cup)])) == 0
+    q = await quote(storefront, [line(gift), line(tin, 2), line(cup)])
+    assert off(q) == 1000  # ¥60 + ¥60 of 礼盒 goods reach ¥100; the cup's tag is another word
+    assert [s["line"] for s in promotion(q)[0]["lines"]] == [0, 1]
+
+
 async def test_seckill_lines_neither_count_nor_get_anything(tenant, admin, storefront) -> None:
     tea, cup = await product(tenant, "Tea", 8000), await product(tenant, "Cup", 5000)
     created = await admin(
@@ -279,6 +301,16 @@ async def test_overlapping_rules_are_refused_at_save(tenant, admin) -> None:
     assert (await create(admin, scope="products", scopeIds=[cup_id]))["errors"] == []
 
 
+async def test_tag_scopes_overlap_when_they_share_a_tag_or_differ_in_kind(tenant, admin) -> None:
+    tea = await product(tenant, "Tea", 8000, tags=("礼盒",))
+    await rule(admin, scope="tags", scopeTags=["礼盒", "茶"])
+    clash = await create(admin, scope="tags", scopeTags=["茶"])
+    assert clash["errors"][0]["code"] == "OVERLAP"
+    by_product = await create(admin, scope="products", scopeIds=[gid_product(tea)])
+    assert by_product["errors"][0]["code"] == "OVERLAP"  # tags move; kinds never mix
+    assert (await create(admin, scope="tags", scopeTags=["新品"]))["errors"] == []
+
+
 async def test_a_stopped_rule_no_longer_prices_nor_blocks(tenant, admin, storefront) -> None:
     sku = await product(tenant, "Tea", 10000)
     made = await rule(admin)
@@ -310,6 +342,9 @@ async def test_a_stopped_rule_no_longer_prices_nor_blocks(tenant, admin, storefr
         ({"cap": 100}, "input.cap"),
         ({"mode": "per", "cap": 100, "tiers": [{"threshold": 10000, "off": 1000}]}, "input.cap"),
         ({"scope": "products"}, "input.scopeIds"),
+        ({"scope": "tags"}, "input.scopeTags"),
+        ({"scope": "all", "scopeTags": ["礼盒"]}, "input.scopeTags"),
+        ({"scope": "tags", "scopeTags": [""]}, "input.scopeTags[0]"),
         ({"scope": "everything"}, "input.scope"),
         ({"endsAt": "2026-05-01T00:00:00+08:00"}, "input.endsAt"),
         (

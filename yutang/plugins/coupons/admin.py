@@ -29,6 +29,7 @@ class TemplateIn:
     min_spend: int = 0
     scope: str = "all"
     scope_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    scope_tags: list[str] = strawberry.field(default_factory=list)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     valid_days: int | None = None
@@ -58,6 +59,7 @@ def template_data(inp: TemplateIn) -> TemplateInput:
         "scopeIds": [
             api.pk_of(i, kind, f"input.scopeIds[{n}]") for n, i in enumerate(inp.scope_ids)
         ],
+        "scopeTags": inp.scope_tags,
         "validFrom": inp.valid_from,
         "validUntil": inp.valid_until,
         "validDays": inp.valid_days,

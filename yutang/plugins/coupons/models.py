@@ -25,6 +25,7 @@ class CouponsTemplate(Timestamped):
     min_spend = fields.BigIntField(default=0)
     scope = fields.CharField(max_length=16, default="all")
     scope_ids: list[int] = fields.JSONField(default=list)
+    scope_tags: list[str] = fields.JSONField(default=list, db_default="[]")
     valid_from = fields.DatetimeField(null=True)
     valid_until = fields.DatetimeField(null=True)
     valid_days = fields.IntField(null=True)

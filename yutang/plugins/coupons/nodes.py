@@ -24,6 +24,7 @@ class TemplateNode:
     min_spend: api.MoneyType
     scope: str
     scope_ids: list[strawberry.ID]
+    scope_tags: list[str]
     valid_from: datetime | None
     valid_until: datetime | None
     valid_days: int | None
@@ -64,6 +65,7 @@ def template_node(tenant: api.TenantInfo, t: CouponsTemplate) -> TemplateNode:
         min_spend=api.MoneyType.of(t.min_spend, cur),
         scope=t.scope,
         scope_ids=[strawberry.ID(api.to_global(kind, i)) for i in t.scope_ids] if kind else [],
+        scope_tags=t.scope_tags,
         valid_from=t.valid_from,
         valid_until=t.valid_until,
         valid_days=t.valid_days,

@@ -24,8 +24,11 @@ class TemplateInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, ren
     value: Amount
     max_discount: Amount | None = None
     min_spend: Annotated[int, msgspec.Meta(ge=0, le=10**12)] = 0
-    scope: Literal["all", "products", "categories"] = "all"
+    scope: Literal["all", "products", "categories", "tags"] = "all"
     scope_ids: list[int] = msgspec.field(default_factory=list)
+    scope_tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=30)]] = msgspec.field(
+        default_factory=list
+    )
     valid_from: Aware | None = None
     valid_until: Aware | None = None
     valid_days: Annotated[int, msgspec.Meta(ge=1)] | None = None
@@ -49,10 +52,12 @@ def check(tenant: api.TenantInfo, data: TemplateInput) -> None:
         raise _invalid("only percentage coupons have a maximum", "input.maxDiscount")
     if data.kind == "fixed" and data.min_spend and data.value > data.min_spend:
         raise _invalid("a coupon cannot take off more than its minimum spend", "input.value")
-    if (data.scope == "all") != (not data.scope_ids):
-        raise _invalid("ids are given exactly when the scope is not all", "input.scopeIds")
-    if len(data.scope_ids) > settings.max_scope_ids:
-        raise _invalid(f"at most {settings.max_scope_ids} ids", "input.scopeIds")
+    if (data.scope in ("products", "categories")) != bool(data.scope_ids):
+        raise _invalid("ids are given exactly for products or categories", "input.scopeIds")
+    if (data.scope == "tags") != bool(data.scope_tags):
+        raise _invalid("tags are given exactly when the scope is tags", "input.scopeTags")
+    if len(data.scope_ids) + len(data.scope_tags) > settings.max_scope_ids:
+        raise _invalid(f"at most {settings.max_scope_ids} ids or tags", "input.scopeIds")
     if data.per_member > settings.max_per_member:
         raise _invalid(f"at most {settings.max_per_member}", "input.perMember")
     if (data.valid_until is None) == (data.valid_days is None):
@@ -84,6 +89,7 @@ async def create_template(tenant: api.TenantInfo, data: TemplateInput) -> Coupon
         min_spend=data.min_spend,
         scope=data.scope,
         scope_ids=sorted(set(data.scope_ids)),
+        scope_tags=sorted(set(data.scope_tags)),
         valid_from=_utc(data.valid_from),
         valid_until=_utc(data.valid_until),
         valid_days=data.valid_days,
@@ -125,6 +131,8 @@ def in_scope(template: CouponsTemplate, line: api.CheckoutLine) -> bool:
         return line.product_id in template.scope_ids
     if template.scope == "categories":
         return line.category_id is not None and line.category_id in template.scope_ids
+    if template.scope == "tags":
+        return not set(template.scope_tags).isdisjoint(line.tags)
     return True
 
 

@@ -35,7 +35,8 @@ class TierIn:
 
 @strawberry.input(
     name="FullReductionRuleInput",
-    description="`scope`: all, products or categories (`scopeIds` their IDs); `mode`: ladder "
+    description="`scope`: all, products or categories (`scopeIds` their IDs), or tags "
+    "(`scopeTags`, products carrying any of them); `mode`: ladder "
     "(the highest tier met applies) or per (每满 `threshold` take `off`, up to `cap`).",
 )
 class RuleIn:
@@ -45,6 +46,7 @@ class RuleIn:
     tiers: list[TierIn]
     scope: str = "all"
     scope_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    scope_tags: list[str] = strawberry.field(default_factory=list)
     mode: str = "ladder"
     cap: int | None = None
 
@@ -66,6 +68,7 @@ def rule_data(inp: RuleIn) -> RuleInput:
         "scopeIds": [
             api.pk_of(i, kind, f"input.scopeIds[{n}]") for n, i in enumerate(inp.scope_ids)
         ],
+        "scopeTags": inp.scope_tags,
         "mode": inp.mode,
         "cap": inp.cap,
         "tiers": [

@@ -16,7 +16,8 @@ from yutang.api import TenantModel, Timestamped
 class FullreductionRule(Timestamped):
     """A full-reduction rule (满减送): a time window, a scope and its tiers.
 
-    ``tiers`` holds the validated tier Structs, ``scope_ids`` the products or categories.
+    ``tiers`` holds the validated tier Structs, ``scope_ids`` the products or categories,
+    ``scope_tags`` the product tags of a tag scope.
     Stopping is final.
     """
 
@@ -25,6 +26,7 @@ class FullreductionRule(Timestamped):
     ends_at = fields.DatetimeField()
     scope = fields.CharField(max_length=16)
     scope_ids: list[int] = fields.JSONField(default=list)
+    scope_tags: list[str] = fields.JSONField(default=list, db_default="[]")
     mode = fields.CharField(max_length=16)
     tiers: list[dict[str, Any]] = fields.JSONField()
     cap = fields.BigIntField(null=True)

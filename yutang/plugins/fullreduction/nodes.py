@@ -34,8 +34,9 @@ class RuleNode:
     name: str
     starts_at: datetime
     ends_at: datetime
-    scope: str = strawberry.field(description="all, products or categories.")
+    scope: str = strawberry.field(description="all, products, categories or tags.")
     scope_ids: list[strawberry.ID]
+    scope_tags: list[str]
     mode: str = strawberry.field(description="ladder (highest tier met) or per (每满).")
     cap: api.MoneyType | None
     status: str = strawberry.field(description="scheduled, running, ended or stopped.")
@@ -83,6 +84,7 @@ def rule_node(tenant: api.TenantInfo, rule: FullreductionRule) -> RuleNode:
         ends_at=rule.ends_at,
         scope=rule.scope,
         scope_ids=[strawberry.ID(api.to_global(kind, i)) for i in rule.scope_ids] if kind else [],
+        scope_tags=rule.scope_tags,
         mode=rule.mode,
         cap=api.MoneyType.of(rule.cap, cur) if rule.cap is not None else None,
         status=status_of(rule, api.now()),

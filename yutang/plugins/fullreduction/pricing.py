@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from yutang import api
 from yutang.plugins.fullreduction.models import FullreductionRule
-from yutang.plugins.fullreduction.rules import CATEGORIES, PRODUCTS, live_rules, tiers_of
+from yutang.plugins.fullreduction.rules import CATEGORIES, PRODUCTS, TAGS, live_rules, tiers_of
 from yutang.plugins.fullreduction.tiers import Outcome, evaluate
 
 
@@ -42,6 +42,8 @@ def in_scope(rule: FullreductionRule, line: api.CheckoutLine) -> bool:
         return line.product_id in rule.scope_ids
     if rule.scope == CATEGORIES:
         return line.category_id is not None and line.category_id in rule.scope_ids
+    if rule.scope == TAGS:
+        return not set(rule.scope_tags).isdisjoint(line.tags)
     return True
 
 

@@ -15,18 +15,20 @@ from yutang.plugins.fullreduction.settings import settings_of
 from yutang.plugins.fullreduction.tiers import LADDER, PER, Tier
 
 Aware = Annotated[datetime, msgspec.Meta(tz=True)]
-ALL, PRODUCTS, CATEGORIES = "all", "products", "categories"
+ALL, PRODUCTS, CATEGORIES, TAGS = "all", "products", "categories", "tags"
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
 
 
 class RuleInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
-    """A new rule; ``scope_ids`` are product or category ids (empty for ``all``)."""
+    """A new rule; ``scope_ids`` are product or category ids, ``scope_tags`` product tags."""
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     starts_at: Aware
     ends_at: Aware
     tiers: Annotated[list[Tier], msgspec.Meta(min_length=1)]
-    scope: Literal["all", "products", "categories"] = "all"
+    scope: Literal["all", "products", "categories", "tags"] = "all"
     scope_ids: list[int] = msgspec.field(default_factory=list)
+    scope_tags: list[Tag] = msgspec.field(default_factory=list)
     mode: Literal["ladder", "per"] = "ladder"
     cap: Annotated[int, msgspec.Meta(ge=1, le=10**12)] | None = None
 
@@ -55,10 +57,12 @@ def check(tenant: api.TenantInfo, data: RuleInput) -> None:
         raise _invalid("must be after startsAt", "input.endsAt")
     if data.ends_at <= api.now():
         raise _invalid("must be in the future", "input.endsAt")
-    if (data.scope == ALL) != (not data.scope_ids):
-        raise _invalid("ids are given exactly when the scope is not all", "input.scopeIds")
-    if len(data.scope_ids) > settings.max_scope_ids:
-        raise _invalid(f"at most {settings.max_scope_ids} ids", "input.scopeIds")
+    if (data.scope in (PRODUCTS, CATEGORIES)) != bool(data.scope_ids):
+        raise _invalid("ids are given exactly for products or categories", "input.scopeIds")
+    if (data.scope == TAGS) != bool(data.scope_tags):
+        raise _invalid("tags are given exactly when the scope is tags", "input.scopeTags")
+    if len(data.scope_ids) + len(data.scope_tags) > settings.max_scope_ids:
+        raise _invalid(f"at most {settings.max_scope_ids} ids or tags", "input.scopeIds")
     if len(data.tiers) > settings.max_tiers:
         raise _invalid(f"at most {settings.max_tiers} tiers", "input.tiers")
     if data.mode == PER and len(data.tiers) != 1:
@@ -73,9 +77,14 @@ def check(tenant: api.TenantInfo, data: RuleInput) -> None:
             raise _invalid("thresholds must rise tier by tier", f"input.tiers[{i}].threshold")
 
 
-def scopes_overlap(a: tuple[str, set[int]], b: tuple[str, set[int]]) -> bool:
-    """Whether two scopes may share a line. A product scope and a category scope count as
-    overlapping: the plugin API does not tell a product's category."""
+def scope_of(scope: str, ids: list[int], tags: list[str]) -> tuple[str, set[int] | set[str]]:
+    """A scope as ``scopes_overlap`` compares it."""
+    return (scope, set(tags)) if scope == TAGS else (scope, set(ids))
+
+
+def scopes_overlap(a: tuple[str, set[int] | set[str]], b: tuple[str, set[int] | set[str]]) -> bool:
+    """Whether two scopes may share a line. Scopes of different kinds count as overlapping:
+    which products sit in a category or carry a tag changes after a rule is saved."""
     if ALL in (a[0], b[0]) or a[0] != b[0]:
         return True
     return bool(a[1] & b[1])
@@ -108,9 +117,9 @@ async def create_rule(tenant: api.TenantInfo, data: RuleInput) -> FullreductionR
             starts_at__lt=ends_at,
             ends_at__gt=max(starts_at, api.now().astimezone(UTC)),
         ).order_by("id")
-        mine = (data.scope, set(data.scope_ids))
+        mine = scope_of(data.scope, data.scope_ids, data.scope_tags)
         for rule in live:
-            if scopes_overlap(mine, (rule.scope, set(rule.scope_ids))):
+            if scopes_overlap(mine, scope_of(rule.scope, rule.scope_ids, rule.scope_tags)):
                 raise api.DomainError(
                     "OVERLAP",
                     f"overlaps rule {rule.name!r} at the same time and for the same goods",
@@ -123,6 +132,7 @@ async def create_rule(tenant: api.TenantInfo, data: RuleInput) -> FullreductionR
             ends_at=ends_at,
             scope=data.scope,
             scope_ids=sorted(set(data.scope_ids)),
+            scope_tags=sorted(set(data.scope_tags)),
             mode=data.mode,
             tiers=msgspec.to_builtins(data.tiers),
             cap=data.cap,
