@@ -35,6 +35,7 @@ from yutang.core.pricing import (
     Stage,
 )
 from yutang.core.refunds import refund_order
+from yutang.core.regions import Destination
 from yutang.core.rewards import grant_reward, revoke_reward
 from yutang.core.tenancy import TenantInfo
 from yutang.core.views import (
@@ -95,6 +96,7 @@ __all__ = [
     "Capture",
     "CheckoutContext",
     "CheckoutLine",
+    "Destination",
     "Connection",
     "Context",
     "DomainError",
