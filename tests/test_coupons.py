@@ -45,7 +45,7 @@ query($lines: [LineInput!]!, $ext: JSON) {
   quote(input: {lines: $lines, extensions: $ext}) {
     quote { total { amount } lines { amount { amount } }
             adjustments { source stage label amount { amount } lines { line amount { amount } } }
-            hints { source message } }
+            hints { source message ref amount { amount } } }
     errors { code field message }
   }
 }"""
@@ -149,16 +149,18 @@ async def test_quote_hints_the_coupons_that_apply_and_what_each_saves(
     tenant, admin, member
 ) -> None:
     _, me = member
-    await claimed(me, (await template(admin))["id"])
-    await claimed(
+    ten_off = await claimed(me, (await template(admin))["id"])
+    tenth = await claimed(
         me, (await template(admin, name="九折", kind="percent", value=10, minSpend=0))["id"]
     )
     await claimed(me, (await template(admin, name="大额", value=5000, minSpend=50000))["id"])
     tea = await product(tenant, "Tea", 6000)
     q = (await quote(me, [line(tea, 2)]))["quote"]
-    assert [h["message"] for h in q["hints"] if h["source"] == "coupons"] == [
-        "可用优惠券「九折」省¥12.00",
-        "可用优惠券「满100减10」省¥10.00",
+    assert [
+        (h["message"], h["ref"], h["amount"]) for h in q["hints"] if h["source"] == "coupons"
+    ] == [
+        ("可用优惠券「九折」省¥12.00", tenth, {"amount": 1200}),
+        ("可用优惠券「满100减10」省¥10.00", ten_off, {"amount": 1000}),
     ]
 
 

@@ -131,10 +131,14 @@ class Adjustment(msgspec.Struct, frozen=True):
 
 
 class Hint(msgspec.Struct, frozen=True):
-    """A message for the shopper (a next tier to reach: "再买¥23.00可减¥30")."""
+    """A message for the shopper (a next tier to reach: "再买¥23.00可减¥30"); ``ref`` names
+    what it is about so a frontend can act on it (a usable coupon's ID), ``amount`` is what
+    taking it up would save, in minor units."""
 
     source: str
     message: str
+    ref: str | None = None
+    amount: int | None = None
 
 
 class QuoteLine(msgspec.Struct, frozen=True):
@@ -341,9 +345,9 @@ class Draft:
                 Adjustment(self.source, self.stage, waiver, -amount, kind="fee:" + kind)
             )
 
-    def hint(self, message: str) -> None:
-        """Tell the shopper something (a next tier, a warning)."""
-        self.hints.append(Hint(self.source, message))
+    def hint(self, message: str, *, ref: str | None = None, amount: int | None = None) -> None:
+        """Tell the shopper something (a next tier, a warning, a coupon they could use)."""
+        self.hints.append(Hint(self.source, message, ref, amount))
 
     def finish(self, currency: str) -> Quote:
         """Freeze into a :class:`Quote` with its hash."""

@@ -183,7 +183,15 @@ def quote_node(q: CoreQuote) -> Quote:
             )
             for a in q.adjustments
         ],
-        hints=[Hint(source=h.source, message=h.message) for h in q.hints],
+        hints=[
+            Hint(
+                source=h.source,
+                message=h.message,
+                ref=h.ref,
+                amount=None if h.amount is None else Money.of(h.amount, cur),
+            )
+            for h in q.hints
+        ],
         subtotal=Money.of(q.subtotal, cur),
         discount=Money.of(q.discount, cur),
         fees=Money.of(q.fees, cur),

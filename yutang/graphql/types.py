@@ -221,10 +221,18 @@ class Adjustment:
     lines: list[AdjustmentShare]
 
 
-@strawberry.type
+@strawberry.type(
+    description="A message for the shopper; `ref` and `amount` let a frontend act on it."
+)
 class Hint:
     source: str
     message: str
+    ref: str | None = strawberry.field(
+        default=None, description="What it is about (a usable coupon's ID), if anything."
+    )
+    amount: Money | None = strawberry.field(
+        default=None, description="What taking it up would save."
+    )
 
 
 @strawberry.type

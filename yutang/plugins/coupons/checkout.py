@@ -109,18 +109,16 @@ async def _hint_options(draft: api.Draft, member_id: int) -> None:
         starts_at__lte=now,
         ends_at__gt=now,
     ).select_related("template")
-    options: list[tuple[int, str]] = []
+    options: list[tuple[int, int, str]] = []
     for coupon in coupons:
         try:
             _, off = _usable(coupon, draft)
         except api.DomainError:
             continue
-        name = coupon.template.name
-        options.append(
-            (off, f"可用优惠券「{name}」省{api.format_money(off, draft.checkout.tenant.currency)}")
-        )
-    for _, message in sorted(options, key=lambda o: -o[0])[:limit]:
-        draft.hint(message)
+        saves = api.format_money(off, draft.checkout.tenant.currency)
+        options.append((off, coupon.id, f"可用优惠券「{coupon.template.name}」省{saves}"))
+    for off, coupon_id, message in sorted(options, key=lambda o: (-o[0], o[1]))[:limit]:
+        draft.hint(message, ref=api.to_global("Coupon", coupon_id), amount=off)
 
 
 async def lock(checkout: api.CheckoutContext, order_id: int) -> None:
