@@ -30,8 +30,8 @@ from yutang.core.errors import ConfigError
 from yutang.core.models import Operator, Product, Sku
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantResolver
+from yutang.graphql.cache_store import Entry, LocalStore, check_workers
 from yutang.graphql.ids import to_global
-from yutang.graphql.response_cache import Entry, LocalStore, check_workers
 from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

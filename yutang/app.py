@@ -22,8 +22,9 @@ from yutang.core.payments import providers, record_capture
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo, current_tenant
 from yutang.core.worker import Worker
+from yutang.graphql.cache_store import make_store
 from yutang.graphql.context import context_getter_for
-from yutang.graphql.response_cache import ResponseCache, make_store
+from yutang.graphql.response_cache import ResponseCache
 from yutang.graphql.schema import SchemaCache
 
 _encoder = msgspec.json.Encoder()

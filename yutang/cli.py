@@ -50,7 +50,7 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
     import uvicorn
 
     from yutang.app import create_app
-    from yutang.graphql.response_cache import check_workers
+    from yutang.graphql.cache_store import check_workers
 
     check_workers(runtime.settings, args.workers)
     if runtime.settings.is_sqlite or args.demo:
