@@ -1,0 +1,375 @@
+"""The bare baselines of the marketing benchmarks: litestar + msgspec endpoints doing, with
+the raw driver, the statements Yutang's plugin paths issue (read from tortoise's
+``tortoise.db_client`` log), in one transaction with the same locking.
+
+They take the same GraphQL request bodies as Yutang and answer with the same JSON shape.
+Each endpoint handles the shape of request its benchmark sends (one-off seckill sessions,
+one draw at a time) rather than every case the plugin handles; where a statement differs
+from Yutang's the comment next to it says so and why. Served as ``python -m bench.server
+marketing``; the seckill gate uses the Redis named by ``BENCH_SECKILL_REDIS_URL``, if any.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, get, post
+from litestar.exceptions import NotFoundException
+
+from bench.baselines import (
+    T_CLAIM,
+    T_LEVEL,
+    T_REMEMBER,
+    T_TAKE,
+    Amount,
+    Error,
+    PlaceBody,
+    PlaceData,
+    PlacedOrder,
+    PlacePayload,
+    QuoteLine,
+    QuoteOut,
+    RawStore,
+    Refused,
+    TenantRow,
+    gid,
+    order_number,
+    pk_of,
+    request_hash,
+)
+from yutang.core.settings import AppSettings
+
+REDIS_ENV = "BENCH_SECKILL_REDIS_URL"
+REDIS_PREFIX = "ytbench"
+RESYNC = 30  # seconds, as the plugin's gate
+
+_json = msgspec.json.Encoder()
+
+
+class ActivityRef(msgspec.Struct):
+    plugin: str
+    ref: str
+
+
+class ActivityLine(msgspec.Struct, rename="camel"):
+    sku_id: str
+    quantity: int
+    activity: ActivityRef | None = None
+
+
+class SeckillVariables(msgspec.Struct):
+    lines: list[ActivityLine]
+    key: str
+
+
+class SeckillRequest(msgspec.Struct):
+    query: str
+    variables: SeckillVariables
+
+
+# --- seckill ------------------------------------------------------------------------------
+
+S_CART = (
+    "SELECT s.price, s.stock, s.specs, s.product_id, p.name, p.published "
+    "FROM sku s JOIN product p ON p.id = s.product_id WHERE s.tenant_id = ? AND s.id = ?"
+)
+S_ITEM = (
+    "SELECT i.sku_id, i.price, i.stock, i.activity_id, a.member_limit, a.payment_minutes,"
+    " a.stopped_at, s.starts_at, s.ends_at FROM seckill_item i"
+    " JOIN seckill_session s ON s.id = i.session_id"
+    " JOIN seckill_activity a ON a.id = i.activity_id WHERE i.tenant_id = ? AND i.id = ?"
+)
+S_LEFT = (
+    "SELECT remaining FROM seckill_stock WHERE tenant_id = ? AND item_id = ? AND slot_start = ?"
+)
+S_HELD = "SELECT taken FROM seckill_quota WHERE tenant_id = ? AND member_id = ? AND activity_id = ?"
+S_ORDER = (
+    "INSERT INTO orders (created_at, number, status, currency, subtotal, discount, fees, total,"
+    " points_used, paid_amount, refunded_amount, quote, quote_hash, plugins, extensions,"
+    " fulfilment, payment_deadline, member_id, tenant_id) VALUES"
+    " (?, ?, 'pending_payment', ?, ?, ?, 0, ?, 0, 0, 0, ?, ?, '[\"core\", \"seckill\"]', '{}',"
+    " 'delivery', ?, ?, ?) RETURNING id"
+)
+S_LINE = (
+    "INSERT INTO order_line (created_at, position, sku_id, product_id, product_name, specs,"
+    " quantity, unit_price, amount, points, refunded_points, activity_plugin, activity_ref,"
+    " refunded_quantity, refunded_amount, shipped_quantity, order_id, tenant_id)"
+    " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, 0, 0, 'seckill', ?, 0, 0, 0, ?, ?)"
+)
+S_STOCK_ROW = (
+    "INSERT INTO seckill_stock (slot_start, remaining, item_id, tenant_id) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+S_TAKE_STOCK = (
+    "UPDATE seckill_stock SET remaining = remaining - ? "
+    "WHERE tenant_id = ? AND item_id = ? AND slot_start = ? AND remaining >= ?"
+)
+S_QUOTA_ROW = (
+    "INSERT INTO seckill_quota (member_id, taken, activity_id, tenant_id) VALUES (?, 0, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+S_TAKE_QUOTA = (
+    "UPDATE seckill_quota SET taken = taken + ? "
+    "WHERE tenant_id = ? AND activity_id = ? AND member_id = ? AND taken <= ?"
+)
+S_RESERVE = (
+    "INSERT INTO seckill_reservation (created_at, order_id, member_id, slot_start, quantity,"
+    " released, paid, activity_id, item_id, tenant_id) VALUES (?, ?, ?, ?, ?, 0, FALSE, ?, ?, ?)"
+)
+S_JOB = (
+    "INSERT INTO job (tenant_id, name, payload, plugins, dedupe_key, status, run_at, attempts,"
+    " max_attempts, created_at) VALUES (?, 'core.payment_timeout', ?, '[]', ?, 'pending', ?,"
+    " 0, 10, ?)"
+)
+
+
+class SeckillGate:
+    """The plugin's Redis mirror, done by hand: the plugin's own Lua script on keys of the
+    baseline's prefix, rebuilt from the database on a miss and expiring after ``RESYNC``."""
+
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis
+
+        from yutang.plugins.seckill.gate import _SCRIPT
+
+        self.client = redis.Redis.from_url(url, decode_responses=True)
+        self.script = _SCRIPT
+
+    def keys(self, tenant_id: int, item: int, start: datetime, activity: int) -> list[str]:
+        base = f"{REDIS_PREFIX}:{tenant_id}"
+        return [f"{base}:stock:{item}:{int(start.timestamp())}", f"{base}:quota:{activity}"]
+
+    async def run(
+        self, keys: list[str], take: bool, qty: int, member: int, limit: int, fill: Any
+    ) -> bool:
+        """SOLD_OUT / LIMIT_REACHED as Refused; False when the mirror cannot answer."""
+        for attempt in range(2):
+            verdict, _ = await self.client.eval(
+                self.script, 2, *keys, int(take), 1, qty, str(member), qty, limit
+            )
+            if verdict == "OK":
+                return True
+            if verdict == "SOLD_OUT":
+                raise Refused("SOLD_OUT", "lines[0].quantity", "sold out in this session")
+            if verdict == "LIMIT":
+                raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
+            if attempt == 0:
+                left, held = await fill()
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.set(keys[0], left, ex=RESYNC, nx=True)
+                    pipe.hsetnx(keys[1], str(member), held)
+                    pipe.expire(keys[1], RESYNC, nx=True)
+                    await pipe.execute()
+        return False
+
+    async def give_back(self, keys: list[str], qty: int, member: int) -> None:
+        await self.client.incrby(keys[0], qty)
+        await self.client.hincrby(keys[1], str(member), -qty)
+
+
+class MarketingStore(RawStore):
+    """:class:`bench.baselines.RawStore` with the marketing transactions."""
+
+    def __init__(self, settings: AppSettings) -> None:
+        super().__init__(settings)
+        url = os.environ.get(REDIS_ENV, "")
+        self.gate = SeckillGate(url) if url else None
+
+    async def seckill(
+        self, tenant: TenantRow, member_id: int, line: ActivityLine, key: str
+    ) -> tuple[int, int]:
+        """A one-line seckill placeOrder, statement for statement as the plugin's path."""
+        now = datetime.now(UTC)
+        actor = f"member:{member_id}"
+        ts = self._ts(now)
+        sku_id = pk_of(line.sku_id, "Sku")
+        if line.activity is None or line.activity.plugin != "seckill":
+            raise Refused("INVALID", "lines[0].activity", "a seckill line is expected")
+        item_id = pk_of(line.activity.ref, "SeckillItem")
+        qty = line.quantity
+        taken_by_gate: list[str] | None = None
+        try:
+            async with self._transaction() as c:
+                await c.execute(
+                    T_CLAIM, ts, actor, "placeOrder", key, request_hash([line, key]), tenant.id
+                )
+                rows = await c.fetch(S_CART, tenant.id, sku_id)
+                if not rows or not rows[0][5]:
+                    raise Refused("NOT_FOUND", "lines[0].skuId", "SKU not found")
+                list_price, stock, specs, product_id, name, _ = rows[0]
+                if qty > stock:
+                    raise Refused("INSUFFICIENT_STOCK", "lines[0].quantity", f"only {stock} left")
+                # Yutang reads the member, then its level: two statements; one here.
+                await c.fetch(T_LEVEL, tenant.id, member_id)
+                found = await c.fetch(S_ITEM, tenant.id, item_id)
+                if not found or found[0][0] != sku_id:
+                    raise Refused("NOT_IN_SESSION", "lines[0].skuId", "not in that session")
+                _, price, item_stock, activity_id, limit, minutes, stopped, start, end = found[0]
+                start, end = self._dt(start), self._dt(end)
+                # One-off sessions only (the benchmark's); the plugin also handles daily ones.
+                if stopped is not None or not start <= now < end:
+                    raise Refused("SESSION_NOT_OPEN", "lines[0].activity", "session not open")
+                if qty > limit:
+                    raise Refused("LIMIT_EXCEEDED", "lines[0].quantity", "over the limit")
+                slot = self._ts(start)
+                keys = self.gate.keys(tenant.id, item_id, start, activity_id) if self.gate else []
+
+                async def fill() -> tuple[int, int]:
+                    # The plugin rebuilds the mirror with tortoise on its own connection.
+                    left = await c.fetch(S_LEFT, tenant.id, item_id, slot)
+                    held = await c.fetch(S_HELD, tenant.id, member_id, activity_id)
+                    return (left[0][0] if left else item_stock), (held[0][0] if held else 0)
+
+                if self.gate is not None:
+                    await self.gate.run(keys, False, qty, member_id, limit, fill)
+                else:
+                    left = await c.fetch(S_LEFT, tenant.id, item_id, slot)
+                    if qty > (left[0][0] if left else item_stock):
+                        raise Refused("SOLD_OUT", "lines[0].quantity", "sold out in this session")
+                    held = await c.fetch(S_HELD, tenant.id, member_id, activity_id)
+                    if (held[0][0] if held else 0) + qty > limit:
+                        raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
+                if not await c.execute(T_TAKE, qty, tenant.id, sku_id, qty):
+                    raise Refused("OUT_OF_STOCK", "lines", "sold out")
+                unit = min(price, list_price)
+                line_out = QuoteLine(line.sku_id, qty, Amount(unit * qty))
+                quote = QuoteOut(Amount(list_price * qty), Amount(unit * qty), "", [line_out])
+                digest = hashlib.sha256(_json.encode(quote)).hexdigest()
+                quote = msgspec.structs.replace(quote, hash=digest)
+                deadline = self._ts(now + timedelta(minutes=minutes))
+                (order_id,) = (
+                    await c.fetch(
+                        S_ORDER,
+                        ts,
+                        order_number(now),
+                        tenant.currency,
+                        quote.subtotal.amount,
+                        quote.subtotal.amount - quote.total.amount,
+                        quote.total.amount,
+                        _json.encode(quote).decode(),
+                        quote.hash,
+                        deadline,
+                        member_id,
+                        tenant.id,
+                    )
+                )[0]
+                await c.execute(
+                    S_LINE,
+                    ts,
+                    sku_id,
+                    product_id,
+                    name,
+                    specs,
+                    qty,
+                    unit,
+                    unit * qty,
+                    line.activity.ref,
+                    order_id,
+                    tenant.id,
+                )
+                if self.gate is not None and await self.gate.run(
+                    keys, True, qty, member_id, limit, fill
+                ):
+                    taken_by_gate = keys
+                await c.execute(S_STOCK_ROW, slot, item_stock, item_id, tenant.id)
+                if not await c.execute(S_TAKE_STOCK, qty, tenant.id, item_id, slot, qty):
+                    raise Refused("SOLD_OUT", "lines[0].quantity", "sold out in this session")
+                await c.execute(S_QUOTA_ROW, member_id, activity_id, tenant.id)
+                if not await c.execute(
+                    S_TAKE_QUOTA, qty, tenant.id, activity_id, member_id, limit - qty
+                ):
+                    raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
+                await c.execute(
+                    S_RESERVE, ts, order_id, member_id, slot, qty, activity_id, item_id, tenant.id
+                )
+                await c.execute(
+                    S_JOB,
+                    tenant.id,
+                    _json.encode({"order_id": order_id}).decode(),
+                    f"payment_timeout:{order_id}",
+                    deadline,
+                    ts,
+                )
+                await c.execute(
+                    T_REMEMBER,
+                    _json.encode({"order_id": order_id}).decode(),
+                    tenant.id,
+                    actor,
+                    "placeOrder",
+                    key,
+                )
+        except BaseException:
+            # The plugin gives the gate's units back, and on a refusal by the database
+            # also resets the counter from it; here the units go back only.
+            if self.gate is not None and taken_by_gate is not None:
+                await self.gate.give_back(taken_by_gate, qty, member_id)
+            raise
+        return order_id, quote.total.amount
+
+
+def create_app(settings: AppSettings) -> Litestar:
+    """The bare marketing app; endpoints under ``/bare/``."""
+    store = MarketingStore(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await store.open()
+        try:
+            yield
+        finally:
+            await store.close()
+            if store.gate is not None:
+                await store.gate.client.aclose()
+
+    async def tenant_of(request: Request[Any, Any, Any]) -> TenantRow:
+        slug = request.headers.get("x-tenant") or settings.default_tenant
+        tenant = await store.tenant(slug)
+        if tenant is None or tenant.status != "active":
+            raise NotFoundException(f"tenant {slug!r}")
+        return tenant
+
+    async def member_of(request: Request[Any, Any, Any], tenant: TenantRow) -> int | None:
+        auth = request.headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            return None
+        token = await store.token(hashlib.sha256(auth[7:].strip().encode()).hexdigest())
+        if (
+            token is None
+            or token.kind != "member"
+            or token.tenant_id != tenant.id
+            or token.expires_at <= datetime.now(UTC)
+        ):
+            return None
+        return token.subject_id
+
+    unauthenticated = Error("UNAUTHENTICATED", None, "log in as a member first")
+
+    @get("/health", sync_to_thread=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @post("/bare/seckill", status_code=200)
+    async def seckill(request: Request[Any, Any, Any], data: SeckillRequest) -> PlaceBody:
+        tenant = await tenant_of(request)
+        member_id = await member_of(request, tenant)
+        if member_id is None:
+            return PlaceBody(PlaceData(PlacePayload(None, [unauthenticated])))
+        if len(data.variables.lines) != 1:
+            error = Error("INVALID", "lines", "one line per seckill order here")
+            return PlaceBody(PlaceData(PlacePayload(None, [error])))
+        try:
+            order_id, total = await store.seckill(
+                tenant, member_id, data.variables.lines[0], data.variables.key
+            )
+        except Refused as refused:
+            return PlaceBody(PlaceData(PlacePayload(None, [refused.error])))
+        order = PlacedOrder(gid("Order", order_id), "pending_payment", Amount(total))
+        return PlaceBody(PlaceData(PlacePayload(order, [])))
+
+    return Litestar(route_handlers=[health, seckill], lifespan=[lifespan], debug=False)
