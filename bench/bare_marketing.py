@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
+from bisect import bisect_right
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Litestar, Request, get, post
@@ -73,6 +77,39 @@ class SeckillRequest(msgspec.Struct):
     variables: SeckillVariables
 
 
+class DrawVariables(msgspec.Struct):
+    id: str
+    key: str
+
+
+class DrawRequest(msgspec.Struct):
+    query: str
+    variables: DrawVariables
+
+
+class PrizeName(msgspec.Struct):
+    name: str
+
+
+class DrawOut(msgspec.Struct):
+    id: str
+    seq: int
+    prize: PrizeName | None
+
+
+class DrawPayload(msgspec.Struct):
+    draw: DrawOut | None
+    errors: list[Error]
+
+
+class DrawData(msgspec.Struct, rename="camel"):
+    draw_lottery: DrawPayload
+
+
+class DrawBody(msgspec.Struct):
+    data: DrawData
+
+
 # --- seckill ------------------------------------------------------------------------------
 
 S_CART = (
@@ -126,6 +163,53 @@ S_JOB = (
     "INSERT INTO job (tenant_id, name, payload, plugins, dedupe_key, status, run_at, attempts,"
     " max_attempts, created_at) VALUES (?, 'core.payment_timeout', ?, '[]', ?, 'pending', ?,"
     " 0, 10, ?)"
+)
+
+
+# --- lottery ------------------------------------------------------------------------------
+
+L_ACTIVITY = (
+    "SELECT id, name, starts_at, ends_at, stopped_at, points_per_draw, free_draws_per_day,"
+    " daily_cap, total_cap FROM lottery_activity WHERE tenant_id = ? AND id = ?"
+)
+L_COUNTER_ROW = (
+    "INSERT INTO lottery_counter (member_id, day, today, free_today, total, earned,"
+    " earned_used, activity_id, tenant_id) VALUES (?, NULL, 0, 0, 0, 0, 0, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+L_COUNTER = (
+    "SELECT id, day, today, free_today, total, earned, earned_used FROM lottery_counter"
+    " WHERE tenant_id = ? AND activity_id = ? AND member_id = ?"
+)
+L_BY_KEY = (
+    "SELECT id, activity_id, seq, prize_id FROM lottery_draw"
+    " WHERE tenant_id = ? AND member_id = ? AND idempotency_key = ?"
+)
+L_POINTS_SEEN = (
+    "SELECT 1 FROM points_entry WHERE tenant_id = ? AND member_id = ? AND reason = ?"
+    " AND reference = ? LIMIT 1"
+)
+L_DEBIT = "UPDATE member SET points = points + ? WHERE tenant_id = ? AND id = ? AND points >= ?"
+L_CREDIT = "UPDATE member SET points = points + ? WHERE tenant_id = ? AND id = ?"
+L_BALANCE = "SELECT points FROM member WHERE id = ?"
+L_ENTRY = (
+    "INSERT INTO points_entry (created_at, delta, balance_after, reason, reference, member_id,"
+    " tenant_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+L_PRIZES = (
+    "SELECT id, name, kind, weight, amount, remaining, win_cap FROM lottery_prize"
+    " WHERE tenant_id = ? AND activity_id = ? ORDER BY position"
+)
+L_TAKE_PRIZE = "UPDATE lottery_prize SET remaining = remaining - 1 WHERE id = ? AND remaining > 0"
+L_DRAW = (
+    "INSERT INTO lottery_draw (created_at, member_id, seq, idempotency_key, paid_with,"
+    " points_charged, weights, total_weight, random_value, fallthrough, activity_id,"
+    " chosen_prize_id, prize_id, tenant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " RETURNING id"
+)
+L_COUNT = (
+    "UPDATE lottery_counter SET day = ?, today = ?, free_today = ?, total = ?, earned_used = ?"
+    " WHERE id = ?"
 )
 
 
@@ -313,6 +397,103 @@ class MarketingStore(RawStore):
         return order_id, quote.total.amount
 
 
+async def _points(
+    store: RawStore, c: Any, tenant_id: int, member_id: int, delta: int, reason: str, ref: str
+) -> None:
+    """The core's points ledger entry: seen-check, balance change, balance read, entry."""
+    if await c.fetch(L_POINTS_SEEN, tenant_id, member_id, reason, ref):
+        return
+    if delta < 0:
+        changed = await c.execute(L_DEBIT, delta, tenant_id, member_id, -delta)
+    else:
+        changed = await c.execute(L_CREDIT, delta, tenant_id, member_id)
+    if not changed:
+        raise Refused("INSUFFICIENT_POINTS", "points", "not enough points")
+    (balance,) = (await c.fetch(L_BALANCE, member_id))[0]
+    ts = store._ts(datetime.now(UTC))
+    await c.execute(L_ENTRY, ts, delta, balance, reason, ref, member_id, tenant_id)
+
+
+async def lottery_draw(
+    store: RawStore, tenant: TenantRow, member_id: int, activity_id: int, key: str
+) -> DrawOut:
+    """One points-paid draw under the member's counter row, as the plugin's path for an
+    activity without member restrictions, free or earned draws, win caps or goods prizes
+    (the benchmark's). The savepoint around the prize unit and its grant is left out: the
+    grant here cannot be refused."""
+    now = datetime.now(UTC)
+    ts = store._ts(now)
+    lock = "" if store.sqlite else " FOR UPDATE"
+    async with store._conn() as c:
+        found = await c.fetch(L_ACTIVITY, tenant.id, activity_id)
+    if not found:
+        raise Refused("NOT_FOUND", "activityId", "lottery activity not found")
+    _, _, starts, ends, stopped, cost, _, daily_cap, total_cap = found[0]
+    async with store._transaction() as c:
+        await c.execute(L_COUNTER_ROW, member_id, activity_id, tenant.id)
+        rows = await c.fetch(L_COUNTER + lock, tenant.id, activity_id, member_id)
+        counter_id, day, today, free_today, total, _, earned_used = rows[0]
+        done = await c.fetch(L_BY_KEY, tenant.id, member_id, key)
+        if done:
+            return DrawOut(gid("LotteryDraw", done[0][0]), done[0][2], None)
+        if stopped is not None or not store._dt(starts) <= now < store._dt(ends):
+            raise Refused("ACTIVITY_ENDED", "activityId", "this lucky draw has ended")
+        # The tenant's day; the benchmark's tenant has the default zone.
+        local_day = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        if str(day) != str(local_day):
+            today = free_today = 0
+        if daily_cap is not None and today >= daily_cap:
+            raise Refused("DAILY_CAP_REACHED", "activityId", "daily cap")
+        if total_cap is not None and total >= total_cap:
+            raise Refused("TOTAL_CAP_REACHED", "activityId", "total cap")
+        if not cost:
+            raise Refused("NO_DRAWS_LEFT", "activityId", "no free or earned draws left")
+        seq = total + 1
+        await _points(store, c, tenant.id, member_id, -cost, "lottery", f"{activity_id}:{seq}")
+        prizes = await c.fetch(L_PRIZES, tenant.id, activity_id)
+        weights = [p[3] for p in prizes]
+        value = secrets.randbelow(sum(weights))
+        chosen = prizes[bisect_right(list(accumulate(weights)), value)]
+        prize_id, prize_name, kind, _, amount, remaining, _ = chosen
+        awarded: Any = None
+        fallthrough = ""
+        if kind == "none":
+            awarded = chosen
+        elif remaining is not None and (
+            remaining <= 0 or not await c.execute(L_TAKE_PRIZE, prize_id)
+        ):
+            fallthrough = "OUT_OF_STOCK"
+        else:
+            awarded = chosen
+            if kind == "points":
+                ref = f"lottery:{activity_id}:{member_id}:{seq}"
+                await _points(store, c, tenant.id, member_id, amount, "reward", ref)
+        (draw_id,) = (
+            await c.fetch(
+                L_DRAW,
+                ts,
+                member_id,
+                seq,
+                key,
+                "points",
+                cost,
+                _json.encode([[p[0], p[3]] for p in prizes]).decode(),
+                sum(weights),
+                value,
+                fallthrough,
+                activity_id,
+                prize_id,
+                awarded[0] if awarded else None,
+                tenant.id,
+            )
+        )[0]
+        day_value = local_day.isoformat() if store.sqlite else local_day
+        await c.execute(L_COUNT, day_value, today + 1, free_today, seq, earned_used, counter_id)
+    # Yutang then reads the prize and its claim for the payload (two statements): the
+    # prize is at hand here.
+    return DrawOut(gid("LotteryDraw", draw_id), seq, PrizeName(prize_name) if awarded else None)
+
+
 def create_app(settings: AppSettings) -> Litestar:
     """The bare marketing app; endpoints under ``/bare/``."""
     store = MarketingStore(settings)
@@ -372,4 +553,17 @@ def create_app(settings: AppSettings) -> Litestar:
         order = PlacedOrder(gid("Order", order_id), "pending_payment", Amount(total))
         return PlaceBody(PlaceData(PlacePayload(order, [])))
 
-    return Litestar(route_handlers=[health, seckill], lifespan=[lifespan], debug=False)
+    @post("/bare/lottery", status_code=200)
+    async def lottery(request: Request[Any, Any, Any], data: DrawRequest) -> DrawBody:
+        tenant = await tenant_of(request)
+        member_id = await member_of(request, tenant)
+        if member_id is None:
+            return DrawBody(DrawData(DrawPayload(None, [unauthenticated])))
+        try:
+            activity = pk_of(data.variables.id, "LotteryActivity")
+            drawn = await lottery_draw(store, tenant, member_id, activity, data.variables.key)
+        except Refused as refused:
+            return DrawBody(DrawData(DrawPayload(None, [refused.error])))
+        return DrawBody(DrawData(DrawPayload(drawn, [])))
+
+    return Litestar(route_handlers=[health, seckill, lottery], lifespan=[lifespan], debug=False)
