@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -77,6 +77,17 @@ class SeckillRequest(msgspec.Struct):
     variables: SeckillVariables
 
 
+class JoinVariables(msgspec.Struct):
+    lines: list[ActivityLine]
+    key: str
+    ext: dict[str, dict[str, str]] | None = None
+
+
+class JoinRequest(msgspec.Struct):
+    query: str
+    variables: JoinVariables
+
+
 class DrawVariables(msgspec.Struct):
     id: str
     key: str
@@ -130,14 +141,14 @@ S_ORDER = (
     "INSERT INTO orders (created_at, number, status, currency, subtotal, discount, fees, total,"
     " points_used, paid_amount, refunded_amount, quote, quote_hash, plugins, extensions,"
     " fulfilment, payment_deadline, member_id, tenant_id) VALUES"
-    " (?, ?, 'pending_payment', ?, ?, ?, 0, ?, 0, 0, 0, ?, ?, '[\"core\", \"seckill\"]', '{}',"
-    " 'delivery', ?, ?, ?) RETURNING id"
+    " (?, ?, 'pending_payment', ?, ?, ?, 0, ?, 0, 0, 0, ?, ?, ?, '{}', 'delivery', ?, ?, ?)"
+    " RETURNING id"
 )
 S_LINE = (
     "INSERT INTO order_line (created_at, position, sku_id, product_id, product_name, specs,"
     " quantity, unit_price, amount, points, refunded_points, activity_plugin, activity_ref,"
     " refunded_quantity, refunded_amount, shipped_quantity, order_id, tenant_id)"
-    " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, 0, 0, 'seckill', ?, 0, 0, 0, ?, ?)"
+    " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, 0, 0, 0, ?, ?)"
 )
 S_STOCK_ROW = (
     "INSERT INTO seckill_stock (slot_start, remaining, item_id, tenant_id) VALUES (?, ?, ?, ?)"
@@ -213,6 +224,43 @@ L_COUNT = (
 )
 
 
+# --- group buy ----------------------------------------------------------------------------
+
+G_ITEM = (
+    "SELECT i.sku_id, i.price, a.id, a.member_limit, a.payment_minutes, a.stopped_at"
+    " FROM groupbuy_item i JOIN groupbuy_activity a ON a.id = i.activity_id"
+    " WHERE i.tenant_id = ? AND i.id = ?"
+)
+G_TEAM = (
+    "SELECT activity_id, status, expires_at, seats, size FROM groupbuy_team"
+    " WHERE tenant_id = ? AND id = ?"
+)
+G_SEATED = (
+    "SELECT 1 FROM groupbuy_seat WHERE tenant_id = ? AND team_id = ? AND member_id = ?"
+    " AND status IN ('held', 'paid') LIMIT 1"
+)
+G_HELD = (
+    "SELECT taken FROM groupbuy_quota WHERE tenant_id = ? AND activity_id = ? AND member_id = ?"
+)
+G_QUOTA_ROW = (
+    "INSERT INTO groupbuy_quota (member_id, taken, activity_id, tenant_id) VALUES (?, 0, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+G_TAKE_QUOTA = (
+    "UPDATE groupbuy_quota SET taken = taken + ? "
+    "WHERE tenant_id = ? AND activity_id = ? AND member_id = ? AND taken <= ?"
+)
+G_TAKE_SEAT = (
+    "UPDATE groupbuy_team SET seats = seats + 1 WHERE tenant_id = ? AND id = ?"
+    " AND status = 'open' AND expires_at > ? AND seats < size"
+)
+G_SEAT = (
+    "INSERT INTO groupbuy_seat (created_at, item_id, member_id, order_id, quantity, released,"
+    " leader, status, activity_id, team_id, tenant_id)"
+    " VALUES (?, ?, ?, ?, ?, 0, FALSE, 'held', ?, ?, ?)"
+)
+
+
 class SeckillGate:
     """The plugin's Redis mirror, done by hand: the plugin's own Lua script on keys of the
     baseline's prefix, rebuilt from the database on a miss and expiring after ``RESYNC``."""
@@ -257,8 +305,95 @@ class SeckillGate:
         await self.client.hincrby(keys[1], str(member), -qty)
 
 
+class CartLine(NamedTuple):
+    """The SKU of an activity line as read, with the unit price the activity gives."""
+
+    sku_id: int
+    product_id: int
+    name: str
+    specs: Any
+    list_price: int
+    unit: int
+
+
 class MarketingStore(RawStore):
     """:class:`bench.baselines.RawStore` with the marketing transactions."""
+
+    async def _order(
+        self,
+        c: Any,
+        tenant: TenantRow,
+        member_id: int,
+        line: ActivityLine,
+        cart: CartLine,
+        plugin: str,
+        deadline: Any,
+        now: datetime,
+    ) -> tuple[int, int]:
+        """The order of one activity line and its line row, as placeOrder writes them."""
+        qty = line.quantity
+        line_out = QuoteLine(line.sku_id, qty, Amount(cart.unit * qty))
+        quote = QuoteOut(Amount(cart.list_price * qty), Amount(cart.unit * qty), "", [line_out])
+        quote = msgspec.structs.replace(quote, hash=hashlib.sha256(_json.encode(quote)).hexdigest())
+        ts = self._ts(now)
+        (order_id,) = (
+            await c.fetch(
+                S_ORDER,
+                ts,
+                order_number(now),
+                tenant.currency,
+                quote.subtotal.amount,
+                quote.subtotal.amount - quote.total.amount,
+                quote.total.amount,
+                _json.encode(quote).decode(),
+                quote.hash,
+                f'["core", "{plugin}"]',
+                deadline,
+                member_id,
+                tenant.id,
+            )
+        )[0]
+        assert line.activity is not None
+        await c.execute(
+            S_LINE,
+            ts,
+            cart.sku_id,
+            cart.product_id,
+            cart.name,
+            cart.specs,
+            qty,
+            cart.unit,
+            cart.unit * qty,
+            plugin,
+            line.activity.ref,
+            order_id,
+            tenant.id,
+        )
+        return order_id, quote.total.amount
+
+    async def _finish(
+        self, c: Any, tenant: TenantRow, actor: str, key: str, order_id: int, deadline: Any
+    ) -> None:
+        """The payment timeout job and the idempotency record's result."""
+        ts = self._ts(datetime.now(UTC))
+        result = _json.encode({"order_id": order_id}).decode()
+        await c.execute(S_JOB, tenant.id, result, f"payment_timeout:{order_id}", deadline, ts)
+        await c.execute(T_REMEMBER, result, tenant.id, actor, "placeOrder", key)
+
+    async def _activity_sku(
+        self, c: Any, tenant: TenantRow, member_id: int, sku_id: int, qty: int
+    ) -> tuple[int, Any, int, str]:
+        """The SKU read (and the member's level, which activity lines ignore): list price,
+        specs, product and its name."""
+        rows = await c.fetch(S_CART, tenant.id, sku_id)
+        if not rows or not rows[0][5]:
+            raise Refused("NOT_FOUND", "lines[0].skuId", "SKU not found")
+        list_price, stock, specs, product_id, name, _ = rows[0]
+        if qty > stock:
+            raise Refused("INSUFFICIENT_STOCK", "lines[0].quantity", f"only {stock} left")
+        # Yutang reads the member, then its level: two statements; one here.
+        await c.fetch(T_LEVEL, tenant.id, member_id)
+        return list_price, specs, product_id, name
 
     def __init__(self, settings: AppSettings) -> None:
         super().__init__(settings)
@@ -283,14 +418,9 @@ class MarketingStore(RawStore):
                 await c.execute(
                     T_CLAIM, ts, actor, "placeOrder", key, request_hash([line, key]), tenant.id
                 )
-                rows = await c.fetch(S_CART, tenant.id, sku_id)
-                if not rows or not rows[0][5]:
-                    raise Refused("NOT_FOUND", "lines[0].skuId", "SKU not found")
-                list_price, stock, specs, product_id, name, _ = rows[0]
-                if qty > stock:
-                    raise Refused("INSUFFICIENT_STOCK", "lines[0].quantity", f"only {stock} left")
-                # Yutang reads the member, then its level: two statements; one here.
-                await c.fetch(T_LEVEL, tenant.id, member_id)
+                list_price, specs, product_id, name = await self._activity_sku(
+                    c, tenant, member_id, sku_id, qty
+                )
                 found = await c.fetch(S_ITEM, tenant.id, item_id)
                 if not found or found[0][0] != sku_id:
                     raise Refused("NOT_IN_SESSION", "lines[0].skuId", "not in that session")
@@ -321,41 +451,10 @@ class MarketingStore(RawStore):
                         raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
                 if not await c.execute(T_TAKE, qty, tenant.id, sku_id, qty):
                     raise Refused("OUT_OF_STOCK", "lines", "sold out")
-                unit = min(price, list_price)
-                line_out = QuoteLine(line.sku_id, qty, Amount(unit * qty))
-                quote = QuoteOut(Amount(list_price * qty), Amount(unit * qty), "", [line_out])
-                digest = hashlib.sha256(_json.encode(quote)).hexdigest()
-                quote = msgspec.structs.replace(quote, hash=digest)
+                cart = CartLine(sku_id, product_id, name, specs, list_price, min(price, list_price))
                 deadline = self._ts(now + timedelta(minutes=minutes))
-                (order_id,) = (
-                    await c.fetch(
-                        S_ORDER,
-                        ts,
-                        order_number(now),
-                        tenant.currency,
-                        quote.subtotal.amount,
-                        quote.subtotal.amount - quote.total.amount,
-                        quote.total.amount,
-                        _json.encode(quote).decode(),
-                        quote.hash,
-                        deadline,
-                        member_id,
-                        tenant.id,
-                    )
-                )[0]
-                await c.execute(
-                    S_LINE,
-                    ts,
-                    sku_id,
-                    product_id,
-                    name,
-                    specs,
-                    qty,
-                    unit,
-                    unit * qty,
-                    line.activity.ref,
-                    order_id,
-                    tenant.id,
+                order_id, total = await self._order(
+                    c, tenant, member_id, line, cart, "seckill", deadline, now
                 )
                 if self.gate is not None and await self.gate.run(
                     keys, True, qty, member_id, limit, fill
@@ -372,29 +471,14 @@ class MarketingStore(RawStore):
                 await c.execute(
                     S_RESERVE, ts, order_id, member_id, slot, qty, activity_id, item_id, tenant.id
                 )
-                await c.execute(
-                    S_JOB,
-                    tenant.id,
-                    _json.encode({"order_id": order_id}).decode(),
-                    f"payment_timeout:{order_id}",
-                    deadline,
-                    ts,
-                )
-                await c.execute(
-                    T_REMEMBER,
-                    _json.encode({"order_id": order_id}).decode(),
-                    tenant.id,
-                    actor,
-                    "placeOrder",
-                    key,
-                )
+                await self._finish(c, tenant, actor, key, order_id, deadline)
         except BaseException:
             # The plugin gives the gate's units back, and on a refusal by the database
             # also resets the counter from it; here the units go back only.
             if self.gate is not None and taken_by_gate is not None:
                 await self.gate.give_back(taken_by_gate, qty, member_id)
             raise
-        return order_id, quote.total.amount
+        return order_id, total
 
 
 async def _points(
@@ -494,6 +578,74 @@ async def lottery_draw(
     return DrawOut(gid("LotteryDraw", draw_id), seq, PrizeName(prize_name) if awarded else None)
 
 
+async def groupbuy_join(
+    store: MarketingStore,
+    tenant: TenantRow,
+    member_id: int,
+    line: ActivityLine,
+    team_ref: str,
+    key: str,
+) -> tuple[int, int]:
+    """A one-line placeOrder joining an open team, statement for statement as the plugin's
+    path: the team read and seat check, the quota, the seat by conditional UPDATE on the
+    team row, the team re-read and the seat check again under that lock."""
+    now = datetime.now(UTC)
+    actor = f"member:{member_id}"
+    ts = store._ts(now)
+    sku_id = pk_of(line.sku_id, "Sku")
+    if line.activity is None or line.activity.plugin != "groupbuy":
+        raise Refused("INVALID", "lines[0].activity", "a group-buy line is expected")
+    item_id = pk_of(line.activity.ref, "GroupbuyItem")
+    team_id = pk_of(team_ref, "GroupbuyTeam")
+    qty = line.quantity
+    field = "extensions.groupbuy.team"
+    async with store._transaction() as c:
+        await c.execute(
+            T_CLAIM, ts, actor, "placeOrder", key, request_hash([line, team_ref, key]), tenant.id
+        )
+        list_price, specs, product_id, name = await store._activity_sku(
+            c, tenant, member_id, sku_id, qty
+        )
+        found = await c.fetch(G_ITEM, tenant.id, item_id)
+        if not found or found[0][0] != sku_id:
+            raise Refused("NOT_IN_ACTIVITY", "lines[0].skuId", "not that item's SKU")
+        _, price, activity_id, limit, minutes, stopped = found[0]
+        if qty > limit:
+            raise Refused("LIMIT_EXCEEDED", "lines[0].quantity", "over the limit")
+        teams = await c.fetch(G_TEAM, tenant.id, team_id)
+        if not teams or teams[0][0] != activity_id:
+            raise Refused("NOT_FOUND", field, "group-buy team not found")
+        _, status, expires, seats, size = teams[0]
+        expires = store._dt(expires)
+        if stopped is not None or status != "open" or expires <= now or seats >= size:
+            raise Refused("TEAM_CLOSED", field, "this team takes nobody any more")
+        if await c.fetch(G_SEATED, tenant.id, team_id, member_id):
+            raise Refused("ALREADY_IN_TEAM", field, "you are already in this team")
+        held = await c.fetch(G_HELD, tenant.id, activity_id, member_id)
+        if (held[0][0] if held else 0) + qty > limit:
+            raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
+        if not await c.execute(T_TAKE, qty, tenant.id, sku_id, qty):
+            raise Refused("OUT_OF_STOCK", "lines", "sold out")
+        cart = CartLine(sku_id, product_id, name, specs, list_price, min(price, list_price))
+        deadline = store._ts(min(now + timedelta(minutes=minutes), expires))
+        order_id, total = await store._order(
+            c, tenant, member_id, line, cart, "groupbuy", deadline, now
+        )
+        await c.execute(G_QUOTA_ROW, member_id, activity_id, tenant.id)
+        if not await c.execute(G_TAKE_QUOTA, qty, tenant.id, activity_id, member_id, limit - qty):
+            raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
+        if not await c.execute(G_TAKE_SEAT, tenant.id, team_id, ts):
+            raise Refused("TEAM_FULL", field, "every seat of this team is taken")
+        await c.fetch(G_TEAM, tenant.id, team_id)
+        if await c.fetch(G_SEATED, tenant.id, team_id, member_id):
+            raise Refused("ALREADY_IN_TEAM", field, "you are already in this team")
+        await c.execute(
+            G_SEAT, ts, item_id, member_id, order_id, qty, activity_id, team_id, tenant.id
+        )
+        await store._finish(c, tenant, actor, key, order_id, deadline)
+    return order_id, total
+
+
 def create_app(settings: AppSettings) -> Litestar:
     """The bare marketing app; endpoints under ``/bare/``."""
     store = MarketingStore(settings)
@@ -566,4 +718,25 @@ def create_app(settings: AppSettings) -> Litestar:
             return DrawBody(DrawData(DrawPayload(None, [refused.error])))
         return DrawBody(DrawData(DrawPayload(drawn, [])))
 
-    return Litestar(route_handlers=[health, seckill, lottery], lifespan=[lifespan], debug=False)
+    @post("/bare/groupbuy", status_code=200)
+    async def groupbuy(request: Request[Any, Any, Any], data: JoinRequest) -> PlaceBody:
+        tenant = await tenant_of(request)
+        member_id = await member_of(request, tenant)
+        if member_id is None:
+            return PlaceBody(PlaceData(PlacePayload(None, [unauthenticated])))
+        team = (data.variables.ext or {}).get("groupbuy", {}).get("team", "")
+        if len(data.variables.lines) != 1 or not team:
+            error = Error("INVALID", "lines", "one line joining a team here")
+            return PlaceBody(PlaceData(PlacePayload(None, [error])))
+        try:
+            order_id, total = await groupbuy_join(
+                store, tenant, member_id, data.variables.lines[0], team, data.variables.key
+            )
+        except Refused as refused:
+            return PlaceBody(PlaceData(PlacePayload(None, [refused.error])))
+        order = PlacedOrder(gid("Order", order_id), "pending_payment", Amount(total))
+        return PlaceBody(PlaceData(PlacePayload(order, [])))
+
+    return Litestar(
+        route_handlers=[health, seckill, lottery, groupbuy], lifespan=[lifespan], debug=False
+    )

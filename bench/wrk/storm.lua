@@ -7,12 +7,17 @@
 -- else as "failed". With a limit > 0 each thread stops after that many answered
 -- requests (meanwhile its other connections send health checks, which are not counted)
 -- and creates the file args[8], on which bench/common.py interrupts wrk (a stopped thread
--- does not end wrk's run).
+-- does not end wrk's run). An optional file args[9] holds values (one a line) that
+-- replace %TEAM% in turn, as the tokens do: with coprime counts of tokens and values,
+-- a (member, value) pair repeats only after their product of requests. An optional file
+-- args[10] carries the turn on from one run to the next (created if missing), so that
+-- successive runs do not start over with the same pairs.
 dofile("report.lua")
 
 ok, refused, failed, sample = 0, 0, 0, ""
-local template, tokens, tenant, nonce, quota, success, refusals, done_file
-local sent, answered, turn = 0, 0, 0
+local template, tokens, tenant, nonce, quota, success, refusals, done_file, teams
+local sent, answered = 0, 0
+turn, state_file = 0, nil
 local health
 
 local function read(path)
@@ -36,7 +41,21 @@ function init(args)
     table.insert(refusals, text)
   end
   done_file = args[8]
+  teams = {}
+  if args[9] then
+    for line in read(args[9]):gmatch("[^\n]+") do
+      table.insert(teams, line)
+    end
+  end
   turn = (id - 1) * 7919
+  if args[10] then
+    local file = io.open(args[10], "rb")
+    if file then
+      turn = turn + (tonumber(file:read("*a")) or 0)
+      file:close()
+    end
+    state_file = args[10]
+  end
   health = wrk.format("GET", "/health")
 end
 
@@ -54,6 +73,9 @@ function request()
     ["X-Tenant"] = tenant,
   }
   local body = template:gsub("%%KEY%%", nonce .. "-" .. id .. "-" .. sent)
+  if #teams > 0 then
+    body = body:gsub("%%TEAM%%", teams[(turn - 1) % #teams + 1])
+  end
   return wrk.format("POST", nil, headers, body)
 end
 
@@ -91,6 +113,16 @@ end
 
 function done(summary, latency, requests)
   report(summary, latency, { "ok", "refused", "failed" })
+  local state = threads[1] and threads[1]:get("state_file")
+  if state then
+    local most = 0
+    for _, t in ipairs(threads) do
+      most = math.max(most, t:get("turn"))
+    end
+    local file = assert(io.open(state, "w"))
+    file:write(tostring(most))
+    file:close()
+  end
   for _, t in ipairs(threads) do
     local text = t:get("sample")
     if text and text ~= "" then
