@@ -459,7 +459,7 @@ def report(
 
 def main() -> None:
     """Run the benchmark and print its tables."""
-    parser = arguments(__doc__ or "", db="both", warmup=2, runs=3, duration=4)
+    parser = arguments(__doc__ or "", db="both", warmup=1, runs=3, duration=3)
     parser.set_defaults(connections=64)
     parser.add_argument("--redis", default=REDIS_DEFAULT, help="Redis URL; '' to skip Redis")
     parser.add_argument("--members", type=int, default=2000)
