@@ -152,9 +152,12 @@ async def prepare(
     try:
         await Worker(runtime).run_until_idle()
         for mode, (sku_id, item_id) in items.items():
-            ids = await GroupbuyTeam.filter(activity__items__id=item_id, status="open").values_list(
-                "id", flat=True
-            )
+            ids = [
+                int(r["id"])
+                for r in await GroupbuyTeam.filter(
+                    activity__items__id=item_id, status="open"
+                ).values("id")
+            ]
             if len(ids) != teams:
                 raise SystemExit(f"{mode}: {len(ids)} of {teams} teams opened")
             found[mode] = (sku_id, item_id, [gid("GroupbuyTeam", pk) for pk in sorted(ids)])
@@ -223,8 +226,8 @@ def bench_database(kind: str, workdir: Path, args: Any, times: Timing) -> str:
             script_args.append(str(workdir / f"{mode}-turn.txt"))
             loads.append(Load(mode, server, PATHS[mode], "storm.lua", script_args))
         measured = measure(loads, times, args.connections)
-    joins, teams, verdict = asyncio.run(audit(settings))
-    say(f"  audit: {joins} joins in {teams} teams; {verdict}")
+    joins, team_count, verdict = asyncio.run(audit(settings))
+    say(f"  audit: {joins} joins in {team_count} teams; {verdict}")
     base = measured["bare"]
     rows = [
         [
@@ -247,7 +250,7 @@ def bench_database(kind: str, workdir: Path, args: Any, times: Timing) -> str:
     headers += ["CPU µs/join", "refused or failed"]
     return (
         f"### {kind}\n\n{markdown(headers, rows)}\n\n"
-        f"Audit after the runs: {joins} joins in {teams} teams; {verdict}. "
+        f"Audit after the runs: {joins} joins in {team_count} teams; {verdict}. "
         f"Load average {load_average()} at the end."
     )
 

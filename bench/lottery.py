@@ -133,10 +133,11 @@ async def audit(settings: AppSettings, activity_id: int) -> tuple[int, str]:
     try:
         draws = await LotteryDraw.filter(activity_id=activity_id).count()
         counted = sum(
-            await LotteryCounter.filter(activity_id=activity_id).values_list("total", flat=True)
+            int(r["total"])
+            for r in await LotteryCounter.filter(activity_id=activity_id).values("total")
         )
         prize = await LotteryPrize.get(activity_id=activity_id, kind="points")
-        points = sum(await Member.all().values_list("points", flat=True))
+        points = sum(int(r["points"]) for r in await Member.all().values("points"))
         members = await Member.all().count()
         expected = members * POINTS - draws * (COST - PRIZE)
         problems = []

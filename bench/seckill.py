@@ -269,7 +269,10 @@ async def audit(shop: Shop) -> dict[tuple[str, str], tuple[int, int, int]]:
                     activity_plugin="seckill", activity_ref=gid("SeckillItem", item.id)
                 ).values("quantity")
             )
-            left = await SeckillStock.filter(item_id=item.id).values_list("remaining", flat=True)
+            left = [
+                int(r["remaining"])
+                for r in await SeckillStock.filter(item_id=item.id).values("remaining")
+            ]
             by_stock = item.stock - (left[0] if left else item.stock)
             sku = await Sku.get(id=item.sku_id)
             by_sku = SKU_STOCK - sku.stock
