@@ -8,6 +8,7 @@ import logging
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -195,6 +196,25 @@ async def seed_shop(
     return tenant
 
 
+async def seed_members(tenant_id: int, count: int, *, points: int = 0) -> list[tuple[int, str]]:
+    """``count`` members of the tenant (with ``points``), each with a bearer token; their
+    ids and tokens. One transaction, so thousands take seconds."""
+    from tortoise.transactions import in_transaction
+
+    from yutang.core.auth import hash_password, issue_token
+    from yutang.core.models import Member
+
+    password = hash_password("bench-password")
+    found = []
+    async with in_transaction():
+        for i in range(count):
+            member = await Member.create(
+                tenant_id=tenant_id, phone=f"139{i:08d}", password_hash=password, points=points
+            )
+            found.append((member.id, await issue_token("member", member.id, tenant_id)))
+    return found
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -210,9 +230,17 @@ def pinned(cmd: list[str], cpu: int) -> list[str]:
 
 
 class Server:
-    """A ``python -m bench.server MODE`` process (YUTANG_ENV=production), pinned to one CPU."""
+    """A ``python -m bench.server MODE`` process (YUTANG_ENV=production), pinned to one CPU;
+    ``env`` adds environment variables (e.g. a Redis URL)."""
 
-    def __init__(self, mode: str, settings: AppSettings, *, plugins: bool = False) -> None:
+    def __init__(
+        self,
+        mode: str,
+        settings: AppSettings,
+        *,
+        plugins: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.mode = mode
         self.port = _free_port()
         paths = [str(REPO), *([str(PLUGIN_DIST)] if plugins else [])]
@@ -225,6 +253,7 @@ class Server:
             "YUTANG_CACHE_PREFIX": settings.cache_prefix,
             "YUTANG_REDIS_URL": settings.redis_url or "",
             "PYTHONPATH": os.pathsep.join(paths),
+            **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
         # the server's stderr, shown if it fails to start; closed in __exit__
@@ -313,16 +342,44 @@ class WrkRun:
         return self.requests / self.seconds
 
 
+def _interrupted(cmd: list[str], until: Path) -> str:
+    """Run wrk until its script creates ``until``, then interrupt it (wrk reports on
+    SIGINT); its output."""
+    with subprocess.Popen(
+        cmd, cwd=WRK_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        while proc.poll() is None and not until.exists():
+            time.sleep(0.01)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate()
+    if proc.returncode not in (0, -signal.SIGINT):
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {stderr}")
+    return stdout
+
+
 def wrk(
-    url: str, script: str, args: Sequence[str], seconds: int, connections: int, threads: int
+    url: str,
+    script: str,
+    args: Sequence[str],
+    seconds: int,
+    connections: int,
+    threads: int,
+    until: Path | None = None,
 ) -> WrkRun:
-    """Run wrk with a script of ``bench/wrk`` (which prints a ``RESULT {json}`` line)."""
+    """Run wrk with a script of ``bench/wrk`` (which prints a ``RESULT {json}`` line);
+    with ``until``, stop it as soon as the script creates that file (``seconds`` is then
+    only a cap)."""
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
     cmd += ["-s", script, url, "--", *args]
-    done = subprocess.run(
-        pinned(cmd, CLIENT_CPU), cwd=WRK_DIR, capture_output=True, text=True, check=True
-    )
-    lines = done.stdout.splitlines()
+    if until is None:
+        done = subprocess.run(
+            pinned(cmd, CLIENT_CPU), cwd=WRK_DIR, capture_output=True, text=True, check=True
+        )
+        stdout = done.stdout
+    else:
+        stdout = _interrupted(pinned(cmd, CLIENT_CPU), until)
+    lines = stdout.splitlines()
     data = json.loads(next(ln for ln in lines if ln.startswith("RESULT ")).removeprefix("RESULT "))
     failed = [ln.removeprefix("FAILED ") for ln in lines if ln.startswith("FAILED ")]
     if failed:
@@ -566,6 +623,10 @@ async def in_process(mode: str, settings: AppSettings) -> AsyncIterator[AsyncTes
         from yutang.core.runtime import build_runtime
 
         app = create_app(build_runtime(settings), worker=False)
+    elif mode == "marketing":
+        from bench.bare_marketing import create_app as create_marketing
+
+        app = create_marketing(settings)
     else:
         from bench.baselines import create_app as create_bare
 

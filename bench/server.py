@@ -1,7 +1,8 @@
 """The server process a benchmark starts: ``python -m bench.server MODE --port N``.
 
 ``yutang`` is the real ``yutang serve --no-worker``; ``raw`` and ``tortoise`` are the bare
-baselines of :mod:`bench.baselines` under the same uvicorn settings (one worker, uvloop,
+baselines of :mod:`bench.baselines`, ``marketing`` those of :mod:`bench.bare_marketing`,
+under the same uvicorn settings (one worker, uvloop,
 httptools, no access log). The database and plugins file come from ``YUTANG_*``.
 """
 
@@ -13,7 +14,7 @@ import argparse
 def main() -> None:
     """Serve one mode until terminated."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["yutang", "raw", "tortoise"])
+    parser.add_argument("mode", choices=["yutang", "raw", "tortoise", "marketing"])
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     if args.mode == "yutang":
@@ -23,11 +24,14 @@ def main() -> None:
         return
     import uvicorn
 
-    from bench.baselines import create_app
+    from bench import bare_marketing, baselines
     from yutang.core.settings import AppSettings
 
+    settings = AppSettings.from_env()
     uvicorn.run(
-        create_app(args.mode, AppSettings.from_env()),
+        bare_marketing.create_app(settings)
+        if args.mode == "marketing"
+        else baselines.create_app(args.mode, settings),
         host="127.0.0.1",
         port=args.port,
         log_level="warning",
