@@ -188,6 +188,11 @@ async def test_malformed_requests_write_nothing(http: httpx.AsyncClient, shop: S
     for content, message in MALFORMED:
         response = await http.post("/graphql", content=content, headers=headers)
         assert (response.status_code, response.text) == (400, message), content
+    # A body over 1 MiB is refused before anything reads it as GraphQL.
+    huge = b'{"query": "{ categories { name } }", "variables": {"x": "' + b"x" * (1 << 20) + b'"}}'
+    response = await http.post("/graphql", content=huge, headers=headers)
+    assert response.status_code == 413
+    assert response.headers["cache-control"] == "no-store"
     # An unknown tenant is a 404.
     response = await http.post(
         "/graphql", json={"query": "{ categories { name } }"}, headers={"X-Tenant": "nope"}

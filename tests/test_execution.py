@@ -130,3 +130,29 @@ def test_a_null_in_a_non_null_field_is_located() -> None:
     message = "Cannot return null for non-nullable field Variant.code."
     assert result["errors"] == [(message, ["items", 1, "variants", 1, "code"])]
     assert result["data"] is None  # every position up to the root is non-null
+
+
+def test_documents_alike_in_their_operation_do_not_share_plans() -> None:
+    """graphql-core nodes compare by content: two documents with the same operation and
+    other fragments must still get their own plans, which go with their document."""
+    import gc
+
+    from graphql import parse
+    from graphql.execution.collect_fields import FragmentDetails
+
+    from yutang.graphql.execution import _SHARED, _plans_for
+
+    def plans(text: str) -> tuple[Any, dict[Any, Any]]:
+        document = parse(text)
+        operation, fragment = document.definitions
+        return document, _plans_for(operation, {"F": FragmentDetails(fragment)})  # type: ignore[arg-type]
+
+    operation = "query Q { items { ...F } }"
+    first, first_plans = plans(operation + " fragment F on Item { name }")
+    second, second_plans = plans(operation + " fragment F on Item { id note }")
+    assert first.definitions[0] == second.definitions[0]
+    assert first_plans is not second_plans
+    entries = len(_SHARED)
+    del first, second
+    gc.collect()
+    assert len(_SHARED) == entries - 2

@@ -97,9 +97,15 @@ async def test_the_automatic_protocol_over_get(
 async def test_a_hash_that_does_not_match_the_text_is_refused(
     http: httpx.AsyncClient, tenant: TenantInfo
 ) -> None:
-    wrong = await get(http, PRODUCTS, "{ products { edges { node { id } } } }")
+    other = "query Products($first: Int!) { products(first: $first) { edges { node { id } } } }"
+    wrong = await get(http, PRODUCTS, other)
     assert wrong.status_code == 400 and code(wrong) == "BAD_REQUEST"
     assert code(await get(http, None, PRODUCTS)) == "PERSISTED_QUERY_NOT_FOUND"
+    # Nor does a cached answer to the hash go to a request whose text differs.
+    assert (await get(http, PRODUCTS, PRODUCTS)).status_code == 200
+    assert (await get(http, None, PRODUCTS)).headers.get("x-yutang-cache") == "hit"
+    wrong = await get(http, other, PRODUCTS)
+    assert wrong.status_code == 400 and code(wrong) == "BAD_REQUEST"
 
 
 async def test_the_protocol_over_post_runs_mutations_too(
@@ -163,6 +169,11 @@ async def test_members_and_other_tenants_under_the_allowlist(
     as_member = {**SHOP, "Authorization": f"Bearer {member}"}
     free = await locked.get("/graphql", params={"query": "{ me { phone } }"}, headers=as_member)
     assert free.json() == {"data": {"me": {"phone": "13900000002"}}}
+
+    for made_up in ("Bearer nonsense", "Basic eDp5", f"Bearer {owner}"):  # staff of "shop"
+        headers = {"X-Tenant": "other", "Authorization": made_up}
+        held = await locked.get("/graphql", params={"query": "{ me { phone } }"}, headers=headers)
+        assert code(held) == "PERSISTED_QUERY_NOT_ALLOWED", made_up
 
 
 async def test_only_owners_and_managers_upload_valid_documents(

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import msgspec
 import pytest
 import pytest_asyncio
 
 from yutang import api
 from yutang.core.auth import Principal, authorize
 from yutang.core.errors import ConfigError
-from yutang.core.plugins import PluginRegistry
+from yutang.core.plugins import PluginRegistry, PluginSet
 from yutang.core.tenancy import TenantInfo
 from yutang.testing import GraphQLClient, create_staff
 
@@ -156,3 +157,23 @@ async def test_an_undeclared_permission_is_a_bug_not_a_pass(tenant: TenantInfo) 
     operator = Principal(kind="operator", id=1, tenant_id=None)
     with pytest.raises(LookupError, match=r"no plugin declares the permission 'seckill\.nuke'"):
         await authorize({}, tenant.id, operator, "seckill.nuke")
+
+
+def test_registration_hooks_may_take_a_subset_of_their_arguments() -> None:
+    """As pluggy allows: an input schema for every operation, declared without one."""
+
+    class Input(msgspec.Struct):
+        code: str
+
+    module = ModuleType("argless_plugin")
+
+    @api.hookimpl
+    def yutang_input_schema() -> type:
+        return Input
+
+    module.yutang_input_schema = yutang_input_schema  # type: ignore[attr-defined]
+    registry = PluginRegistry()
+    registry.register("argless", module)
+    plugins = PluginSet(registry, frozenset({"argless"}))
+    found = plugins.collect("yutang_input_schema", operation="checkout")
+    assert found == [("argless", Input)]

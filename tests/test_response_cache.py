@@ -506,3 +506,31 @@ async def test_two_workers_sharing_redis_never_serve_a_stale_price(
         after = await anonymous(one, PRODUCTS, {"first": 10})
         assert not hit(after) and prices(after) == [4200]
         assert prices(await anonymous(two, PRODUCTS, {"first": 10})) == [4200]
+
+
+GUEST_ADD = """mutation($input: AddToCartInput!) {
+  addToCart(input: $input) { cartToken errors { code } } }"""
+GUEST_CART = "query($token: String) { cart(token: $token) { lines { quantity } } }"
+
+
+async def test_a_guests_cart_is_never_served_from_the_cache(
+    http: httpx.AsyncClient, make_product: Make
+) -> None:
+    """No member token, yet one visitor's: the cart answers ``no-store`` and is not kept."""
+    sku = to_global("Sku", (await Sku.get(product_id=(await make_product("Tea")).id)).id)
+
+    async def add(token: str | None) -> str:
+        inp = {"skuId": sku, "quantity": 1, "cartToken": token}
+        body = {"query": GUEST_ADD, "variables": {"input": inp}}
+        added = (await http.post("/graphql", json=body, headers=SHOP)).json()
+        assert added["data"]["addToCart"]["errors"] == [], added
+        cart_token: str = added["data"]["addToCart"]["cartToken"]
+        return cart_token
+
+    token = await add(None)
+    for expected in (1, 2):
+        if expected == 2:
+            await add(token)
+        read = await anonymous(http, GUEST_CART, {"token": token})
+        assert read.headers["cache-control"] == "no-store" and not hit(read)
+        assert read.json()["data"]["cart"]["lines"] == [{"quantity": expected}]

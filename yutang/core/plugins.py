@@ -73,7 +73,7 @@ class PluginSet:
         """Call a synchronous registration hook; ``(plugin, result)`` pairs, non-None."""
         out = []
         for impl in reversed(self.caller(hook).get_hookimpls()):
-            res = impl.function(**kwargs)
+            res = impl.function(*(kwargs[a] for a in impl.argnames))
             if res is not None:
                 out.append((impl.plugin_name, res))
         return out

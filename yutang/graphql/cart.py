@@ -232,6 +232,7 @@ class CartQuery:
     )
     async def cart(self, info: Info, token: str | None = None) -> Cart | None:
         ctx = info.context
+        ctx.no_store()
         member_id = await ctx.optional_member_id()
         row = await carts.find_cart(ctx.tenant, member_id, token)
         return await cart_node(ctx.tenant, row) if row else None

@@ -36,6 +36,12 @@ class Context(BaseContext, kw_only=True):
             found = self.loaders[key] = DataLoader(load_fn=load)
         return found
 
+    def no_store(self) -> None:
+        """Keep this response out of every cache: it is for one visitor although it has no
+        member token (a guest's cart by its token)."""
+        if self.response is not None:
+            self.response.headers["Cache-Control"] = "no-store"
+
     async def principal(self) -> Principal | None:
         """The caller behind the bearer token, if any (looked up once per request)."""
         if "principal" not in self.cache:

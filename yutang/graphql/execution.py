@@ -56,9 +56,10 @@ class SharedPlans:
         self.plans: dict[PlanKey, Plan | None] = {}
 
 
-_SHARED: weakref.WeakKeyDictionary[OperationDefinitionNode, SharedPlans | None] = (
-    weakref.WeakKeyDictionary()
-)
+# By the operation node's identity: graphql-core nodes compare by content, and two
+# documents with the same operation but other fragments must not share plans. An entry
+# goes when its operation node does.
+_SHARED: dict[int, SharedPlans | None] = {}
 
 
 class _VariableDirectiveFinder(Visitor):
@@ -84,11 +85,13 @@ def _plans_for(
     operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
 ) -> dict[PlanKey, Plan | None]:
     """The operation's shared plans, or a fresh dict when they must be per request."""
-    if operation not in _SHARED:
+    key = id(operation)
+    if key not in _SHARED:
         definitions = [f.definition for f in fragments.values()]
         per_request = _directives_read_variables([operation, *definitions])
-        _SHARED[operation] = None if per_request else SharedPlans(definitions)
-    shared = _SHARED[operation]
+        _SHARED[key] = None if per_request else SharedPlans(definitions)
+        weakref.finalize(operation, _SHARED.pop, key, None)
+    shared = _SHARED[key]
     return shared.plans if shared is not None else {}
 
 

@@ -50,6 +50,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from yutang.core import clock
+from yutang.core.auth import principal_for
 from yutang.core.errors import DomainError
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo
@@ -60,6 +61,7 @@ STOREFRONT_PATH = "/graphql"
 NO_STORE = (b"cache-control", b"no-store")
 REVALIDATE = (b"cache-control", b"public, no-cache")
 VARY = (b"vary", b"X-Tenant, Authorization")
+MAX_BODY = 1 << 20  # a GraphQL document with its variables; anything larger is refused
 
 Invalidate = Callable[[str | None], Awaitable[None]]
 # Plain ASGI: this layer sits outside litestar and rewrites scopes and messages.
@@ -164,6 +166,10 @@ class ResponseCache:
             request = _from_query_string(scope["query_string"])
         else:
             body = await _read_body(receive)
+            if body is None:
+                status, refusal = _error(413, "TOO_LARGE", "the request body is over 1 MiB")
+                await _send_body(send, status, [NO_STORE], refusal)
+                return
             receive = _replay(body, upstream)
             try:
                 request = _request_decoder.decode(body)
@@ -175,7 +181,10 @@ class ResponseCache:
         named = headers.get(b"x-tenant")  # as the tenant middleware reads it
         slug = self.settings.default_tenant if named is None else named.decode("latin-1").strip()
         anonymous = b"authorization" not in headers
-        sha = request.persisted_hash() or (sha256_hex(request.query) if request.query else None)
+        sha = request.persisted_hash()
+        if request.query is not None:  # a hash the text does not match goes on to its 400
+            text_sha = sha256_hex(request.query)
+            sha = text_sha if sha is None else (sha if sha == text_sha else None)
         generation: str | None = None
         key = ""
         tenant_key = self._tenant_keys.get(slug)
@@ -225,6 +234,8 @@ class ResponseCache:
             await self.app(scope, receive, _with_header(send, NO_STORE))
             return None
         scope.setdefault("state", {})[TENANT_STATE] = tenant  # not looked up twice
+        if not anonymous and self.settings.persisted_queries == "allowlist":
+            anonymous = not await _signed_in(scope, tenant)  # a made-up token is no one
         resolved = await self._resolve(tenant, request, anonymous)
         if isinstance(resolved, tuple):
             await _send_body(send, resolved[0], [NO_STORE], resolved[1])
@@ -297,6 +308,16 @@ def _key(tenant_key: str, sha: str, request: GraphQLRequest) -> str:
     return f"{tenant_key}|{sha}|{request.operation_name or ''}|{variables}"
 
 
+async def _signed_in(scope: Scope, tenant: TenantInfo) -> bool:
+    """Whether the request's bearer token is a live one of this tenant's (or an operator's)."""
+    header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    found = await principal_for(token.strip())
+    return found is not None and (found.kind == "operator" or found.tenant_id == tenant.id)
+
+
 class _Capture:
     """Holds the app's response, decides whether it is cacheable, then sends it."""
 
@@ -317,7 +338,7 @@ class _Capture:
     async def finish(self, expires: float) -> Entry | None:
         """Send the held response; the entry to store, if it may be cached."""
         body = b"".join(self.chunks)
-        if self.status == 200 and _no_errors(body):
+        if self.status == 200 and NO_STORE not in self.headers and _no_errors(body):
             entry = Entry(expires=expires, etag=_etag(body), body=body)
             await _send_entry(self.scope, dict(self.scope["headers"]), entry, self.downstream)
             return entry
@@ -388,11 +409,17 @@ def _with_header(send: Send, header: tuple[bytes, bytes]) -> Send:
     return wrapped
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, or None past ``MAX_BODY`` (read here, before litestar's own limit)."""
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 
