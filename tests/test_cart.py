@@ -14,7 +14,7 @@ from tortoise.expressions import F
 
 from yutang import api
 from yutang.core import cart as carts
-from yutang.core.models import Cart, CartLine, Order, Product, Sku, Tenant
+from yutang.core.models import Cart, CartLine, Order, OrderLine, Product, Sku, Tenant
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantInfo
 from yutang.graphql.ids import to_global
@@ -385,6 +385,57 @@ async def test_two_devices_adding_the_same_sku_at_once_add_up(
     await asyncio.gather(*(carts.add_line(tenant, member.id, None, data) for _ in range(8)))
     assert await CartLine.all().values_list("quantity", flat=True) == [8]
     assert await Cart.all().count() == 1
+
+
+@pytest.mark.postgres_only
+async def test_a_quantity_set_while_devices_add_is_never_lost(
+    member: tuple[Any, GraphQLClient], make_product: Make
+) -> None:
+    """Without the cart lock the update and an add deadlock (one takes the line then the
+    cart, the other the cart then the line) or the add overwrites the new quantity with
+    its own sum; serialised, the 100 holds plus the adds that came after it."""
+    _, me = member
+    tea = await sku_of(make_product, "Tea", stock=500)
+    for round_ in range(3):
+        line = (await add(me, tea, 1))["cart"]["lines"][0]["id"]
+        adds = [add(me, tea, 1) for _ in range(8)]
+        set_to_100 = me(UPDATE, {"line": line, "q": 100})
+        done = await asyncio.gather(*adds[:2], set_to_100, *adds[2:])
+        assert done.pop(2)["updateCartLine"]["errors"] == []
+        assert all(d["errors"] == [] for d in done)
+        (quantity,) = await CartLine.all().values_list("quantity", flat=True)
+        assert 100 <= quantity <= 108, f"round {round_}: the update was lost ({quantity})"
+        await me(REMOVE, {"lines": [line]})
+
+
+@pytest.mark.postgres_only
+async def test_devices_adding_while_the_cart_is_checked_out_lose_no_unit(
+    member: tuple[Any, GraphQLClient], make_product: Make
+) -> None:
+    """placeOrder reads the selected lines and later deletes them: without the cart lock
+    a unit added in between would leave with neither the order nor the cart."""
+    _, me = member
+    tea = await sku_of(make_product, "Tea", stock=500)
+    address = {
+        "receiver": "王小明",
+        "phone": "13800000000",
+        "province": "330000",
+        "city": "330100",
+        "district": "330106",
+        "detail": "龙井路1号",
+    }
+    added = 0
+    for round_ in range(3):
+        await add(me, tea, 1)
+        body = {"fromCart": True, "idempotencyKey": f"race-{round_}", "address": address}
+        adds = [add(me, tea, 1) for _ in range(6)]
+        done = await asyncio.gather(*adds[:2], me(PLACE, {"input": body}), *adds[2:])
+        assert done.pop(2)["placeOrder"]["errors"] == []
+        assert all(d["errors"] == [] for d in done)
+        added += 7
+        ordered = sum(await OrderLine.all().values_list("quantity", flat=True))
+        in_cart = sum(await CartLine.all().values_list("quantity", flat=True))
+        assert ordered + in_cart == added, f"round {round_}: {ordered} + {in_cart}"
 
 
 async def test_a_cart_costs_the_same_few_statements_whatever_its_size(

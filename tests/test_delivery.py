@@ -212,6 +212,76 @@ async def test_a_refund_restocks_only_the_units_not_shipped(
     assert (await Sku.get()).stock == 10 - 3 + 1
 
 
+REFUND_NOW = """
+mutation($o: ID!, $l: ID!, $q: Int!, $key: String!) {
+  refundOrder(input: {orderId: $o, idempotencyKey: $key, lines: [{lineId: $l, quantity: $q}]}) {
+    errors { code }
+  }
+}"""
+
+
+async def test_the_last_parcel_fulfils_an_order_whose_shipped_units_were_refunded(
+    member: tuple[Any, GraphQLClient], admin: GraphQLClient, make_product: Make
+) -> None:
+    _, me = member
+    order, (tea, cup) = await paid_order(me, make_product, [("Tea", 2), ("Cup", 1)])
+    assert (await ship(admin, order, "SF1", [(tea, 1)]))["errors"] == []
+    refund = await admin(REFUND_NOW, {"o": order, "l": tea, "q": 2, "key": "r"})
+    assert refund["refundOrder"]["errors"] == []
+    assert (await Order.get()).status == "paid"
+
+    last = await ship(admin, order, "SF2")
+    assert last["errors"] == []
+    assert last["shipment"]["lines"] == [{"lineId": cup, "quantity": 1}]
+    assert last["order"]["status"] == "fulfilled"
+
+
+async def test_refunding_the_last_unshipped_units_fulfils_the_order(
+    member: tuple[Any, GraphQLClient],
+    admin: GraphQLClient,
+    make_product: Make,
+    worker: Worker,
+    frozen_clock: FrozenClock,
+) -> None:
+    _, me = member
+    order, (tea, cup) = await paid_order(me, make_product, [("Tea", 1), ("Cup", 1)])
+    assert (await ship(admin, order, "SF1", [(tea, 1)]))["errors"] == []
+    asked = await me(
+        """mutation($o: ID!, $l: ID!) { requestRefund(input: {orderId: $o, idempotencyKey: "r",
+           lines: [{lineId: $l, quantity: 1}]}) { refund { id } errors { code } } }""",
+        {"o": order, "l": cup},
+    )
+    assert asked["requestRefund"]["errors"] == []
+    assert (await Order.get()).status == "paid"
+    decided = await admin(
+        """mutation($id: ID!) { decideRefund(refundId: $id, approve: true) {
+           refund { status } errors { code } } }""",
+        {"id": asked["requestRefund"]["refund"]["id"]},
+    )
+    assert decided["decideRefund"] == {"refund": {"status": "approved"}, "errors": []}
+    fulfilled = await Order.get()
+    assert fulfilled.status == "fulfilled" and fulfilled.fulfilled_at == frozen_clock()
+    assert (await Sku.get(product__name="Cup")).stock == 10
+
+    frozen_clock.advance(timedelta(days=10))
+    await worker.run_until_idle()
+    assert (await Order.get()).status == "completed"
+
+
+async def test_a_refund_fulfils_the_order_only_once_nothing_is_left_to_ship(
+    member: tuple[Any, GraphQLClient], admin: GraphQLClient, make_product: Make
+) -> None:
+    _, me = member
+    order, (tea, cup) = await paid_order(me, make_product, [("Tea", 2), ("Cup", 1)])
+    refund = await admin(REFUND_NOW, {"o": order, "l": cup, "q": 1, "key": "r"})
+    assert refund["refundOrder"]["errors"] == []
+    assert (await Order.get()).status == "paid"
+    assert (await ship(admin, order, "SF1", [(tea, 1)]))["order"]["status"] == "paid"
+    refund = await admin(REFUND_NOW, {"o": order, "l": tea, "q": 1, "key": "r2"})
+    assert refund["refundOrder"]["errors"] == []
+    assert (await Order.get()).status == "fulfilled"
+
+
 # --- holds and other fulfilment methods ------------------------------------------------------
 
 HELD: dict[int, str] = {}

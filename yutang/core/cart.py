@@ -186,6 +186,7 @@ async def update_line(
     """Change a line's quantity (checked as when adding) or whether it is selected."""
     async with in_transaction():
         cart = await _cart(tenant, member_id, token)
+        await _lock(cart)
         line = await CartLine.get_or_none(tenant_id=tenant.id, cart_id=cart.id, id=line_id)
         if line is None:
             raise NotFound("cart line", "lineId")
@@ -220,6 +221,7 @@ async def remove_lines(
     """Take lines out of the cart."""
     async with in_transaction():
         cart = await _cart(tenant, member_id, token)
+        await _lock(cart)
         await CartLine.filter(id__in=await _lines_of(cart, line_ids, "lineIds")).delete()
         await cart.save(update_fields=["updated_at"])
     return cart
@@ -235,6 +237,7 @@ async def select_lines(
     """Select (or deselect) lines for checkout: the given ones, or all when None."""
     async with in_transaction():
         cart = await _cart(tenant, member_id, token)
+        await _lock(cart)
         query = CartLine.filter(tenant_id=tenant.id, cart_id=cart.id)
         if line_ids is not None:
             query = query.filter(id__in=await _lines_of(cart, line_ids, "lineIds"))
@@ -378,8 +381,11 @@ async def quote_cart(
 
 async def checkout_from_cart(tenant: TenantInfo, member_id: int, data: C) -> tuple[C, list[int]]:
     """placeOrder's input with the member's selected cart lines, and their ids (they
-    leave the cart with the order). A refused line fails the order, naming the line."""
+    leave the cart with the order). A refused line fails the order, naming the line.
+    Runs in placeOrder's transaction and locks the cart until the lines are gone."""
     cart = await find_cart(tenant, member_id, None)
+    if cart is not None:
+        await _lock(cart)
     chosen = [ln for ln in await lines(tenant, cart) if ln.selected] if cart else []
     if not chosen:
         raise DomainError("EMPTY_CART", "select cart lines to check out", "fromCart")

@@ -11,7 +11,6 @@ from yutang.core import clock, outbox
 from yutang.core.errors import DomainError
 from yutang.core.models import Order
 from yutang.core.orders import cancel_order, emit_order_event, get_order, transition
-from yutang.core.refunds import after_sale_deadline
 from yutang.core.settings_core import core_settings
 from yutang.core.tenancy import TenantInfo
 
@@ -98,3 +97,8 @@ async def payment_timeout(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     order = await Order.get(tenant_id=tenant.id, id=payload["order_id"])
     if order.status == "pending_payment":
         await cancel_order(tenant, order.id, member_id=None, reason="payment_timeout")
+
+
+def after_sale_deadline(tenant: TenantInfo, completed: Any) -> Any:
+    """When the after-sale window of an order completed at ``completed`` closes."""
+    return completed + timedelta(days=core_settings(tenant).after_sale_days)

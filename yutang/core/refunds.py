@@ -7,7 +7,6 @@ than was paid; the money then moves through the provider, outside any transactio
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -16,11 +15,13 @@ from tortoise.transactions import in_transaction
 
 from yutang.core import clock, idempotency, outbox
 from yutang.core.errors import DomainError, NotFound
+from yutang.core.fulfilment import mark_fulfilled
 from yutang.core.members import change_points
 from yutang.core.models import Member, Order, OrderLine, Payment, Refund
 from yutang.core.orders import emit_order_event, get_order, release_lines, transition
 from yutang.core.payments import providers
-from yutang.core.settings_core import core_settings
+from yutang.core.shipments import left_to_ship
+from yutang.core.shipping import DELIVERY
 from yutang.core.tenancy import TenantInfo
 
 
@@ -194,7 +195,7 @@ async def _approve(
     amount = sum(p["amount"] for p in plan)
     points = sum(p["points"] for p in plan)
     unshipped = {
-        ln.id: ln.quantity - ln.refunded_quantity - ln.shipped_quantity
+        ln.id: left_to_ship(ln)
         for ln in await OrderLine.filter(id__in=[p["line_id"] for p in plan])
     }
     for p in plan:
@@ -203,10 +204,8 @@ async def _approve(
             refunded_amount=F("refunded_amount") + p["amount"],
             refunded_points=F("refunded_points") + p["points"],
         )
-    remaining = await OrderLine.filter(
-        tenant_id=tenant.id, order_id=order.id, refunded_quantity__lt=F("quantity")
-    ).exists()
-    full = not remaining
+    after = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
+    full = all(ln.refunded_quantity >= ln.quantity for ln in after)
     if full:
         amount += order.fees
     amount = min(amount, order.paid_amount - order.refunded_amount)
@@ -228,6 +227,8 @@ async def _approve(
         )
     if full:
         await transition(tenant, order, "refunded")
+    elif _all_shipped(order, after):
+        await mark_fulfilled(tenant, order)
     await Refund.filter(id=refund.id).update(status="approved", amount=amount, lines=plan)
     refund.status, refund.amount, refund.lines = "approved", amount, plan
     await outbox.schedule(
@@ -242,6 +243,16 @@ async def _approve(
         order,
         "yutang_order_refunded",
         {"refund_id": refund.id, "amount": amount, "lines": plan, "full": full},
+    )
+
+
+def _all_shipped(order: Order, lines: list[OrderLine]) -> bool:
+    """A paid delivery order, not fully refunded, with nothing left to ship: the units
+    not refunded have all shipped, so this refund fulfils it as the last parcel would."""
+    return (
+        order.status == "paid"
+        and order.fulfilment == DELIVERY
+        and all(left_to_ship(ln) == 0 for ln in lines)
     )
 
 
@@ -262,8 +273,3 @@ async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     await Refund.filter(id=refund.id, status="approved").update(
         status="refunded", refunded_at=clock.now()
     )
-
-
-def after_sale_deadline(tenant: TenantInfo, completed: Any) -> Any:
-    """When the after-sale window of an order completed at ``completed`` closes."""
-    return completed + timedelta(days=core_settings(tenant).after_sale_days)

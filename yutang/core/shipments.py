@@ -41,8 +41,9 @@ class ShipInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename=
 
 
 def left_to_ship(line: OrderLine) -> int:
-    """Units of a line neither shipped nor refunded."""
-    return line.quantity - line.refunded_quantity - line.shipped_quantity
+    """Units of a line neither shipped nor refunded (never below 0: shipped units can be
+    refunded too)."""
+    return max(line.quantity - line.refunded_quantity - line.shipped_quantity, 0)
 
 
 def _plan(lines: list[OrderLine], wanted: list[ShipLineInput]) -> dict[int, int]:
@@ -95,6 +96,6 @@ async def ship_lines(tenant: TenantInfo, data: ShipInput) -> tuple[Order, Shipme
             tracking_number=data.tracking_number.strip(),
             lines=[{"line_id": k, "quantity": v} for k, v in plan.items()],
         )
-        if all(left_to_ship(ln) == plan.get(ln.id, 0) for ln in lines):
+        if all(left_to_ship(ln) - plan.get(ln.id, 0) <= 0 for ln in lines):
             await mark_fulfilled(tenant, order)
     return order, shipment
