@@ -205,6 +205,11 @@ class ResponseCache:
                 self._flights[flight] = asyncio.get_running_loop().create_future()
                 entry = None
                 try:
+                    # A miss that ended while we looked up has stored its entry by now.
+                    _, entry = await self.store.lookup(slug, key)
+                    if entry is not None and clock.now().timestamp() < entry.expires:
+                        await _send_hit(scope, headers, entry, send)
+                        return
                     entry = await self._miss(
                         scope, (receive, upstream), send, request, slug, anonymous, generation, key
                     )
