@@ -22,12 +22,17 @@ from yutang.core.runtime import Runtime
 from yutang.core.shipping import Rule, TemplateInput, save_template
 
 PRODUCTS = [
-    ("茶叶", "西湖龙井 明前特级", [("规格", "50g", 12800, 40), ("规格", "100g", 23800, 25)]),
-    ("茶叶", "安溪铁观音 清香型", [("规格", "125g", 6800, 60), ("规格", "250g", 12800, 30)]),
-    ("茶叶", "云南普洱 熟茶饼", [("规格", "357g", 19800, 20)]),
-    ("茶具", "宜兴紫砂壶 西施", [("颜色", "朱泥", 50000, 3), ("颜色", "紫泥", 45000, 5)]),
-    ("茶具", "青瓷品茗杯", [("颜色", "粉青", 3800, 100), ("颜色", "梅子青", 3800, 80)]),
-    ("茶点", "桂花糕礼盒", [("规格", "6枚", 3900, 50), ("规格", "12枚", 6900, 40)]),
+    (
+        "茶叶",
+        "西湖龙井 明前特级",
+        ["新茶", "礼盒"],
+        [("规格", "50g", 12800, 40), ("规格", "100g", 23800, 25)],
+    ),
+    ("茶叶", "安溪铁观音 清香型", [], [("规格", "125g", 6800, 60), ("规格", "250g", 12800, 30)]),
+    ("茶叶", "云南普洱 熟茶饼", [], [("规格", "357g", 19800, 20)]),
+    ("茶具", "宜兴紫砂壶 西施", ["礼盒"], [("颜色", "朱泥", 50000, 3), ("颜色", "紫泥", 45000, 5)]),
+    ("茶具", "青瓷品茗杯", [], [("颜色", "粉青", 3800, 100), ("颜色", "梅子青", 3800, 80)]),
+    ("茶点", "桂花糕礼盒", ["礼盒"], [("规格", "6枚", 3900, 50), ("规格", "12枚", 6900, 40)]),
 ]
 
 
@@ -54,7 +59,7 @@ async def load_demo(runtime: Runtime, slug: str, progress: Callable[[str], None]
     )
     progress("shipping: ¥8 (¥20 to remote regions), free over ¥99")
     categories: dict[str, int] = {}
-    for i, (cat, name, skus) in enumerate(PRODUCTS, 1):
+    for i, (cat, name, tags, skus) in enumerate(PRODUCTS, 1):
         if cat not in categories:
             categories[cat] = (await save_category(tenant, cat, None)).id
         spec = skus[0][0]
@@ -67,6 +72,7 @@ async def load_demo(runtime: Runtime, slug: str, progress: Callable[[str], None]
                 spec_names=[spec],
                 images=[f"https://img.example.com/demo/{i}.jpg"],
                 skus=[SkuInput(price=p, specs={spec: v}, stock=s) for _, v, p, s in skus],
+                tags=tags,
             ),
         )
         progress(f"product {i}/{len(PRODUCTS)}: {name}")
