@@ -335,3 +335,27 @@ async def test_a_plugins_hold_blocks_every_parcel_and_other_methods_are_not_ship
         {"code": "NOT_DELIVERY", "field": "orderId", "message": "this order is fulfilled by errand"}
     ]
     assert (await Order.get(id=api.pk_of(errand, "Order"))).address is None
+
+
+async def test_a_parcel_sent_again_is_recorded_once(
+    member: tuple[Any, GraphQLClient], admin: GraphQLClient, make_product: Make
+) -> None:
+    """A retried shipOrderLines (same carrier and tracking number) answers as recorded."""
+    _, me = member
+    order, (tea, cup) = await paid_order(me, make_product, [("Tea", 3), ("Cup", 1)])
+    first = await ship(admin, order, "SF001", [(tea, 2)])
+    again = await ship(admin, order, " SF001 ", [(tea, 2)])
+    assert again == first and again["order"]["status"] == "paid"
+    other_lines = await ship(admin, order, "SF001", [(cup, 1)])
+    assert [(e["code"], e["field"]) for e in other_lines["errors"]] == [
+        ("DUPLICATE_TRACKING", "trackingNumber")
+    ]
+    last = await ship(admin, order, "SF002")
+    assert last["order"]["status"] == "fulfilled"
+    assert await ship(admin, order, "SF002") == last  # after the order is fulfilled, too
+    seen = (await me(MY_ORDER, {"id": order}))["order"]
+    assert seen["lines"] == [
+        {"quantity": 3, "shippedQuantity": 3},
+        {"quantity": 1, "shippedQuantity": 1},
+    ]
+    assert [s["trackingNumber"] for s in seen["shipments"]] == ["SF001", "SF002"]

@@ -1,8 +1,10 @@
 """Delivery: staff ship order lines with a carrier and tracking number, partly or all.
 
 Shipments are recorded under a lock on the order, so they never ship more than was
-bought and not refunded. Once every unit is shipped the order is fulfilled, and receipt
-is confirmed by the member or, after the tenant's ``auto_complete_days``, by a job.
+bought and not refunded. A parcel is known by its carrier and tracking number: sent again
+(a retried request), it is answered as recorded, not shipped twice. Once every unit is
+shipped the order is fulfilled, and receipt is confirmed by the member or, after the
+tenant's ``auto_complete_days``, by a job.
 """
 
 from __future__ import annotations
@@ -68,8 +70,22 @@ def _plan(lines: list[OrderLine], wanted: list[ShipLineInput]) -> dict[int, int]
     return plan
 
 
+def _replayed(recorded: Shipment, data: ShipInput) -> Shipment:
+    """The parcel as recorded, when the request asks for the same lines (or for whatever
+    was left, as it did the first time)."""
+    asked = {w.line_id: w.quantity for w in data.lines}
+    if asked and asked != {ln["line_id"]: ln["quantity"] for ln in recorded.lines}:
+        raise DomainError(
+            "DUPLICATE_TRACKING",
+            "this tracking number is already on a parcel of this order with other lines",
+            "trackingNumber",
+        )
+    return recorded
+
+
 async def ship_lines(tenant: TenantInfo, data: ShipInput) -> tuple[Order, Shipment]:
     """Record a parcel of a paid delivery order; the last one fulfils the order."""
+    carrier, tracking = data.carrier.strip(), data.tracking_number.strip()
     async with in_transaction():
         order = (
             await Order.filter(tenant_id=tenant.id, id=data.order_id).select_for_update().first()
@@ -80,6 +96,11 @@ async def ship_lines(tenant: TenantInfo, data: ShipInput) -> tuple[Order, Shipme
             raise DomainError(
                 "NOT_DELIVERY", f"this order is fulfilled by {order.fulfilment}", "orderId"
             )
+        recorded = await Shipment.get_or_none(
+            tenant_id=tenant.id, order_id=order.id, carrier=carrier, tracking_number=tracking
+        )
+        if recorded is not None:
+            return order, _replayed(recorded, data)
         if order.status != "paid":
             raise DomainError("ILLEGAL_TRANSITION", f"this order is {order.status}", "orderId")
         await check_holds(tenant, order)
@@ -92,8 +113,8 @@ async def ship_lines(tenant: TenantInfo, data: ShipInput) -> tuple[Order, Shipme
         shipment = await Shipment.create(
             tenant_id=tenant.id,
             order_id=order.id,
-            carrier=data.carrier.strip(),
-            tracking_number=data.tracking_number.strip(),
+            carrier=carrier,
+            tracking_number=tracking,
             lines=[{"line_id": k, "quantity": v} for k, v in plan.items()],
         )
         if all(left_to_ship(ln) - plan.get(ln.id, 0) <= 0 for ln in lines):

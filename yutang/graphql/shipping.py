@@ -220,7 +220,8 @@ class ShippingMutation:
 
     @strawberry.mutation(
         description="Ship lines of a paid delivery order with a carrier and tracking number; "
-        "partial shipments are fine, the last one fulfils the order."
+        "partial shipments are fine, the last one fulfils the order. A parcel sent again (same "
+        "carrier and tracking number) is answered as recorded, not shipped twice."
     )
     async def ship_order_lines(self, info: Info, input: ShipInput) -> ShipmentPayload:
         ctx = info.context
