@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,9 +15,11 @@ from tortoise.expressions import F
 
 from yutang import api
 from yutang.core import cart as carts
+from yutang.core.clock import FrozenClock
 from yutang.core.models import Cart, CartLine, Order, OrderLine, Product, Sku, Tenant
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantInfo
+from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.testing import PASSWORD, GraphQLClient, create_member
 
@@ -453,3 +456,27 @@ async def test_a_cart_costs_the_same_few_statements_whatever_its_size(
             assert len(cart["lines"]) == n
             statements[n] = len(counter.statements)
     assert statements[2] == statements[12] <= 5, statements
+
+
+async def test_a_guest_cart_not_merged_is_dropped_after_thirty_days(
+    storefront: GraphQLClient,
+    tenant: TenantInfo,
+    make_product: Make,
+    worker: Worker,
+    frozen_clock: FrozenClock,
+) -> None:
+    tea = await sku_of(make_product, "Tea")
+    kept = (await add(storefront, tea, 1))["cartToken"]
+    dropped = (await add(storefront, tea, 2))["cartToken"]
+    await create_member(tenant, PHONE)
+    await login(storefront, kept)  # merged: the member's cart now holds it
+    frozen_clock.advance(timedelta(days=carts.GUEST_CART_DAYS) - timedelta(seconds=1))
+    await worker.run_until_idle()
+    assert quantities((await storefront(GET, {"token": dropped}))["cart"]) == [("Tea", 2)]
+    frozen_clock.advance(timedelta(seconds=1))
+    await worker.run_until_idle()
+    assert (await storefront(GET, {"token": dropped}))["cart"] is None
+    assert await CartLine.filter(quantity=2).count() == 0
+    assert await Cart.filter(member_id__isnull=False).count() == 1
+    reopened = await add(storefront, tea, 1, dropped)  # the old token opens a new cart
+    assert reopened["errors"] == [] and reopened["cartToken"] not in (None, dropped)

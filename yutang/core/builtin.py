@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from yutang.core import fulfilment, payments, refunds, shipping
+from yutang.core import cart, fulfilment, payments, refunds, shipping
 from yutang.core.errors import DomainError
 from yutang.core.events import JobHandler, Reward
 from yutang.core.hookspecs import hookimpl
@@ -104,6 +104,7 @@ def yutang_jobs() -> dict[str, JobHandler]:
         "core.close_after_sale": fulfilment.close_after_sale,
         "core.refund_payment": outside_transaction(payments.refund_stray_payment),
         "core.execute_refund": outside_transaction(refunds.execute_refund),
+        "core.expire_guest_cart": cart.expire_guest_cart,
     }
     return handlers
 

@@ -13,11 +13,13 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import msgspec
 from tortoise.transactions import in_transaction
 
+from yutang.core import clock, outbox
 from yutang.core.addresses import CheckoutAddress
 from yutang.core.checkout import MAX_LINES, CheckoutInput, quote
 from yutang.core.errors import DomainError, NotFound
@@ -27,6 +29,7 @@ from yutang.core.pricing import ActivityRef, LineInput, Quote
 from yutang.core.tenancy import TenantInfo
 
 MAX_QUANTITY = 9999
+GUEST_CART_DAYS = 30  # a visitor's cart is kept this long unless merged at login
 C = TypeVar("C", bound=CheckoutInput)
 _LINE = re.compile(r"^lines\[(\d+)\]\.?")
 
@@ -97,7 +100,19 @@ async def _open_cart(
         )
         return await Cart.get(tenant_id=tenant.id, member_id=member_id), None
     new = secrets.token_urlsafe(24)
-    return await Cart.create(tenant_id=tenant.id, token_digest=_digest(new)), new
+    cart = await Cart.create(tenant_id=tenant.id, token_digest=_digest(new))
+    expires = clock.now() + timedelta(days=GUEST_CART_DAYS)
+    await outbox.schedule(tenant.id, "core.expire_guest_cart", {"cart_id": cart.id}, expires)
+    return cart, new
+
+
+async def expire_guest_cart(tenant: TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: a guest cart not merged into a member's by now goes, so anonymous visitors
+    cannot fill the database with carts; its token then opens a new one."""
+    guest = Cart.filter(tenant_id=tenant.id, id=payload["cart_id"], member_id=None)
+    if await guest.exists():
+        await CartLine.filter(tenant_id=tenant.id, cart_id=payload["cart_id"]).delete()
+        await guest.delete()
 
 
 async def _cart(tenant: TenantInfo, member_id: int | None, token: str | None) -> Cart:
