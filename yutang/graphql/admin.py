@@ -17,7 +17,7 @@ from yutang.core.models import MemberLevel, Operator, Staff, Store, StoreStaff, 
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
 from yutang.graphql import catalog
-from yutang.graphql.context import Context
+from yutang.graphql.context import MANAGERS, Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
 from yutang.graphql.orders import Order, member_nodes, order_node, order_page
@@ -37,7 +37,6 @@ from yutang.graphql.types import (
 )
 
 Info = strawberry.Info[Context, None]
-MANAGERS = ("owner", "manager")
 
 
 @strawberry.type

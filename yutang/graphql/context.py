@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -17,6 +17,27 @@ from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantInfo, current_tenant
 
 LoadFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+MANAGERS = ("owner", "manager")  # the staff roles that change the shop's set-up
+# Where a layer in front of the app leaves the caller it already looked up.
+PRINCIPAL_STATE = "yutang.principal"
+
+
+def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if any."""
+    for key, value in headers:
+        if key == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return (token.strip() or None) if scheme.lower() == "bearer" else None
+    return None
+
+
+async def tenant_principal(token: str | None, tenant: TenantInfo) -> Principal | None:
+    """The caller behind ``token`` if it may act for ``tenant``: one of its members or
+    staff, or a platform operator."""
+    found = await principal_for(token) if token else None
+    if found is not None and found.kind != "operator" and found.tenant_id != tenant.id:
+        return None
+    return found
 
 
 class Context(BaseContext, kw_only=True):
@@ -45,10 +66,7 @@ class Context(BaseContext, kw_only=True):
     async def principal(self) -> Principal | None:
         """The caller behind the bearer token, if any (looked up once per request)."""
         if "principal" not in self.cache:
-            found = await principal_for(self.token) if self.token else None
-            if found is not None and found.kind != "operator" and found.tenant_id != self.tenant.id:
-                found = None
-            self.cache["principal"] = found
+            self.cache["principal"] = await tenant_principal(self.token, self.tenant)
         principal: Principal | None = self.cache["principal"]
         return principal
 
@@ -95,13 +113,10 @@ def context_getter_for(runtime: Runtime) -> Callable[[Scope], Awaitable[Context]
         tenant = current_tenant.get()
         if tenant is None:
             raise RuntimeError("tenant middleware did not run")
-        token = None
-        for key, value in scope["headers"]:
-            if key == b"authorization":
-                auth = value.decode("latin-1")
-                if auth.lower().startswith("bearer "):
-                    token = auth[7:].strip() or None
-                break
-        return Context(runtime=runtime, tenant=tenant, token=token)
+        state = scope.get("state", {})
+        cache = {"principal": state[PRINCIPAL_STATE]} if PRINCIPAL_STATE in state else {}
+        return Context(
+            runtime=runtime, tenant=tenant, token=bearer_token(scope["headers"]), cache=cache
+        )
 
     return get_context

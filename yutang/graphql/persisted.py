@@ -25,11 +25,10 @@ from tortoise.transactions import in_transaction
 from yutang.core.errors import DomainError
 from yutang.core.events import GraphQLContribution
 from yutang.core.models import PersistedOperation
-from yutang.graphql.context import Context
+from yutang.graphql.context import MANAGERS, Context
 from yutang.graphql.types import UserError
 
 Info = strawberry.Info[Context, None]
-MANAGERS = ("owner", "manager")
 MAX_UPLOAD = 1000
 MAX_QUERY = 100_000
 

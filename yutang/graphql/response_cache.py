@@ -50,11 +50,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from yutang.core import clock
-from yutang.core.auth import principal_for
 from yutang.core.errors import DomainError
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo
 from yutang.graphql.cache_store import Entry, Store
+from yutang.graphql.context import PRINCIPAL_STATE, bearer_token, tenant_principal
 from yutang.graphql.persisted import PersistedQueries, operation_type, registered, sha256_hex
 
 STOREFRONT_PATH = "/graphql"
@@ -314,13 +314,11 @@ def _key(tenant_key: str, sha: str, request: GraphQLRequest) -> str:
 
 
 async def _signed_in(scope: Scope, tenant: TenantInfo) -> bool:
-    """Whether the request's bearer token is a live one of this tenant's (or an operator's)."""
-    header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return False
-    found = await principal_for(token.strip())
-    return found is not None and (found.kind == "operator" or found.tenant_id == tenant.id)
+    """Whether the request's bearer token is a live one of this tenant's (or an operator's);
+    the caller found is left for the request's context, which needs it too."""
+    principal = await tenant_principal(bearer_token(scope["headers"]), tenant)
+    scope.setdefault("state", {})[PRINCIPAL_STATE] = principal
+    return principal is not None
 
 
 class _Capture:

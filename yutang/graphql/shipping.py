@@ -10,7 +10,7 @@ from yutang.core import shipments
 from yutang.core import shipping as core_shipping
 from yutang.core.inputs import convert
 from yutang.core.models import ShippingTemplate as TemplateRow
-from yutang.graphql.context import Context
+from yutang.graphql.context import MANAGERS, Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.orders import Order, order_node, shipment_node
 from yutang.graphql.payloads import attempt
@@ -18,7 +18,6 @@ from yutang.graphql.scalars import MinorUnits
 from yutang.graphql.types import Node, Shipment, UserError, gid
 
 Info = strawberry.Info[Context, None]
-MANAGERS = ("owner", "manager")
 
 
 @strawberry.type
