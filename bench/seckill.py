@@ -9,7 +9,8 @@ the next member in turn, with a unique idempotency key (``wrk/storm.lua``). Serv
 * ``yutang+redis`` — the same with the plugin's Redis gate (``YUTANG_SECKILL_REDIS_URL``);
 * ``bare`` / ``bare+redis`` — ``bench.bare_marketing``: the same statements on the raw
   driver in one transaction (conditional UPDATEs, same order), and with Redis the plugin's
-  own gate script: the ceiling for this path.
+  own gate script, asked before the transaction as the plugin's admission asks it: the
+  ceiling for this path.
 
 Three measurements per server:
 

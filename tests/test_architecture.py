@@ -29,7 +29,7 @@ PACKAGE = ROOT / "yutang"
 PLUGIN_GUIDE = ROOT / "docs" / "plugins.md"
 EXAMPLE_PLUGIN = ROOT / "tests" / "plugin_dist" / "yutang_example_plugin.py"
 EXAMPLES = ROOT / "examples"
-KINDS = ("registration", "in-transaction", "event after commit", "query")
+KINDS = ("registration", "admission", "in-transaction", "event after commit", "query")
 
 
 # --- reading imports --------------------------------------------------------------------

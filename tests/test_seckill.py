@@ -8,6 +8,7 @@ the first second of the 10:00–11:00 session most tests use.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from yutang.app import create_app
 from yutang.core.clock import FrozenClock
 from yutang.core.models import Order, Payment, Product, Sku, Tenant
 from yutang.core.payments import record_capture
@@ -748,7 +750,7 @@ async def test_500_buyers_for_50_units_make_exactly_50_orders(
 
 @pytest.mark.postgres_only
 async def test_one_member_limit_one_twenty_requests_make_one_order(
-    admin, member, make_product: Make
+    admin, member, make_product: Make, with_and_without_gate: Any
 ) -> None:
     """Requests alternate between two SKUs of the activity, so no SKU row lock lines them
     up: only the member's counter row can keep the limit."""
@@ -886,3 +888,103 @@ async def test_the_gate_is_rebuilt_from_the_database(
     assert (await SeckillStock.get()).remaining == 1
     over = await place(first, [line(sku, 1, ref(act))], "c")
     assert [e["code"] for e in over["errors"]] == ["LIMIT_REACHED"]
+
+
+# --- refused in front of GraphQL ----------------------------------------------------------
+
+SHAPES = {
+    "usual": (PLACE, {}),
+    "aliases and fragments": (
+        """
+mutation Buy($lines: [LineInput!]!, $key: String!) {
+  buy: placeOrder(input: {lines: $lines, idempotencyKey: $key}) {
+    __typename
+    ...Outcome
+    errors { why: message code }
+    ... on OrderPayload { quote { total { amount } } }
+  }
+}
+fragment Outcome on OrderPayload { order { id } errors { field __typename } }""",
+        {},
+    ),
+    "input variable and directives": (
+        """
+mutation($input: PlaceOrderInput!, $errors: Boolean!, $skipOrder: Boolean = true) {
+  placeOrder(input: $input) {
+    order @skip(if: $skipOrder) { id }
+    errors @include(if: $errors) { code }
+    ... @include(if: false) { quote { hash } }
+  }
+}""",
+        {"errors": True},
+    ),
+}
+
+
+def shape_variables(name: str, lines: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    query_vars = SHAPES[name][1]
+    if "$input" in SHAPES[name][0]:
+        return {"input": {"lines": lines, "idempotencyKey": key}, **query_vars}
+    return {"lines": lines, "key": key, **query_vars}
+
+
+async def test_refusals_in_front_of_graphql_answer_as_graphql_does(
+    admin, storefront, tenant, yutang_db, make_product: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shape is refused once by the transaction (no gate), then in front of GraphQL
+    by the gate: the same response, from the caller and key lookups alone. The layer is
+    also asked directly, to show that it, not the resolver, answered."""
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 1), dailyStart="10:00", dailyEnd="11:00"))
+    first = await buyer(tenant, storefront, "13900000041")
+    assert (await place(first, [line(sku, 1, ref(act))], "a"))["errors"] == []
+    _, token = await create_member(tenant, "13900000042")
+    late = storefront.as_(token)
+    lines = [line(sku, 1, ref(act))]
+    by_transaction = {
+        name: await late.raw(query, shape_variables(name, lines, f"t-{name}"))
+        for name, (query, _) in SHAPES.items()
+    }
+    admission = create_app(yutang_db, worker=False, manage_db=False).asgi_handler.admission
+    gate = await switch_gate_on(monkeypatch)
+    try:
+        refused = await place(first, [line(sku, 1, ref(act))], "b")
+        assert refused["errors"][0]["code"] == "SOLD_OUT"  # and the gate learnt it
+        for name, (query, _) in SHAPES.items():
+            async with counting() as counter:
+                in_front = await late.raw(query, shape_variables(name, lines, f"f-{name}"))
+            assert in_front == by_transaction[name], name
+            assert "SOLD_OUT" in str(in_front), name
+            scope = {"headers": [(b"authorization", f"Bearer {token}".encode())]}
+            variables = shape_variables(name, lines, f"d-{name}")
+            body = await admission.refusal(scope, tenant, query, variables, None)
+            assert body is not None and json.loads(body) == by_transaction[name], name
+            assert len(counter.statements) <= 3, (name, counter.statements)
+            touched = ("seckill_", '"sku"', '"order"', "INSERT", "UPDATE")
+            assert not [s for s in counter.statements if any(t in s for t in touched)]
+    finally:
+        await gate.aclose()
+    assert await Order.all().count() == 1
+    assert (await SeckillStock.get()).remaining == 0 and (await Sku.get(id=sku.id)).stock == 9
+
+
+async def test_a_retry_after_the_sell_out_replays_its_order(
+    admin, storefront, tenant, make_product: Make, redis_gate: Any
+) -> None:
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    act = await activity(admin, session((sku, 100, 1), dailyStart="10:00", dailyEnd="11:00"))
+    first = await buyer(tenant, storefront, "13900000051")
+    placed = await place(first, [line(sku, 1, ref(act))], "a")
+    assert placed["errors"] == []
+    second = await buyer(tenant, storefront, "13900000052")
+    assert [e["code"] for e in (await place(second, [line(sku, 1, ref(act))], "z"))["errors"]] == [
+        "SOLD_OUT"
+    ]
+    # the gate refuses the same lines, but the key was answered: the order comes back
+    again = await place(first, [line(sku, 1, ref(act))], "a")
+    assert again == placed
+    reused = await place(first, [line(sku, 2, ref(act))], "a")
+    assert [e["code"] for e in reused["errors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+    refused = await place(first, [line(sku, 1, ref(act))], "b")
+    assert [e["code"] for e in refused["errors"]] == ["SOLD_OUT"]
+    assert await Order.all().count() == 1

@@ -22,6 +22,7 @@ from yutang.core.payments import providers, record_capture
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo, current_tenant
 from yutang.core.worker import Worker
+from yutang.graphql.admission import Admission
 from yutang.graphql.cache_store import make_store
 from yutang.graphql.context import context_getter_for
 from yutang.graphql.response_cache import ResponseCache
@@ -163,8 +164,10 @@ def create_app(
         state=State({"runtime": runtime, "schemas": schemas, "response_cache": store}),
         debug=debug,
     )
-    # In front of the router: a cache hit costs no routing, no DI, no GraphQL.
-    app.asgi_handler = cast(Any, ResponseCache(cast(Any, app.asgi_handler), runtime, store))
+    # In front of the router: a cache hit or a refused placeOrder costs no routing, no DI,
+    # no GraphQL.
+    front = ResponseCache(cast(Any, app.asgi_handler), runtime, store, Admission(schemas))
+    app.asgi_handler = cast(Any, front)
     return app
 
 

@@ -12,31 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from tortoise import connections
+
+from yutang.core.sql import Statement
 
 PRODUCT_COLUMNS = (
     "p.id, p.name, p.description, p.published, p.spec_names, p.tags, p.category_id, "
     "c.name AS category_name, c.parent_id AS category_parent_id"
 )
-
-
-class Statement:
-    """SQL text and its arguments, with the placeholders of the connection's dialect."""
-
-    def __init__(self, dialect: str) -> None:
-        self.postgres = dialect == "postgres"
-        self.args: list[Any] = []
-
-    def arg(self, value: Any) -> str:
-        """A placeholder bound to ``value``."""
-        self.args.append(value)
-        return f"${len(self.args)}" if self.postgres else "?"
-
-    def any_of(self, values: Sequence[int]) -> str:
-        """``= ANY($n)`` on PostgreSQL, ``IN (?, …)`` on SQLite."""
-        if self.postgres:
-            return f"= ANY({self.arg(list(values))})"
-        return f"IN ({', '.join(self.arg(v) for v in values)})"
 
 
 def _json(value: Any) -> Any:
@@ -63,8 +45,7 @@ async def product_rows(
     """Products in id order (with their category's name and parent), filtered as the
     storefront and admin lists filter them; ``search`` matches the name case-insensitively,
     ``tag`` one of the product's tags exactly."""
-    conn = connections.get("default")
-    q = Statement(conn.capabilities.dialect)
+    q = Statement()
     where = [f"p.tenant_id = {q.arg(tenant_id)}"]
     if pk is not None:
         where.append(f"p.id = {q.arg(pk)}")
@@ -87,7 +68,7 @@ async def product_rows(
         f"SELECT {PRODUCT_COLUMNS} FROM product p LEFT JOIN category c ON c.id = p.category_id "
         f"WHERE {' AND '.join(where)} ORDER BY p.id LIMIT {q.arg(limit)}"
     )
-    rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, q.args)
+    rows = await q.rows(sql)
     for row in rows:
         row["published"] = bool(row["published"])
         row["spec_names"] = _json(row["spec_names"])
@@ -97,13 +78,12 @@ async def product_rows(
 
 async def sku_rows(tenant_id: int, product_ids: Sequence[int]) -> list[dict[str, Any]]:
     """The SKUs of these products in id order."""
-    conn = connections.get("default")
-    q = Statement(conn.capabilities.dialect)
+    q = Statement()
     sql = (
         "SELECT id, product_id, specs, code, price, stock, weight_grams FROM sku "
         f"WHERE tenant_id = {q.arg(tenant_id)} AND product_id {q.any_of(product_ids)} ORDER BY id"
     )
-    rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, q.args)
+    rows = await q.rows(sql)
     for row in rows:
         row["specs"] = _json(row["specs"])
     return rows
@@ -111,12 +91,10 @@ async def sku_rows(tenant_id: int, product_ids: Sequence[int]) -> list[dict[str,
 
 async def image_rows(tenant_id: int, product_ids: Sequence[int]) -> list[dict[str, Any]]:
     """The images of these products in display order."""
-    conn = connections.get("default")
-    q = Statement(conn.capabilities.dialect)
+    q = Statement()
     sql = (
         "SELECT product_id, url, position FROM product_image "
         f"WHERE tenant_id = {q.arg(tenant_id)} AND product_id {q.any_of(product_ids)} "
         "ORDER BY position, id"
     )
-    rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, q.args)
-    return rows
+    return await q.rows(sql)

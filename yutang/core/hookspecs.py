@@ -6,6 +6,8 @@ Each hook is one of three kinds, named in its docstring:
 - **in-transaction (may veto)**: awaited inside the database transaction of the
   operation that calls it; raising :class:`yutang.api.DomainError` rolls the whole
   operation back and reports the error to the caller;
+- **admission**: awaited before the operation's transaction, on the request as sent;
+  raising :class:`yutang.api.DomainError` refuses it before anything is read or written;
 - **event after commit**: written to the outbox in the transaction of the change, then
   delivered by the job worker after commit, at least once. Handlers must be idempotent
   (``event.id`` identifies a delivery). A handler that raises is retried with backoff.
@@ -28,6 +30,7 @@ name and an implementation may accept any subset of them. Hookwrappers are refus
 | yutang_payment_providers | registration |
 | yutang_permissions | registration |
 | yutang_error_codes | registration |
+| yutang_admit_order | admission (before the transaction, may refuse) |
 | yutang_validate_checkout | in-transaction (may veto) |
 | yutang_reserve_stock | in-transaction (may veto) |
 | yutang_release_stock | in-transaction (may veto) |
@@ -62,7 +65,7 @@ if TYPE_CHECKING:
     from yutang.core.errors import ErrorCodes
     from yutang.core.events import Event, FulfilmentMethod, GraphQLContribution, JobHandler, Reward
     from yutang.core.payments import PaymentProvider
-    from yutang.core.pricing import CheckoutContext, PriceStep
+    from yutang.core.pricing import CheckoutContext, LineInput, PriceStep
     from yutang.core.tenancy import TenantInfo
 
 hookspec = pluggy.HookspecMarker("yutang")
@@ -183,6 +186,22 @@ def yutang_error_codes() -> ErrorCodes | None:
     Kind: registration. Every code is ``<PLUGIN>_<WHAT>`` (upper case) and unique across
     plugins; raise one with ``codes.error(code, message, field)``, which refuses an
     undeclared code. The core's shared codes (``INVALID``, ``NOT_FOUND``, ...) need none.
+    """
+
+
+# --- admission ---------------------------------------------------------------------------
+
+
+@hookspec
+def yutang_admit_order(tenant: TenantInfo, member_id: int, lines: list[LineInput]) -> None:
+    """Refuse a placeOrder early from what this plugin knows without a transaction.
+
+    Kind: admission (before the transaction, may refuse). Called with the lines as sent
+    (not for orders from the cart), before the core claims the idempotency key or reads
+    anything; raise DomainError naming ``lines[{i}]...`` to refuse. Refuse only what the
+    transaction would refuse too (the in-transaction hooks still decide every order that
+    gets through), and write nothing. A refused request whose key was already answered is
+    replayed instead, so a retry still gets its order.
     """
 
 

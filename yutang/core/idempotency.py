@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from yutang.core.errors import DomainError
 from yutang.core.models import IdempotencyRecord
+from yutang.core.sql import Statement
 from yutang.core.tenancy import TenantInfo
 
 
@@ -22,6 +23,26 @@ class Replay(Exception):
         self.result = result
 
 
+def check_key(key: str) -> None:
+    """Refuse a key that is empty or longer than 128 characters."""
+    if not key or len(key) > 128:
+        raise DomainError(
+            "INVALID", "an idempotency key of 1–128 characters is required", "idempotencyKey"
+        )
+
+
+async def answered(tenant: TenantInfo, actor: str, operation: str, key: str) -> bool:
+    """Whether ``key`` was already used for this operation (its answer is to be replayed).
+
+    Plain SQL: it runs for every order refused before its transaction."""
+    q = Statement()
+    sql = (
+        f"SELECT 1 FROM idempotency_record WHERE tenant_id = {q.arg(tenant.id)} "
+        f'AND actor = {q.arg(actor)} AND operation = {q.arg(operation)} AND "key" = {q.arg(key)}'
+    )
+    return bool(await q.rows(sql))
+
+
 async def claim(tenant: TenantInfo, actor: str, operation: str, key: str, request: object) -> None:
     """Take ``key`` for this request inside the caller's transaction, or raise Replay.
 
@@ -29,10 +50,7 @@ async def claim(tenant: TenantInfo, actor: str, operation: str, key: str, reques
     transaction ends, then sees its committed result; on SQLite transactions are
     serialized. The same key with a different request is an error.
     """
-    if not key or len(key) > 128:
-        raise DomainError(
-            "INVALID", "an idempotency key of 1–128 characters is required", "idempotencyKey"
-        )
+    check_key(key)
     digest = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
     try:
         async with in_transaction():

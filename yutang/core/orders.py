@@ -92,14 +92,19 @@ async def emit_order_event(
     )
 
 
-async def place_order(tenant: TenantInfo, member_id: int, data: PlaceOrderInput) -> Order:
+async def place_order(
+    tenant: TenantInfo, member_id: int, data: PlaceOrderInput, *, admitted: bool = False
+) -> Order:
     """Reprice, take stock and points, and create the order, all in one transaction.
 
     A retry with the same idempotency key returns the first order. A quote hash that
     differs from the recomputed quote raises PRICE_CHANGED and writes nothing. Cart
-    lines checked out leave the cart with the order.
+    lines checked out leave the cart with the order. Unless ``admitted`` (by
+    :func:`admit`, in front of GraphQL), plugins may refuse the lines first.
     """
-    actor = f"member:{member_id}"
+    actor = _actor(member_id)
+    if not admitted:
+        await admit(tenant, member_id, data)
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "placeOrder", data.idempotency_key, data)
@@ -123,6 +128,30 @@ async def place_order(tenant: TenantInfo, member_id: int, data: PlaceOrderInput)
     except idempotency.Replay as replay:
         return await Order.get(tenant_id=tenant.id, id=replay.result["order_id"])
     return order
+
+
+def _actor(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+async def admit(tenant: TenantInfo, member_id: int, data: PlaceOrderInput) -> None:
+    """Let plugins refuse the lines before the transaction (a sold-out seckill item), so
+    a storm of doomed orders costs no transaction, lock or checkout reads.
+
+    Orders from the cart are left to the transaction. A refused request whose key already
+    has an answer is let through, to be replayed.
+    """
+    idempotency.check_key(data.idempotency_key)
+    if data.from_cart or not data.lines:
+        return
+    try:
+        await tenant.hooks.call(
+            "yutang_admit_order", tenant=tenant, member_id=member_id, lines=data.lines
+        )
+    except DomainError:
+        key = data.idempotency_key
+        if not await idempotency.answered(tenant, _actor(member_id), "placeOrder", key):
+            raise
 
 
 async def _check_destination(checkout: CheckoutContext) -> None:

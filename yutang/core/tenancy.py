@@ -13,6 +13,7 @@ from yutang.core.config import PluginsFile, merge_settings, validate_settings
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.models import Tenant
 from yutang.core.plugins import CORE_PLUGIN, PluginRegistry, PluginSet
+from yutang.core.sql import Statement
 
 S = TypeVar("S", bound=msgspec.Struct)
 # Where a layer in front of the app leaves the tenant it resolved, in the ASGI scope's state.
@@ -67,10 +68,16 @@ class TenantResolver:
 
     async def by_slug(self, slug: str) -> TenantInfo:
         """The tenant with this slug; NOT_FOUND if none, SUSPENDED if suspended."""
-        row = await Tenant.get_or_none(slug=slug)
-        if row is None:
+        q = Statement()  # plain SQL, the info's cache key only: every request asks
+        rows = await q.rows(
+            f"SELECT id, settings_version, profile, status FROM tenant WHERE slug = {q.arg(slug)}"
+        )
+        if not rows:
             raise NotFound(f"tenant {slug!r}", "X-Tenant")
-        info = self.from_row(row)
+        r = rows[0]
+        info = self._cache.get((r["id"], r["settings_version"], r["profile"], r["status"]))
+        if info is None:
+            info = self.from_row(await Tenant.get(id=r["id"]))
         if info.status != "active":
             raise DomainError("TENANT_SUSPENDED", f"tenant {slug!r} is suspended", "X-Tenant")
         return info

@@ -20,6 +20,8 @@ LoadFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 MANAGERS = ("owner", "manager")  # the staff roles that change the shop's set-up
 # Where a layer in front of the app leaves the caller it already looked up.
 PRINCIPAL_STATE = "yutang.principal"
+# Where the admission layer marks a placeOrder the plugins already admitted.
+ADMITTED_STATE = "yutang.admitted"
 
 
 def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
@@ -46,6 +48,7 @@ class Context(BaseContext, kw_only=True):
     runtime: Runtime
     tenant: TenantInfo
     token: str | None = None
+    admitted: bool = False
     loaders: dict[Hashable, DataLoader[Any, Any]] = msgspec.field(default_factory=dict)
     cache: dict[str, Any] = msgspec.field(default_factory=dict)
 
@@ -116,7 +119,11 @@ def context_getter_for(runtime: Runtime) -> Callable[[Scope], Awaitable[Context]
         state = scope.get("state", {})
         cache = {"principal": state[PRINCIPAL_STATE]} if PRINCIPAL_STATE in state else {}
         return Context(
-            runtime=runtime, tenant=tenant, token=bearer_token(scope["headers"]), cache=cache
+            runtime=runtime,
+            tenant=tenant,
+            token=bearer_token(scope["headers"]),
+            admitted=state.get(ADMITTED_STATE, False),
+            cache=cache,
         )
 
     return get_context

@@ -100,18 +100,20 @@ def address_dict(inp: CheckoutAddressInput) -> dict[str, Any]:
     return raw
 
 
+def _line(index: int, sku_id: str, quantity: int, activity: Any) -> dict[str, Any]:
+    line = {"skuId": pk_of(sku_id, "Sku", f"lines[{index}].skuId"), "quantity": quantity}
+    return line if activity is None else {**line, "activity": activity}
+
+
 def _checkout_dict(inp: CheckoutInput | PlaceOrderInput) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "lines": [
-            {
-                "skuId": pk_of(ln.sku_id, "Sku", f"lines[{i}].skuId"),
-                "quantity": ln.quantity,
-                **(
-                    {"activity": {"plugin": ln.activity.plugin, "ref": ln.activity.ref}}
-                    if ln.activity
-                    else {}
-                ),
-            }
+            _line(
+                i,
+                ln.sku_id,
+                ln.quantity,
+                {"plugin": ln.activity.plugin, "ref": ln.activity.ref} if ln.activity else None,
+            )
             for i, ln in enumerate(inp.lines or [])
         ],
         "usePoints": inp.use_points,
@@ -136,6 +138,20 @@ def place_order_data(inp: PlaceOrderInput) -> CorePlaceOrderInput:
     if inp.quote_hash is not None:
         raw["quoteHash"] = inp.quote_hash
     return convert(raw, CorePlaceOrderInput)
+
+
+def order_lines_data(raw: dict[str, Any]) -> CorePlaceOrderInput:
+    """The lines, key and cart flag of a placeOrder input as GraphQL coerced it (by
+    GraphQL's field names), converted as :func:`place_order_data` converts them; the
+    rest of the input is left out."""
+    lines = [
+        _line(i, ln["skuId"], ln["quantity"], ln.get("activity"))
+        for i, ln in enumerate(raw.get("lines") or [])
+    ]
+    return convert(
+        {"lines": lines, "idempotencyKey": raw["idempotencyKey"], "fromCart": raw["fromCart"]},
+        CorePlaceOrderInput,
+    )
 
 
 def refund_data(inp: RefundRequestInput) -> RefundInput:

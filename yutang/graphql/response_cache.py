@@ -42,7 +42,7 @@ import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import msgspec
@@ -56,6 +56,9 @@ from yutang.core.tenancy import TENANT_STATE, TenantInfo
 from yutang.graphql.cache_store import Entry, Store
 from yutang.graphql.context import PRINCIPAL_STATE, bearer_token, tenant_principal
 from yutang.graphql.persisted import PersistedQueries, operation_type, registered, sha256_hex
+
+if TYPE_CHECKING:  # the admission layer reads schemas, whose module imports this one
+    from yutang.graphql.admission import Admission
 
 STOREFRONT_PATH = "/graphql"
 NO_STORE = (b"cache-control", b"no-store")
@@ -144,8 +147,11 @@ class ResponseCache:
     """The ASGI layer in front of litestar: persisted queries and the response cache for
     ``/graphql``, ``Cache-Control: no-store`` on every other response."""
 
-    def __init__(self, app: ASGIApp, runtime: Runtime, store: Store | None) -> None:
+    def __init__(
+        self, app: ASGIApp, runtime: Runtime, store: Store | None, admission: Admission
+    ) -> None:
         self.app = app
+        self.admission = admission
         self.runtime = runtime
         self.settings = runtime.settings
         self.store = store
@@ -244,6 +250,12 @@ class ResponseCache:
         resolved = await self._resolve(tenant, request, anonymous)
         if isinstance(resolved, tuple):
             await _send_body(send, resolved[0], [NO_STORE], resolved[1])
+            return None
+        refusal = await self.admission.refusal(
+            scope, tenant, resolved, request.variables, request.operation_name
+        )
+        if refusal is not None:
+            await _send_body(send, 200, [NO_STORE], refusal)
             return None
         if resolved != request.query:
             scope, receive = _rewritten(scope, upstream, request, resolved)

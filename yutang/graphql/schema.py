@@ -57,7 +57,8 @@ class DepthRule(_DepthRule):  # type: ignore[valid-type,misc]
             ValidationRule.__init__(self, context)
 
 
-_RULES: list[type[ASTValidationRule]] = [DepthRule, alias_rule(MAX_ALIASES)]
+RULES: list[type[ASTValidationRule]] = [DepthRule, alias_rule(MAX_ALIASES)]
+"""The validation rules every document meets beyond the specification's."""
 
 SURFACES: dict[str, tuple[type, type, str]] = {
     "storefront": (StorefrontQuery, StorefrontMutation, "yutang_graphql_storefront"),
@@ -78,7 +79,7 @@ def _extensions(
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: AddValidationRules(_RULES),
+        lambda: AddValidationRules(RULES),
         lambda: MaxTokensLimiter(MAX_TOKENS),
     ]
     if production:

@@ -210,7 +210,8 @@ class StorefrontMutation(CartMutation):
         ctx = info.context
         try:
             member_id = await ctx.member_id()
-            row = await orders.place_order(ctx.tenant, member_id, place_order_data(input))
+            data = place_order_data(input)
+            row = await orders.place_order(ctx.tenant, member_id, data, admitted=ctx.admitted)
         except PriceChanged as changed:
             assert isinstance(changed.extra, CoreQuote)
             return OrderPayload(quote=quote_node(changed.extra), errors=[UserError.of(changed)])

@@ -6,8 +6,9 @@ activity units of each occurrence. A checkout line refers to an item with
 ``activity: {plugin: "seckill", ref: <SeckillItem ID>}``; it gets the activity price only
 while the item's session is open, is exclusive of member prices, promotions and coupons,
 and takes activity units and the member's quota (unpaid orders count) atomically in the
-order's transaction. Cancel, timeout and refund give both back. Written against
-``yutang.api`` only, as any third-party plugin.
+order's transaction. Cancel, timeout and refund give both back. With the optional Redis
+gate, sold-out items and members at their limit are refused at admission, before any
+transaction. Written against ``yutang.api`` only, as any third-party plugin.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def yutang_graphql_storefront() -> api.GraphQLContribution:
 def yutang_price_steps() -> list[api.PriceStep]:
     """The activity price of seckill lines."""
     return [api.PriceStep(api.Stage.ACTIVITY, _checkout.activity_price, priority=10)]
+
+
+@api.hookimpl
+async def yutang_admit_order(
+    tenant: api.TenantInfo, member_id: int, lines: list[api.LineInput]
+) -> None:
+    """With the Redis gate, refuse sold-out items and members at their limit before
+    placeOrder's transaction."""
+    await _checkout.admit(tenant, member_id, lines)
 
 
 @api.hookimpl

@@ -2,10 +2,11 @@
 
 Used only when the ``redis_url`` setting (or ``YUTANG_SECKILL_REDIS_URL``) names a Redis.
 Redis mirrors the database's counters: units left per (item, occurrence) and units held
-per (activity, member). An order takes its units from the mirror with one atomic script
-before the database's conditional UPDATEs, so once an occurrence is sold out every
-further checkout is refused before placeOrder takes the SKU's row lock or touches the
-seckill tables. The database stays the only judge: a missing key is rebuilt from it,
+per (activity, member). Admission asks the mirror before placeOrder's transaction (in
+front of GraphQL for a plain request), and an order takes its units from it with one
+atomic script before the database's conditional UPDATEs, so once an occurrence is sold
+out every further order is refused without a transaction, a lock or a seckill table
+read. The database stays the only judge: a missing key is rebuilt from it,
 every key expires after ``RESYNC`` and is rebuilt again (healing any drift, e.g. an order
 that failed after the gate let it through), an order the database refuses gives its units
 back at once and resets the counter it contradicted, and a request the mirror cannot
@@ -113,16 +114,22 @@ class Gate:
     def _quota_key(self, activity_id: int) -> str:
         return f"seckill:{self.tenant_id}:quota:{activity_id}"
 
-    async def check(self, units: Units, quota: Quota, member_id: int | None) -> None:
-        """Refuse what the mirror says cannot be had; writes nothing."""
-        await self._run(units, quota if member_id is not None else {}, member_id or 0, False)
+    async def check(
+        self, units: Units, quota: Quota, member_id: int | None, *, rebuild: bool = True
+    ) -> None:
+        """Refuse what the mirror says cannot be had; writes nothing to the database.
+        Missing counters are rebuilt from it, or with ``rebuild=False`` let through."""
+        quota = quota if member_id is not None else {}
+        await self._run(units, quota, member_id or 0, False, rebuild)
 
     async def take(self, units: Units, quota: Quota, member_id: int) -> bool:
         """Take the units and the quota from the mirror, all or nothing; False when the
         mirror could not answer (keys churning) and the database alone decides."""
         return await self._run(units, quota, member_id, True)
 
-    async def _run(self, units: Units, quota: Quota, member_id: int, take: bool) -> bool:
+    async def _run(
+        self, units: Units, quota: Quota, member_id: int, take: bool, rebuild: bool = True
+    ) -> bool:
         stock_keys = sorted(units)
         activities = sorted(quota)
         keys = [self._stock_key(*k) for k in stock_keys]
@@ -140,7 +147,7 @@ class Gate:
                 raise Refused("SOLD_OUT", stock_keys[int(index) - 1])
             if verdict == "LIMIT":
                 raise Refused("LIMIT_REACHED", activities[int(index) - 1])
-            if attempt == 0:
+            if attempt == 0 and rebuild:
                 await self.rebuild(units, quota, member_id)
         return False
 

@@ -1,0 +1,46 @@
+"""Plain SQL on the ORM's connection, for the reads on every request's path.
+
+Through tortoise's query builder and value conversion a one-row lookup costs several
+times what the driver does; the catalogue page, the request's tenant and caller, and the
+idempotency key of every order refused before its transaction are read this way.
+Everything else goes through the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+
+
+class Statement:
+    """SQL text and its arguments, with the placeholders of the connection's dialect (the
+    current transaction's connection inside one)."""
+
+    def __init__(self) -> None:
+        self.conn = connections.get("default")
+        self.postgres = self.conn.capabilities.dialect == "postgres"
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        """A placeholder bound to ``value``."""
+        self.args.append(value)
+        return f"${len(self.args)}" if self.postgres else "?"
+
+    def any_of(self, values: Sequence[int]) -> str:
+        """``= ANY($n)`` on PostgreSQL, ``IN (?, …)`` on SQLite."""
+        if self.postgres:
+            return f"= ANY({self.arg(list(values))})"
+        return f"IN ({', '.join(self.arg(v) for v in values)})"
+
+    async def rows(self, sql: str) -> list[dict[str, Any]]:
+        """The rows of ``sql``, written with this statement's placeholders."""
+        found: list[dict[str, Any]] = await self.conn.execute_query_dict(sql, self.args)
+        return found
+
+
+def moment(value: datetime | str) -> datetime:
+    """A timestamp column's value: SQLite's driver returns the text tortoise stored."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

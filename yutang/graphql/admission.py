@@ -1,0 +1,238 @@
+"""placeOrder refused in front of GraphQL: a storm's doomed orders cost no execution.
+
+When thousands of members tap "buy" as a seckill session opens, all but a few hundred
+orders are refused (sold out, limit reached). The plugins that know it without a
+transaction say so in ``yutang_admit_order``; this layer asks them before the request
+reaches the router, and answers a refusal itself, so such a request costs the tenant and
+caller lookups, the hook and an idempotency-key check: no routing, no GraphQL execution,
+no checkout reads.
+
+It acts only on what it can answer as GraphQL would: a valid storefront document whose
+operation is a mutation of one ``placeOrder`` field, sent by a member of the tenant, whose
+lines (given, not the cart's) and idempotency key convert as the resolver converts them.
+The rest of the input (address, points, extensions) is not read here: a refused order
+whose address is also invalid is told about the refused line, where GraphQL would first
+name the address. The refusal is rendered from the field's selection with GraphQL's
+field collection (aliases, fragments, ``@skip``/``@include``); a selection it cannot
+render goes on to GraphQL. A request the plugins let through goes on marked as admitted,
+so the resolver does not ask them again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionNode,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import (
+    VariableValues,
+    get_argument_values,
+    get_directive_values,
+    get_variable_values,
+)
+
+from yutang.core import orders
+from yutang.core.errors import DomainError
+from yutang.core.tenancy import TenantInfo
+from yutang.graphql.context import (
+    ADMITTED_STATE,
+    PRINCIPAL_STATE,
+    bearer_token,
+    tenant_principal,
+)
+from yutang.graphql.inputs import order_lines_data
+from yutang.graphql.schema import MAX_TOKENS, RULES, SchemaCache
+
+HOOK = "yutang_admit_order"
+FIELD = "placeOrder"
+
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A valid document's ``placeOrder`` field, ready to read arguments from."""
+
+    node: FieldNode
+    definition: GraphQLField
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+
+
+@lru_cache(maxsize=256)
+def _shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> _Shape | None:
+    """The ``placeOrder`` field of a valid document whose operation is that one mutation."""
+    try:
+        document = parse(text, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not OperationType.MUTATION:
+        return None
+    roots = operation.selection_set.selections
+    if len(roots) != 1 or not isinstance(roots[0], FieldNode) or roots[0].directives:
+        return None
+    if roots[0].name.value != FIELD or schema.mutation_type is None:
+        return None
+    if validate(schema, document, [*specified_rules, *RULES]):
+        return None
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    definition = schema.mutation_type.fields[FIELD]
+    return _Shape(roots[0], definition, operation, fragments)
+
+
+class Admission:
+    """Asks the tenant's plugins about a placeOrder before GraphQL runs it."""
+
+    def __init__(self, schemas: SchemaCache) -> None:
+        self.schemas = schemas
+
+    async def refusal(
+        self,
+        scope: dict[str, Any],
+        tenant: TenantInfo,
+        text: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> bytes | None:
+        """The response body refusing this request, or None to let it go on to GraphQL."""
+        if FIELD not in text or not tenant.hooks.implementers(HOOK):
+            return None
+        schema = self.schemas.get("storefront", tenant.hooks)
+        shape = _shape(schema._schema, text, operation_name)
+        if shape is None:
+            return None
+        state = scope.setdefault("state", {})
+        if PRINCIPAL_STATE not in state:  # handed to the request's context either way
+            state[PRINCIPAL_STATE] = await tenant_principal(bearer_token(scope["headers"]), tenant)
+        principal = state[PRINCIPAL_STATE]
+        values = get_variable_values(
+            schema._schema, shape.operation.variable_definitions or (), variables or {}
+        )
+        if principal is None or principal.kind != "member" or isinstance(values, list):
+            return None
+        try:
+            raw = get_argument_values(shape.definition, shape.node, values)["input"]
+            data = order_lines_data(raw)
+        except (DomainError, GraphQLError):
+            return None
+        try:
+            await orders.admit(tenant, principal.id, data)
+        except DomainError as refused:
+            return _render(shape, values, refused)
+        state[ADMITTED_STATE] = True
+        return None
+
+
+class _NotPlain(Exception):
+    """The selection needs GraphQL itself (an abstract fragment, another directive)."""
+
+
+def _render(shape: _Shape, values: VariableValues, refused: DomainError) -> bytes | None:
+    """``{"data": {<placeOrder's key>: <OrderPayload with the error>}}`` as GraphQL
+    would send it, or None if the selection is not one this module renders."""
+    payload = {
+        "__typename": "OrderPayload",
+        "order": None,
+        "quote": None,
+        "errors": [
+            {
+                "__typename": "UserError",
+                "code": refused.code,
+                "field": refused.field,
+                "message": refused.message,
+            }
+        ],
+    }
+    key = (shape.node.alias or shape.node.name).value
+    selection = shape.node.selection_set
+    try:
+        if selection is None:
+            raise _NotPlain(FIELD)
+        body = _complete(selection.selections, payload, shape, values)
+    except _NotPlain:
+        return None
+    return _encoder.encode({"data": {key: body}})
+
+
+def _complete(
+    selections: tuple[SelectionNode, ...] | list[SelectionNode],
+    value: dict[str, Any],
+    shape: _Shape,
+    values: VariableValues,
+) -> dict[str, Any]:
+    """``value`` completed for ``selections``, fields merged by response key."""
+    fields: dict[str, list[FieldNode]] = {}
+    _collect(selections, value["__typename"], shape, values, fields)
+    out: dict[str, Any] = {}
+    for key, nodes in fields.items():
+        name = nodes[0].name.value
+        if name not in value:  # a field a plugin added to the payload
+            raise _NotPlain(name)
+        item = value[name]
+        sub = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+        if item is None or not sub:
+            out[key] = item
+        elif isinstance(item, list):
+            out[key] = [_complete(sub, v, shape, values) for v in item]
+        else:
+            out[key] = _complete(sub, item, shape, values)
+    return out
+
+
+def _collect(
+    selections: tuple[SelectionNode, ...] | list[SelectionNode],
+    type_name: str,
+    shape: _Shape,
+    values: VariableValues,
+    fields: dict[str, list[FieldNode]],
+) -> None:
+    for node in selections:
+        if not _included(node, values):
+            continue
+        if isinstance(node, FieldNode):
+            fields.setdefault((node.alias or node.name).value, []).append(node)
+            continue
+        if isinstance(node, InlineFragmentNode):
+            condition, inner = node.type_condition, node.selection_set
+        elif isinstance(node, FragmentSpreadNode):
+            fragment = shape.fragments[node.name.value]
+            condition, inner = fragment.type_condition, fragment.selection_set
+        else:
+            raise _NotPlain(type(node).__name__)
+        if condition is not None and condition.name.value != type_name:
+            raise _NotPlain(condition.name.value)
+        _collect(inner.selections, type_name, shape, values, fields)
+
+
+def _included(node: SelectionNode, values: VariableValues) -> bool:
+    """``@skip``/``@include`` as GraphQL applies them; any other directive is not plain."""
+    for directive in node.directives or ():
+        if directive.name.value not in ("skip", "include"):
+            raise _NotPlain(directive.name.value)
+    skip = get_directive_values(GraphQLSkipDirective, node, values)
+    if skip is not None and skip["if"] is True:
+        return False
+    include = get_directive_values(GraphQLIncludeDirective, node, values)
+    return include is None or include["if"] is True
