@@ -13,6 +13,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from yutang.core import idempotency
 from yutang.core.models import (
     IdempotencyRecord,
     Job,
@@ -438,3 +439,26 @@ async def test_the_database_itself_refuses_negative_stock_and_points(tenant, mak
             await Member.filter(id=member.id).update(points=-1)
     assert (await Sku.get(product_id=product.id)).stock == 1
     assert (await Member.get(id=member.id)).points == 10
+
+
+async def test_a_key_lookup_waits_for_the_transaction_claiming_it(tenant) -> None:
+    """A refusal before placeOrder's transaction asks whether its key was answered: while
+    the first attempt's transaction holds the claim, the answer must wait for it."""
+    claimed, release = asyncio.Event(), asyncio.Event()
+
+    async def first_attempt() -> None:
+        async with in_transaction():
+            await idempotency.claim(tenant, "member:1", "placeOrder", "k", {"lines": 1})
+            await idempotency.remember(tenant, "member:1", "placeOrder", "k", {"order_id": 7})
+            claimed.set()
+            await release.wait()
+
+    attempt = asyncio.create_task(first_attempt())
+    await claimed.wait()
+    lookup = asyncio.create_task(idempotency.answered(tenant, "member:1", "placeOrder", "k"))
+    await asyncio.sleep(0.3)
+    assert not lookup.done()
+    release.set()
+    await attempt
+    assert await lookup is True
+    assert await idempotency.answered(tenant, "member:1", "placeOrder", "other") is False

@@ -31,10 +31,27 @@ def check_key(key: str) -> None:
         )
 
 
-async def answered(tenant: TenantInfo, actor: str, operation: str, key: str) -> bool:
-    """Whether ``key`` was already used for this operation (its answer is to be replayed).
+async def _lock(tenant: TenantInfo, actor: str, operation: str, key: str, *, shared: bool) -> None:
+    """On PostgreSQL, take the key's advisory lock to the end of the transaction (of the
+    statement itself outside one): :func:`claim` holds it exclusively while its
+    transaction runs, :func:`answered` waits for that shared. The lock is 64 bits of the
+    key's sha256; a collision only makes two keys wait for each other."""
+    q = Statement()
+    if q.postgres:
+        digest = hashlib.sha256(f"{tenant.id}|{actor}|{operation}|{key}".encode()).digest()
+        lock = q.arg(int.from_bytes(digest[:8], "big", signed=True))
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        await q.rows(f"SELECT {function}({lock})")
 
-    Plain SQL: it runs for every order refused before its transaction."""
+
+async def answered(tenant: TenantInfo, actor: str, operation: str, key: str) -> bool:
+    """Whether ``key`` was already used for this operation (its answer is to be replayed),
+    once any transaction claiming it right now has ended.
+
+    Plain SQL: it runs for every order refused before its transaction. A retry sent while
+    the first attempt is still running must see its order: on PostgreSQL this waits on
+    the key's lock (see :func:`_lock`), on SQLite for the connection's transaction."""
+    await _lock(tenant, actor, operation, key, shared=True)
     q = Statement()
     sql = (
         f"SELECT 1 FROM idempotency_record WHERE tenant_id = {q.arg(tenant.id)} "
@@ -51,6 +68,7 @@ async def claim(tenant: TenantInfo, actor: str, operation: str, key: str, reques
     serialized. The same key with a different request is an error.
     """
     check_key(key)
+    await _lock(tenant, actor, operation, key, shared=False)
     digest = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
     try:
         async with in_transaction():

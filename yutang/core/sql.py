@@ -9,7 +9,7 @@ Everything else goes through the ORM.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import connections
@@ -42,5 +42,7 @@ class Statement:
 
 
 def moment(value: datetime | str) -> datetime:
-    """A timestamp column's value: SQLite's driver returns the text tortoise stored."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    """A timestamp column's value, aware as the ORM gives it: SQLite's driver returns the
+    text tortoise stored, and a value without an offset is UTC."""
+    found = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)

@@ -7,21 +7,19 @@ reaches the router, and answers a refusal itself, so such a request costs the te
 caller lookups, the hook and an idempotency-key check: no routing, no GraphQL execution,
 no checkout reads.
 
-It acts only on what it can answer as GraphQL would: a valid storefront document whose
-operation is a mutation of one ``placeOrder`` field, sent by a member of the tenant, whose
-lines (given, not the cart's) and idempotency key convert as the resolver converts them.
-The rest of the input (address, points, extensions) is not read here: a refused order
-whose address is also invalid is told about the refused line, where GraphQL would first
-name the address. The refusal is rendered from the field's selection with GraphQL's
-field collection (aliases, fragments, ``@skip``/``@include``); a selection it cannot
-render goes on to GraphQL. A request the plugins let through goes on marked as admitted,
+It acts only on what it can answer as GraphQL would: a JSON POST of a valid storefront
+document whose operation is a mutation of one ``placeOrder`` field, sent by a member of
+the tenant, whose input converts as the resolver converts it (lines given, not the
+cart's). The refusal is rendered from the field's selection with GraphQL's field
+collection (aliases, fragments, ``@skip``/``@include``); a selection it cannot render
+goes on to GraphQL. A request the plugins let through goes on marked as admitted,
 so the resolver does not ask them again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -32,12 +30,15 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLIncludeDirective,
+    GraphQLInputField,
+    GraphQLInputObjectType,
     GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionNode,
+    get_nullable_type,
     get_operation_ast,
     parse,
     specified_rules,
@@ -49,9 +50,13 @@ from graphql.execution.values import (
     get_directive_values,
     get_variable_values,
 )
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
 
 from yutang.core import orders
 from yutang.core.errors import DomainError
+from yutang.core.orders import PlaceOrderInput as CorePlaceOrderInput
 from yutang.core.tenancy import TenantInfo
 from yutang.graphql.context import (
     ADMITTED_STATE,
@@ -59,11 +64,12 @@ from yutang.graphql.context import (
     bearer_token,
     tenant_principal,
 )
-from yutang.graphql.inputs import order_lines_data
-from yutang.graphql.schema import MAX_TOKENS, RULES, SchemaCache
+from yutang.graphql.inputs import order_lines_data, place_order_data
+from yutang.graphql.schema import MAX_TOKENS, RULES, PluginSchema, SchemaCache
 
 HOOK = "yutang_admit_order"
 FIELD = "placeOrder"
+LINES_ONLY = ("lines", "idempotencyKey", "fromCart")  # what order_lines_data converts
 
 _encoder = msgspec.json.Encoder()
 
@@ -77,12 +83,37 @@ class _Shape:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
 
+    @property
+    def input_fields(self) -> dict[str, GraphQLInputField]:
+        """The fields of the ``input`` argument's type."""
+        input_type = get_nullable_type(self.definition.args["input"].type)
+        assert isinstance(input_type, GraphQLInputObjectType)
+        fields: dict[str, GraphQLInputField] = input_type.fields
+        return fields
 
-@lru_cache(maxsize=256)
+
+# Valid documents' shapes by (schema, sha256 of the text, operation name); only valid
+# ones are kept, without their source text, so junk cannot fill memory.
+_shapes: dict[tuple[GraphQLSchema, str, str | None], _Shape] = {}
+MAX_SHAPES = 256
+
+
 def _shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> _Shape | None:
     """The ``placeOrder`` field of a valid document whose operation is that one mutation."""
+    key = (schema, hashlib.sha256(text.encode()).hexdigest(), operation_name)
+    found = _shapes.get(key)
+    if found is None:
+        found = _new_shape(schema, text, operation_name)
+        if found is not None:
+            if len(_shapes) >= MAX_SHAPES:
+                _shapes.clear()
+            _shapes[key] = found
+    return found
+
+
+def _new_shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> _Shape | None:
     try:
-        document = parse(text, max_tokens=MAX_TOKENS)
+        document = parse(text, no_location=True, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return None
     operation = get_operation_ast(document, operation_name)
@@ -117,7 +148,7 @@ class Admission:
         operation_name: str | None,
     ) -> bytes | None:
         """The response body refusing this request, or None to let it go on to GraphQL."""
-        if FIELD not in text or not tenant.hooks.implementers(HOOK):
+        if FIELD not in text or not _json_post(scope) or not tenant.hooks.implementers(HOOK):
             return None
         schema = self.schemas.get("storefront", tenant.hooks)
         shape = _shape(schema._schema, text, operation_name)
@@ -134,7 +165,7 @@ class Admission:
             return None
         try:
             raw = get_argument_values(shape.definition, shape.node, values)["input"]
-            data = order_lines_data(raw)
+            data = _order_data(schema, shape, raw)
         except (DomainError, GraphQLError):
             return None
         try:
@@ -143,6 +174,38 @@ class Admission:
             return _render(shape, values, refused)
         state[ADMITTED_STATE] = True
         return None
+
+
+def _json_post(scope: dict[str, Any]) -> bool:
+    """A POST of JSON: what strawberry executes mutations for (a GET or another body type
+    gets its own error there)."""
+    if scope["method"] != "POST":
+        return False
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.split(b";")[0].strip().lower() == b"application/json")
+    return False
+
+
+def _order_data(schema: PluginSchema, shape: _Shape, raw: dict[str, Any]) -> CorePlaceOrderInput:
+    """The core input the resolver would get: straight from GraphQL's coerced values when
+    the input holds nothing but lines, key and the cart flag (a storm's orders), else
+    through strawberry's conversion and the resolver's own function, so any other field's
+    error is the one GraphQL reports."""
+    fields = shape.input_fields
+    if all(
+        name in LINES_ONLY or value == fields[name].default_value for name, value in raw.items()
+    ):
+        return order_lines_data(raw)
+    field = shape.definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+    assert isinstance(field, StrawberryField)
+    converted = convert_arguments(
+        {"input": raw},
+        field.arguments,
+        scalar_registry=schema.schema_converter.scalar_registry,
+        config=schema.config,
+    )
+    return place_order_data(converted["input"])
 
 
 class _NotPlain(Exception):

@@ -139,6 +139,8 @@ async def _items(tenant_id: int, ids: set[int], recent: bool) -> dict[int, Secki
         ):
             found[item.id] = item
             _recent[(tenant_id, item.id)] = (clock + RECENT, item)
+        for gone in missing - found.keys():
+            _recent.pop((tenant_id, gone), None)
     return found
 
 

@@ -12,12 +12,14 @@ that failed after the gate let it through), an order the database refuses gives 
 back at once and resets the counter it contradicted, and a request the mirror cannot
 answer (its keys churning) goes on to the database. Every drift errs towards letting a
 request through to the database, never towards refusing one the database would accept,
-except for an order that fails after this plugin's hook, until its keys expire.
+except for an order that fails after this plugin's hook, until its keys expire. A Redis
+that is down or unreachable answers nothing: the database decides alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import os
 from datetime import datetime
@@ -91,6 +93,12 @@ def gate_for(tenant: api.TenantInfo) -> Gate | None:
     return Gate(client, tenant.id)
 
 
+def _unavailable() -> tuple[type[BaseException], ...]:
+    """What a Redis that is down or unreachable raises: the gate then answers nothing and
+    the database decides, as without a gate."""
+    return (OSError, importlib.import_module("redis.exceptions").RedisError)
+
+
 class Refused(Exception):
     """A counter cannot give what is asked: SOLD_OUT for an (item, occurrence) key,
     LIMIT_REACHED for an activity key."""
@@ -140,15 +148,19 @@ class Gate:
         for a in activities:
             args += list(quota[a])
         for attempt in range(2):
-            verdict, index = await self.client.eval(_SCRIPT, len(keys), *keys, *args)
+            try:
+                verdict, index = await self.client.eval(_SCRIPT, len(keys), *keys, *args)
+            except _unavailable():
+                return False
             if verdict == "OK":
                 return True
             if verdict == "SOLD_OUT":
                 raise Refused("SOLD_OUT", stock_keys[int(index) - 1])
             if verdict == "LIMIT":
                 raise Refused("LIMIT_REACHED", activities[int(index) - 1])
-            if attempt == 0 and rebuild:
-                await self.rebuild(units, quota, member_id)
+            if attempt > 0 or not rebuild:
+                break
+            await self.rebuild(units, quota, member_id)
         return False
 
     async def give_back(self, units: Units, quota: Quota, member_id: int) -> None:
@@ -160,7 +172,8 @@ class Gate:
         args.append(str(member_id))
         for a in activities:
             args += list(quota[a])
-        await self.client.eval(_GIVE_BACK, len(keys), *keys, *args)
+        with contextlib.suppress(*_unavailable()):  # the counters heal when they expire
+            await self.client.eval(_GIVE_BACK, len(keys), *keys, *args)
 
     async def rebuild(
         self, units: Units, quota: Quota, member_id: int, *, overwrite: bool = False
@@ -190,17 +203,19 @@ class Gate:
             if quota
             else {}
         )
-        async with self.client.pipeline(transaction=True) as pipe:
-            for key, (_, stock) in units.items():
-                pipe.set(self._stock_key(*key), left.get(key, stock), ex=RESYNC, nx=not overwrite)
-            for activity_id in quota:
-                name, taken = self._quota_key(activity_id), held.get(activity_id, 0)
-                if overwrite:
-                    pipe.hset(name, str(member_id), taken)
-                else:
-                    pipe.hsetnx(name, str(member_id), taken)
-                pipe.expire(name, RESYNC, nx=True)
-            await pipe.execute()
+        with contextlib.suppress(*_unavailable()):  # rebuilt on a later miss
+            async with self.client.pipeline(transaction=True) as pipe:
+                for key, (_, stock) in units.items():
+                    value = left.get(key, stock)
+                    pipe.set(self._stock_key(*key), value, ex=RESYNC, nx=not overwrite)
+                for activity_id in quota:
+                    name, taken = self._quota_key(activity_id), held.get(activity_id, 0)
+                    if overwrite:
+                        pipe.hset(name, str(member_id), taken)
+                    else:
+                        pipe.hsetnx(name, str(member_id), taken)
+                    pipe.expire(name, RESYNC, nx=True)
+                await pipe.execute()
 
     async def resync(self, units: Units, quota: Quota, member_id: int, refused: Refused) -> None:
         """Give back what an order took, then set the counter the database contradicted
