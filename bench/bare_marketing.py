@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Litestar, Request, get, post
-from litestar.exceptions import NotFoundException
 
 from bench.baselines import (
     T_CLAIM,
@@ -44,9 +43,11 @@ from bench.baselines import (
     Refused,
     TenantRow,
     gid,
+    member_of,
     order_number,
     pk_of,
     request_hash,
+    tenant_of,
 )
 from yutang.core.settings import AppSettings
 
@@ -706,27 +707,6 @@ def create_app(settings: AppSettings) -> Litestar:
             if store.gate is not None:
                 await store.gate.client.aclose()
 
-    async def tenant_of(request: Request[Any, Any, Any]) -> TenantRow:
-        slug = request.headers.get("x-tenant") or settings.default_tenant
-        tenant = await store.tenant(slug)
-        if tenant is None or tenant.status != "active":
-            raise NotFoundException(f"tenant {slug!r}")
-        return tenant
-
-    async def member_of(request: Request[Any, Any, Any], tenant: TenantRow) -> int | None:
-        auth = request.headers.get("authorization", "")
-        if not auth.lower().startswith("bearer "):
-            return None
-        token = await store.token(hashlib.sha256(auth[7:].strip().encode()).hexdigest())
-        if (
-            token is None
-            or token.kind != "member"
-            or token.tenant_id != tenant.id
-            or token.expires_at <= datetime.now(UTC)
-        ):
-            return None
-        return token.subject_id
-
     unauthenticated = Error("UNAUTHENTICATED", None, "log in as a member first")
 
     @get("/health", sync_to_thread=False)
@@ -735,8 +715,8 @@ def create_app(settings: AppSettings) -> Litestar:
 
     @post("/bare/seckill", status_code=200)
     async def seckill(request: Request[Any, Any, Any], data: SeckillRequest) -> PlaceBody:
-        tenant = await tenant_of(request)
-        member_id = await member_of(request, tenant)
+        tenant = await tenant_of(store, settings, request)
+        member_id = await member_of(store, request, tenant)
         if member_id is None:
             return PlaceBody(PlaceData(PlacePayload(None, [unauthenticated])))
         if len(data.variables.lines) != 1:
@@ -753,8 +733,8 @@ def create_app(settings: AppSettings) -> Litestar:
 
     @post("/bare/lottery", status_code=200)
     async def lottery(request: Request[Any, Any, Any], data: DrawRequest) -> DrawBody:
-        tenant = await tenant_of(request)
-        member_id = await member_of(request, tenant)
+        tenant = await tenant_of(store, settings, request)
+        member_id = await member_of(store, request, tenant)
         if member_id is None:
             return DrawBody(DrawData(DrawPayload(None, [unauthenticated])))
         try:
@@ -766,8 +746,8 @@ def create_app(settings: AppSettings) -> Litestar:
 
     @post("/bare/groupbuy", status_code=200)
     async def groupbuy(request: Request[Any, Any, Any], data: JoinRequest) -> PlaceBody:
-        tenant = await tenant_of(request)
-        member_id = await member_of(request, tenant)
+        tenant = await tenant_of(store, settings, request)
+        member_id = await member_of(store, request, tenant)
         if member_id is None:
             return PlaceBody(PlaceData(PlacePayload(None, [unauthenticated])))
         team = (data.variables.ext or {}).get("groupbuy", {}).get("team", "")

@@ -946,6 +946,33 @@ class TortoiseStore:
 # --- the app ------------------------------------------------------------------------------
 
 
+async def tenant_of(
+    store: Store, settings: AppSettings, request: Request[Any, Any, Any]
+) -> TenantRow:
+    """The request's active tenant (``X-Tenant``, else the default), as the core finds it."""
+    slug = request.headers.get("x-tenant") or settings.default_tenant
+    tenant = await store.tenant(slug)
+    if tenant is None or tenant.status != "active":
+        raise NotFoundException(f"tenant {slug!r}")
+    return tenant
+
+
+async def member_of(store: Store, request: Request[Any, Any, Any], tenant: TenantRow) -> int | None:
+    """The member behind the request's live bearer token, if one of this tenant's."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    token = await store.token(hashlib.sha256(auth[7:].strip().encode()).hexdigest())
+    if (
+        token is None
+        or token.kind != "member"
+        or token.tenant_id != tenant.id
+        or token.expires_at <= datetime.now(UTC)
+    ):
+        return None
+    return token.subject_id
+
+
 def create_app(kind: str, settings: AppSettings) -> Litestar:
     """The bare app on the ``raw`` or ``tortoise`` store; endpoints under ``/bare/``."""
     store: Store = RawStore(settings) if kind == "raw" else TortoiseStore(settings)
@@ -958,27 +985,6 @@ def create_app(kind: str, settings: AppSettings) -> Litestar:
         finally:
             await store.close()
 
-    async def tenant_of(request: Request[Any, Any, Any]) -> TenantRow:
-        slug = request.headers.get("x-tenant") or settings.default_tenant
-        tenant = await store.tenant(slug)
-        if tenant is None or tenant.status != "active":
-            raise NotFoundException(f"tenant {slug!r}")
-        return tenant
-
-    async def member_of(request: Request[Any, Any, Any], tenant: TenantRow) -> int | None:
-        auth = request.headers.get("authorization", "")
-        if not auth.lower().startswith("bearer "):
-            return None
-        token = await store.token(hashlib.sha256(auth[7:].strip().encode()).hexdigest())
-        if (
-            token is None
-            or token.kind != "member"
-            or token.tenant_id != tenant.id
-            or token.expires_at <= datetime.now(UTC)
-        ):
-            return None
-        return token.subject_id
-
     def unauthenticated() -> Error:
         return Error("UNAUTHENTICATED", None, "log in as a member first")
 
@@ -988,13 +994,13 @@ def create_app(kind: str, settings: AppSettings) -> Litestar:
 
     @post("/bare/products", status_code=200)
     async def products(request: Request[Any, Any, Any], data: AnyRequest) -> ProductsBody:
-        tenant = await tenant_of(request)
+        tenant = await tenant_of(store, settings, request)
         return build_page(tenant.currency, await store.product_page(tenant.id, PAGE_SIZE))
 
     @post("/bare/quote", status_code=200)
     async def quote(request: Request[Any, Any, Any], data: QuoteRequest) -> QuoteBody:
-        tenant = await tenant_of(request)
-        member_id = await member_of(request, tenant)
+        tenant = await tenant_of(store, settings, request)
+        member_id = await member_of(store, request, tenant)
         try:
             priced = await store.quote(tenant.id, member_id, data.variables.lines)
         except Refused as refused:
@@ -1003,8 +1009,8 @@ def create_app(kind: str, settings: AppSettings) -> Litestar:
 
     @post("/bare/place", status_code=200)
     async def place(request: Request[Any, Any, Any], data: PlaceRequest) -> PlaceBody:
-        tenant = await tenant_of(request)
-        member_id = await member_of(request, tenant)
+        tenant = await tenant_of(store, settings, request)
+        member_id = await member_of(store, request, tenant)
         if member_id is None:
             return PlaceBody(PlaceData(PlacePayload(None, [unauthenticated()])))
         try:
@@ -1018,8 +1024,8 @@ def create_app(kind: str, settings: AppSettings) -> Litestar:
 
     @post("/bare/pay", status_code=200)
     async def pay(request: Request[Any, Any, Any], data: PayRequest) -> PayBody:
-        tenant = await tenant_of(request)
-        member_id = await member_of(request, tenant)
+        tenant = await tenant_of(store, settings, request)
+        member_id = await member_of(store, request, tenant)
         if member_id is None:
             return PayBody(PayData(PayPayload(None, None, [unauthenticated()])))
         try:
