@@ -1,12 +1,15 @@
 """A third-party style plugin used by the tests: only ``yutang.api`` is imported.
 
 It takes 10% off lines of tagged products ("TEA" in the name) at the promotion stage,
-refuses more than 5 units of a line, counts paid orders from its event handler, and adds
-``Product.exampleBadge`` and ``Query.exampleCounter`` to the storefront schema.
+refuses more than 5 units of a line, counts paid orders from its event handler, adds
+``Product.exampleBadge`` and ``Query.exampleCounter`` to the storefront schema, and
+provides the payment provider ``example_later``, which confirms through a signed callback.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import msgspec
@@ -14,6 +17,7 @@ import msgspec
 from yutang import api
 
 PAID_EVENTS: list[int] = []
+CALLBACK_SECRET = b"example-callback-secret"
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -86,3 +90,36 @@ def yutang_graphql_storefront() -> api.GraphQLContribution:
         query=[api.field(example_counter)],
         extend={"Product": [api.field(example_badge)]},
     )
+
+
+def sign(body: bytes) -> str:
+    """The signature ``example_later``'s gateway sends with a callback."""
+    return hmac.new(CALLBACK_SECRET, body, hashlib.sha256).hexdigest()
+
+
+class LaterProvider:
+    """A gateway that captures later, confirming with a signed callback
+    ``{"reference": ..., "amount": ...}``."""
+
+    name = "example_later"
+
+    async def create(
+        self, tenant: api.TenantInfo, reference: str, amount: int
+    ) -> api.PaymentIntent:
+        return api.PaymentIntent(client_data={"reference": reference, "amount": amount})
+
+    async def verify_callback(self, headers: dict[str, str], body: bytes) -> api.Capture | None:
+        if not hmac.compare_digest(headers.get("x-example-signature", ""), sign(body)):
+            return None
+        data = msgspec.json.decode(body)
+        return api.Capture(reference=data["reference"], amount=data["amount"])
+
+    async def refund(
+        self, tenant: api.TenantInfo, reference: str, amount: int, refund_ref: str
+    ) -> bool:
+        return True
+
+
+@api.hookimpl
+def yutang_payment_providers() -> list[api.PaymentProvider]:
+    return [LaterProvider()]

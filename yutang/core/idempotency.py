@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from yutang.core.errors import DomainError
 from yutang.core.models import IdempotencyRecord
-from yutang.core.sql import Statement
+from yutang.core.sql import Statement, advisory_lock
 from yutang.core.tenancy import TenantInfo
 
 
@@ -32,16 +32,9 @@ def check_key(key: str) -> None:
 
 
 async def _lock(tenant: TenantInfo, actor: str, operation: str, key: str, *, shared: bool) -> None:
-    """On PostgreSQL, take the key's advisory lock to the end of the transaction (of the
-    statement itself outside one): :func:`claim` holds it exclusively while its
-    transaction runs, :func:`answered` waits for that shared. The lock is 64 bits of the
-    key's sha256; a collision only makes two keys wait for each other."""
-    q = Statement()
-    if q.postgres:
-        digest = hashlib.sha256(f"{tenant.id}|{actor}|{operation}|{key}".encode()).digest()
-        lock = q.arg(int.from_bytes(digest[:8], "big", signed=True))
-        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        await q.rows(f"SELECT {function}({lock})")
+    """On PostgreSQL, take the key's advisory lock: :func:`claim` holds it exclusively while
+    its transaction runs, :func:`answered` waits for that shared."""
+    await advisory_lock(f"{tenant.id}|{actor}|{operation}|{key}", shared=shared)
 
 
 async def answered(tenant: TenantInfo, actor: str, operation: str, key: str) -> bool:

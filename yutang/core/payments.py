@@ -17,7 +17,11 @@ from yutang.core import clock, idempotency, outbox
 from yutang.core.errors import DomainError
 from yutang.core.models import Order, Payment
 from yutang.core.orders import get_order, mark_paid
+from yutang.core.sql import advisory_lock
 from yutang.core.tenancy import TenantInfo
+
+# A closed payment (the shopper switched provider) may still be captured by its gateway.
+OPEN = frozenset({"pending", "closed"})
 
 
 class PaymentIntent(msgspec.Struct, frozen=True):
@@ -91,36 +95,26 @@ def providers(tenant: TenantInfo) -> dict[str, PaymentProvider]:
 async def pay_order(
     tenant: TenantInfo, member_id: int, order_id: int, provider_name: str, key: str
 ) -> tuple[Order, Payment, PaymentIntent | None]:
-    """Start paying an order; with a synchronous provider it is paid on return."""
-    provider = providers(tenant).get(provider_name)
-    if provider is None:
+    """Start paying an order; with a synchronous provider it is paid on return.
+
+    At most one payment attempt of an order is open at a time: a second attempt with the
+    same provider gets the open one back (the provider is asked again for the same
+    reference), one with another provider closes it first."""
+    if provider_name not in providers(tenant):
         raise DomainError("INVALID", f"unknown payment provider {provider_name!r}", "provider")
     actor = f"member:{member_id}"
     request = {"order_id": order_id, "provider": provider_name}
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "payOrder", key, request)
-            order = await get_order(tenant, order_id, member_id)
-            if order.status != "pending_payment":
-                raise DomainError(
-                    "ILLEGAL_TRANSITION",
-                    f"an order that is {order.status} cannot be paid",
-                    "orderId",
-                )
-            if order.payment_deadline <= clock.now():
-                raise DomainError("PAYMENT_EXPIRED", "the time to pay has run out", "orderId")
-            payment = await Payment.create(
-                tenant_id=tenant.id,
-                order_id=order.id,
-                provider=provider_name,
-                amount=order.total,
-                reference=f"P{order.id}-{secrets.token_hex(6)}",
-            )
+            payment = await _open_payment(tenant, member_id, order_id, provider_name)
             await idempotency.remember(tenant, actor, "payOrder", key, {"payment_id": payment.id})
     except idempotency.Replay as replay:
         payment = await Payment.get(tenant_id=tenant.id, id=replay.result["payment_id"])
         return await get_order(tenant, payment.order_id), payment, None
-    intent = await provider.create(tenant, payment.reference, payment.amount)
+    intent = await providers(tenant)[provider_name].create(
+        tenant, payment.reference, payment.amount
+    )
     recorded = None
     if intent.captured:
         recorded = await record_capture(tenant, provider_name, payment.reference, payment.amount)
@@ -128,6 +122,41 @@ async def pay_order(
         return recorded[0], recorded[1], intent
     await payment.refresh_from_db()
     return await get_order(tenant, order_id), payment, intent
+
+
+async def _open_payment(
+    tenant: TenantInfo, member_id: int, order_id: int, provider: str
+) -> Payment:
+    """The order's one open payment with ``provider``, made now if there is none.
+
+    Attempts for one order queue on its payment lock (PostgreSQL; SQLite serializes
+    transactions), so each reads the payments after the previous attempt committed. A
+    capture recorded after the order was read shows as a captured payment: the order is
+    paid by then."""
+    await advisory_lock(f"payment|{tenant.id}|{order_id}")
+    order = await get_order(tenant, order_id, member_id)
+    if order.status != "pending_payment":
+        raise DomainError(
+            "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot be paid", "orderId"
+        )
+    if order.payment_deadline <= clock.now():
+        raise DomainError("PAYMENT_EXPIRED", "the time to pay has run out", "orderId")
+    live = await Payment.filter(
+        tenant_id=tenant.id, order_id=order_id, status__in=("pending", "captured")
+    ).order_by("id")
+    if any(p.status == "captured" for p in live):
+        raise DomainError("ILLEGAL_TRANSITION", "an order that is paid cannot be paid", "orderId")
+    for current in live:
+        if current.provider == provider:
+            return current
+        await Payment.filter(id=current.id, status="pending").update(status="closed")
+    return await Payment.create(
+        tenant_id=tenant.id,
+        order_id=order.id,
+        provider=provider,
+        amount=order.total,
+        reference=f"P{order.id}-{secrets.token_hex(6)}",
+    )
 
 
 async def record_capture(
@@ -145,7 +174,7 @@ async def record_capture(
         )
         if payment is None:
             raise DomainError("NOT_FOUND", "unknown payment", "reference")
-        if payment.status != "pending":
+        if payment.status not in OPEN:
             return None
         if amount != payment.amount:
             raise DomainError("AMOUNT_MISMATCH", "captured amount differs", "amount")

@@ -8,6 +8,7 @@ Everything else goes through the ORM.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -46,3 +47,16 @@ def moment(value: datetime | str) -> datetime:
     text tortoise stored, and a value without an offset is UTC."""
     found = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
+
+
+async def advisory_lock(name: str, *, shared: bool = False) -> None:
+    """On PostgreSQL, hold the advisory lock named ``name`` to the end of the current
+    transaction (of the statement itself outside one); on SQLite transactions are already
+    serialized, so nothing is taken. The lock is 64 bits of the name's sha256; a collision
+    only makes two names wait for each other."""
+    q = Statement()
+    if q.postgres:
+        digest = hashlib.sha256(name.encode()).digest()
+        lock = q.arg(int.from_bytes(digest[:8], "big", signed=True))
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        await q.rows(f"SELECT {function}({lock})")
