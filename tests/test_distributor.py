@@ -30,6 +30,7 @@ from yutang.plugins.distributor.models import (
     DistributorBindingLog,
     DistributorCommission,
     DistributorEntry,
+    DistributorOrder,
     DistributorPromoter,
     DistributorWithdrawal,
 )
@@ -343,6 +344,55 @@ async def test_sign_up_only_binds_at_registration_alone(
     await storefront(register, {"ext": {"distributor": {"code": code}}})
     await shop.worker.run_until_idle()
     assert (await promoter(ME))["myPromoter"]["team"]["level1"] == 1
+
+
+SIGN_UP = """mutation($phone: String!, $ext: JSON) {
+  register(phone: $phone, password: "secret-1", extensions: $ext) { token errors { code } } }"""
+
+
+async def sign_up_and_order(
+    storefront: GraphQLClient, phone: str, code: str, sku: str
+) -> tuple[GraphQLClient, dict[str, Any]]:
+    """Register with ``code`` and place an order at once, no worker running in between;
+    the newcomer's client and the order."""
+    signed = await storefront(SIGN_UP, {"phone": phone, "ext": {"distributor": {"code": code}}})
+    assert signed["register"]["errors"] == []
+    newcomer = storefront.as_(signed["register"]["token"])
+    placed = await newcomer(PLACE, {"lines": [{"skuId": sku, "quantity": 1}], "key": phone})
+    assert placed["placeOrder"]["order"], placed
+    return newcomer, placed["placeOrder"]["order"]
+
+
+async def attributed_to(order: dict[str, Any]) -> int | None:
+    """The level-1 promoter the order's snapshot pays, if any."""
+    snap = await DistributorOrder.get_or_none(order_id=api.pk_of(order["id"], "Order", "id"))
+    return snap.first_promoter_id if snap else None
+
+
+async def test_an_order_placed_right_after_signing_up_with_a_code_is_attributed(
+    shop: Shop, make_product: Make, storefront: GraphQLClient
+) -> None:
+    (tea,) = await skus(make_product, 10_000)
+    leader, code = await shop.promoter()
+    newcomer, order = await sign_up_and_order(storefront, "13912345671", code, tea)
+    assert await attributed_to(order) == (await DistributorPromoter.get(code=code)).id
+    paid = await newcomer(PAY, {"id": order["id"], "key": "pay"})
+    assert paid["payOrder"]["errors"] == []
+    await shop.worker.run_until_idle()
+    assert (await balance(leader))["pending"] == 1_000
+
+
+@pytest.mark.postgres_only
+async def test_20_members_signing_up_and_ordering_at_once_are_all_attributed(
+    shop: Shop, make_product: Make, storefront: GraphQLClient
+) -> None:
+    (tea,) = await skus(make_product, 10_000)
+    _, code = await shop.promoter()
+    placed = await asyncio.gather(
+        *(sign_up_and_order(storefront, f"1391234{i:04d}", code, tea) for i in range(20))
+    )
+    promoter = (await DistributorPromoter.get(code=code)).id
+    assert [await attributed_to(order) for _, order in placed] == [promoter] * 20
 
 
 # --- commission ---------------------------------------------------------------------------

@@ -340,6 +340,7 @@ async def test_graphql_fields_are_contributed_to_the_storefront_only(
                 "yutang_graphql_storefront",
                 "yutang_input_schema",
                 "yutang_order_paid",
+                "yutang_payment_providers",
                 "yutang_price_steps",
                 "yutang_settings_schema",
                 "yutang_validate_checkout",

@@ -39,6 +39,8 @@ name and an implementation may accept any subset of them. Hookwrappers are refus
 | yutang_claim_payment | in-transaction (may veto) |
 | yutang_grant_reward | in-transaction (may veto) |
 | yutang_revoke_reward | in-transaction (may veto) |
+| yutang_accept_member | in-transaction (may veto) |
+| yutang_accept_payment | in-transaction (may veto) |
 | yutang_next_price_change | query (outside any transaction) |
 | yutang_order_placed | event after commit |
 | yutang_order_paid | event after commit |
@@ -280,6 +282,32 @@ def yutang_revoke_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> 
 
     Kind: in-transaction (may veto). Points are deducted (never below zero), an unused
     coupon voided.
+    """
+
+
+@hookspec
+def yutang_accept_member(
+    tenant: TenantInfo, member_id: int, extensions: dict[str, msgspec.Struct]
+) -> None:
+    """Record what a sign-up brought (an invite code) before the member can act.
+
+    Kind: in-transaction (may veto), in the registration's transaction, after the member
+    row is written and before the token is issued: what this hook writes is in force for
+    the member's very first request (``yutang_member_registered`` comes later). Each value
+    of ``extensions`` is the validated register input of the plugin it is keyed by.
+    Raising DomainError refuses the registration.
+    """
+
+
+@hookspec
+def yutang_accept_payment(tenant: TenantInfo, order_id: int, paid_at: datetime) -> None:
+    """Do what must hold the moment an order's payment commits (a group-buy leader's
+    team opens, so a friend following the shared link at once can join).
+
+    Kind: in-transaction (may veto), in the transaction that marks the order paid (a
+    captured payment, or a zero-amount order being placed), for the plugins that took part
+    in the order and those enabled. ``yutang_order_paid`` follows after commit. Keep it
+    short; raising rolls the payment's recording back (the gateway will send it again).
     """
 
 

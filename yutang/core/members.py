@@ -51,6 +51,9 @@ async def register(tenant: TenantInfo, data: RegisterInput) -> tuple[Member, str
                 )
         except IntegrityError as exc:
             raise DomainError("PHONE_TAKEN", "this phone is already registered", "phone") from exc
+        await tenant.hooks.call(
+            "yutang_accept_member", tenant=tenant, member_id=member.id, extensions=extensions
+        )
         data_out = {"extensions": {k: msgspec.to_builtins(v) for k, v in extensions.items()}}
         await outbox.emit(tenant, "yutang_member_registered", member_id=member.id, data=data_out)
         if referrer is not None:

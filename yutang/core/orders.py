@@ -301,9 +301,13 @@ async def release_lines(
 
 
 async def mark_paid(tenant: TenantInfo, order: Order, amount: int) -> None:
-    """Record that the order took its payment: status, the member's spend, the event."""
-    await transition(tenant, order, "paid", paid_at=clock.now(), paid_amount=amount)
+    """Record that the order took its payment: status, the member's spend, what plugins
+    make true at once (``yutang_accept_payment``), the event."""
+    paid_at = clock.now()
+    await transition(tenant, order, "paid", paid_at=paid_at, paid_amount=amount)
     await Member.filter(tenant_id=tenant.id, id=order.member_id).update(
         paid_spend=F("paid_spend") + amount
     )
+    hooks = tenant.hooks.registry.plugin_set(order_plugins(tenant, order))
+    await hooks.call("yutang_accept_payment", tenant=tenant, order_id=order.id, paid_at=paid_at)
     await emit_order_event(tenant, order, "yutang_order_paid", {"amount": amount})

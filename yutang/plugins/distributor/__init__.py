@@ -81,18 +81,25 @@ async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> 
 
 
 @api.hookimpl
+async def yutang_accept_member(
+    tenant: api.TenantInfo, member_id: int, extensions: dict[str, msgspec.Struct]
+) -> None:
+    """An invite code binds the member in the registration's transaction, so their very
+    first order is attributed; a bad code binds no one rather than refusing the sign-up."""
+    given = extensions.get("distributor")
+    if isinstance(given, RegisterInput):
+        try:
+            await binding.bind(tenant, member_id, given.code, "register")
+        except api.DomainError:
+            return
+
+
+@api.hookimpl
 async def yutang_member_registered(event: api.Event, tenant: api.TenantInfo) -> None:
-    """Auto mode enrols every new member; an invite code binds them (a bad code binds no
-    one rather than failing the sign-up's event forever)."""
+    """Auto mode enrols every new member."""
     assert event.member_id is not None
     if settings_of(tenant).promoter_mode == "auto":
         await promoters.enrol(tenant, event.member_id, "auto")
-    code = (event.data.get("extensions") or {}).get("distributor", {}).get("code")
-    if code:
-        try:
-            await binding.bind(tenant, event.member_id, code, "register")
-        except api.DomainError:
-            return
 
 
 @api.hookimpl
