@@ -591,6 +591,56 @@ async def test_30_members_racing_for_the_last_seat_make_exactly_one_order(
     assert (await Sku.get(id=sku.id)).stock == 97
 
 
+async def lead_then_share(
+    leader: GraphQLClient, friend: GraphQLClient, sku: Sku, act: dict[str, Any], n: int
+) -> dict[str, Any]:
+    """The leader pays and the friend follows the shared link at once: no worker runs in
+    between (the event after the payment's commit has not been delivered)."""
+    placed = await place(leader, [line(sku, act)], f"lead-{n}")
+    assert placed["errors"] == [], placed
+    paid = (await leader(PAY, {"id": placed["order"]["id"], "key": f"pay-{n}"}))["payOrder"]
+    assert paid["errors"] == [], paid
+    team = to_global("GroupbuyTeam", (await team_of(placed["order"]["id"])).id)
+    return await place(friend, [line(sku, act)], f"join-{n}", team)
+
+
+async def test_a_friend_can_join_the_moment_the_leader_has_paid(
+    admin: GraphQLClient, storefront: GraphQLClient, tenant: TenantInfo, make_product: Make
+) -> None:
+    sku = await a_sku(make_product)
+    act = await activity(admin, sku)
+    leader, friend = await buyer(tenant, storefront, 1), await buyer(tenant, storefront, 2)
+    joined = await lead_then_share(leader, friend, sku, act, 0)
+    assert joined["errors"] == [] and joined["order"]["status"] == "pending_payment"
+    team = await team_of(joined["order"]["id"])
+    assert (team.status, team.seats, team.paid) == ("open", 2, 1)
+
+
+@pytest.mark.postgres_only
+async def test_20_friends_joining_the_moment_their_leaders_paid_are_all_seated(
+    admin: GraphQLClient,
+    storefront: GraphQLClient,
+    tenant: TenantInfo,
+    make_product: Make,
+    worker: Worker,
+) -> None:
+    sku = await a_sku(make_product)
+    act = await activity(admin, sku)
+    pairs = [
+        (await buyer(tenant, storefront, 2 * n), await buyer(tenant, storefront, 2 * n + 1))
+        for n in range(20)
+    ]
+    joins = await asyncio.gather(
+        *(lead_then_share(lead, friend, sku, act, n) for n, (lead, friend) in enumerate(pairs))
+    )
+    assert [j["errors"] for j in joins] == [[]] * 20
+    assert await GroupbuySeat.filter(leader=False).count() == 20
+    assert await GroupbuyTeam.filter(status="open", seats=2, paid=1).count() == 20
+    await worker.run_until_idle()  # the events after commit change nothing
+    assert await GroupbuyTeam.filter(status="open", seats=2, paid=1).count() == 20
+    assert await GroupbuySeat.filter(status="paid").count() == 20
+
+
 # --- a worker killed in the middle of the refunds (PostgreSQL) ----------------------------
 
 

@@ -110,9 +110,16 @@ async def yutang_claim_payment(tenant: api.TenantInfo, order_id: int, payment_id
 
 
 @api.hookimpl
+async def yutang_accept_payment(tenant: api.TenantInfo, order_id: int, paid_at: datetime) -> None:
+    """Open the leader's team or confirm the seat in the payment's transaction."""
+    await teams.settle_payment(tenant, order_id, paid_at, late_rule=False)
+
+
+@api.hookimpl
 async def yutang_order_paid(event: api.Event, tenant: api.TenantInfo) -> None:
-    """Open the team, confirm the seat, complete the team, or apply the late-payment rule."""
-    await teams.on_paid(tenant, event)
+    """Apply the late-payment rule to a seat paid after its team closed."""
+    if event.order_id is not None:
+        await teams.settle_payment(tenant, event.order_id, event.occurred_at, late_rule=True)
 
 
 @api.hookimpl

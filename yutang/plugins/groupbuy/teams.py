@@ -55,19 +55,20 @@ async def _schedule_expiry(tenant_id: int, team_id: int, at: datetime) -> None:
     )
 
 
-async def on_paid(tenant: api.TenantInfo, event: api.Event) -> None:
-    """An order was paid: open the leader's team, confirm a joiner's seat (completing the
-    team with the last one), or apply the late-payment rule."""
-    if event.order_id is None:
-        return
-    seat = await GroupbuySeat.get_or_none(tenant_id=tenant.id, order_id=event.order_id, status=HELD)
+async def settle_payment(
+    tenant: api.TenantInfo, order_id: int, paid_at: datetime, *, late_rule: bool
+) -> None:
+    """An order was paid: open the leader's team, or confirm a joiner's seat (completing
+    the team with the last one). In the payment's own transaction this is all it does,
+    so the team takes joiners the moment the payment commits; the late-payment rule,
+    which may move or refund the member, runs only from the event after commit."""
+    seat = await GroupbuySeat.get_or_none(tenant_id=tenant.id, order_id=order_id, status=HELD)
     if seat is None:
         return
     team = await _locked(tenant.id, seat.team_id)
     assert team is not None
-    activity = await GroupbuyActivity.get(tenant_id=tenant.id, id=team.activity_id)
-    paid_at = event.occurred_at
     if team.status == PENDING and seat.leader:
+        activity = await GroupbuyActivity.get(tenant_id=tenant.id, id=team.activity_id)
         expires = paid_at + timedelta(minutes=activity.validity_minutes)
         await GroupbuyTeam.filter(id=team.id, status=PENDING).update(
             status=OPEN, paid=1, opened_at=paid_at, expires_at=expires
@@ -77,7 +78,8 @@ async def on_paid(tenant: api.TenantInfo, event: api.Event) -> None:
     elif team.status == OPEN and team.expires_at is not None and paid_at < team.expires_at:
         await _mark_paid(seat, paid_at)
         await _count_paid(team.id)
-    else:
+    elif late_rule:
+        activity = await GroupbuyActivity.get(tenant_id=tenant.id, id=team.activity_id)
         await _late(tenant, seat, team, activity)
 
 
