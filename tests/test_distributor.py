@@ -688,6 +688,17 @@ async def test_withdrawals_reserve_the_balance_and_staff_review_them(
     first = (await leader(WITHDRAW, {"amount": 3_000, "key": "w1"}))["requestDistributorWithdrawal"]
     again = (await leader(WITHDRAW, {"amount": 3_000, "key": "w1"}))["requestDistributorWithdrawal"]
     assert first["withdrawal"] == again["withdrawal"]
+    other = (await leader(WITHDRAW, {"amount": 1_000, "key": "w1"}))["requestDistributorWithdrawal"]
+    assert other == {
+        "withdrawal": None,
+        "errors": [
+            {
+                "code": "IDEMPOTENCY_KEY_REUSED",
+                "field": "idempotencyKey",
+                "message": "this idempotency key was used for a different withdrawal",
+            }
+        ],
+    }
     assert (first["withdrawal"]["fee"]["amount"], first["withdrawal"]["net"]["amount"]) == (
         30,
         2_970,

@@ -31,7 +31,8 @@ async def request(
     tenant: api.TenantInfo, member_id: int, amount: int, account: str, key: str
 ) -> DistributorWithdrawal:
     """Reserve ``amount`` of the member's available balance for a withdrawal; a retry with
-    the same idempotency key returns the first request."""
+    the same idempotency key returns the first request, and the key sent with another
+    amount or account is refused as every money mutation refuses it."""
     settings = settings_of(tenant)
     if not key or len(key) > 128:
         raise api.DomainError("INVALID", "1 to 128 characters", "idempotencyKey")
@@ -42,7 +43,7 @@ async def request(
     promoter = await DistributorPromoter.get_or_none(tenant_id=tenant.id, member_id=member_id)
     if promoter is None:
         raise api.DomainError("NOT_A_PROMOTER", "only promoters withdraw", "amount")
-    found = await _by_key(tenant.id, promoter.id, key)
+    found = await _by_key(tenant.id, promoter.id, key, amount, account.strip())
     if found is not None:
         return found
     try:
@@ -74,17 +75,27 @@ async def request(
                 booked_at=row.requested_at,
             )
     except IntegrityError:
-        found = await _by_key(tenant.id, promoter.id, key)
+        found = await _by_key(tenant.id, promoter.id, key, amount, account.strip())
         if found is None:
             raise
         return found
     return row
 
 
-async def _by_key(tenant_id: int, promoter_id: int, key: str) -> DistributorWithdrawal | None:
-    return await DistributorWithdrawal.get_or_none(
+async def _by_key(
+    tenant_id: int, promoter_id: int, key: str, amount: int, account: str
+) -> DistributorWithdrawal | None:
+    """The withdrawal requested earlier with ``key``, if it was this same request."""
+    found = await DistributorWithdrawal.get_or_none(
         tenant_id=tenant_id, promoter_id=promoter_id, idempotency_key=key
     )
+    if found is not None and (found.amount, found.account) != (amount, account):
+        raise api.DomainError(
+            "IDEMPOTENCY_KEY_REUSED",
+            "this idempotency key was used for a different withdrawal",
+            "idempotencyKey",
+        )
+    return found
 
 
 async def _move(
