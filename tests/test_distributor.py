@@ -3,24 +3,40 @@
 available, reversals by refunds, and withdrawals that never overdraw.
 
 The frozen clock stands at 2026-06-01 10:00 in Shanghai; the core's after-sale window is
-7 days, the plugin's ``freeze_days`` 7 unless a test says otherwise.
+7 days, the plugin's ``freeze_hours`` 168 (7 days) unless a test says otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from tortoise import Tortoise
 
 from yutang import api
+from yutang.core.auth import hash_password, issue_token
 from yutang.core.clock import FrozenClock
-from yutang.core.models import Job, Order, OrderLine, Product, Sku, Store, StoreStaff, Tenant
+from yutang.core.errors import ConfigError
+from yutang.core.models import (
+    Job,
+    Operator,
+    Order,
+    OrderLine,
+    Product,
+    Sku,
+    Store,
+    StoreStaff,
+    Tenant,
+)
 from yutang.core.runtime import Runtime, build_runtime
+from yutang.core.settings import AppSettings
 from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
@@ -62,6 +78,7 @@ REFUND = """mutation($o: ID!, $l: ID!, $q: Int!, $k: String!) {
 COMMISSIONS = """query($status: String) { myDistributorCommissions(status: $status) {
   edges { node { level quantity kind rate status basis { amount } amount { amount }
                  reversed { amount } } } } }"""
+FREEZES = "{ myDistributorCommissions { edges { node { status unfreezeAt } } } }"
 WITHDRAW = """mutation($amount: Int!, $key: String!) {
   requestDistributorWithdrawal(amount: $amount, account: "alipay:138", idempotencyKey: $key) {
     withdrawal { id status amount { amount } fee { amount } net { amount } }
@@ -540,6 +557,42 @@ async def test_pending_when_paid_frozen_when_completed_available_after_the_windo
     await assert_ledger_matches_balances()
 
 
+async def test_a_two_hour_freeze_releases_commission_at_exactly_two_hours(
+    shop: Shop, make_product: Make, yutang_db: Runtime, clock: FrozenClock
+) -> None:
+    """Same-day services (a ticket used the day it is bought) freeze for hours, not days."""
+    await configure(yutang_db, freeze_hours=2)
+    (tea,) = await skus(make_product, 10_000)
+    leader, code = await shop.promoter()
+    buyer = await shop.buyer(code)
+    order = await shop.buy(buyer, [(tea, 1)], "o1")
+    await shop.complete(buyer, order)  # at 02:00 UTC
+    rows = (await leader(FREEZES))["myDistributorCommissions"]["edges"]
+    assert [r["node"] for r in rows] == [
+        {"status": "frozen", "unfreezeAt": "2026-06-01T04:00:00+00:00"}
+    ]
+    clock.advance(timedelta(hours=1, minutes=59, seconds=59))
+    await shop.worker.run_until_idle()
+    assert (await balance(leader))["frozen"] == 1_000
+    clock.advance(timedelta(seconds=1))
+    await shop.worker.run_until_idle()
+    assert [(await balance(leader))[b] for b in ("frozen", "available")] == [0, 1_000]
+    await assert_ledger_matches_balances()
+
+
+async def test_a_zero_hour_freeze_makes_commission_available_on_completion(
+    shop: Shop, make_product: Make, yutang_db: Runtime
+) -> None:
+    await configure(yutang_db, freeze_hours=0)
+    (tea,) = await skus(make_product, 10_000)
+    leader, code = await shop.promoter()
+    buyer = await shop.buyer(code)
+    order = await shop.buy(buyer, [(tea, 1)], "o1")
+    await shop.complete(buyer, order)
+    assert [(await balance(leader))[b] for b in ("frozen", "available")] == [0, 1_000]
+    await assert_ledger_matches_balances()
+
+
 async def test_the_release_job_moves_commission_once_when_its_worker_dies(
     shop: Shop, make_product: Make, clock: FrozenClock, yutang_db: Runtime, monkeypatch: Any
 ) -> None:
@@ -610,7 +663,7 @@ async def test_a_partial_refund_reverses_exactly_those_lines(
 async def test_a_refund_after_availability_makes_the_balance_negative_then_netted(
     shop: Shop, make_product: Make, yutang_db: Runtime, clock: FrozenClock
 ) -> None:
-    await configure(yutang_db, freeze_days=1, second_rate=0, withdraw_min=100)
+    await configure(yutang_db, freeze_hours=24, second_rate=0, withdraw_min=100)
     (tea,) = await skus(make_product, 10_000)
     leader, code = await shop.promoter()
     buyer = await shop.buyer(code)
@@ -800,3 +853,60 @@ async def test_the_ranking_orders_promoters_by_net_sales_in_the_period(
         (small, 20_000, 1),
     ]
     assert got[0]["commission"]["amount"] == 3_000
+
+
+# --- settings from before the freeze was in hours -----------------------------------------
+
+
+async def test_an_old_freeze_days_key_is_refused_naming_freeze_hours(
+    tmp_path: Path, shop: Shop
+) -> None:
+    """At start-up and from an operator alike: advice, not a bare unknown field."""
+    path = tmp_path / "plugins.toml"
+    path.write_text(
+        '[profiles.local-services]\nplugins = ["distributor"]\n\n'
+        "[profiles.local-services.settings.distributor]\nfreeze_days = 1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        build_runtime(AppSettings(plugins_file=str(path)))
+    assert str(caught.value) == (
+        f"{path} [profiles.local-services.settings.distributor].freeze_days: "
+        "no longer accepted, use freeze_hours (days × 24)"
+    )
+    op = await Operator.create(username="platform", password_hash=hash_password("op-secret"))
+    operator = shop.admin.as_(await issue_token("operator", op.id, None))
+    update = """mutation($settings: JSON) { updateTenant(slug: "shop", settings: $settings) {
+      errors { code field message } } }"""
+    body = await operator(update, {"settings": {"distributor": {"freeze_days": 1}}})
+    assert body["updateTenant"]["errors"] == [
+        {
+            "code": "INVALID",
+            "field": "settings.distributor",
+            "message": "settings.distributor.freeze_days: no longer accepted, "
+            "use freeze_hours (days × 24)",
+        }
+    ]
+
+
+async def test_the_migration_turns_stored_freeze_days_into_hours(yutang_db: Runtime) -> None:
+    """Operators' overrides in the database, rewritten by the plugin's data migration (and
+    back, rounded up to whole days, by its downgrade)."""
+    migration = importlib.import_module("yutang.plugins.distributor.migrations.0002_freeze_hours")
+    old = {"distributor": {"freeze_days": 3, "first_rate": 500}}
+    await Tenant.create(slug="shop", name="shop", plugins=["distributor"], settings=old)
+    await Tenant.create(slug="tickets", name="tickets", settings={"distributor": {"levels": 1}})
+    await migration.freeze_days_to_hours(Tortoise.apps, None)
+    rows = {t.slug: (t.settings, t.settings_version) for t in await Tenant.all()}
+    assert rows == {
+        "shop": ({"distributor": {"first_rate": 500, "freeze_hours": 72}}, 2),
+        "tickets": ({"distributor": {"levels": 1}}, 1),
+    }
+    assert (await yutang_db.tenants.by_slug("shop")).settings["distributor"].freeze_hours == 72
+    await Tenant.filter(slug="tickets").update(settings={"distributor": {"freeze_hours": 2}})
+    await migration.freeze_hours_to_days(Tortoise.apps, None)
+    back = {t.slug: t.settings for t in await Tenant.all()}
+    assert back == {
+        "shop": {"distributor": {"first_rate": 500, "freeze_days": 3}},
+        "tickets": {"distributor": {"freeze_days": 1}},
+    }

@@ -7,6 +7,7 @@ settings Structs; an error names the file, the key and the reason.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,7 +56,11 @@ def _path_of(err: msgspec.ValidationError) -> tuple[str, str]:
 def validate_settings(
     registry: PluginRegistry, plugin: str, values: dict[str, Any], where: str
 ) -> msgspec.Struct | None:
-    """Validate one plugin's settings against its Struct; ConfigError names ``where``."""
+    """Validate one plugin's settings against its Struct; ConfigError names ``where``.
+
+    A key the Struct lists in ``replaced_keys`` (old key → what to write instead) is
+    refused with that advice rather than as an unknown field.
+    """
     info = registry.plugins.get(plugin)
     if info is None:
         raise ConfigError(f"{where}: unknown plugin {plugin!r} (not installed)")
@@ -63,6 +68,9 @@ def validate_settings(
         if values:
             raise ConfigError(f"{where}: plugin {plugin!r} takes no settings")
         return None
+    replaced: Mapping[str, str] = getattr(info.settings_schema, "replaced_keys", {})
+    for key in sorted(values.keys() & replaced.keys()):
+        raise ConfigError(f"{where}.{key}: no longer accepted, use {replaced[key]}")
     try:
         return msgspec.convert(values, info.settings_schema)
     except msgspec.ValidationError as exc:

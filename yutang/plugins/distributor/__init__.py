@@ -7,7 +7,7 @@ promoter whose link or code brought them (first-link-wins, latest-link-wins or
 sign-up-only, with expiry and a protection period; no self-binding, no loops). An order
 snapshots its promoters (two levels at most) when placed; each line earns on what it
 paid, as a percentage or a fixed amount per unit per SKU. Commission is pending when the
-order is paid, frozen from completion, available after ``freeze_days`` (a durable job),
+order is paid, frozen from completion, available after ``freeze_hours`` (a durable job),
 reversed by refunds of its lines even after that. The ledger only appends; withdrawals
 reserve the balance when requested. Written against ``yutang.api`` only.
 """

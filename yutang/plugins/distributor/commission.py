@@ -1,7 +1,7 @@
 """Commission: who earns on an order (snapshotted when it is placed), how much per line
 (on what the line paid), and its way through the ledger buckets.
 
-pending when the order is paid → frozen from completion → available ``freeze_days``
+pending when the order is paid → frozen from completion → available ``freeze_hours``
 later (a durable job) → reversed, in part or in full, by refunds of its line, whatever
 bucket it reached (the available balance may then go negative).
 """
@@ -160,11 +160,11 @@ async def accrue(tenant: api.TenantInfo, order_id: int) -> DistributorOrder | No
 
 
 async def freeze(tenant: api.TenantInfo, order_id: int, completed_at: datetime) -> None:
-    """The order was completed: its pending commissions freeze until ``freeze_days`` later,
+    """The order was completed: its pending commissions freeze until ``freeze_hours`` later,
     when a durable job makes them available."""
     if await accrue(tenant, order_id) is None:
         return
-    until = completed_at + timedelta(days=settings_of(tenant).freeze_days)
+    until = completed_at + timedelta(hours=settings_of(tenant).freeze_hours)
     rows = await DistributorCommission.filter(
         tenant_id=tenant.id, order_id=order_id, status="pending"
     ).select_for_update()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -10,6 +11,7 @@ from yutang.api import TenantInfo
 
 Rate = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 Days = Annotated[int, msgspec.Meta(ge=0, le=3650)]
+Hours = Annotated[int, msgspec.Meta(ge=0, le=87_600)]
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -30,9 +32,13 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     include_fees: bool = False  # commission on shipping and other fees too
     self_purchase: bool = False  # a promoter's own orders earn level 1 for themselves
     excluded_activities: list[str] = msgspec.field(default_factory=list)  # activity plugins
-    freeze_days: Days = 7  # after completion, before commission becomes available
+    freeze_hours: Hours = 168  # after completion, before commission becomes available
     withdraw_min: Annotated[int, msgspec.Meta(ge=1)] = 100
     withdraw_fee_rate: Rate = 0
+
+    # Old keys, refused with their replacement: freezes were whole days until same-day
+    # services (tickets used the day they are bought) needed hours.
+    replaced_keys: ClassVar[Mapping[str, str]] = {"freeze_days": "freeze_hours (days × 24)"}
 
 
 def settings_of(tenant: TenantInfo) -> Settings:
