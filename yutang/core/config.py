@@ -69,8 +69,8 @@ def validate_settings(
             raise ConfigError(f"{where}: plugin {plugin!r} takes no settings")
         return None
     replaced: Mapping[str, str] = getattr(info.settings_schema, "replaced_keys", {})
-    for key in sorted(values.keys() & replaced.keys()):
-        raise ConfigError(f"{where}.{key}: no longer accepted, use {replaced[key]}")
+    if old := sorted(values.keys() & replaced.keys()):
+        raise ConfigError(f"{where}.{old[0]}: no longer accepted, use {replaced[old[0]]}")
     try:
         return msgspec.convert(values, info.settings_schema)
     except msgspec.ValidationError as exc:
