@@ -10,30 +10,43 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as tortoise_migrate
 
 from yutang.app import create_app
 from yutang.core.clock import FrozenClock
+from yutang.core.db import tortoise_config
 from yutang.core.models import Order, Payment, Product, Sku, Tenant
 from yutang.core.payments import record_capture
+from yutang.core.settings import AppSettings
 from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
 from yutang.plugins.seckill import checkout as seckill_checkout
-from yutang.plugins.seckill.models import SeckillQuota, SeckillReservation, SeckillStock
+from yutang.plugins.seckill.models import (
+    SeckillActivity,
+    SeckillMemberQuota,
+    SeckillReservation,
+    SeckillStock,
+)
 from yutang.testing import GraphQLClient, MakeTenant, create_member
 
 WINDOW = {"startsAt": "2026-06-01T00:00:00+08:00", "endsAt": "2026-06-08T00:00:00+08:00"}
 CREATE = """
 mutation($input: SeckillActivityInput!) {
   createSeckillActivity(input: $input) {
-    activity { id name status memberLimit paymentMinutes
+    activity { id name status memberLimit limits { scope quantity } paymentMinutes
       sessions { id dailyStart dailyEnd startsAt endsAt slotStartsAt slotEndsAt
         items { id skuId productName price { amount } stock sold unpaid remaining } } }
     errors { code field message }
@@ -128,18 +141,12 @@ def session(*items: tuple[Sku, int, int], **times: str) -> dict[str, Any]:
 async def create(
     admin: GraphQLClient, *sessions: dict[str, Any], limit: int = 1, **extra: Any
 ) -> dict[str, Any]:
-    """The createSeckillActivity payload."""
+    """The createSeckillActivity payload: ``memberLimit`` is ``limit`` unless ``limits``
+    is given."""
+    limited = {} if "limits" in extra else {"memberLimit": limit}
     data = await admin(
         CREATE,
-        {
-            "input": {
-                "name": "上午场",
-                **WINDOW,
-                "memberLimit": limit,
-                "sessions": list(sessions),
-                **extra,
-            }
-        },
+        {"input": {"name": "上午场", **WINDOW, **limited, "sessions": list(sessions), **extra}},
     )
     result: dict[str, Any] = data["createSeckillActivity"]
     return result
@@ -432,10 +439,10 @@ async def test_the_limit_counts_unpaid_orders_and_a_cancel_gives_it_back(
     assert [(e["code"], e["field"]) for e in again["errors"]] == [
         ("LIMIT_REACHED", "lines[0].quantity")
     ]
-    assert (await SeckillQuota.get(member_id=row.id)).taken == 1
+    assert (await SeckillMemberQuota.get(member_id=row.id)).taken == 1
     cancelled = await me(CANCEL, {"id": first["order"]["id"]})
     assert cancelled["cancelOrder"]["errors"] == []
-    assert (await SeckillQuota.get(member_id=row.id)).taken == 0
+    assert (await SeckillMemberQuota.get(member_id=row.id)).taken == 0
     assert (await SeckillStock.get()).remaining == 5
     assert (await Sku.get(id=sku.id)).stock == 10
     assert (await place(me, [line(sku, 1, ref(act))], "3"))["errors"] == []
@@ -458,7 +465,7 @@ async def test_unpaid_timeout_releases_both_stocks_through_the_job(
     assert (await Order.get(id=order.id)).status == "cancelled"
     assert (await SeckillStock.get()).remaining == 5
     assert (await Sku.get(id=sku.id)).stock == 10
-    assert (await SeckillQuota.get(member_id=row.id)).taken == 0
+    assert (await SeckillMemberQuota.get(member_id=row.id)).taken == 0
     assert (await SeckillReservation.get()).released == 1
     assert await figures(admin, act) == {"sold": 0, "unpaid": 0, "remaining": 5}
     assert (await place(me, [line(sku, 1, ref(act))], "t2"))["errors"] == []
@@ -481,7 +488,7 @@ async def test_disabling_seckill_still_releases_the_stock_of_its_orders(
     await worker.run_until_idle()
     assert (await Order.get()).status == "cancelled"
     assert (await SeckillStock.get()).remaining == 5
-    assert (await SeckillQuota.get(member_id=row.id)).taken == 0
+    assert (await SeckillMemberQuota.get(member_id=row.id)).taken == 0
     assert (await Sku.get(id=sku.id)).stock == 10
 
 
@@ -531,8 +538,277 @@ async def test_a_refund_gives_the_units_and_the_quota_back(
     )
     assert refund["refundOrder"]["errors"] == []
     assert await figures(admin, act) == {"sold": 1, "unpaid": 0, "remaining": 4}
-    assert (await SeckillQuota.get(member_id=row.id)).taken == 1
+    assert (await SeckillMemberQuota.get(member_id=row.id)).taken == 1
     assert (await Sku.get(id=sku.id)).stock == 9
+
+
+# --- limit scopes: per item per session, per session, per activity -------------------
+
+
+def limits(**scopes: int) -> list[dict[str, Any]]:
+    """A limits input: ``limits(ITEM_SESSION=1, ACTIVITY=3)``."""
+    return [{"scope": scope, "quantity": n} for scope, n in scopes.items()]
+
+
+def refusal(placed: dict[str, Any]) -> tuple[str, str, str]:
+    """The one error of a refused placeOrder: (code, field, message)."""
+    assert placed["order"] is None, placed
+    [error] = placed["errors"]
+    return error["code"], error["field"], error["message"]
+
+
+async def held(member_id: int) -> dict[str, int]:
+    """The member's counters by scope key (``activity``, ``session:…``, ``item_session:…``)."""
+    return {q.scope: q.taken for q in await SeckillMemberQuota.filter(member_id=member_id)}
+
+
+def by_scope(counters: dict[str, int]) -> dict[str, list[int]]:
+    """The counters' values grouped by scope, in key order."""
+    found: dict[str, list[int]] = {}
+    for key in sorted(counters):
+        found.setdefault(key.partition(":")[0], []).append(counters[key])
+    return found
+
+
+HOURS = ["10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00"]
+
+
+async def test_a_day_of_six_sessions_of_three_items_limits_each_item_per_session(
+    admin, member, make_product: Make, clock: FrozenClock, with_and_without_gate: Any
+) -> None:
+    """The merchant's case: one unit per item per session and four in the activity. A
+    member who bought one item can buy the others, and items in other sessions (a daily
+    session's next day included), but not a second unit of the same item in the same
+    session, nor a fifth unit in the activity."""
+    row, me = member
+    product = await make_product("Tea", [(5800, 50), (6800, 50), (7800, 50)])
+    a, b, c = [await sku_of(product, n) for n in range(3)]
+    day = [
+        session((a, 100, 10), (b, 200, 10), (c, 300, 10), dailyStart=start, dailyEnd=end)
+        for start, end in pairwise(HOURS)
+    ]
+    act = await activity(admin, *day, limits=limits(ITEM_SESSION=1, ACTIVITY=4))
+    assert act["limits"] == [
+        {"scope": "ACTIVITY", "quantity": 4},
+        {"scope": "ITEM_SESSION", "quantity": 1},
+    ]
+    assert act["memberLimit"] == 1
+
+    assert (await place(me, [line(a, 1, ref(act, 0, 0))], "s1-a"))["errors"] == []
+    assert (await place(me, [line(b, 1, ref(act, 0, 1))], "s1-b"))["errors"] == []
+    assert refusal(await place(me, [line(a, 1, ref(act, 0, 0))], "s1-a-again")) == (
+        "LIMIT_REACHED",
+        "lines[0].quantity",
+        "that would take you past the 1 allowed per member of this item in this session "
+        "(unpaid orders count)",
+    )
+    two = (await me(QUOTE, {"lines": [line(c, 2, ref(act, 0, 2))]}))["quote"]["errors"]
+    assert [(e["code"], e["field"], e["message"]) for e in two] == [
+        ("LIMIT_EXCEEDED", "lines[0].quantity", "at most 1 per member of this item in this session")
+    ]
+    at(clock, "2026-06-01T11:00:00")
+    assert (await place(me, [line(a, 1, ref(act, 1, 0))], "s2-a"))["errors"] == []
+    at(clock, "2026-06-02T10:30:00")  # tomorrow's 10:00 session is another session
+    assert (await place(me, [line(a, 1, ref(act, 0, 0))], "next-day-s1-a"))["errors"] == []
+    at(clock, "2026-06-02T15:30:00")
+    assert refusal(await place(me, [line(b, 1, ref(act, 5, 1))], "s6-b")) == (
+        "LIMIT_REACHED",
+        "lines[0].quantity",
+        "that would take you past the 4 allowed per member in this activity (unpaid orders count)",
+    )
+    assert by_scope(await held(row.id)) == {"activity": [4], "item_session": [1, 1, 1, 1]}
+    assert await Order.filter(member_id=row.id).count() == 4
+
+    schedule = (await me(SESSIONS))["seckillSessions"]["sessions"]
+    assert {(s["memberLimit"], len(s["items"])) for s in schedule} == {(1, 3)}
+
+
+async def test_limits_combine_within_one_order_and_across_orders(
+    admin,
+    member,
+    tenant,
+    storefront,
+    make_product: Make,
+    clock: FrozenClock,
+    with_and_without_gate: Any,
+) -> None:
+    """Two per item per session, three per session, four in the activity: every limit
+    that applies holds, the lines of one order count together, and each member has
+    their own counters."""
+    row, me = member
+    product = await make_product("Tea", [(5800, 50), (6800, 50), (7800, 50)])
+    a, b, c = [await sku_of(product, n) for n in range(3)]
+    act = await activity(
+        admin,
+        session((a, 100, 10), (b, 200, 10), (c, 300, 10), dailyStart="10:00", dailyEnd="11:00"),
+        session((a, 100, 10), (b, 200, 10), dailyStart="11:00", dailyEnd="12:00"),
+        limits=limits(ITEM_SESSION=2, SESSION=3, ACTIVITY=4),
+    )
+    a1, b1, c1, a2, b2 = (
+        ref(act, 0, 0),
+        ref(act, 0, 1),
+        ref(act, 0, 2),
+        ref(act, 1, 0),
+        ref(act, 1, 1),
+    )
+    over = await place(me, [line(a, 2, a1), line(b, 2, b1)], "over")
+    assert refusal(over) == (
+        "LIMIT_EXCEEDED",
+        "lines[1].quantity",
+        "at most 3 per member in this session",
+    )
+    assert await Order.all().count() == 0 and await SeckillMemberQuota.all().count() == 0
+    assert (await place(me, [line(a, 2, a1), line(b, 1, b1)], "one"))["errors"] == []
+    # the broadest limit the order would pass is the one named
+    assert refusal(await place(me, [line(a, 1, a1)], "a-again"))[2] == (
+        "that would take you past the 3 allowed per member in this session (unpaid orders count)"
+    )
+    assert refusal(await place(me, [line(c, 1, c1)], "c"))[2] == (
+        "that would take you past the 3 allowed per member in this session (unpaid orders count)"
+    )
+    at(clock, "2026-06-01T11:00:00")
+    assert refusal(await place(me, [line(a, 2, a2)], "two-more"))[2] == (
+        "that would take you past the 4 allowed per member in this activity (unpaid orders count)"
+    )
+    assert (await place(me, [line(a, 1, a2)], "last"))["errors"] == []
+    assert refusal(await place(me, [line(b, 1, b2)], "past"))[0] == "LIMIT_REACHED"
+    assert by_scope(await held(row.id)) == {
+        "activity": [4],
+        "item_session": [2, 1, 1],
+        "session": [3, 1],
+    }
+    other = await buyer(tenant, storefront, "13900000081")
+    assert (await place(other, [line(a, 2, a2), line(b, 1, b2)], "other"))["errors"] == []
+
+
+async def test_cancel_timeout_and_refund_give_the_quota_back_in_every_scope(
+    admin,
+    member,
+    make_product: Make,
+    worker: Worker,
+    clock: FrozenClock,
+    with_and_without_gate: Any,
+) -> None:
+    row, me = member
+    product = await make_product("Tea", [(5800, 50), (6800, 50)])
+    a, b = await sku_of(product, 0), await sku_of(product, 1)
+    act = await activity(
+        admin,
+        session((a, 100, 10), (b, 200, 10), dailyStart="10:00", dailyEnd="11:00"),
+        limits=limits(ITEM_SESSION=1, SESSION=2, ACTIVITY=2),
+    )
+    both = [line(a, 1, ref(act, 0, 0)), line(b, 1, ref(act, 0, 1))]
+    full = {"activity": [2], "item_session": [1, 1], "session": [2]}
+    empty = {"activity": [0], "item_session": [0, 0], "session": [0]}
+
+    first = await place(me, both, "first")
+    assert first["errors"] == [] and by_scope(await held(row.id)) == full
+    assert refusal(await place(me, both[:1], "refused"))[0] == "LIMIT_REACHED"
+    assert (await me(CANCEL, {"id": first["order"]["id"]}))["cancelOrder"]["errors"] == []
+    assert by_scope(await held(row.id)) == empty
+
+    second = await place(me, both, "second")
+    assert second["errors"] == []
+    clock.advance(timedelta(minutes=5))
+    await worker.run_until_idle()
+    assert (await Order.get(id=pk(second["order"]["id"]))).status == "cancelled"
+    assert by_scope(await held(row.id)) == empty
+    assert [s.remaining for s in await SeckillStock.all().order_by("item_id")] == [10, 10]
+
+    third = await place(me, both, "third")
+    assert third["errors"] == [] and by_scope(await held(row.id)) == full
+    assert (await me(PAY, {"id": third["order"]["id"], "key": "pay"}))["payOrder"]["errors"] == []
+    await worker.run_until_idle()
+    order = await admin(
+        "query($id: ID!) { order(id: $id) { lines { id } } }", {"id": third["order"]["id"]}
+    )
+    refund = await admin(
+        """mutation($o: ID!, $l: ID!) { refundOrder(input: {orderId: $o, idempotencyKey: "rf",
+           lines: [{lineId: $l, quantity: 1}]}) { errors { code field message } } }""",
+        {"o": third["order"]["id"], "l": order["order"]["lines"][0]["id"]},
+    )
+    assert refund["refundOrder"]["errors"] == []
+    assert by_scope(await held(row.id)) == {"activity": [1], "item_session": [0, 1], "session": [1]}
+    assert (await place(me, both[:1], "after-refund"))["errors"] == []
+
+
+async def test_limits_input_names_the_field_and_member_limit_still_works(
+    admin, make_product: Make
+) -> None:
+    sku = await sku_of(await make_product("Tea", [(5800, 10)]))
+    one = session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00")
+    cases = [
+        ({"limits": []}, "INVALID", "input.limits"),
+        ({"limits": limits(SESSION=0)}, "INVALID", "input.limits[0].quantity"),
+        ({"limits": limits(ACTIVITY=101)}, "INVALID", "input.limits[0].quantity"),
+        (
+            {"limits": [*limits(SESSION=1), *limits(SESSION=2)]},
+            "DUPLICATE",
+            "input.limits[1].scope",
+        ),
+        ({"limits": limits(ACTIVITY=2), "memberLimit": 2}, "INVALID", "input.memberLimit"),
+        ({"memberLimit": 101}, "INVALID", "input.memberLimit"),
+    ]
+    for given, code, field in cases:
+        payload = await admin(
+            CREATE, {"input": {"name": "x", **WINDOW, "sessions": [one], **given}}
+        )
+        payload = payload["createSeckillActivity"]
+        assert payload["activity"] is None, given
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)], given
+    assert await SeckillActivity.all().count() == 0
+    old = await activity(admin, one, limit=3)
+    assert (old["memberLimit"], old["limits"]) == (3, [{"scope": "ACTIVITY", "quantity": 3}])
+
+
+def test_the_migration_makes_member_limits_activity_limits(
+    yutang_runtime: Any, tmp_path: Path
+) -> None:
+    """seckill 0002 on a database with an activity and units a member holds: its
+    memberLimit becomes an ACTIVITY limit, the counter an ACTIVITY counter, and the
+    activity table SQLite rebuilds keeps its index and its children."""
+    path = tmp_path / "before.sqlite3"
+    settings = AppSettings(
+        database_url=f"sqlite://{path}", plugins_file=yutang_runtime.settings.plugins_file
+    )
+    config = tortoise_config(settings, yutang_runtime.registry, migrating=True)
+
+    async def migrate_to(target: str) -> None:
+        try:
+            await tortoise_migrate(config=config, target=target)
+        finally:
+            await Tortoise.close_connections()
+
+    asyncio.run(migrate_to("seckill.0001_initial"))
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(
+            """
+            INSERT INTO tenant (id, slug, name, time_zone, currency, profile, status, settings,
+                                settings_version, created_at)
+            VALUES (1, 'shop', 'shop', 'Asia/Shanghai', 'CNY', 'default', 'active', '{}', 1,
+                    '2026-05-01');
+            INSERT INTO seckill_activity (id, tenant_id, created_at, name, starts_at, ends_at,
+                                          member_limit, payment_minutes)
+            VALUES (1, 1, '2026-05-01', 'old', '2026-06-01', '2026-06-08', 3, 5);
+            INSERT INTO seckill_session (id, tenant_id, created_at, activity_id, position,
+                                         daily_start, daily_end)
+            VALUES (1, 1, '2026-05-01', 1, 0, 36000, 39600);
+            INSERT INTO seckill_quota (tenant_id, activity_id, member_id, taken)
+            VALUES (1, 1, 7, 2);
+            """
+        )
+    asyncio.run(migrate_to("seckill"))
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT limits FROM seckill_activity").fetchall() == [('{"activity":3}',)]
+        assert db.execute(
+            "SELECT activity_id, member_id, scope, taken FROM seckill_member_quota"
+        ).fetchall() == [(1, 7, "activity", 2)]
+        assert db.execute("SELECT count(*) FROM seckill_session").fetchall() == [(1,)]
+        indexes = db.execute("PRAGMA index_list(seckill_activity)").fetchall()
+        assert [i[1] for i in indexes] == ["idx_seckill_act_tenant__096fb0"]
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        tables = "SELECT name FROM sqlite_master WHERE name = 'seckill_quota'"
+        assert db.execute(tables).fetchall() == []
 
 
 # --- storefront -------------------------------------------------------------------------
@@ -778,9 +1054,68 @@ async def test_one_member_limit_one_twenty_requests_make_one_order(
     assert len([p for p in placed if p["order"]]) == 1
     assert {e["code"] for p in placed for e in p["errors"]} == {"LIMIT_REACHED"}
     assert await Order.filter(member_id=row.id).count() == 1
-    assert (await SeckillQuota.get(member_id=row.id)).taken == 1
+    assert (await SeckillMemberQuota.get(member_id=row.id)).taken == 1
     assert [s.remaining for s in await SeckillStock.all()] == [49]
     assert sum(s.stock for s in await Sku.filter(product_id=product.id)) == 199
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    ("given", "orders"),
+    [
+        ({"ITEM_SESSION": 1}, 5),
+        ({"SESSION": 1}, 2),
+        ({"ITEM_SESSION": 1, "SESSION": 2, "ACTIVITY": 3}, 3),
+    ],
+    ids=["per-item-per-session", "per-session", "combined"],
+)
+async def test_one_member_tapping_every_item_at_once_passes_no_limit(
+    admin,
+    member,
+    make_product: Make,
+    with_and_without_gate: Any,
+    given: dict[str, int],
+    orders: int,
+) -> None:
+    """Forty taps at once, one unit each, over five items (five SKUs, so no SKU row lock
+    lines them up) in two sessions open together: only the member's counter rows keep
+    each limit, and they end equal to what the orders hold."""
+    row, me = member
+    product = await make_product("Tea", [(5800, 100)] * 5)
+    skus = [await sku_of(product, n) for n in range(5)]
+    act = await activity(
+        admin,
+        session(*((s, 100, 50) for s in skus[:3]), dailyStart="10:00", dailyEnd="11:00"),
+        session(*((s, 100, 50) for s in skus[3:]), dailyStart="09:30", dailyEnd="11:30"),
+        limits=limits(**given),
+    )
+    refs = [ref(act, 0, i) for i in range(3)] + [ref(act, 1, i) for i in range(2)]
+    results = await asyncio.gather(
+        *(
+            me.raw(PLACE, {"lines": [line(skus[i % 5], 1, refs[i % 5])], "key": f"tap{i}"})
+            for i in range(40)
+        )
+    )
+    assert not [r for r in results if r.get("errors")]
+    placed = [r["data"]["placeOrder"] for r in results]
+    assert len([p for p in placed if p["order"]]) == orders
+    assert {e["code"] for p in placed for e in p["errors"]} == {"LIMIT_REACHED"}
+    reserved = await SeckillReservation.filter(member_id=row.id).select_related("item")
+    per_item = Counter(r.item_id for r in reserved)
+    per_session = Counter(r.item.session_id for r in reserved)
+    assert max(per_item.values()) <= given.get("ITEM_SESSION", orders)
+    assert max(per_session.values()) <= given.get("SESSION", orders)
+    assert sum(per_item.values()) == orders <= given.get("ACTIVITY", orders)
+    counters = by_scope({k: n for k, n in (await held(row.id)).items() if n})
+    expected = {
+        "activity": [orders],
+        "session": sorted(per_session.values()),
+        "item_session": sorted(per_item.values()),
+    }
+    assert {k: sorted(v) for k, v in counters.items()} == {
+        scope.lower(): expected[scope.lower()] for scope in given
+    }
+    assert sum(s.stock for s in await Sku.filter(product_id=product.id)) == 500 - orders
 
 
 # --- the optional Redis gate --------------------------------------------------------------
@@ -988,6 +1323,58 @@ async def test_refusals_in_front_of_graphql_answer_as_graphql_does(
         await gate.aclose()
     assert await Order.all().count() == 1
     assert (await SeckillStock.get()).remaining == 0 and (await Sku.get(id=sku.id)).stock == 9
+
+
+async def test_admission_refuses_past_each_limit_as_the_transaction_does(
+    admin,
+    storefront,
+    http,
+    tenant,
+    yutang_db,
+    make_product: Make,
+    redis_gate: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past a per-item-per-session, a per-session and a per-activity limit in turn, the
+    gate refuses the order in front of GraphQL with the bytes the transaction answers
+    without a gate, from the caller and key lookups alone."""
+    product = await make_product("Tea", [(5800, 50)] * 5)
+    a, b, c, d, e = [await sku_of(product, n) for n in range(5)]
+    act = await activity(
+        admin,
+        session((a, 100, 10), (b, 100, 10), (c, 100, 10), dailyStart="10:00", dailyEnd="11:00"),
+        session((d, 100, 10), (e, 100, 10), dailyStart="09:30", dailyEnd="11:30"),
+        limits=limits(ITEM_SESSION=1, SESSION=2, ACTIVITY=3),
+    )
+    _, token = await create_member(tenant, "13900000091")
+    me = storefront.as_(token)
+    admission = create_app(yutang_db, worker=False, manage_db=False).asgi_handler.admission
+    query = SHAPES["usual"][0]
+    steps = [
+        ((a, ref(act, 0, 0)), (a, ref(act, 0, 0)), "of this item in this session"),
+        ((b, ref(act, 0, 1)), (c, ref(act, 0, 2)), "in this session"),
+        ((d, ref(act, 1, 0)), (e, ref(act, 1, 1)), "in this activity"),
+    ]
+    for n, ((bought, bought_ref), (asked, asked_ref), scope) in enumerate(steps):
+        assert (await place(me, [line(bought, 1, bought_ref)], f"buy{n}"))["errors"] == []
+        lines = [line(asked, 1, asked_ref)]
+        monkeypatch.delenv("YUTANG_SECKILL_REDIS_URL")
+        by_transaction = await post(http, tenant, token, query, {"lines": lines, "key": f"t{n}"})
+        monkeypatch.setenv("YUTANG_SECKILL_REDIS_URL", REDIS_URL)
+        assert f"allowed per member {scope} (unpaid".encode() in by_transaction, by_transaction
+        # the first refusal with the gate may go on to teach it the occurrence's counters
+        taught = await post(http, tenant, token, query, {"lines": lines, "key": f"g{n}"})
+        assert taught == by_transaction
+        async with counting() as counter:
+            in_front = await post(http, tenant, token, query, {"lines": lines, "key": f"f{n}"})
+        assert in_front == by_transaction, scope
+        touched = ("seckill_", '"sku"', '"order"', "INSERT", "UPDATE")
+        assert len(counter.statements) <= 4, (scope, counter.statements)
+        assert not [s for s in counter.statements if any(t in s for t in touched)], scope
+        variables = {"lines": lines, "key": f"d{n}"}
+        body = await admission.refusal(json_scope(token), tenant, query, variables, None)
+        assert body == by_transaction, scope
+    assert await Order.all().count() == 3
 
 
 async def test_what_the_layer_cannot_answer_as_graphql_goes_on_to_graphql(

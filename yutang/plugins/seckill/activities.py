@@ -10,6 +10,7 @@ import msgspec
 from tortoise.transactions import in_transaction
 
 from yutang import api
+from yutang.plugins.seckill.limits import LimitInput, limits_of
 from yutang.plugins.seckill.models import (
     SeckillActivity,
     SeckillItem,
@@ -42,13 +43,18 @@ class SessionInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rena
 
 
 class ActivityInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
-    """A new activity; ``payment_minutes`` defaults to the tenant's seckill setting."""
+    """A new activity; ``payment_minutes`` defaults to the tenant's seckill setting.
+
+    ``limits`` per scope, or ``member_limit`` alone (an ACTIVITY limit, as earlier
+    clients send it); neither is one unit per member in the activity.
+    """
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     starts_at: Aware
     ends_at: Aware
     sessions: Annotated[list[SessionInput], msgspec.Meta(min_length=1, max_length=50)]
-    member_limit: Annotated[int, msgspec.Meta(ge=1)] = 1
+    limits: Annotated[list[LimitInput], msgspec.Meta(min_length=1, max_length=3)] | None = None
+    member_limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
     payment_minutes: Annotated[int, msgspec.Meta(ge=1, le=60)] | None = None
 
 
@@ -90,16 +96,13 @@ def _session_row(
     return row
 
 
-def _check_window(tenant: api.TenantInfo, data: ActivityInput) -> None:
+def _check_window(data: ActivityInput) -> None:
     if data.ends_at <= data.starts_at:
         raise api.DomainError("INVALID", "must be after startsAt", "input.endsAt")
     if data.ends_at <= api.now():
         raise api.DomainError("INVALID", "must be in the future", "input.endsAt")
     if data.ends_at - data.starts_at > MAX_WINDOW:
         raise api.DomainError("INVALID", "an activity lasts at most 366 days", "input.endsAt")
-    limit = settings_of(tenant).max_member_limit
-    if data.member_limit > limit:
-        raise api.DomainError("INVALID", f"at most {limit}", "input.memberLimit")
 
 
 async def _items(
@@ -180,8 +183,10 @@ async def create_activity(tenant: api.TenantInfo, data: ActivityInput) -> Seckil
 
     Times are stored in UTC: SQLite compares them as text.
     """
-    _check_window(tenant, data)
-    minutes = data.payment_minutes or settings_of(tenant).payment_minutes
+    _check_window(data)
+    settings = settings_of(tenant)
+    limits = limits_of(data.limits, data.member_limit, settings.max_member_limit)
+    minutes = data.payment_minutes or settings.payment_minutes
     async with in_transaction():
         sku_ids = sorted({item.sku_id for s in data.sessions for item in s.items})
         await SeckillSkuGuard.bulk_create(
@@ -199,7 +204,7 @@ async def create_activity(tenant: api.TenantInfo, data: ActivityInput) -> Seckil
             name=data.name,
             starts_at=data.starts_at.astimezone(UTC),
             ends_at=data.ends_at.astimezone(UTC),
-            member_limit=data.member_limit,
+            limits=limits,
             payment_minutes=minutes,
         )
         sessions = [_session_row(tenant, activity, i, s) for i, s in enumerate(data.sessions)]

@@ -13,6 +13,7 @@ from tortoise.functions import Sum
 from yutang import api
 from yutang.plugins.seckill.activities import ActivityInput, create_activity, stop_activity
 from yutang.plugins.seckill.checkout import item_ref
+from yutang.plugins.seckill.limits import tightest
 from yutang.plugins.seckill.models import (
     SeckillActivity,
     SeckillItem,
@@ -20,6 +21,7 @@ from yutang.plugins.seckill.models import (
     SeckillSession,
     SeckillStock,
 )
+from yutang.plugins.seckill.nodes import LimitNode, LimitScope, limit_nodes
 from yutang.plugins.seckill.schedule import current_or_next, format_time_of_day
 
 
@@ -56,7 +58,11 @@ class ActivityNode:
     name: str
     starts_at: datetime
     ends_at: datetime
-    member_limit: int
+    limits: list[LimitNode] = strawberry.field(description="Per-member limits; all must hold.")
+    member_limit: int = strawberry.field(
+        description="The tightest limit: the most one member may hold of one item in one session.",
+        deprecation_reason="Use `limits`.",
+    )
     payment_minutes: int
     status: str = strawberry.field(description="scheduled, running, ended or stopped.")
     stopped_at: datetime | None
@@ -83,13 +89,35 @@ class SessionIn:
     ends_at: datetime | None = None
 
 
-@strawberry.input(name="SeckillActivityInput")
+@strawberry.input(
+    name="SeckillLimitInput",
+    description="At most `quantity` units per member within `scope` (up to the shop's "
+    "`max_member_limit` setting).",
+)
+class LimitIn:
+    scope: LimitScope
+    quantity: int
+
+
+@strawberry.input(
+    name="SeckillActivityInput",
+    description="Without `limits` (and `memberLimit`) a member may hold one unit in the activity.",
+)
 class ActivityIn:
     name: str
     starts_at: datetime
     ends_at: datetime
     sessions: list[SessionIn]
-    member_limit: int = 1
+    limits: list[LimitIn] | None = strawberry.field(
+        default=None,
+        description="Per-member limits, at most one per scope; every one that applies must "
+        "hold (e.g. 1 per item per session and 3 per activity).",
+    )
+    member_limit: int | None = strawberry.field(
+        default=None,
+        description="An ACTIVITY limit alone; not together with `limits`.",
+        deprecation_reason="Use `limits: [{scope: ACTIVITY, quantity}]`.",
+    )
     payment_minutes: int | None = None
 
 
@@ -182,7 +210,8 @@ async def activity_nodes(
             name=a.name,
             starts_at=a.starts_at,
             ends_at=a.ends_at,
-            member_limit=a.member_limit,
+            limits=limit_nodes(a.limits),
+            member_limit=tightest(a.limits),
             payment_minutes=a.payment_minutes,
             status=status_of(a, now),
             stopped_at=a.stopped_at,
@@ -198,10 +227,14 @@ async def _node(tenant: api.TenantInfo, activity: SeckillActivity) -> ActivityNo
 
 def activity_data(inp: ActivityIn) -> ActivityInput:
     """The validated input; errors name ``input.<field>``."""
+    limits = None
+    if inp.limits is not None:
+        limits = [{"scope": n.scope.value, "quantity": n.quantity} for n in inp.limits]
     raw: dict[str, Any] = {
         "name": inp.name,
         "startsAt": inp.starts_at,
         "endsAt": inp.ends_at,
+        "limits": limits,
         "memberLimit": inp.member_limit,
         "paymentMinutes": inp.payment_minutes,
         "sessions": [

@@ -2,9 +2,10 @@
 
 A line takes part when its activity is ``{plugin: "seckill", ref: <SeckillItem ID>}``.
 The item must be selling now (its session open, its activity not stopped) and be for the
-line's SKU. Activity units and the member's quota are taken with conditional UPDATEs in
-placeOrder's transaction and given back, exactly, when the order is cancelled or refunded.
-With a Redis gate configured, the gate is asked first, at admission (see ``gate``).
+line's SKU. Activity units and the member's quota in every limited scope (see ``limits``)
+are taken with conditional UPDATEs in placeOrder's transaction and given back, exactly,
+when the order is cancelled or refunded. With a Redis gate configured, the gate is asked
+first, at admission (see ``gate``).
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from collections import defaultdict
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import F
 
 from yutang import api
 from yutang.plugins.seckill.gate import Gate, Quota, Refused, Units, gate_for
+from yutang.plugins.seckill.limits import check_order, quota_keys, scope_of, where
 from yutang.plugins.seckill.models import (
     SeckillActivity,
     SeckillItem,
-    SeckillQuota,
+    SeckillMemberQuota,
     SeckillReservation,
     SeckillStock,
 )
@@ -42,6 +44,10 @@ class Claim:
     item: SeckillItem
     activity: SeckillActivity
     slot: Slot
+
+    def quota_keys(self) -> dict[str, int]:
+        """The limited counters the line counts in, with their limits."""
+        return quota_keys(self.activity, self.item, self.slot.starts_at)
 
 
 # Validation, pricing, the deadline and the reservation of one placeOrder all run in the
@@ -145,28 +151,30 @@ async def _items(tenant_id: int, ids: set[int], recent: bool) -> dict[int, Secki
 
 
 def _check_limits(found: list[Claim]) -> None:
-    """Refuse a checkout asking more of one activity than a member may ever hold."""
-    asked: dict[int, int] = defaultdict(int)
+    """Refuse a checkout asking more in one limited scope than a member may ever hold."""
+    asked: dict[tuple[int, str], int] = defaultdict(int)
     for claim in found:
-        asked[claim.activity.id] += claim.quantity
-        if asked[claim.activity.id] > claim.activity.member_limit:
-            raise api.DomainError(
-                "LIMIT_EXCEEDED",
-                f"at most {claim.activity.member_limit} per member in this activity",
-                f"lines[{claim.index}].quantity",
-            )
+        for key, limit in claim.quota_keys().items():
+            asked[(claim.activity.id, key)] += claim.quantity
+            if asked[(claim.activity.id, key)] > limit:
+                raise api.DomainError(
+                    "LIMIT_EXCEEDED",
+                    f"at most {limit} per member {where(scope_of(key))}",
+                    f"lines[{claim.index}].quantity",
+                )
 
 
 def asked(found: list[Claim]) -> tuple[Units, Quota]:
-    """What the claims take: units per (item, occurrence) and quota per activity, each
-    with the item's stock or the activity's limit."""
+    """What the claims take: units per (item, occurrence) with the item's stock, and
+    quota per (activity, limited scope) with its limit."""
     units: Units = {}
     quota: Quota = {}
     for c in found:
         key = (c.item.id, c.slot.starts_at)
         units[key] = (units.get(key, (0, 0))[0] + c.quantity, c.item.stock)
-        held = quota.get(c.activity.id, (0, 0))[0]
-        quota[c.activity.id] = (held + c.quantity, c.activity.member_limit)
+        for scope, limit in c.quota_keys().items():
+            held = quota.get((c.activity.id, scope), (0, 0))[0]
+            quota[(c.activity.id, scope)] = (held + c.quantity, limit)
     return units, quota
 
 
@@ -176,10 +184,11 @@ def _named(found: list[Claim], refused: Refused) -> api.DomainError:
         claim = next(c for c in found if (c.item.id, c.slot.starts_at) == refused.key)
         message = "sold out in this session"
     else:
-        claim = next(c for c in found if c.activity.id == refused.key)
+        activity_id, key = cast(tuple[int, str], refused.key)
+        claim = next(c for c in found if c.activity.id == activity_id and key in c.quota_keys())
         message = (
-            f"you already hold the {claim.activity.member_limit} allowed in this activity "
-            "(unpaid orders count)"
+            f"that would take you past the {claim.quota_keys()[key]} allowed per member "
+            f"{where(scope_of(key))} (unpaid orders count)"
         )
     return api.DomainError(refused.code, message, f"lines[{claim.index}].quantity")
 
@@ -242,14 +251,18 @@ async def _check_rows(tenant_id: int, units: Units, quota: Quota, member_id: int
     if member_id is None:
         return
     held = {
-        r["activity_id"]: r["taken"]
-        for r in await SeckillQuota.filter(
-            tenant_id=tenant_id, member_id=member_id, activity_id__in=list(quota)
-        ).values("activity_id", "taken")
+        (r["activity_id"], r["scope"]): r["taken"]
+        for r in await SeckillMemberQuota.filter(
+            tenant_id=tenant_id,
+            member_id=member_id,
+            activity_id__in={a for a, _ in quota},
+            scope__in={s for _, s in quota},
+        ).values("activity_id", "scope", "taken")
     }
-    for activity_id, (qty, limit) in quota.items():
-        if held.get(activity_id, 0) + qty > limit:
-            raise Refused("LIMIT_REACHED", activity_id)
+    for limited in sorted(quota, key=check_order):
+        qty, limit = quota[limited]
+        if held.get(limited, 0) + qty > limit:
+            raise Refused("LIMIT_REACHED", limited)
 
 
 async def activity_price(draft: api.Draft) -> None:
@@ -268,7 +281,8 @@ async def payment_deadline(checkout: api.CheckoutContext) -> datetime | None:
 
 
 async def reserve(checkout: api.CheckoutContext, order_id: int) -> None:
-    """Take activity units and the member's quota for a placed order, in its transaction.
+    """Take activity units and the member's quota in every limited scope for a placed
+    order, in its transaction.
 
     Counter rows are created on first use (insert-or-ignore), then changed only by
     conditional UPDATEs in a fixed order, so concurrent orders cannot oversell, exceed
@@ -323,21 +337,25 @@ async def _take_rows(
                 tenant_id=tenant_id, item_id=item, slot_start=start, remaining__gte=qty
             ).update(remaining=F("remaining") - qty):
                 raise Refused("SOLD_OUT", (item, start))
-        await SeckillQuota.bulk_create(
+        await SeckillMemberQuota.bulk_create(
             [
-                SeckillQuota(tenant_id=tenant_id, activity_id=a, member_id=member_id, taken=0)
-                for a in quota
+                SeckillMemberQuota(
+                    tenant_id=tenant_id, activity_id=a, member_id=member_id, scope=s, taken=0
+                )
+                for a, s in quota
             ],
             ignore_conflicts=True,
         )
-        for activity_id, (qty, limit) in sorted(quota.items()):
-            if not await SeckillQuota.filter(
+        for activity_id, scope in sorted(quota, key=check_order):
+            qty, limit = quota[(activity_id, scope)]
+            if not await SeckillMemberQuota.filter(
                 tenant_id=tenant_id,
                 activity_id=activity_id,
                 member_id=member_id,
+                scope=scope,
                 taken__lte=limit - qty,
             ).update(taken=F("taken") + qty):
-                raise Refused("LIMIT_REACHED", activity_id)
+                raise Refused("LIMIT_REACHED", (activity_id, scope))
     except Refused as refused:
         if gate is not None:
             await gate.resync(units, quota, member_id, refused)
@@ -349,7 +367,8 @@ async def _take_rows(
 
 
 async def release(tenant: api.TenantInfo, order_id: int, lines: list[dict[str, Any]]) -> None:
-    """Give back the units and quota of an order's seckill lines (cancel, timeout, refund).
+    """Give back the units and quota of an order's seckill lines (cancel, timeout, refund),
+    to the counters :func:`reserve` took them from (an activity's limits never change).
 
     Each reservation's ``released`` only grows up to its quantity, so a line is never
     given back twice.
@@ -360,9 +379,13 @@ async def release(tenant: api.TenantInfo, order_id: int, lines: list[dict[str, A
             asked_back[api.pk_of(ln["activity_ref"], ITEM, "activity_ref")] += ln["quantity"]
     if not asked_back:
         return
-    held = await SeckillReservation.filter(
-        tenant_id=tenant.id, order_id=order_id, item_id__in=list(asked_back)
-    ).order_by("item_id")
+    held = (
+        await SeckillReservation.filter(
+            tenant_id=tenant.id, order_id=order_id, item_id__in=list(asked_back)
+        )
+        .select_related("item", "activity")
+        .order_by("item_id")
+    )
     units: Units = {}
     quota: Quota = {}
     member_id = 0  # an order's reservations are all its member's
@@ -372,15 +395,22 @@ async def release(tenant: api.TenantInfo, order_id: int, lines: list[dict[str, A
             tenant_id=tenant.id, id=res.id, released__lte=res.quantity - qty
         ).update(released=F("released") + qty):
             units[(res.item_id, res.slot_start)] = (qty, 0)
-            quota[res.activity_id] = (quota.get(res.activity_id, (0, 0))[0] + qty, 0)
+            for scope in quota_keys(res.activity, res.item, res.slot_start):
+                key = (res.activity_id, scope)
+                quota[key] = (quota.get(key, (0, 0))[0] + qty, 0)
             member_id = res.member_id
     for (item_id, start), (qty, _) in sorted(units.items()):
         await SeckillStock.filter(tenant_id=tenant.id, item_id=item_id, slot_start=start).update(
             remaining=F("remaining") + qty
         )
-    for activity_id, (qty, _) in sorted(quota.items()):
-        await SeckillQuota.filter(
-            tenant_id=tenant.id, activity_id=activity_id, member_id=member_id, taken__gte=qty
+    for activity_id, scope in sorted(quota, key=check_order):
+        qty = quota[(activity_id, scope)][0]
+        await SeckillMemberQuota.filter(
+            tenant_id=tenant.id,
+            activity_id=activity_id,
+            member_id=member_id,
+            scope=scope,
+            taken__gte=qty,
         ).update(taken=F("taken") - qty)
     gate = gate_for(tenant)
     if gate is not None and units:

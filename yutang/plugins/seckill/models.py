@@ -13,15 +13,17 @@ from yutang.api import TenantModel, Timestamped
 
 
 class SeckillActivity(Timestamped):
-    """A seckill campaign: a time window, sessions, a member limit and a payment timeout.
+    """A seckill campaign: a time window, sessions, member limits and a payment timeout.
 
-    Stopping is final.
+    ``limits`` maps each limited scope (``item_session``, ``session``, ``activity``) to
+    the units one member may hold in it; they are read with every item, so they live on
+    the row. Stopping is final.
     """
 
     name = fields.CharField(max_length=100)
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
-    member_limit = fields.IntField()
+    limits: dict[str, int] = fields.JSONField(default=dict, db_default="{}")
     payment_minutes = fields.IntField()
     stopped_at = fields.DatetimeField(null=True)
 
@@ -97,23 +99,28 @@ class SeckillStock(TenantModel):
         constraints = (CheckConstraint(check="remaining >= 0", name="seckill_stock_not_negative"),)
 
 
-class SeckillQuota(TenantModel):
-    """Units a member holds in an activity, unpaid orders included: the limit's counter.
+class SeckillMemberQuota(TenantModel):
+    """Units a member holds within one limit's scope, unpaid orders included: that limit's
+    counter. ``scope`` is the scope's key (see ``limits.scope_key``): ``activity``, or a
+    session or an item in one occurrence.
 
     Raised only by a conditional UPDATE.
     """
 
     activity: fields.ForeignKeyRelation[SeckillActivity] = fields.ForeignKeyField(
-        "seckill.SeckillActivity", related_name="quotas", on_delete=fields.CASCADE
+        "seckill.SeckillActivity", related_name="member_quotas", on_delete=fields.CASCADE
     )
     activity_id: int
     member_id = fields.BigIntField()
+    scope = fields.CharField(max_length=64)
     taken = fields.IntField()
 
     class Meta:
-        table = "seckill_quota"
-        unique_together = (("activity", "member_id"),)
-        constraints = (CheckConstraint(check="taken >= 0", name="seckill_quota_not_negative"),)
+        table = "seckill_member_quota"
+        unique_together = (("activity", "member_id", "scope"),)
+        constraints = (
+            CheckConstraint(check="taken >= 0", name="seckill_member_quota_not_negative"),
+        )
 
 
 class SeckillReservation(Timestamped):

@@ -15,8 +15,12 @@ import strawberry
 
 from yutang import api
 from yutang.plugins.seckill.checkout import item_ref
+from yutang.plugins.seckill.limits import tightest
 from yutang.plugins.seckill.models import SeckillItem, SeckillSession, SeckillStock
+from yutang.plugins.seckill.nodes import LimitNode, limit_nodes
 from yutang.plugins.seckill.schedule import Slot, next_boundary, open_slot, slots
+
+TIGHTEST = "The most one member may hold of one item in one session: the tightest of `limits`."
 
 
 @strawberry.type(
@@ -31,7 +35,8 @@ class Offer:
     ends_at: datetime
     stock: int
     remaining: int
-    member_limit: int
+    member_limit: int = strawberry.field(description=TIGHTEST)
+    limits: list[LimitNode] = strawberry.field(description="Per-member limits; all must hold.")
 
 
 @strawberry.type(name="SeckillSlotItem")
@@ -53,7 +58,8 @@ class SlotNode:
     starts_at: datetime
     ends_at: datetime
     status: str = strawberry.field(description="upcoming, open or ended.")
-    member_limit: int
+    member_limit: int = strawberry.field(description=TIGHTEST)
+    limits: list[LimitNode] = strawberry.field(description="Per-member limits; all must hold.")
     items: list[SlotItem]
 
 
@@ -100,7 +106,8 @@ async def open_offers(tenant: api.TenantInfo, sku_ids: Sequence[int]) -> list[Of
             ends_at=slot.ends_at,
             stock=item.stock,
             remaining=left.get((item.id, slot.starts_at), item.stock),
-            member_limit=item.activity.member_limit,
+            member_limit=tightest(item.activity.limits),
+            limits=limit_nodes(item.activity.limits),
         )
         known = best.get(item.sku_id)
         if known is None or offer.price.amount < known.price.amount:
@@ -178,7 +185,8 @@ async def seckill_sessions(info: api.Info) -> Schedule:
                 starts_at=slot.starts_at,
                 ends_at=slot.ends_at,
                 status=_status(slot, now),
-                member_limit=activity.member_limit,
+                member_limit=tightest(activity.limits),
+                limits=limit_nodes(activity.limits),
                 items=[
                     SlotItem(
                         ref=item_ref(i.id),
