@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from yutang import api
 from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
 from yutang.core.clock import FrozenClock
-from yutang.core.models import Order, PointsEntry, Sku
+from yutang.core.models import Order, OrderLine, PointsEntry, Sku
 from yutang.core.pricing import CheckoutContext, CheckoutLine, Draft, Stage
 from yutang.core.refunds import RefundLineInput, _plan
 from yutang.core.tenancy import TenantInfo
@@ -588,3 +588,73 @@ async def test_a_coupon_gift_without_the_coupons_plugin_fails_visibly_once(
     await worker.run_until_idle()
     assert await me_points(me) == 10_000
     assert (await FullreductionAward.get()).status == "revoked"
+
+
+# --- refunds of promotion orders -------------------------------------------------------------
+
+ASK = """mutation($o: ID!, $k: String!, $lines: [RefundLineInput!]) {
+  requestRefund(input: {orderId: $o, idempotencyKey: $k, lines: $lines}) {
+    refund { id } errors { code field message } } }"""
+DECIDE = """mutation($id: ID!) { decideRefund(refundId: $id, approve: true) {
+  refund { status amount { amount } } errors { code field message } } }"""
+
+
+async def refund_line(
+    how: str, admin: GraphQLClient, me: GraphQLClient, order_id: str, line_id: str, key: str
+) -> int:
+    """Refund one line by staff (refundOrder) or by a member's approved request; the amount."""
+    lines = [{"lineId": line_id, "quantity": 1}]
+    if how == "staff":
+        done = (await admin(REFUND, {"o": order_id, "k": key, "lines": lines}))["refundOrder"]
+    else:
+        asked = (await me(ASK, {"o": order_id, "k": key, "lines": lines}))["requestRefund"]
+        assert asked["errors"] == [], asked["errors"]
+        done = (await admin(DECIDE, {"id": asked["refund"]["id"]}))["decideRefund"]
+    assert done["errors"] == [], done["errors"]
+    amount: int = done["refund"]["amount"]["amount"]
+    return amount
+
+
+@pytest.mark.parametrize("how", ["staff", "member"])
+async def test_refunding_every_paid_line_returns_the_gift_revokes_the_tier_and_refunds_the_order(
+    tenant, admin, member, worker: Worker, how: str
+) -> None:
+    """A partial refund below the tier is proportional and keeps the gift and the points;
+    the refund of the last paid line returns the gift, revokes the points, refunds the order."""
+    row, me = member
+    tea, tin = await product(tenant, "Tea", 15000), await product(tenant, "Tin", 8000)
+    cup = await product(tenant, "Cup", 1500, stock=5)
+    tiers = [
+        {"threshold": 10000, "off": 1000},
+        {"threshold": 20000, "off": 3000, "giftSkuId": gid(cup), "points": 200},
+    ]
+    await rule(admin, tiers=tiers)
+    placed = (await me(PLACE, {"lines": [line(tea), line(tin)], "key": "o-1"}))["placeOrder"]
+    order = placed["order"]
+    assert order["total"] == {"amount": 20000}
+    paid_tea, paid_tin, gift = order["lines"]
+    assert (paid_tea["amount"], paid_tin["amount"]) == ({"amount": 13043}, {"amount": 6957})
+    assert gift["skuId"] == gid(cup) and gift["amount"] == {"amount": 0}
+    assert (await me(PAY, {"id": order["id"], "key": "p-1"}))["payOrder"]["errors"] == []
+    await worker.run_until_idle()
+    assert await me_points(me) == 10_200 and (await Sku.get(id=cup.id)).stock == 4
+
+    # ¥150 of tea is left, below 满200: no re-evaluation, the tin returns its own share only.
+    assert await refund_line(how, admin, me, order["id"], paid_tin["id"], "r-1") == 6957
+    await worker.run_until_idle()
+    kept = await Order.get(member_id=row.id)
+    assert kept.status == "paid" and kept.refunded_amount == 6957
+    assert await me_points(me) == 10_200 and (await Sku.get(id=cup.id)).stock == 4
+    assert (await FullreductionAward.get()).status == "granted"
+
+    assert await refund_line(how, admin, me, order["id"], paid_tea["id"], "r-2") == 13043
+    await worker.run_until_idle()
+    await worker.run_until_idle()
+    done = await Order.get(member_id=row.id)
+    assert done.status == "refunded" and done.refunded_amount == 20000
+    assert (await Sku.get(id=cup.id)).stock == 5
+    assert (await Sku.get(id=tea.id)).stock == 100 and (await Sku.get(id=tin.id)).stock == 100
+    assert await me_points(me) == 10_000
+    assert (await FullreductionAward.get()).status == "revoked"
+    gift_row = await OrderLine.get(sku_id=cup.id)
+    assert (gift_row.refunded_quantity, gift_row.refunded_amount) == (1, 0)
