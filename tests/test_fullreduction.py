@@ -515,9 +515,9 @@ async def test_a_gift_sku_is_a_free_line_whose_stock_the_order_takes(tenant, adm
     given = q["lines"][1]
     assert given["skuId"] == gid(gift) and given["index"] == 1
     assert given["unitPrice"] == {"amount": 0} and given["amount"] == {"amount": 0}
-    assert q["total"]["amount"] == 10000 and q["subtotal"]["amount"] == 13000
+    assert q["total"]["amount"] == 10000 and q["subtotal"]["amount"] == 10000
     (adj,) = [a for a in q["adjustments"] if a["kind"] == "gift"]
-    assert adj["amount"]["amount"] == -3000 and adj["label"] == "满减 赠品 Cup×2"
+    assert adj["amount"]["amount"] == 0 and adj["label"] == "满减 赠品 Cup×2"
     assert hints(await quote(me, [line(tea, 1)])) == []
 
     placed = (await me(PLACE, {"lines": [line(tea)], "key": "o-1"}))["placeOrder"]
@@ -527,6 +527,68 @@ async def test_a_gift_sku_is_a_free_line_whose_stock_the_order_takes(tenant, adm
     cancelled = await me(CANCEL, {"id": placed["order"]["id"]})
     assert cancelled["cancelOrder"]["errors"] == []
     assert (await Sku.get(id=gift.id)).stock == 5
+
+
+TOTALS = "subtotal { amount } discount { amount } fees { amount } total { amount }"
+GIFT_TOTALS = f"""{TOTALS}
+    lines {{ skuId quantity listPrice {{ amount }} unitPrice {{ amount }} discount {{ amount }}
+            amount {{ amount }} gift }}"""
+CART_ADD = """mutation($sku: ID!, $q: Int!) {
+  addToCart(input: {skuId: $sku, quantity: $q}) { errors { code field message } } }"""
+CART_QUOTE = f"{{ cart {{ quote {{ quote {{ {GIFT_TOTALS} }} errors {{ code }} }} }} }}"
+PLACE_FROM_CART = f"""mutation {{
+  placeOrder(input: {{fromCart: true, idempotencyKey: "o-cart"}}) {{
+    order {{ id {TOTALS} quote {{ {GIFT_TOTALS} }} }}
+    errors {{ code field message }} }} }}"""
+QUOTE_TOTALS = f"""query($lines: [LineInput!]!) {{
+  quote(input: {{lines: $lines}}) {{ quote {{ {GIFT_TOTALS} }} errors {{ code }} }} }}"""
+
+
+async def test_a_gift_is_worth_its_list_price_outside_the_subtotal_and_the_discount(
+    tenant, admin, member
+) -> None:
+    """A ¥230 cart meeting 满200减30 with a ¥15 gift: subtotal ¥230, discount ¥30, total ¥200,
+    the gift at 0 and worth ¥15 — alike in the quote, the cart's quote and the order."""
+    _, me = member
+    tea, tin = await product(tenant, "Tea", 15000), await product(tenant, "Tin", 8000)
+    cup = await product(tenant, "Cup", 1500)
+    tiers = [
+        {"threshold": 10000, "off": 1000},
+        {"threshold": 20000, "off": 3000, "giftSkuId": gid(cup)},
+    ]
+    await rule(admin, tiers=tiers)
+    totals = {
+        "subtotal": {"amount": 23000},
+        "discount": {"amount": 3000},
+        "fees": {"amount": 0},
+        "total": {"amount": 20000},
+    }
+    gift = {
+        "skuId": gid(cup),
+        "quantity": 1,
+        "listPrice": {"amount": 1500},
+        "unitPrice": {"amount": 0},
+        "discount": {"amount": 0},
+        "amount": {"amount": 0},
+        "gift": "fullreduction",
+    }
+    asked = (await me(QUOTE_TOTALS, {"lines": [line(tea), line(tin)]}))["quote"]
+    assert asked["errors"] == []
+    q = asked["quote"]
+    assert {k: q[k] for k in totals} == totals and q["lines"][2] == gift
+    assert sum(ln["discount"]["amount"] for ln in q["lines"]) == 3000
+
+    for sku in (tea, tin):
+        assert (await me(CART_ADD, {"sku": gid(sku), "q": 1}))["addToCart"]["errors"] == []
+    in_cart = (await me(CART_QUOTE))["cart"]["quote"]
+    assert in_cart["errors"] == [] and in_cart["quote"] == q
+
+    placed = (await me(PLACE_FROM_CART))["placeOrder"]
+    assert placed["errors"] == []
+    order = placed["order"]
+    assert {k: order[k] for k in totals} == totals and order["quote"] == q
+    row = await Order.get()
+    assert (row.subtotal, row.discount, row.total) == (23000, 3000, 20000)
 
 
 async def test_no_gift_line_when_its_stock_does_not_cover_it(tenant, admin, member) -> None:
