@@ -16,9 +16,9 @@ import pytest
 import pytest_asyncio
 
 from yutang import api
-from yutang.core.catalog import ProductInput, SkuInput, save_product
+from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
 from yutang.core.clock import FrozenClock
-from yutang.core.models import Order, Sku
+from yutang.core.models import Order, Product, Sku
 from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
@@ -209,6 +209,21 @@ async def test_scope_by_product(tenant, admin, member) -> None:
     coupon = await claimed(me, made["id"])
     q = await quote(me, [line(tea), line(cup)], use(coupon))
     assert q["errors"][0]["code"] == "COUPON_NOT_APPLICABLE"  # only the tea's ¥80 counts
+    q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
+    (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
+    assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]
+
+
+async def test_scope_by_category_covers_its_subcategories(tenant, admin, member) -> None:
+    _, me = member
+    tea_dept = await save_category(tenant, "茶", None)
+    green = await save_category(tenant, "绿茶", tea_dept.id)
+    tea, cup = await product(tenant, "Longjing", 6000), await product(tenant, "Cup", 5000)
+    await Product.filter(id=tea.product_id).update(category_id=green.id)
+    made = await template(admin, scope="categories", scopeIds=[to_global("Category", tea_dept.id)])
+    coupon = await claimed(me, made["id"])
+    q = await quote(me, [line(tea), line(cup)], use(coupon))
+    assert q["errors"][0]["code"] == "COUPON_NOT_APPLICABLE"  # only the ¥60 of 绿茶 counts
     q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
     (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
     assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]

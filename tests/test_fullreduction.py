@@ -1,7 +1,8 @@
 """The full-reduction plugin over the real app: ladder and per-threshold tiers at their
-boundaries, caps, percentages, scopes, activity lines, overlap refused at save, exact
-apportionment, hints, free shipping, gift lines, and points/coupons granted after payment
-and revoked on a full refund.
+boundaries, caps, percentages, scopes, activity lines, overlapping goods refused at save
+(judged from the catalogue) and settled by the rule saved first after a catalogue edit,
+exact apportionment, hints, free shipping, gift lines outside the subtotal, points/coupons
+granted after payment and revoked once every paid line is refunded.
 
 The frozen clock stands at 2026-06-01 10:00 +08:00, inside every rule's window.
 """
@@ -230,15 +231,17 @@ async def test_scope_by_product(tenant, admin, storefront) -> None:
     assert shares == [{"line": 0, "amount": {"amount": -1000}}]
 
 
-async def test_scope_by_category(tenant, admin, storefront) -> None:
-    green = await save_category(tenant, "绿茶", None)
-    tea = await product(tenant, "Longjing", 6000, category_id=green.id)
+async def test_scope_by_category_covers_its_subcategories(tenant, admin, storefront) -> None:
+    tea_dept = await save_category(tenant, "茶", None)
+    green = await save_category(tenant, "绿茶", tea_dept.id)
+    tea = await product(tenant, "Longjing", 3000, category_id=green.id)
+    brick = await product(tenant, "Pu'er brick", 4000, category_id=tea_dept.id)
     cup = await product(tenant, "Cup", 9000)
-    await rule(admin, scope="categories", scopeIds=[to_global("Category", green.id)])
-    assert off(await quote(storefront, [line(tea), line(cup)])) == 0
-    q = await quote(storefront, [line(tea, 2), line(cup)])
+    await rule(admin, scope="categories", scopeIds=[to_global("Category", tea_dept.id)])
+    assert off(await quote(storefront, [line(tea), line(brick), line(cup)])) == 0
+    q = await quote(storefront, [line(tea, 2), line(brick), line(cup)])
     assert off(q) == 1000
-    assert [s["line"] for s in promotion(q)[0]["lines"]] == [0]
+    assert [s["line"] for s in promotion(q)[0]["lines"]] == [0, 1]
 
 
 async def test_scope_by_tag(tenant, admin, storefront) -> None:
@@ -301,14 +304,127 @@ async def test_overlapping_rules_are_refused_at_save(tenant, admin) -> None:
     assert (await create(admin, scope="products", scopeIds=[cup_id]))["errors"] == []
 
 
-async def test_tag_scopes_overlap_when_they_share_a_tag_or_differ_in_kind(tenant, admin) -> None:
+async def test_tag_scopes_overlap_when_they_share_a_tag(tenant, admin) -> None:
     tea = await product(tenant, "Tea", 8000, tags=("礼盒",))
     await rule(admin, scope="tags", scopeTags=["礼盒", "茶"])
-    clash = await create(admin, scope="tags", scopeTags=["茶"])
+    clash = await create(admin, scope="tags", scopeTags=["茶"])  # no product carries 茶 yet
     assert clash["errors"][0]["code"] == "OVERLAP"
     by_product = await create(admin, scope="products", scopeIds=[gid_product(tea)])
-    assert by_product["errors"][0]["code"] == "OVERLAP"  # tags move; kinds never mix
+    assert by_product["errors"][0]["code"] == "OVERLAP"  # the tea carries 礼盒
     assert (await create(admin, scope="tags", scopeTags=["新品"]))["errors"] == []
+
+
+LATER = {"startsAt": "2026-06-10T00:00:00+08:00", "endsAt": "2026-06-11T00:00:00+08:00"}
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlaps"),
+    [
+        (("tags", "满减"), ("products", "teapot"), False),
+        (("tags", "满减"), ("products", "longjing"), True),
+        (("categories", "tea"), ("products", "longjing"), True),
+        (("categories", "tea"), ("products", "teapot"), False),
+        (("categories", "green"), ("categories", "ware"), False),
+        (("categories", "tea"), ("categories", "green"), True),
+        (("tags", "满减"), ("categories", "tea"), True),
+        (("tags", "满减"), ("categories", "ware"), False),
+        (("tags", "礼盒"), ("tags", "新品"), True),
+        (("tags", "满减"), ("tags", "礼盒"), False),
+        (("all", ""), ("products", "teapot"), True),
+    ],
+)
+async def test_two_rules_overlap_only_when_a_product_of_the_catalogue_falls_under_both(
+    tenant, admin, first: tuple[str, str], second: tuple[str, str], overlaps: bool
+) -> None:
+    """Whatever their kinds, in either order: a tag and a product overlap when the product
+    carries the tag, a category and a product when the product sits in it or below it."""
+    tea_dept = await save_category(tenant, "茶", None)
+    green = await save_category(tenant, "绿茶", tea_dept.id)
+    ware = await save_category(tenant, "器具", None)
+    longjing = await product(tenant, "Longjing", 6000, category_id=green.id, tags=("满减",))
+    teapot = await product(tenant, "Teapot", 9000, category_id=ware.id)
+    await product(tenant, "Gift box", 9000, tags=("礼盒", "新品"))
+    products = {"longjing": gid_product(longjing), "teapot": gid_product(teapot)}
+    categories = {
+        k: to_global("Category", c.id)
+        for k, c in (("tea", tea_dept), ("green", green), ("ware", ware))
+    }
+
+    def scoped(kind: str, what: str, name: str, window: dict[str, str]) -> dict[str, Any]:
+        fields: dict[str, Any] = {"scope": kind, "name": name, **window}
+        if kind == "tags":
+            fields["scopeTags"] = [what]
+        elif kind != "all":
+            fields["scopeIds"] = [(products if kind == "products" else categories)[what]]
+        return fields
+
+    for window, (a, b) in ((WINDOW, (first, second)), (LATER, (second, first))):
+        await rule(admin, **scoped(*a, "甲", window))
+        payload = await create(admin, **scoped(*b, "乙", window))
+        if overlaps:
+            (error,) = payload["errors"]
+            assert error["code"] == "OVERLAP" and payload["rule"] is None
+            assert error["message"].startswith("rule '乙' overlaps rule '甲' at the same time")
+        else:
+            assert payload["errors"] == [], (a, b)
+
+
+async def test_an_overlap_names_both_rules_and_a_product_under_both(tenant, admin) -> None:
+    pot = await product(tenant, "Teapot", 9000, tags=("满减",))
+    await rule(admin, name="店庆", scope="tags", scopeTags=["满减"])
+    payload = await create(admin, name="茶壶特惠", scope="products", scopeIds=[gid_product(pot)])
+    assert payload["errors"] == [
+        {
+            "code": "OVERLAP",
+            "field": "input.scopeIds",
+            "message": "rule '茶壶特惠' overlaps rule '店庆' at the same time and for the same "
+            "goods (Teapot)",
+        }
+    ]
+
+
+UPDATE_PRODUCT = """mutation($id: ID!, $tags: [String!]) {
+  updateProduct(id: $id, input: {name: "Teapot", published: true, tags: $tags}) {
+    product { tags } errors { code field message } } }"""
+
+
+@pytest.mark.parametrize("saved_first", ["tags", "products"])
+async def test_a_catalogue_edit_bringing_a_product_under_two_rules_goes_to_the_rule_saved_first(
+    tenant, admin, storefront, saved_first: str
+) -> None:
+    """The merchant's case: 满100减10 / 满200减30 on goods tagged 满减 and 满100减20 on one
+    teapot are both saved; tagging the teapot 满减 later is not refused, and from then on a
+    quote gives the teapot to the rule saved first only."""
+    tea = await product(tenant, "Longjing", 10000, tags=("满减",))
+    pot = await product(tenant, "Teapot", 12000)
+    by_tag = {"name": "满减活动", "scope": "tags", "scopeTags": ["满减"]}
+    by_product = {
+        "name": "茶壶特惠",
+        "scope": "products",
+        "scopeIds": [gid_product(pot)],
+        "tiers": [{"threshold": 10000, "off": 2000}],
+    }
+    for made in (by_tag, by_product) if saved_first == "tags" else (by_product, by_tag):
+        await rule(admin, **made)
+    tag_rule, pot_rule = (
+        ("满减活动 满¥100.00减¥10.00", -1000),
+        ("茶壶特惠 满¥100.00减¥20.00", -2000),
+    )
+    apart = [tag_rule, pot_rule] if saved_first == "tags" else [pot_rule, tag_rule]
+    cart = [line(tea), line(pot)]
+    before = await quote(storefront, cart)
+    assert [(a["label"], a["amount"]["amount"]) for a in promotion(before)] == apart
+
+    tagged = await admin(UPDATE_PRODUCT, {"id": gid_product(pot), "tags": ["满减"]})
+    assert tagged["updateProduct"] == {"product": {"tags": ["满减"]}, "errors": []}
+    after = await quote(storefront, cart)
+    given = [(a["label"], a["amount"]["amount"]) for a in promotion(after)]
+    if saved_first == "tags":  # ¥220 of 满减 goods reach 满200减30; the teapot rule gets none
+        assert given == [("满减活动 满¥200.00减¥30.00", -3000)]
+        assert [s["line"] for s in promotion(after)[0]["lines"]] == [0, 1]
+    else:  # the teapot stays with its own rule; ¥100 of tea alone reach 满100减10
+        assert given == apart
+    assert after["total"]["amount"] == 22000 - off(after)
 
 
 async def test_a_stopped_rule_no_longer_prices_nor_blocks(tenant, admin, storefront) -> None:

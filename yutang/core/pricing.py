@@ -55,7 +55,11 @@ class LineInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename=
 
 @dataclass(slots=True)
 class CheckoutLine:
-    """A requested line joined with its SKU and product, as plugins see it."""
+    """A requested line joined with its SKU and product, as plugins see it.
+
+    ``category_parent_id`` is the parent of the product's category: a scope of goods on a
+    category covers its subcategories, as the catalogue lists them.
+    """
 
     index: int
     sku_id: int
@@ -70,6 +74,7 @@ class CheckoutLine:
     activity: ActivityRef | None
     shipping_template_id: int | None = None
     tags: list[str] = field(default_factory=list)
+    category_parent_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -325,6 +330,7 @@ class Draft:
             activity=None,
             shipping_template_id=sku.shipping_template_id,
             tags=sku.tags,
+            category_parent_id=sku.category_parent_id,
         )
         gift = DraftLine(line=line, unit_price=0, amount=0, exclusive=True, gift=self.source)
         self.lines.append(gift)
