@@ -16,9 +16,9 @@ import pytest
 import pytest_asyncio
 
 from yutang import api
-from yutang.core.catalog import ProductInput, SkuInput, save_product
+from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
 from yutang.core.clock import FrozenClock
-from yutang.core.models import Order, Sku
+from yutang.core.models import Order, Product, Sku
 from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
@@ -209,6 +209,21 @@ async def test_scope_by_product(tenant, admin, member) -> None:
     coupon = await claimed(me, made["id"])
     q = await quote(me, [line(tea), line(cup)], use(coupon))
     assert q["errors"][0]["code"] == "COUPON_NOT_APPLICABLE"  # only the tea's ¥80 counts
+    q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
+    (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
+    assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]
+
+
+async def test_scope_by_category_covers_its_subcategories(tenant, admin, member) -> None:
+    _, me = member
+    tea_dept = await save_category(tenant, "茶", None)
+    green = await save_category(tenant, "绿茶", tea_dept.id)
+    tea, cup = await product(tenant, "Longjing", 6000), await product(tenant, "Cup", 5000)
+    await Product.filter(id=tea.product_id).update(category_id=green.id)
+    made = await template(admin, scope="categories", scopeIds=[to_global("Category", tea_dept.id)])
+    coupon = await claimed(me, made["id"])
+    q = await quote(me, [line(tea), line(cup)], use(coupon))
+    assert q["errors"][0]["code"] == "COUPON_NOT_APPLICABLE"  # only the ¥60 of 绿茶 counts
     q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
     (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
     assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]
@@ -427,6 +442,45 @@ async def test_full_reduction_gives_a_coupon_after_payment_and_voids_it_on_full_
     await worker.run_until_idle()
     await worker.run_until_idle()
     assert [c["status"] for c in (await me(MINE))["myCoupons"]] == ["void"]
+    assert (await me("{ me { points } }"))["me"]["points"] == 10_000
+
+
+LINE_REFUND = """mutation($o: ID!, $k: String!, $l: ID!) {
+  refundOrder(input: {orderId: $o, idempotencyKey: $k, lines: [{lineId: $l, quantity: 1}]}) {
+    refund { amount { amount } } errors { code field message } } }"""
+PLACED_LINES = """
+mutation($lines: [LineInput!]!, $key: String!, $ext: JSON) {
+  placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
+    order { id lines { id } } errors { code field message } } }"""
+
+
+async def test_a_tier_coupon_already_used_stays_used_when_its_order_is_refunded_line_by_line(
+    tenant, admin, member, worker: Worker
+) -> None:
+    _, me = member
+    made = await template(admin, claimable=False, minSpend=0)
+    tier = {"threshold": 10000, "coupon": made["id"], "points": 100}
+    rule = {"name": "满送", **WINDOW, "tiers": [tier]}
+    assert (await admin(RULE, {"input": rule}))["createFullReductionRule"]["errors"] == []
+    tea, cup = await product(tenant, "Tea", 6000), await product(tenant, "Cup", 4000)
+    placed = await me(PLACED_LINES, {"lines": [line(tea), line(cup)], "key": "o-1"})
+    earning = placed["placeOrder"]["order"]
+    await me(PAY, {"id": earning["id"], "key": "p-1"})
+    await worker.run_until_idle()
+    (granted,) = (await me(MINE))["myCoupons"]
+    spent = await me(PLACE, {"lines": [line(cup)], "key": "o-2", "ext": use(granted["id"])})
+    spending = spent["placeOrder"]["order"]
+    await me(PAY, {"id": spending["id"], "key": "p-2"})
+    await worker.run_until_idle()
+    for n, ln in enumerate(earning["lines"]):
+        done = await admin(LINE_REFUND, {"o": earning["id"], "k": f"r-{n}", "l": ln["id"]})
+        assert done["refundOrder"]["errors"] == []
+    await worker.run_until_idle()
+    await worker.run_until_idle()
+    assert [o.status for o in await Order.all().order_by("id")] == ["refunded", "paid"]
+    assert (await me(MINE))["myCoupons"] == [
+        {"id": granted["id"], "name": "满100减10", "status": "used", "orderId": spending["id"]}
+    ]
     assert (await me("{ me { points } }"))["me"]["points"] == 10_000
 
 

@@ -1,7 +1,8 @@
 """The full-reduction plugin over the real app: ladder and per-threshold tiers at their
-boundaries, caps, percentages, scopes, activity lines, overlap refused at save, exact
-apportionment, hints, free shipping, gift lines, and points/coupons granted after payment
-and revoked on a full refund.
+boundaries, caps, percentages, scopes, activity lines, overlapping goods refused at save
+(judged from the catalogue) and settled by the rule saved first after a catalogue edit,
+exact apportionment, hints, free shipping, gift lines outside the subtotal, points/coupons
+granted after payment and revoked once every paid line is refunded.
 
 The frozen clock stands at 2026-06-01 10:00 +08:00, inside every rule's window.
 """
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from yutang import api
 from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
 from yutang.core.clock import FrozenClock
-from yutang.core.models import Order, PointsEntry, Sku
+from yutang.core.models import Order, OrderLine, PointsEntry, Sku
 from yutang.core.pricing import CheckoutContext, CheckoutLine, Draft, Stage
 from yutang.core.refunds import RefundLineInput, _plan
 from yutang.core.tenancy import TenantInfo
@@ -230,15 +231,17 @@ async def test_scope_by_product(tenant, admin, storefront) -> None:
     assert shares == [{"line": 0, "amount": {"amount": -1000}}]
 
 
-async def test_scope_by_category(tenant, admin, storefront) -> None:
-    green = await save_category(tenant, "绿茶", None)
-    tea = await product(tenant, "Longjing", 6000, category_id=green.id)
+async def test_scope_by_category_covers_its_subcategories(tenant, admin, storefront) -> None:
+    tea_dept = await save_category(tenant, "茶", None)
+    green = await save_category(tenant, "绿茶", tea_dept.id)
+    tea = await product(tenant, "Longjing", 3000, category_id=green.id)
+    brick = await product(tenant, "Pu'er brick", 4000, category_id=tea_dept.id)
     cup = await product(tenant, "Cup", 9000)
-    await rule(admin, scope="categories", scopeIds=[to_global("Category", green.id)])
-    assert off(await quote(storefront, [line(tea), line(cup)])) == 0
-    q = await quote(storefront, [line(tea, 2), line(cup)])
+    await rule(admin, scope="categories", scopeIds=[to_global("Category", tea_dept.id)])
+    assert off(await quote(storefront, [line(tea), line(brick), line(cup)])) == 0
+    q = await quote(storefront, [line(tea, 2), line(brick), line(cup)])
     assert off(q) == 1000
-    assert [s["line"] for s in promotion(q)[0]["lines"]] == [0]
+    assert [s["line"] for s in promotion(q)[0]["lines"]] == [0, 1]
 
 
 async def test_scope_by_tag(tenant, admin, storefront) -> None:
@@ -301,14 +304,127 @@ async def test_overlapping_rules_are_refused_at_save(tenant, admin) -> None:
     assert (await create(admin, scope="products", scopeIds=[cup_id]))["errors"] == []
 
 
-async def test_tag_scopes_overlap_when_they_share_a_tag_or_differ_in_kind(tenant, admin) -> None:
+async def test_tag_scopes_overlap_when_they_share_a_tag(tenant, admin) -> None:
     tea = await product(tenant, "Tea", 8000, tags=("礼盒",))
     await rule(admin, scope="tags", scopeTags=["礼盒", "茶"])
-    clash = await create(admin, scope="tags", scopeTags=["茶"])
+    clash = await create(admin, scope="tags", scopeTags=["茶"])  # no product carries 茶 yet
     assert clash["errors"][0]["code"] == "OVERLAP"
     by_product = await create(admin, scope="products", scopeIds=[gid_product(tea)])
-    assert by_product["errors"][0]["code"] == "OVERLAP"  # tags move; kinds never mix
+    assert by_product["errors"][0]["code"] == "OVERLAP"  # the tea carries 礼盒
     assert (await create(admin, scope="tags", scopeTags=["新品"]))["errors"] == []
+
+
+LATER = {"startsAt": "2026-06-10T00:00:00+08:00", "endsAt": "2026-06-11T00:00:00+08:00"}
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlaps"),
+    [
+        (("tags", "满减"), ("products", "teapot"), False),
+        (("tags", "满减"), ("products", "longjing"), True),
+        (("categories", "tea"), ("products", "longjing"), True),
+        (("categories", "tea"), ("products", "teapot"), False),
+        (("categories", "green"), ("categories", "ware"), False),
+        (("categories", "tea"), ("categories", "green"), True),
+        (("tags", "满减"), ("categories", "tea"), True),
+        (("tags", "满减"), ("categories", "ware"), False),
+        (("tags", "礼盒"), ("tags", "新品"), True),
+        (("tags", "满减"), ("tags", "礼盒"), False),
+        (("all", ""), ("products", "teapot"), True),
+    ],
+)
+async def test_two_rules_overlap_only_when_a_product_of_the_catalogue_falls_under_both(
+    tenant, admin, first: tuple[str, str], second: tuple[str, str], overlaps: bool
+) -> None:
+    """Whatever their kinds, in either order: a tag and a product overlap when the product
+    carries the tag, a category and a product when the product sits in it or below it."""
+    tea_dept = await save_category(tenant, "茶", None)
+    green = await save_category(tenant, "绿茶", tea_dept.id)
+    ware = await save_category(tenant, "器具", None)
+    longjing = await product(tenant, "Longjing", 6000, category_id=green.id, tags=("满减",))
+    teapot = await product(tenant, "Teapot", 9000, category_id=ware.id)
+    await product(tenant, "Gift box", 9000, tags=("礼盒", "新品"))
+    products = {"longjing": gid_product(longjing), "teapot": gid_product(teapot)}
+    categories = {
+        k: to_global("Category", c.id)
+        for k, c in (("tea", tea_dept), ("green", green), ("ware", ware))
+    }
+
+    def scoped(kind: str, what: str, name: str, window: dict[str, str]) -> dict[str, Any]:
+        fields: dict[str, Any] = {"scope": kind, "name": name, **window}
+        if kind == "tags":
+            fields["scopeTags"] = [what]
+        elif kind != "all":
+            fields["scopeIds"] = [(products if kind == "products" else categories)[what]]
+        return fields
+
+    for window, (a, b) in ((WINDOW, (first, second)), (LATER, (second, first))):
+        await rule(admin, **scoped(*a, "甲", window))
+        payload = await create(admin, **scoped(*b, "乙", window))
+        if overlaps:
+            (error,) = payload["errors"]
+            assert error["code"] == "OVERLAP" and payload["rule"] is None
+            assert error["message"].startswith("rule '乙' overlaps rule '甲' at the same time")
+        else:
+            assert payload["errors"] == [], (a, b)
+
+
+async def test_an_overlap_names_both_rules_and_a_product_under_both(tenant, admin) -> None:
+    pot = await product(tenant, "Teapot", 9000, tags=("满减",))
+    await rule(admin, name="店庆", scope="tags", scopeTags=["满减"])
+    payload = await create(admin, name="茶壶特惠", scope="products", scopeIds=[gid_product(pot)])
+    assert payload["errors"] == [
+        {
+            "code": "OVERLAP",
+            "field": "input.scopeIds",
+            "message": "rule '茶壶特惠' overlaps rule '店庆' at the same time and for the same "
+            "goods (Teapot)",
+        }
+    ]
+
+
+UPDATE_PRODUCT = """mutation($id: ID!, $tags: [String!]) {
+  updateProduct(id: $id, input: {name: "Teapot", published: true, tags: $tags}) {
+    product { tags } errors { code field message } } }"""
+
+
+@pytest.mark.parametrize("saved_first", ["tags", "products"])
+async def test_a_catalogue_edit_bringing_a_product_under_two_rules_goes_to_the_rule_saved_first(
+    tenant, admin, storefront, saved_first: str
+) -> None:
+    """The merchant's case: 满100减10 / 满200减30 on goods tagged 满减 and 满100减20 on one
+    teapot are both saved; tagging the teapot 满减 later is not refused, and from then on a
+    quote gives the teapot to the rule saved first only."""
+    tea = await product(tenant, "Longjing", 10000, tags=("满减",))
+    pot = await product(tenant, "Teapot", 12000)
+    by_tag = {"name": "满减活动", "scope": "tags", "scopeTags": ["满减"]}
+    by_product = {
+        "name": "茶壶特惠",
+        "scope": "products",
+        "scopeIds": [gid_product(pot)],
+        "tiers": [{"threshold": 10000, "off": 2000}],
+    }
+    for made in (by_tag, by_product) if saved_first == "tags" else (by_product, by_tag):
+        await rule(admin, **made)
+    tag_rule, pot_rule = (
+        ("满减活动 满¥100.00减¥10.00", -1000),
+        ("茶壶特惠 满¥100.00减¥20.00", -2000),
+    )
+    apart = [tag_rule, pot_rule] if saved_first == "tags" else [pot_rule, tag_rule]
+    cart = [line(tea), line(pot)]
+    before = await quote(storefront, cart)
+    assert [(a["label"], a["amount"]["amount"]) for a in promotion(before)] == apart
+
+    tagged = await admin(UPDATE_PRODUCT, {"id": gid_product(pot), "tags": ["满减"]})
+    assert tagged["updateProduct"] == {"product": {"tags": ["满减"]}, "errors": []}
+    after = await quote(storefront, cart)
+    given = [(a["label"], a["amount"]["amount"]) for a in promotion(after)]
+    if saved_first == "tags":  # ¥220 of 满减 goods reach 满200减30; the teapot rule gets none
+        assert given == [("满减活动 满¥200.00减¥30.00", -3000)]
+        assert [s["line"] for s in promotion(after)[0]["lines"]] == [0, 1]
+    else:  # the teapot stays with its own rule; ¥100 of tea alone reach 满100减10
+        assert given == apart
+    assert after["total"]["amount"] == 22000 - off(after)
 
 
 async def test_a_stopped_rule_no_longer_prices_nor_blocks(tenant, admin, storefront) -> None:
@@ -515,9 +631,9 @@ async def test_a_gift_sku_is_a_free_line_whose_stock_the_order_takes(tenant, adm
     given = q["lines"][1]
     assert given["skuId"] == gid(gift) and given["index"] == 1
     assert given["unitPrice"] == {"amount": 0} and given["amount"] == {"amount": 0}
-    assert q["total"]["amount"] == 10000 and q["subtotal"]["amount"] == 13000
+    assert q["total"]["amount"] == 10000 and q["subtotal"]["amount"] == 10000
     (adj,) = [a for a in q["adjustments"] if a["kind"] == "gift"]
-    assert adj["amount"]["amount"] == -3000 and adj["label"] == "满减 赠品 Cup×2"
+    assert adj["amount"]["amount"] == 0 and adj["label"] == "满减 赠品 Cup×2"
     assert hints(await quote(me, [line(tea, 1)])) == []
 
     placed = (await me(PLACE, {"lines": [line(tea)], "key": "o-1"}))["placeOrder"]
@@ -527,6 +643,68 @@ async def test_a_gift_sku_is_a_free_line_whose_stock_the_order_takes(tenant, adm
     cancelled = await me(CANCEL, {"id": placed["order"]["id"]})
     assert cancelled["cancelOrder"]["errors"] == []
     assert (await Sku.get(id=gift.id)).stock == 5
+
+
+TOTALS = "subtotal { amount } discount { amount } fees { amount } total { amount }"
+GIFT_TOTALS = f"""{TOTALS}
+    lines {{ skuId quantity listPrice {{ amount }} unitPrice {{ amount }} discount {{ amount }}
+            amount {{ amount }} gift }}"""
+CART_ADD = """mutation($sku: ID!, $q: Int!) {
+  addToCart(input: {skuId: $sku, quantity: $q}) { errors { code field message } } }"""
+CART_QUOTE = f"{{ cart {{ quote {{ quote {{ {GIFT_TOTALS} }} errors {{ code }} }} }} }}"
+PLACE_FROM_CART = f"""mutation {{
+  placeOrder(input: {{fromCart: true, idempotencyKey: "o-cart"}}) {{
+    order {{ id {TOTALS} quote {{ {GIFT_TOTALS} }} }}
+    errors {{ code field message }} }} }}"""
+QUOTE_TOTALS = f"""query($lines: [LineInput!]!) {{
+  quote(input: {{lines: $lines}}) {{ quote {{ {GIFT_TOTALS} }} errors {{ code }} }} }}"""
+
+
+async def test_a_gift_is_worth_its_list_price_outside_the_subtotal_and_the_discount(
+    tenant, admin, member
+) -> None:
+    """A ¥230 cart meeting 满200减30 with a ¥15 gift: subtotal ¥230, discount ¥30, total ¥200,
+    the gift at 0 and worth ¥15 — alike in the quote, the cart's quote and the order."""
+    _, me = member
+    tea, tin = await product(tenant, "Tea", 15000), await product(tenant, "Tin", 8000)
+    cup = await product(tenant, "Cup", 1500)
+    tiers = [
+        {"threshold": 10000, "off": 1000},
+        {"threshold": 20000, "off": 3000, "giftSkuId": gid(cup)},
+    ]
+    await rule(admin, tiers=tiers)
+    totals = {
+        "subtotal": {"amount": 23000},
+        "discount": {"amount": 3000},
+        "fees": {"amount": 0},
+        "total": {"amount": 20000},
+    }
+    gift = {
+        "skuId": gid(cup),
+        "quantity": 1,
+        "listPrice": {"amount": 1500},
+        "unitPrice": {"amount": 0},
+        "discount": {"amount": 0},
+        "amount": {"amount": 0},
+        "gift": "fullreduction",
+    }
+    asked = (await me(QUOTE_TOTALS, {"lines": [line(tea), line(tin)]}))["quote"]
+    assert asked["errors"] == []
+    q = asked["quote"]
+    assert {k: q[k] for k in totals} == totals and q["lines"][2] == gift
+    assert sum(ln["discount"]["amount"] for ln in q["lines"]) == 3000
+
+    for sku in (tea, tin):
+        assert (await me(CART_ADD, {"sku": gid(sku), "q": 1}))["addToCart"]["errors"] == []
+    in_cart = (await me(CART_QUOTE))["cart"]["quote"]
+    assert in_cart["errors"] == [] and in_cart["quote"] == q
+
+    placed = (await me(PLACE_FROM_CART))["placeOrder"]
+    assert placed["errors"] == []
+    order = placed["order"]
+    assert {k: order[k] for k in totals} == totals and order["quote"] == q
+    row = await Order.get()
+    assert (row.subtotal, row.discount, row.total) == (23000, 3000, 20000)
 
 
 async def test_no_gift_line_when_its_stock_does_not_cover_it(tenant, admin, member) -> None:
@@ -588,3 +766,73 @@ async def test_a_coupon_gift_without_the_coupons_plugin_fails_visibly_once(
     await worker.run_until_idle()
     assert await me_points(me) == 10_000
     assert (await FullreductionAward.get()).status == "revoked"
+
+
+# --- refunds of promotion orders -------------------------------------------------------------
+
+ASK = """mutation($o: ID!, $k: String!, $lines: [RefundLineInput!]) {
+  requestRefund(input: {orderId: $o, idempotencyKey: $k, lines: $lines}) {
+    refund { id } errors { code field message } } }"""
+DECIDE = """mutation($id: ID!) { decideRefund(refundId: $id, approve: true) {
+  refund { status amount { amount } } errors { code field message } } }"""
+
+
+async def refund_line(
+    how: str, admin: GraphQLClient, me: GraphQLClient, order_id: str, line_id: str, key: str
+) -> int:
+    """Refund one line by staff (refundOrder) or by a member's approved request; the amount."""
+    lines = [{"lineId": line_id, "quantity": 1}]
+    if how == "staff":
+        done = (await admin(REFUND, {"o": order_id, "k": key, "lines": lines}))["refundOrder"]
+    else:
+        asked = (await me(ASK, {"o": order_id, "k": key, "lines": lines}))["requestRefund"]
+        assert asked["errors"] == [], asked["errors"]
+        done = (await admin(DECIDE, {"id": asked["refund"]["id"]}))["decideRefund"]
+    assert done["errors"] == [], done["errors"]
+    amount: int = done["refund"]["amount"]["amount"]
+    return amount
+
+
+@pytest.mark.parametrize("how", ["staff", "member"])
+async def test_refunding_every_paid_line_returns_the_gift_revokes_the_tier_and_refunds_the_order(
+    tenant, admin, member, worker: Worker, how: str
+) -> None:
+    """A partial refund below the tier is proportional and keeps the gift and the points;
+    the refund of the last paid line returns the gift, revokes the points, refunds the order."""
+    row, me = member
+    tea, tin = await product(tenant, "Tea", 15000), await product(tenant, "Tin", 8000)
+    cup = await product(tenant, "Cup", 1500, stock=5)
+    tiers = [
+        {"threshold": 10000, "off": 1000},
+        {"threshold": 20000, "off": 3000, "giftSkuId": gid(cup), "points": 200},
+    ]
+    await rule(admin, tiers=tiers)
+    placed = (await me(PLACE, {"lines": [line(tea), line(tin)], "key": "o-1"}))["placeOrder"]
+    order = placed["order"]
+    assert order["total"] == {"amount": 20000}
+    paid_tea, paid_tin, gift = order["lines"]
+    assert (paid_tea["amount"], paid_tin["amount"]) == ({"amount": 13043}, {"amount": 6957})
+    assert gift["skuId"] == gid(cup) and gift["amount"] == {"amount": 0}
+    assert (await me(PAY, {"id": order["id"], "key": "p-1"}))["payOrder"]["errors"] == []
+    await worker.run_until_idle()
+    assert await me_points(me) == 10_200 and (await Sku.get(id=cup.id)).stock == 4
+
+    # ¥150 of tea is left, below 满200: no re-evaluation, the tin returns its own share only.
+    assert await refund_line(how, admin, me, order["id"], paid_tin["id"], "r-1") == 6957
+    await worker.run_until_idle()
+    kept = await Order.get(member_id=row.id)
+    assert kept.status == "paid" and kept.refunded_amount == 6957
+    assert await me_points(me) == 10_200 and (await Sku.get(id=cup.id)).stock == 4
+    assert (await FullreductionAward.get()).status == "granted"
+
+    assert await refund_line(how, admin, me, order["id"], paid_tea["id"], "r-2") == 13043
+    await worker.run_until_idle()
+    await worker.run_until_idle()
+    done = await Order.get(member_id=row.id)
+    assert done.status == "refunded" and done.refunded_amount == 20000
+    assert (await Sku.get(id=cup.id)).stock == 5
+    assert (await Sku.get(id=tea.id)).stock == 100 and (await Sku.get(id=tin.id)).stock == 100
+    assert await me_points(me) == 10_000
+    assert (await FullreductionAward.get()).status == "revoked"
+    gift_row = await OrderLine.get(sku_id=cup.id)
+    assert (gift_row.refunded_quantity, gift_row.refunded_amount) == (1, 0)

@@ -176,3 +176,45 @@ async def test_partial_then_full_refund_returns_exactly_what_lines_paid(
     await worker.run_until_idle()
     statuses = await me("{ myOrders { edges { node { status } } } }")
     assert statuses["myOrders"]["edges"][0]["node"]["status"] == "refunded"
+
+
+async def test_free_lines_go_back_with_the_last_paid_line_a_free_order_unit_by_unit(
+    member, admin, make_product
+) -> None:
+    """A line that cost nothing never keeps an order from being refunded: it goes back with
+    the last line that cost something; an order that cost nothing is refunded once each of
+    its lines went back."""
+    _, me = member
+    for name, price in (("Tea", 1000), ("Sample", 0), ("Leaflet", 0)):
+        await make_product(name, [(price, 10)])
+    tea, sample, leaflet = await sku_ids(me)
+    refund = """mutation($o: ID!, $l: ID!, $k: String!) {
+      refundOrder(input: {orderId: $o, idempotencyKey: $k, lines: [{lineId: $l, quantity: 1}]}) {
+        refund { amount { amount } } errors { code field message } } }"""
+
+    async def order_of(key: str, *skus: str) -> tuple[str, list[str]]:
+        wanted = [{"skuId": s, "quantity": 1} for s in skus]
+        placed = (await me(PLACE, {"lines": wanted, "key": key}))["placeOrder"]["order"]
+        await me(PAY, {"id": placed["id"], "key": f"p-{key}"})
+        return placed["id"], [ln["id"] for ln in placed["lines"]]
+
+    async def refunded(order: str, line: str, key: str) -> int:
+        done = (await admin(refund, {"o": order, "l": line, "k": key}))["refundOrder"]
+        assert done["errors"] == [], done["errors"]
+        amount: int = done["refund"]["amount"]["amount"]
+        return amount
+
+    bought, (paid, _) = await order_of("o-1", tea, sample)
+    assert await refunded(bought, paid, "r-1") == 1000
+    first = await Order.first()
+    assert first is not None and first.status == "refunded"
+    assert [s.stock for s in await Sku.all().order_by("id")] == [10, 10, 10]
+
+    gift, (one, other) = await order_of("o-2", sample, leaflet)
+    assert (await Order.all().order_by("id"))[1].status == "paid"
+    assert await refunded(gift, one, "r-2") == 0
+    assert (await Order.all().order_by("id"))[1].status == "paid"
+    assert [s.stock for s in await Sku.all().order_by("id")] == [10, 10, 9]
+    assert await refunded(gift, other, "r-3") == 0
+    assert (await Order.all().order_by("id"))[1].status == "refunded"
+    assert [s.stock for s in await Sku.all().order_by("id")] == [10, 10, 10]

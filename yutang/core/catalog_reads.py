@@ -13,17 +13,12 @@ from typing import Any
 
 import msgspec
 
-from yutang.core.sql import Statement
+from yutang.core.sql import Statement, json_value
 
 PRODUCT_COLUMNS = (
     "p.id, p.name, p.description, p.published, p.spec_names, p.tags, p.category_id, "
     "c.name AS category_name, c.parent_id AS category_parent_id"
 )
-
-
-def _json(value: Any) -> Any:
-    """JSON columns come back as text from both drivers."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 def _like_pattern(search: str) -> str:
@@ -71,8 +66,8 @@ async def product_rows(
     rows = await q.rows(sql)
     for row in rows:
         row["published"] = bool(row["published"])
-        row["spec_names"] = _json(row["spec_names"])
-        row["tags"] = _json(row["tags"])
+        row["spec_names"] = json_value(row["spec_names"])
+        row["tags"] = json_value(row["tags"])
     return rows
 
 
@@ -85,7 +80,7 @@ async def sku_rows(tenant_id: int, product_ids: Sequence[int]) -> list[dict[str,
     )
     rows = await q.rows(sql)
     for row in rows:
-        row["specs"] = _json(row["specs"])
+        row["specs"] = json_value(row["specs"])
     return rows
 
 

@@ -64,6 +64,7 @@ async def load_checkout(
         "product__name",
         "product__published",
         "product__category_id",
+        "product__category__parent_id",
         "product__tags",
     )
     by_id = {r["id"]: r for r in rows}
@@ -96,6 +97,7 @@ async def load_checkout(
                 product_id=row["product_id"],
                 product_name=row["product__name"],
                 category_id=row["product__category_id"],
+                category_parent_id=row["product__category__parent_id"],
                 specs=row["specs"],
                 quantity=ln.quantity,
                 list_price=row["price"],

@@ -352,7 +352,9 @@ def yutang_order_completed(event: Event, tenant: TenantInfo) -> None:
 def yutang_order_refunded(event: Event, tenant: TenantInfo) -> None:
     """A refund was approved and booked on the order's lines; the money itself returns
     through the payment provider asynchronously. ``data`` holds ``refund_id``, ``amount``,
-    ``lines`` (line_id, quantity, amount, points each) and ``full`` (every line refunded).
+    ``lines`` (line_id, quantity, amount, points each) and ``full`` (nothing is left to
+    refund: every line that cost money or points went back, and the order's free lines,
+    such as gifts, are in ``lines`` with this last refund).
 
     Kind: event after commit.
     """

@@ -55,7 +55,11 @@ class LineInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename=
 
 @dataclass(slots=True)
 class CheckoutLine:
-    """A requested line joined with its SKU and product, as plugins see it."""
+    """A requested line joined with its SKU and product, as plugins see it.
+
+    ``category_parent_id`` is the parent of the product's category: a scope of goods on a
+    category covers its subcategories, as the catalogue lists them.
+    """
 
     index: int
     sku_id: int
@@ -70,6 +74,7 @@ class CheckoutLine:
     activity: ActivityRef | None
     shipping_template_id: int | None = None
     tags: list[str] = field(default_factory=list)
+    category_parent_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -142,7 +147,8 @@ class Hint(msgspec.Struct, frozen=True):
 
 
 class QuoteLine(msgspec.Struct, frozen=True):
-    """A priced line: ``amount`` is what the line pays after every discount."""
+    """A priced line: ``amount`` is what the line pays after every discount; on a gift
+    line (``gift`` names the plugin) ``list_price`` is what the gift is worth."""
 
     index: int
     sku_id: int
@@ -160,7 +166,11 @@ class QuoteLine(msgspec.Struct, frozen=True):
 
 
 class Quote(msgspec.Struct, frozen=True):
-    """A complete quote. ``hash`` lets placeOrder detect a price the client did not see."""
+    """A complete quote. ``hash`` lets placeOrder detect a price the client did not see.
+
+    ``subtotal`` is what the shopper's own lines cost at list price and ``discount`` what
+    was taken off them; gift lines cost 0 and are in neither.
+    """
 
     currency: str
     lines: list[QuoteLine]
@@ -296,7 +306,9 @@ class Draft:
         is not on sale or its stock does not cover the cart's units of it as well.
 
         The line is priced 0 and closed to later steps; placeOrder takes its stock like any
-        line's. Its list price is recorded as a ``gift`` adjustment so the sums still hold.
+        line's. Its ``list_price`` says what it is worth, outside the subtotal and the
+        discount (which are about the shopper's own lines); a ``gift`` adjustment of 0
+        names the promotion that gave it.
         """
         self._require(Stage.PROMOTION)
         if quantity < 1:
@@ -318,12 +330,12 @@ class Draft:
             activity=None,
             shipping_template_id=sku.shipping_template_id,
             tags=sku.tags,
+            category_parent_id=sku.category_parent_id,
         )
         gift = DraftLine(line=line, unit_price=0, amount=0, exclusive=True, gift=self.source)
         self.lines.append(gift)
-        value = -sku.price * quantity
         self.adjustments.append(
-            Adjustment(self.source, self.stage, label, value, {line.index: value}, kind="gift")
+            Adjustment(self.source, self.stage, label, 0, {line.index: 0}, kind="gift")
         )
         return gift
 
@@ -370,7 +382,7 @@ class Draft:
             )
             for ln in self.lines
         ]
-        subtotal = sum(ln.list_price * ln.quantity for ln in lines)
+        subtotal = sum(ln.list_price * ln.quantity for ln in lines if ln.gift is None)
         total = sum(ln.amount for ln in lines) + fees
         quote = Quote(
             currency=currency,

@@ -188,25 +188,52 @@ async def _locked_order(tenant: TenantInfo, order_id: int) -> Order:
     return order
 
 
-async def _approve(
-    tenant: TenantInfo, order: Order, refund: Refund, plan: list[dict[str, int]]
-) -> None:
-    """Book the refund on lines and order; the units not yet shipped go back to stock."""
-    amount = sum(p["amount"] for p in plan)
-    points = sum(p["points"] for p in plan)
-    unshipped = {
-        ln.id: left_to_ship(ln)
-        for ln in await OrderLine.filter(id__in=[p["line_id"] for p in plan])
-    }
+def wholly_refunded(lines: list[OrderLine]) -> bool:
+    """Whether nothing is left to refund: every line that cost money or points went back.
+    Lines that cost nothing (a promotion's gift) follow the last of them; an order of such
+    lines only is wholly refunded once each of its units is."""
+    paid = [ln for ln in lines if ln.amount or ln.points] or lines
+    return all(ln.refunded_quantity >= ln.quantity for ln in paid)
+
+
+async def _book(plan: list[dict[str, int]]) -> None:
     for p in plan:
         await OrderLine.filter(id=p["line_id"]).update(
             refunded_quantity=F("refunded_quantity") + p["quantity"],
             refunded_amount=F("refunded_amount") + p["amount"],
             refunded_points=F("refunded_points") + p["points"],
         )
-    after = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
-    full = all(ln.refunded_quantity >= ln.quantity for ln in after)
+
+
+def _left_over(lines: list[OrderLine]) -> list[dict[str, int]]:
+    """The units still on a wholly refunded order's free lines, returned for nothing."""
+    return [
+        {"line_id": ln.id, "quantity": ln.quantity - ln.refunded_quantity, "amount": 0, "points": 0}
+        for ln in lines
+        if ln.refunded_quantity < ln.quantity
+    ]
+
+
+async def _approve(
+    tenant: TenantInfo, order: Order, refund: Refund, plan: list[dict[str, int]]
+) -> None:
+    """Book the refund on lines and order; the units not yet shipped go back to stock.
+
+    The refund that leaves nothing to refund refunds the order, and the order's free
+    lines (gifts) go back with it, whichever path (staff, an approved request, a plugin)
+    it took.
+    """
+    amount = sum(p["amount"] for p in plan)
+    points = sum(p["points"] for p in plan)
+    lines = OrderLine.filter(tenant_id=tenant.id, order_id=order.id).order_by("position")
+    unshipped = {ln.id: left_to_ship(ln) for ln in await lines}
+    await _book(plan)
+    after = await lines
+    full = wholly_refunded(after)
     if full:
+        rest = _left_over(after)
+        await _book(rest)
+        plan = [*plan, *rest]
         amount += order.fees
     amount = min(amount, order.paid_amount - order.refunded_amount)
     if order.status == "paid":

@@ -14,6 +14,7 @@ import msgspec
 
 from yutang.core.errors import NotFound
 from yutang.core.models import Member, Order, OrderLine, Refund, Sku, Staff, Store, StoreStaff
+from yutang.core.sql import Statement, json_value
 from yutang.core.tenancy import TenantInfo
 
 
@@ -140,7 +141,8 @@ async def staff_role(tenant: TenantInfo, staff_id: int) -> str | None:
 
 
 class SkuSummary(msgspec.Struct, frozen=True):
-    """A SKU as a plugin may read it: its product, list price, stock and whether it is on sale."""
+    """A SKU as a plugin may read it: its product, list price, stock and whether it is on
+    sale; ``category_parent_id`` is the parent of its product's category."""
 
     id: int
     product_id: int
@@ -153,6 +155,7 @@ class SkuSummary(msgspec.Struct, frozen=True):
     weight_grams: int = 0
     shipping_template_id: int | None = None
     tags: list[str] = msgspec.field(default_factory=list)
+    category_parent_id: int | None = None
 
 
 async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, SkuSummary]:
@@ -168,6 +171,7 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
         "stock",
         "product__published",
         "product__category_id",
+        "product__category__parent_id",
         "specs",
         "weight_grams",
         "shipping_template_id",
@@ -186,9 +190,64 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
             weight_grams=r["weight_grams"],
             shipping_template_id=r["shipping_template_id"],
             tags=r["product__tags"],
+            category_parent_id=r["product__category__parent_id"],
         )
         for r in rows
     }
+
+
+class ProductView(msgspec.Struct, frozen=True):
+    """A product as a scope of goods sees it: its category, that category's parent, its tags."""
+
+    id: int
+    name: str
+    category_id: int | None
+    category_parent_id: int | None
+    tags: list[str]
+
+
+async def product_views(
+    tenant: TenantInfo,
+    *,
+    ids: Iterable[int] = (),
+    category_ids: Iterable[int] = (),
+    tags: Iterable[str] = (),
+) -> list[ProductView]:
+    """This tenant's products, published or not, that are among ``ids``, sit in one of
+    ``category_ids`` or a subcategory of one, or carry one of ``tags``: by id, in one query.
+
+    What a promotion reads to tell whether two scopes of goods share a product.
+    """
+    wanted, cats, words = sorted(set(ids)), sorted(set(category_ids)), sorted(set(tags))
+    q = Statement()
+    where = f"p.tenant_id = {q.arg(tenant.id)}"
+    any_of: list[str] = []
+    if wanted:
+        any_of.append(f"p.id {q.any_of(wanted)}")
+    if cats:
+        any_of.append(f"p.category_id {q.any_of(cats)} OR c.parent_id {q.any_of(cats)}")
+    if words and q.postgres:
+        any_of.append(f"p.tags ?| {q.arg(words)}::text[]")
+    elif words:
+        listed = ", ".join(q.arg(w) for w in words)
+        any_of.append(f"EXISTS (SELECT 1 FROM json_each(p.tags) WHERE value IN ({listed}))")
+    if not any_of:
+        return []
+    rows = await q.rows(
+        "SELECT p.id, p.name, p.category_id, c.parent_id AS category_parent_id, p.tags "
+        "FROM product p LEFT JOIN category c ON c.id = p.category_id "
+        f"WHERE {where} AND ({' OR '.join(any_of)}) ORDER BY p.id"
+    )
+    return [
+        ProductView(
+            id=r["id"],
+            name=r["name"],
+            category_id=r["category_id"],
+            category_parent_id=r["category_parent_id"],
+            tags=json_value(r["tags"]),
+        )
+        for r in rows
+    ]
 
 
 async def member_joined_at(tenant: TenantInfo, member_id: int) -> datetime | None:

@@ -43,8 +43,12 @@ from yutang.graphql.types import (
 class Order(Node):
     number: str
     status: str
-    subtotal: Money
-    discount: Money
+    subtotal: Money = strawberry.field(
+        description="What the shopper's own lines cost at list price (gift lines not included)."
+    )
+    discount: Money = strawberry.field(
+        description="What discounts took off those lines: `subtotal` less their amounts."
+    )
     fees: Money
     total: Money
     points_used: int

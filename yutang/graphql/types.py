@@ -243,7 +243,10 @@ class QuoteLine:
     product_name: str
     specs: list[SpecOption]
     quantity: int
-    list_price: Money
+    list_price: Money = strawberry.field(
+        description="The unit's list price; on a gift line, what one unit of the gift is worth "
+        "(gift lines cost 0 and are not in the quote's subtotal)."
+    )
     unit_price: Money
     discount: Money
     amount: Money
@@ -259,8 +262,12 @@ class Quote:
     lines: list[QuoteLine]
     adjustments: list[Adjustment]
     hints: list[Hint]
-    subtotal: Money
-    discount: Money
+    subtotal: Money = strawberry.field(
+        description="What the shopper's own lines cost at list price (gift lines not included)."
+    )
+    discount: Money = strawberry.field(
+        description="What discounts took off those lines: `subtotal` less their amounts."
+    )
     fees: Money
     total: Money
     points_used: int

@@ -19,7 +19,8 @@ MANAGERS = ("owner", "manager")
 @strawberry.input(
     name="CouponTemplateInput",
     description="`kind` fixed (`value` minor units off) or percent (`value` percent off, "
-    "`maxDiscount` its maximum); validity `validFrom`/`validUntil` or `validDays` from claim.",
+    "`maxDiscount` its maximum); validity `validFrom`/`validUntil` or `validDays` from claim; "
+    "`scope` all, products, categories (with their subcategories) or tags.",
 )
 class TemplateIn:
     name: str

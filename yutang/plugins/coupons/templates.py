@@ -126,11 +126,12 @@ def validity(template: CouponsTemplate, now: datetime) -> tuple[datetime, dateti
 
 
 def in_scope(template: CouponsTemplate, line: api.CheckoutLine) -> bool:
-    """Whether a line is one the template covers."""
+    """Whether a line is one the template covers (a category covers its subcategories, as
+    the catalogue lists them)."""
     if template.scope == "products":
         return line.product_id in template.scope_ids
     if template.scope == "categories":
-        return line.category_id is not None and line.category_id in template.scope_ids
+        return not set(template.scope_ids).isdisjoint((line.category_id, line.category_parent_id))
     if template.scope == "tags":
         return not set(template.scope_tags).isdisjoint(line.tags)
     return True

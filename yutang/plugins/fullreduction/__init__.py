@@ -1,13 +1,15 @@
 """Full reduction (满减送): rules with ladder or per-threshold tiers over a scope of goods.
 
-A rule has a time window, a scope (all goods, chosen products or categories) and tiers:
-an amount or percentage off, free shipping, a gift SKU (a free line of the quote), points
-or coupons. Two live rules overlapping in time and scope are refused when saved, so at
-most one rule prices a line. In the PROMOTION stage each rule measures its in-scope
+A rule has a time window, a scope (all goods, chosen products, categories with their
+subcategories, or product tags) and tiers: an amount or percentage off, free shipping, a
+gift SKU (a free line of the quote), points or coupons. Two live rules overlapping in time
+and goods (some product of the catalogue falls under both) are refused when saved; should
+a catalogue edit later bring a product under two rules, the rule saved first prices it, so
+at most one rule prices a line. In the PROMOTION stage each rule measures its in-scope
 eligible lines after member prices (activity lines neither count nor get anything),
 apportions its discount to them exactly and hints the next tier. Points and coupons are
-granted after payment through the reward hook and revoked on a full refund. Written
-against ``yutang.api`` only.
+granted after payment through the reward hook and revoked once the order is wholly
+refunded (a partial refund keeps them). Written against ``yutang.api`` only.
 """
 
 from __future__ import annotations

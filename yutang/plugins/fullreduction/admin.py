@@ -35,9 +35,10 @@ class TierIn:
 
 @strawberry.input(
     name="FullReductionRuleInput",
-    description="`scope`: all, products or categories (`scopeIds` their IDs), or tags "
-    "(`scopeTags`, products carrying any of them); `mode`: ladder "
-    "(the highest tier met applies) or per (每满 `threshold` take `off`, up to `cap`).",
+    description="`scope`: all, products or categories (`scopeIds` their IDs; a category "
+    "covers its subcategories), or tags (`scopeTags`, products carrying any of them); "
+    "`mode`: ladder (the highest tier met applies) or per (每满 `threshold` take `off`, up to "
+    "`cap`).",
 )
 class RuleIn:
     name: str
@@ -113,7 +114,7 @@ async def full_reduction_rules(
 
 
 async def create_full_reduction_rule(info: api.Info, input: RuleIn) -> RulePayload:
-    """Create a rule; one overlapping a live rule in time and scope is refused."""
+    """Create a rule; one overlapping a live rule in time and goods is refused."""
     ctx = info.context
 
     async def run() -> RuleNode:
@@ -143,7 +144,9 @@ def contribution() -> api.GraphQLContribution:
             api.mutation(
                 create_full_reduction_rule,
                 description="Create a full-reduction rule; one overlapping a live rule in time "
-                "and scope is refused (OVERLAP).",
+                "and goods (a product of the catalogue falls under both) is refused (OVERLAP). "
+                "Should a catalogue edit later bring a product under two rules, the rule saved "
+                "first prices it.",
             ),
             api.mutation(stop_full_reduction_rule, description="Stop a rule for good."),
         ],

@@ -8,7 +8,8 @@ import strawberry
 
 from yutang import api
 from yutang.plugins.fullreduction.models import FullreductionRule
-from yutang.plugins.fullreduction.rules import CATEGORIES, PRODUCTS, tiers_of
+from yutang.plugins.fullreduction.rules import tiers_of
+from yutang.plugins.fullreduction.scopes import CATEGORIES, PRODUCTS
 from yutang.plugins.fullreduction.tiers import PER, Tier, benefit
 
 SCOPE_TYPE = {PRODUCTS: "Product", CATEGORIES: "Category"}

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from yutang import api
 from yutang.plugins.fullreduction.models import FullreductionRule
-from yutang.plugins.fullreduction.rules import CATEGORIES, PRODUCTS, TAGS, live_rules, tiers_of
+from yutang.plugins.fullreduction.rules import live_rules, tiers_of
+from yutang.plugins.fullreduction.scopes import Scope
 from yutang.plugins.fullreduction.tiers import Outcome, evaluate
 
 
@@ -36,17 +37,6 @@ _earned: ContextVar[tuple[api.CheckoutContext, list[Earned]] | None] = ContextVa
 )
 
 
-def in_scope(rule: FullreductionRule, line: api.CheckoutLine) -> bool:
-    """Whether a line is one the rule covers."""
-    if rule.scope == PRODUCTS:
-        return line.product_id in rule.scope_ids
-    if rule.scope == CATEGORIES:
-        return line.category_id is not None and line.category_id in rule.scope_ids
-    if rule.scope == TAGS:
-        return not set(rule.scope_tags).isdisjoint(line.tags)
-    return True
-
-
 def earned(checkout: api.CheckoutContext) -> list[Earned]:
     """What the checkout earned when it was last priced in this task."""
     memo = _earned.get()
@@ -54,14 +44,19 @@ def earned(checkout: api.CheckoutContext) -> list[Earned]:
 
 
 async def promote(draft: api.Draft) -> None:
-    """Stage PROMOTION: apply every live rule to its lines."""
+    """Stage PROMOTION: apply every live rule to its lines. Rules are taken oldest first and
+    a line counts for the first rule covering it only: should a catalogue edit bring a
+    product under two rules, the rule saved first prices it."""
     checkout = draft.checkout
     currency = checkout.tenant.currency
     rules = await live_rules(checkout.tenant, checkout.now)
     taken: set[int] = set()
     applied: list[tuple[FullreductionRule, list[api.DraftLine], Outcome]] = []
     for rule in rules:
-        lines = [ln for ln in draft.eligible() if ln.index not in taken and in_scope(rule, ln.line)]
+        scope = Scope.of_rule(rule)
+        lines = [
+            ln for ln in draft.eligible() if ln.index not in taken and scope.covers_line(ln.line)
+        ]
         if not lines:
             continue
         taken.update(ln.index for ln in lines)

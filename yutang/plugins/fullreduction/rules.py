@@ -1,5 +1,6 @@
-"""Saving and stopping rules; refusing two live rules whose times and scopes overlap, so at
-most one rule applies to a line and a quote stays linear in rules and lines."""
+"""Saving and stopping rules; refusing two live rules whose times and goods overlap (judged
+from the catalogue, see ``scopes``), so at most one rule applies to a line and a quote
+stays linear in rules and lines."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from tortoise.transactions import in_transaction
 
 from yutang import api
 from yutang.plugins.fullreduction.models import FullreductionGuard, FullreductionRule
+from yutang.plugins.fullreduction.scopes import CATEGORIES, PRODUCTS, TAGS, Scope, goods, overlap
 from yutang.plugins.fullreduction.settings import settings_of
 from yutang.plugins.fullreduction.tiers import LADDER, PER, Tier
 
 Aware = Annotated[datetime, msgspec.Meta(tz=True)]
-ALL, PRODUCTS, CATEGORIES, TAGS = "all", "products", "categories", "tags"
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
+SCOPE_FIELD = {PRODUCTS: "input.scopeIds", CATEGORIES: "input.scopeIds", TAGS: "input.scopeTags"}
 
 
 class RuleInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
@@ -77,19 +79,6 @@ def check(tenant: api.TenantInfo, data: RuleInput) -> None:
             raise _invalid("thresholds must rise tier by tier", f"input.tiers[{i}].threshold")
 
 
-def scope_of(scope: str, ids: list[int], tags: list[str]) -> tuple[str, set[int] | set[str]]:
-    """A scope as ``scopes_overlap`` compares it."""
-    return (scope, set(tags)) if scope == TAGS else (scope, set(ids))
-
-
-def scopes_overlap(a: tuple[str, set[int] | set[str]], b: tuple[str, set[int] | set[str]]) -> bool:
-    """Whether two scopes may share a line. Scopes of different kinds count as overlapping:
-    which products sit in a category or carry a tag changes after a rule is saved."""
-    if ALL in (a[0], b[0]) or a[0] != b[0]:
-        return True
-    return bool(a[1] & b[1])
-
-
 async def _check_gifts(tenant: api.TenantInfo, data: RuleInput) -> None:
     wanted = {t.gift_sku_id for t in data.tiers if t.gift_sku_id is not None}
     found = await api.sku_summaries(tenant, wanted)
@@ -99,7 +88,7 @@ async def _check_gifts(tenant: api.TenantInfo, data: RuleInput) -> None:
 
 
 async def create_rule(tenant: api.TenantInfo, data: RuleInput) -> FullreductionRule:
-    """Save a rule unless a live rule overlaps it in time and scope (OVERLAP).
+    """Save a rule unless a live rule overlaps it in time and goods (OVERLAP, naming both).
 
     Times are stored in UTC: SQLite compares them as text.
     """
@@ -117,13 +106,16 @@ async def create_rule(tenant: api.TenantInfo, data: RuleInput) -> FullreductionR
             starts_at__lt=ends_at,
             ends_at__gt=max(starts_at, api.now().astimezone(UTC)),
         ).order_by("id")
-        mine = scope_of(data.scope, data.scope_ids, data.scope_tags)
+        mine = Scope.of(data.scope, data.scope_ids, data.scope_tags)
+        my_goods = await goods(tenant, mine) if live else []
         for rule in live:
-            if scopes_overlap(mine, scope_of(rule.scope, rule.scope_ids, rule.scope_tags)):
+            shared = overlap(mine, Scope.of_rule(rule), my_goods)
+            if shared is not None:
                 raise api.DomainError(
                     "OVERLAP",
-                    f"overlaps rule {rule.name!r} at the same time and for the same goods",
-                    "input.scopeIds",
+                    f"rule {data.name!r} overlaps rule {rule.name!r} at the same time and "
+                    f"for {shared}",
+                    SCOPE_FIELD.get(data.scope, "input.scope"),
                 )
         return await FullreductionRule.create(
             tenant_id=tenant.id,
