@@ -51,6 +51,7 @@ from yutang.app import create_app
 from yutang.core.db import close_db, init_db
 from yutang.core.runtime import build_runtime
 from yutang.core.settings import AppSettings
+from yutang.core.throttle import Throttle
 from yutang.graphql.catalog import product_page
 from yutang.graphql.context import Context
 from yutang.graphql.schema import SchemaCache
@@ -99,7 +100,12 @@ async def breakdown(settings: AppSettings, body: bytes, seconds: float = 3.0) ->
     try:
         tenant = await runtime.tenants.by_slug(SLUG)
         schema = SchemaCache(production=True).get("storefront", tenant.hooks)
-        context = Context(runtime=runtime, tenant=tenant)
+        context = Context(
+            runtime=runtime,
+            tenant=tenant,
+            throttle=Throttle.for_settings(settings),
+            client="127.0.0.1",
+        )
         app = create_app(runtime, worker=False, manage_db=False)
         headers = {"X-Tenant": SLUG, "content-type": "application/json"}
         if b'"errors"' in await asgi_post(app, "/graphql", body, headers):

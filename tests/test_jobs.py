@@ -492,7 +492,8 @@ async def test_a_failing_event_handler_does_not_rerun_another_plugins_handler(
 ) -> None:
     await Tenant.create(slug="ev", name="ev", plugins=["evgood", "evbad"], settings={})
     shop = await runtime.tenants.by_slug("ev")
-    member, _ = await register(shop, RegisterInput(phone="13711112222", password="secret-1"))
+    data = RegisterInput(phone="13711112222", password="secret-1")
+    member, _ = await register(shop, data, token_days=30)
 
     jobs = {j.plugins[0]: j for j in await Job.filter(name="event:yutang_member_registered")}
     assert sorted(jobs) == ["evbad", "evgood"]

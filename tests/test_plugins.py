@@ -77,6 +77,11 @@ CORE_DEFAULTS = {
     "after_sale_days": 7,
     "points_per_yuan": 100,
     "points_max_percent": 50,
+    "register_requires_code": False,
+    "password_reset_by_code": True,
+    "verification_provider": "dev",
+    "code_minutes": 10,
+    "code_attempts": 5,
 }
 # Longjing Tea 1001 × 1, Oolong Tea 999 × 2, Cup 500 × 1: the tea lines weigh 1001 and 1998.
 CART = [(0, 1), (1, 2), (2, 1)]

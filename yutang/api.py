@@ -39,6 +39,7 @@ from yutang.core.refunds import refund_order
 from yutang.core.regions import Destination
 from yutang.core.rewards import grant_reward, revoke_reward
 from yutang.core.tenancy import TenantInfo
+from yutang.core.verification import VerificationProvider
 from yutang.core.views import (
     LineView,
     OrderView,
@@ -134,6 +135,7 @@ __all__ = [
     "TenantModel",
     "Timestamped",
     "UserError",
+    "VerificationProvider",
     "after_pk",
     "apportion",
     "change_points",

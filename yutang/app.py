@@ -21,10 +21,12 @@ from yutang.core.errors import DomainError
 from yutang.core.payments import providers, record_capture
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo, current_tenant
+from yutang.core.throttle import Throttle
 from yutang.core.worker import Worker
 from yutang.graphql.admission import Admission
 from yutang.graphql.cache_store import make_store
 from yutang.graphql.context import context_getter_for
+from yutang.graphql.identity import IdentityMiddleware
 from yutang.graphql.response_cache import ResponseCache
 from yutang.graphql.schema import SchemaCache
 
@@ -78,7 +80,9 @@ class TenantMiddleware(ASGIMiddleware):
             current_tenant.reset(token)
 
 
-def _controller(runtime: Runtime, schemas: SchemaCache, surface: str, path: str) -> type:
+def _controller(
+    runtime: Runtime, schemas: SchemaCache, throttle: Throttle, surface: str, path: str
+) -> type:
     """A GraphQL controller whose schema is the current tenant's for ``surface``."""
     from yutang.core.plugins import CORE_PLUGIN
 
@@ -86,7 +90,7 @@ def _controller(runtime: Runtime, schemas: SchemaCache, surface: str, path: str)
     base: Any = make_graphql_controller(
         fallback,
         path=path,
-        context_getter=context_getter_for(runtime),
+        context_getter=context_getter_for(runtime, throttle),
         graphql_ide=None if runtime.settings.production else "graphiql",
     )
 
@@ -109,6 +113,7 @@ def create_app(
     """The app. ``manage_db`` opens/closes the pool in the lifespan; ``worker`` runs the
     durable job loop in-process; ``debug`` puts tracebacks in 500 responses (tests)."""
     store = make_store(runtime.settings) if runtime.settings.response_cache else None
+    throttle = Throttle.for_settings(runtime.settings)
     schemas = SchemaCache(
         production=runtime.settings.production,
         on_write=None if store is None else store.invalidate,
@@ -154,12 +159,12 @@ def create_app(
 
     app = Litestar(
         route_handlers=[
-            _controller(runtime, schemas, "storefront", "/graphql"),
-            _controller(runtime, schemas, "admin", "/admin/graphql"),
+            _controller(runtime, schemas, throttle, "storefront", "/graphql"),
+            _controller(runtime, schemas, throttle, "admin", "/admin/graphql"),
             health,
             payment_callback,
         ],
-        middleware=[TenantMiddleware(runtime)],
+        middleware=[TenantMiddleware(runtime), IdentityMiddleware()],
         lifespan=[lifespan],
         state=State({"runtime": runtime, "schemas": schemas, "response_cache": store}),
         debug=debug,

@@ -1,15 +1,17 @@
-"""The ``yutang`` command: serve, migrate, worker, plugins, schema, makemigrations, new-plugin."""
+"""The ``yutang`` command: serve, migrate, worker, operator, plugins, schema, makemigrations,
+new-plugin."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from yutang.core.errors import ConfigError
+from yutang.core.errors import ConfigError, DomainError
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
 
@@ -91,6 +93,43 @@ def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> None:
             await close_db()
 
     asyncio.run(main())
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """The password of a new account: a line of stdin with ``--password-stdin``, else
+    typed twice at a prompt."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("password: ")
+    if getpass.getpass("password again: ") != password:
+        raise DomainError("INVALID", "the passwords do not match", "password")
+    return password
+
+
+def cmd_operator(runtime: Runtime, args: argparse.Namespace) -> None:
+    """Create a platform operator (the first one, who then creates tenants)."""
+    from tortoise.exceptions import OperationalError
+
+    from yutang.core.db import close_db, init_db
+    from yutang.core.models import Tenant
+    from yutang.core.tenants import create_operator
+
+    password = _new_password(args)
+
+    async def main() -> bool:
+        await init_db(runtime.settings, runtime.registry)
+        try:
+            await create_operator(args.username, password)
+            return await Tenant.exists()
+        except OperationalError as exc:
+            raise ConfigError(f"cannot write ({exc}); has `yutang migrate` run?") from exc
+        finally:
+            await close_db()
+
+    any_tenant = asyncio.run(main())
+    _say(f"operator {args.username!r} created: operatorLogin on /admin/graphql")
+    if not any_tenant:  # the admin API is reached through a tenant, even by operators
+        _say("no tenant exists yet: pin one in plugins.toml ([tenants.<slug>]), run yutang migrate")
 
 
 async def _enabling_tenants(runtime: Runtime) -> dict[str, list[str]]:
@@ -191,6 +230,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     worker = sub.add_parser("worker", help="run the durable job worker")
     worker.add_argument("--interval", type=float, default=0.5)
     worker.set_defaults(run=cmd_worker)
+    operator = sub.add_parser("operator", help="manage platform operators")
+    operator_sub = operator.add_subparsers(dest="action", required=True)
+    create = operator_sub.add_parser("create", help="create a platform operator")
+    create.add_argument("username")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    create.set_defaults(run=cmd_operator)
     sub.add_parser("plugins", help="list installed plugins").set_defaults(run=cmd_plugins)
     schema = sub.add_parser("schema", help="print a schema's SDL")
     schema.add_argument("surface", nargs="?", default="storefront", choices=["storefront", "admin"])
@@ -214,3 +261,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.run(runtime, args)
     except ConfigError as exc:
         parser.exit(2, f"yutang: configuration error: {exc}\n")
+    except DomainError as exc:
+        parser.exit(1, f"yutang: {exc.field + ': ' if exc.field else ''}{exc.message}\n")

@@ -12,14 +12,19 @@ The database is migrated once per session (SQLite file, or PostgreSQL when
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import httpx
+import msgspec
 import pytest
 import pytest_asyncio
+from litestar import Litestar
 from tortoise import Tortoise, connections
 
 from yutang.core import auth, clock
@@ -28,7 +33,7 @@ from yutang.core.db import close_db, init_db, run_migrations
 from yutang.core.models import Member, Product, Staff, Tenant
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
-from yutang.core.tenancy import TenantInfo
+from yutang.core.tenancy import TenantInfo, TenantResolver
 from yutang.core.worker import Worker
 
 POSTGRES_ENV = "YUTANG_TEST_POSTGRES_DSN"
@@ -208,6 +213,27 @@ class GraphQLClient:
         return data
 
 
+def app_with(runtime: Runtime, **settings: Any) -> Litestar:
+    """The real app with other settings (``token_days=3``), its own tenant cache and
+    counters; no in-process worker."""
+    from yutang.app import create_app
+
+    changed = dataclasses.replace(
+        runtime,
+        settings=msgspec.structs.replace(runtime.settings, **settings),
+        tenants=TenantResolver(runtime.registry, runtime.plugins_file),
+    )
+    return create_app(changed, worker=False, manage_db=False, debug=True)
+
+
+@contextlib.asynccontextmanager
+async def client_of(app: Litestar, peer: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for ``app`` over ASGI, connecting from the address ``peer``."""
+    transport = httpx.ASGITransport(app=cast(Any, app), client=(peer, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://yutang.test") as client:
+        yield client
+
+
 @pytest_asyncio.fixture
 async def http(yutang_db: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the real app over ASGI, in the test's event loop (the database
@@ -287,3 +313,36 @@ async def make_product(tenant: TenantInfo) -> Callable[..., Awaitable[Product]]:
 def worker(yutang_db: Runtime) -> Worker:
     """A job worker; ``await worker.run_until_idle()`` runs what is due."""
     return Worker(yutang_db)
+
+
+class SentCodes(logging.Handler):
+    """The verification codes the ``dev`` provider sent (it logs them), newest last."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.sent: list[tuple[str, str, str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep (tenant slug, phone, purpose, code) of a logged code."""
+        slug, phone, purpose, code = cast(tuple[str, str, str, str], record.args)
+        self.sent.append((slug, phone, purpose, code))
+
+    def last(self, phone: str, purpose: str = "register") -> str:
+        """The newest code sent to ``phone`` for ``purpose``."""
+        codes = [c for _, to, why, c in self.sent if to == phone and why == purpose]
+        assert codes, f"no {purpose} code was sent to {phone}"
+        return codes[-1]
+
+
+@pytest.fixture
+def sent_codes() -> Iterator[SentCodes]:
+    """Codes the ``dev`` verification provider sent during the test:
+    ``sent_codes.last("13900000001")``."""
+    from yutang.core.verification import log
+
+    collector = SentCodes()
+    log.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        log.removeHandler(collector)

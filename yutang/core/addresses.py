@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import msgspec
 from tortoise.transactions import in_transaction
 
+from yutang.core.accounts import Phone
 from yutang.core.errors import DomainError, NotFound
-from yutang.core.members import Phone
 from yutang.core.models import Address
 from yutang.core.regions import Destination, RegionCode, check_hierarchy
 from yutang.core.tenancy import TenantInfo

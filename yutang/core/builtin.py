@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from yutang.core import cart, fulfilment, payments, refunds, shipping
+from yutang.core import cart, expiry, fulfilment, payments, refunds, shipping
 from yutang.core.errors import DomainError
 from yutang.core.events import JobHandler, Reward
 from yutang.core.hookspecs import hookimpl
@@ -20,6 +20,8 @@ from yutang.core.payments import DevProvider, PaymentProvider
 from yutang.core.pricing import Draft, PriceStep, Stage
 from yutang.core.settings_core import CoreSettings, core_settings
 from yutang.core.tenancy import TenantInfo
+from yutang.core.verification import DevProvider as DevCodes
+from yutang.core.verification import VerificationProvider
 from yutang.core.worker import outside_transaction
 
 
@@ -105,6 +107,7 @@ def yutang_jobs() -> dict[str, JobHandler]:
         "core.refund_payment": outside_transaction(payments.refund_stray_payment),
         "core.execute_refund": outside_transaction(refunds.execute_refund),
         "core.expire_guest_cart": cart.expire_guest_cart,
+        expiry.PURGE_JOB: expiry.purge_expired,
     }
     return handlers
 
@@ -113,3 +116,9 @@ def yutang_jobs() -> dict[str, JobHandler]:
 def yutang_payment_providers() -> list[PaymentProvider]:
     """The offline dev provider."""
     return [DevProvider()]
+
+
+@hookimpl
+def yutang_verification_providers() -> list[VerificationProvider]:
+    """The dev provider, which logs codes instead of sending them."""
+    return [DevCodes()]

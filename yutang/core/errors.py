@@ -45,6 +45,22 @@ class Forbidden(DomainError):
         super().__init__("FORBIDDEN", message)
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed logins or codes asked for: refused, whatever was sent, until the
+    oldest counted attempt leaves its window ``retry_after`` seconds from now."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "TOO_MANY_ATTEMPTS", f"too many attempts; try again in {retry_after} seconds"
+        )
+        self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        """The code, and ``retryAfter`` in seconds."""
+        return {**super().extensions, "retryAfter": self.retry_after}
+
+
 class ConfigError(Exception):
     """Invalid configuration found at start-up; the message names file, key and reason."""
 

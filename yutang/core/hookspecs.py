@@ -28,6 +28,7 @@ name and an implementation may accept any subset of them. Hookwrappers are refus
 | yutang_jobs | registration |
 | yutang_fulfilment_methods | registration |
 | yutang_payment_providers | registration |
+| yutang_verification_providers | registration |
 | yutang_permissions | registration |
 | yutang_error_codes | registration |
 | yutang_admit_order | admission (before the transaction, may refuse) |
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from yutang.core.payments import PaymentProvider
     from yutang.core.pricing import CheckoutContext, LineInput, PriceStep
     from yutang.core.tenancy import TenantInfo
+    from yutang.core.verification import VerificationProvider
 
 hookspec = pluggy.HookspecMarker("yutang")
 hookimpl = pluggy.HookimplMarker("yutang")
@@ -168,6 +170,17 @@ def yutang_payment_providers() -> list[PaymentProvider] | None:
 
     Kind: registration. See :class:`yutang.api.PaymentProvider` for the contract:
     create a payment, verify an asynchronous callback, refund asynchronously.
+    """
+
+
+@hookspec
+def yutang_verification_providers() -> list[VerificationProvider] | None:
+    """Return providers that deliver one-time codes to phones (SMS gateways).
+
+    Kind: registration. See :class:`yutang.api.VerificationProvider`: a provider only
+    sends; the core makes each code, stores its hash, expires it, counts its attempts and
+    limits how often codes are sent. A tenant picks one by name with the core setting
+    ``verification_provider``.
     """
 
 

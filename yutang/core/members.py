@@ -1,4 +1,5 @@
-"""Members: registration, login, the points ledger and levels by cumulative spend."""
+"""Members: registration, login, password reset, the points ledger and levels by
+cumulative spend."""
 
 from __future__ import annotations
 
@@ -9,32 +10,49 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from yutang.core import auth, outbox
+from yutang.core import auth, outbox, verification
+from yutang.core.accounts import Account, Gate, Password, Phone, checked_password, log_in
+from yutang.core.accounts import set_password as store_password
+from yutang.core.auth import IssuedToken
 from yutang.core.errors import DomainError
 from yutang.core.inputs import validate_extensions
 from yutang.core.models import Member, MemberLevel, PointsEntry
 from yutang.core.pricing import MemberInfo
 from yutang.core.tenancy import TenantInfo
 
-Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, pattern=r"^\+?[0-9-]+$")]
-Password = Annotated[str, msgspec.Meta(min_length=6, max_length=128)]
-
 
 class RegisterInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A member's sign-up; ``extensions`` are per-plugin inputs (a promoter code)."""
+    """A member's sign-up; ``code`` was sent to the phone (when the tenant asks for one);
+    ``extensions`` are per-plugin inputs (a promoter code)."""
 
     phone: Phone
     password: Password
     nickname: Annotated[str, msgspec.Meta(max_length=100)] = ""
     referrer_id: int | None = None
+    code: str | None = None
     extensions: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-async def register(tenant: TenantInfo, data: RegisterInput) -> tuple[Member, str]:
-    """Create a member and a token; events ``member_registered`` (and ``_referred``)."""
+async def register(
+    tenant: TenantInfo, data: RegisterInput, token_days: int
+) -> tuple[Member, IssuedToken]:
+    """Create a member and a session; events ``member_registered`` (and ``_referred``).
+
+    A phone in use is PHONE_TAKEN whether or not a code was sent (the product tells a
+    shopper they already have an account); a tenant that asks for a code refuses the
+    registration without the right one."""
     extensions = validate_extensions(tenant, "register", data.extensions)
-    password_hash = auth.hash_password(data.password)
+    if await Member.exists(tenant_id=tenant.id, phone=data.phone):
+        raise DomainError("PHONE_TAKEN", "this phone is already registered", "phone")
+    code_id = None
+    if verification.enabled(tenant, "register"):
+        if not data.code:
+            raise DomainError("CODE_REQUIRED", "enter the code sent to this phone", "code")
+        code_id = await verification.check_code(tenant, data.phone, "register", data.code)
+    password_hash = await auth.hash_in_thread(data.password)
     async with in_transaction():
+        if code_id is not None:
+            await verification.use_code(tenant, code_id)
         referrer = None
         if data.referrer_id is not None:
             referrer = await Member.get_or_none(tenant_id=tenant.id, id=data.referrer_id)
@@ -63,16 +81,40 @@ async def register(tenant: TenantInfo, data: RegisterInput) -> tuple[Member, str
                 member_id=member.id,
                 data={"referrer_id": referrer.id},
             )
-        token = await auth.issue_token("member", member.id, tenant.id)
-    return member, token
+        issued = await auth.open_session("member", member.id, tenant.id, token_days)
+    return member, issued
 
 
-async def login(tenant: TenantInfo, phone: str, password: str) -> str:
-    """A token for a member's phone and password; the same error for both mistakes."""
+async def login(
+    tenant: TenantInfo, phone: str, password: str, gate: Gate
+) -> tuple[int, IssuedToken]:
+    """The member and a session for a phone and password; one error for both mistakes."""
+    account, issued = await log_in(
+        gate, "member", tenant.id, phone, password, "wrong phone or password"
+    )
+    return account.id, issued
+
+
+async def reset_password(
+    tenant: TenantInfo, phone: str, code: str, password: str, token_days: int
+) -> tuple[Member, IssuedToken]:
+    """A new password for the member of ``phone``, proven by a code sent to it; every
+    session of theirs ends and a new one opens. An unknown phone is CODE_EXPIRED, as
+    for a phone no code was sent to."""
+    if not verification.enabled(tenant, "reset_password"):
+        raise DomainError("INVALID", "this shop does not reset passwords by code", "code")
+    new = checked_password(password, "newPassword")
     member = await Member.get_or_none(tenant_id=tenant.id, phone=phone)
-    if member is None or not auth.verify_password(member.password_hash, password):
-        raise DomainError("INVALID_CREDENTIALS", "wrong phone or password", "password")
-    return await auth.issue_token("member", member.id, tenant.id)
+    if member is None:
+        raise DomainError("CODE_EXPIRED", "no valid code; ask for a new one", "code")
+    code_id = await verification.check_code(tenant, phone, "reset_password", code)
+    password_hash = await auth.hash_in_thread(new)
+    account = Account("member", member.id, tenant.id, phone, member.password_hash)
+    async with in_transaction():
+        await verification.use_code(tenant, code_id)
+        await store_password(account, password_hash, keep=None)
+        issued = await auth.open_session("member", member.id, tenant.id, token_days)
+    return member, issued
 
 
 async def change_points(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock
 from yutang.core.models import Job
-from yutang.core.tenancy import TenantInfo
+
+if TYPE_CHECKING:  # tenancy imports the plugin registry, which imports auth, which schedules
+    from yutang.core.tenancy import TenantInfo
 
 EVENT_PREFIX = "event:"
 

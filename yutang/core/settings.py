@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -16,6 +16,12 @@ class AppSettings(msgspec.Struct, frozen=True):
     lives: the bound on how stale stock shown from the cache can be. ``persisted_queries``
     is ``open`` (any query, automatic persisted queries) or ``allowlist`` (anonymous
     storefront callers may run only operations the tenant registered).
+
+    ``trusted_proxies`` are the comma-separated CIDRs of load balancers whose
+    ``X-Forwarded-For`` names the client (none: the peer address is the client). The
+    ``*_limit_*`` settings are rates in the notation of the ``limits`` library
+    (``"5/15minutes"``, several joined by ``;``): failed logins per account and per client
+    address, verification codes sent per phone and per client address.
     """
 
     database_url: str = "sqlite://yutang.sqlite3"
@@ -24,12 +30,17 @@ class AppSettings(msgspec.Struct, frozen=True):
     default_tenant: str = "demo"
     production: bool = False
     db_pool_size: int = 10
-    token_days: int = 30
+    token_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
     response_cache: bool = True
     response_cache_ttl: float = 1.0
     response_cache_mb: int = 64
     cache_prefix: str = "yutang:"
     persisted_queries: Literal["open", "allowlist"] = "open"
+    trusted_proxies: str = ""
+    login_limit_account: str = "5/15minutes"
+    login_limit_address: str = "30/15minutes"
+    code_limit_phone: str = "1/minute;5/hour"
+    code_limit_address: str = "20/hour"
 
     @property
     def is_sqlite(self) -> bool:
@@ -50,6 +61,12 @@ class AppSettings(msgspec.Struct, frozen=True):
             "response_cache_mb": "YUTANG_RESPONSE_CACHE_MB",
             "cache_prefix": "YUTANG_CACHE_PREFIX",
             "persisted_queries": "YUTANG_PERSISTED_QUERIES",
+            "token_days": "YUTANG_TOKEN_DAYS",
+            "trusted_proxies": "YUTANG_TRUSTED_PROXIES",
+            "login_limit_account": "YUTANG_LOGIN_LIMIT_ACCOUNT",
+            "login_limit_address": "YUTANG_LOGIN_LIMIT_ADDRESS",
+            "code_limit_phone": "YUTANG_CODE_LIMIT_PHONE",
+            "code_limit_address": "YUTANG_CODE_LIMIT_ADDRESS",
         }
         values: dict[str, object] = {
             key: os.environ[var] for key, var in names.items() if os.environ.get(var)

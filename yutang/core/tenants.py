@@ -1,4 +1,4 @@
-"""Creating tenants and their staff; platform operators' per-tenant overrides."""
+"""Creating platform operators, tenants and their staff; operators' per-tenant overrides."""
 
 from __future__ import annotations
 
@@ -6,16 +6,25 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang.core import auth
+from yutang.core.accounts import checked_password
 from yutang.core.config import merge_settings, validate_settings
 from yutang.core.errors import ConfigError, DomainError, NotFound
-from yutang.core.models import Staff, Tenant
+from yutang.core.models import Operator, Staff, Tenant
 from yutang.core.runtime import Runtime
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class Owner(msgspec.Struct, frozen=True):
+    """The first owner of a new tenant."""
+
+    username: str
+    password: str
 
 
 async def create_tenant(
@@ -25,8 +34,10 @@ async def create_tenant(
     profile: str = "default",
     time_zone: str = "Asia/Shanghai",
     currency: str = "CNY",
+    owner: Owner | None = None,
 ) -> Tenant:
-    """A new tenant on a profile of ``plugins.toml``."""
+    """A new tenant on a profile of ``plugins.toml``, with its first owner if given (in
+    the same transaction: no tenant is left without the owner it was created with)."""
     if not _SLUG.match(slug):
         raise DomainError("INVALID", "lower-case letters, digits and dashes, 2–63", "slug")
     if profile not in runtime.plugins_file.profiles:
@@ -37,11 +48,25 @@ async def create_tenant(
         raise DomainError("INVALID", f"unknown time zone {time_zone!r}", "timeZone") from exc
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise DomainError("INVALID", "an ISO 4217 code such as CNY", "currency")
-    if await Tenant.exists(slug=slug):
-        raise DomainError("SLUG_TAKEN", f"tenant {slug!r} exists", "slug")
-    return await Tenant.create(
-        slug=slug, name=name or slug, profile=profile, time_zone=time_zone, currency=currency
-    )
+    password_hash = None
+    if owner is not None:
+        _check_username(owner.username, "ownerUsername")
+        checked_password(owner.password, "ownerPassword")
+        password_hash = await auth.hash_in_thread(owner.password)
+    async with in_transaction():
+        if await Tenant.exists(slug=slug):
+            raise DomainError("SLUG_TAKEN", f"tenant {slug!r} exists", "slug")
+        tenant = await Tenant.create(
+            slug=slug, name=name or slug, profile=profile, time_zone=time_zone, currency=currency
+        )
+        if owner is not None and password_hash is not None:
+            await Staff.create(
+                tenant_id=tenant.id,
+                username=owner.username,
+                role="owner",
+                password_hash=password_hash,
+            )
+    return tenant
 
 
 async def set_tenant_plugins(
@@ -92,14 +117,19 @@ async def set_tenant_plugins(
         return await Tenant.get(id=tenant.id)
 
 
+def _check_username(username: str, field: str) -> None:
+    if not 1 <= len(username.strip()) <= 64 or username != username.strip():
+        raise DomainError("INVALID", "1 to 64 characters, no surrounding spaces", field)
+
+
 async def create_staff(
     tenant_id: int, username: str, password: str, role: str, name: str = ""
 ) -> Staff:
     """A staff member of a tenant with one of the roles owner, manager, clerk."""
     if role not in auth.ROLES:
         raise DomainError("INVALID", f"role must be one of {', '.join(auth.ROLES)}", "role")
-    if len(password) < 6:
-        raise DomainError("INVALID", "at least 6 characters", "password")
+    _check_username(username, "username")
+    checked_password(password, "password")
     if await Staff.exists(tenant_id=tenant_id, username=username):
         raise DomainError("USERNAME_TAKEN", "this username exists", "username")
     return await Staff.create(
@@ -107,7 +137,18 @@ async def create_staff(
         username=username,
         name=name,
         role=role,
-        password_hash=auth.hash_password(password),
+        password_hash=await auth.hash_in_thread(password),
+    )
+
+
+async def create_operator(username: str, password: str) -> Operator:
+    """A platform operator (the first one is made with ``yutang operator create``)."""
+    _check_username(username, "username")
+    checked_password(password, "password")
+    if await Operator.exists(username=username):
+        raise DomainError("USERNAME_TAKEN", f"operator {username!r} exists", "username")
+    return await Operator.create(
+        username=username, password_hash=await auth.hash_in_thread(password)
     )
 
 

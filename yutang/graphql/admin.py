@@ -8,21 +8,23 @@ import msgspec
 import strawberry
 from strawberry.scalars import JSON
 
-from yutang.core import auth, fulfilment, refunds, tenants
 from yutang.core import catalog as core_catalog
+from yutang.core import fulfilment, refunds, tenants
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.inputs import convert
 from yutang.core.models import Member as MemberRow
-from yutang.core.models import MemberLevel, Operator, Staff, Store, StoreStaff, Tenant
+from yutang.core.models import MemberLevel, Staff, Store, StoreStaff, Tenant
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
 from yutang.graphql import catalog
+from yutang.graphql.accounts import StaffAccountMutation
 from yutang.graphql.context import MANAGERS, Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
 from yutang.graphql.orders import Order, member_nodes, order_node, order_page
 from yutang.graphql.payloads import OrderPayload, RefundPayload, attempt
 from yutang.graphql.shipping import ShippingMutation, ShippingQuery
+from yutang.graphql.staff import StaffMember, StaffMutation, StaffPayload, staff_nodes
 from yutang.graphql.storefront import refund_node
 from yutang.graphql.types import (
     Category,
@@ -37,14 +39,6 @@ from yutang.graphql.types import (
 )
 
 Info = strawberry.Info[Context, None]
-
-
-@strawberry.type
-class StaffMember(Node):
-    username: str
-    name: str
-    role: str
-    store_ids: list[strawberry.ID]
 
 
 @strawberry.type
@@ -104,12 +98,6 @@ class ProductInput:
 
 
 @strawberry.type
-class TokenPayload:
-    token: str | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
 class ProductPayload:
     product: Product | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
@@ -130,12 +118,6 @@ class CategoryPayload:
 @strawberry.type
 class DeletePayload:
     deleted: bool = False
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class StaffPayload:
-    staff: StaffMember | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -193,23 +175,6 @@ async def _product(ctx: Context, pk: int) -> Product:
     if found is None:
         raise NotFound("product", "id")
     return found
-
-
-async def staff_nodes(tenant_id: int, rows: list[Staff]) -> list[StaffMember]:
-    """Staff with their stores (one query for all links)."""
-    links = await StoreStaff.filter(tenant_id=tenant_id, staff_id__in=[s.id for s in rows]).values(
-        "staff_id", "store_id"
-    )
-    return [
-        StaffMember(
-            id=gid("Staff", s.id),
-            username=s.username,
-            name=s.name,
-            role=s.role,
-            store_ids=[gid("Store", ln["store_id"]) for ln in links if ln["staff_id"] == s.id],
-        )
-        for s in rows
-    ]
 
 
 def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
@@ -338,31 +303,7 @@ class AdminQuery(ShippingQuery):
 
 
 @strawberry.type(name="Mutation")
-class AdminMutation(ShippingMutation):
-    @strawberry.mutation
-    async def staff_login(self, info: Info, username: str, password: str) -> TokenPayload:
-        ctx = info.context
-
-        async def run() -> str:
-            row = await Staff.get_or_none(tenant_id=ctx.tenant.id, username=username, active=True)
-            if row is None or not auth.verify_password(row.password_hash, password):
-                raise DomainError("INVALID_CREDENTIALS", "wrong username or password", "password")
-            return await auth.issue_token("staff", row.id, ctx.tenant.id)
-
-        token, errors = await attempt(run)
-        return TokenPayload(token=token, errors=errors)
-
-    @strawberry.mutation
-    async def operator_login(self, info: Info, username: str, password: str) -> TokenPayload:
-        async def run() -> str:
-            row = await Operator.get_or_none(username=username)
-            if row is None or not auth.verify_password(row.password_hash, password):
-                raise DomainError("INVALID_CREDENTIALS", "wrong username or password", "password")
-            return await auth.issue_token("operator", row.id, None)
-
-        token, errors = await attempt(run)
-        return TokenPayload(token=token, errors=errors)
-
+class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
     @strawberry.mutation
     async def create_product(self, info: Info, input: ProductInput) -> ProductPayload:
         ctx = info.context
@@ -585,7 +526,10 @@ class AdminMutation(ShippingMutation):
         level, errors = await attempt(run)
         return MemberLevelPayload(level=level, errors=errors)
 
-    @strawberry.mutation(description="Create a tenant on a profile (platform operators).")
+    @strawberry.mutation(
+        description="Create a tenant on a profile (platform operators), with its first "
+        "owner when `ownerUsername` and `ownerPassword` are given."
+    )
     async def create_tenant(
         self,
         info: Info,
@@ -594,12 +538,22 @@ class AdminMutation(ShippingMutation):
         profile: str = "default",
         time_zone: str = "Asia/Shanghai",
         currency: str = "CNY",
+        owner_username: str | None = None,
+        owner_password: str | None = None,
     ) -> TenantPayload:
         ctx = info.context
 
         async def run() -> TenantNode:
             await ctx.operator()
-            row = await tenants.create_tenant(ctx.runtime, slug, name, profile, time_zone, currency)
+            if (owner_username is None) != (owner_password is None):
+                missing = "ownerPassword" if owner_password is None else "ownerUsername"
+                raise DomainError("INVALID", "give the owner's username and password", missing)
+            owner = None
+            if owner_username is not None and owner_password is not None:
+                owner = tenants.Owner(owner_username, owner_password)
+            row = await tenants.create_tenant(
+                ctx.runtime, slug, name, profile, time_zone, currency, owner
+            )
             return tenant_node(ctx, row)
 
         tenant, errors = await attempt(run)

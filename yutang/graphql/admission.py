@@ -225,6 +225,7 @@ def _render(shape: _Shape, values: VariableValues, refused: DomainError) -> byte
                 "code": refused.code,
                 "field": refused.field,
                 "message": refused.message,
+                "retryAfter": None,
             }
         ],
     }

@@ -10,11 +10,13 @@ from litestar.types import Scope
 from strawberry.dataloader import DataLoader
 from strawberry.litestar.controller import BaseContext
 
+from yutang.core.accounts import Gate
 from yutang.core.auth import Principal, principal_for
 from yutang.core.errors import DomainError, Forbidden
-from yutang.core.models import Staff
+from yutang.core.proxies import Network, client_address, trusted_networks
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantInfo, current_tenant
+from yutang.core.throttle import Throttle
 
 LoadFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 MANAGERS = ("owner", "manager")  # the staff roles that change the shop's set-up
@@ -42,11 +44,20 @@ async def tenant_principal(token: str | None, tenant: TenantInfo) -> Principal |
     return found
 
 
+def request_client(scope: Scope, trusted: Sequence[Network]) -> str:
+    """The client address of a request (``X-Forwarded-For`` only from ``trusted``)."""
+    peer = scope.get("client")
+    forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+    return client_address(peer[0] if peer else None, forwarded, trusted)
+
+
 class Context(BaseContext, kw_only=True):
     """What every resolver gets as ``info.context``."""
 
     runtime: Runtime
     tenant: TenantInfo
+    throttle: Throttle
+    client: str
     token: str | None = None
     admitted: bool = False
     loaders: dict[Hashable, DataLoader[Any, Any]] = msgspec.field(default_factory=dict)
@@ -65,6 +76,11 @@ class Context(BaseContext, kw_only=True):
         member token (a guest's cart by its token)."""
         if self.response is not None:
             self.response.headers["Cache-Control"] = "no-store"
+
+    @property
+    def gate(self) -> Gate:
+        """How this request's logins are held (its client address, the app's counters)."""
+        return Gate(self.throttle, self.client, self.runtime.settings.token_days)
 
     async def principal(self) -> Principal | None:
         """The caller behind the bearer token, if any (looked up once per request)."""
@@ -93,8 +109,7 @@ class Context(BaseContext, kw_only=True):
             raise DomainError("UNAUTHENTICATED", "log in as staff first")
         if p.kind == "operator" or not roles:
             return p
-        staff = await Staff.get_or_none(tenant_id=self.tenant.id, id=p.id)
-        if staff is None or staff.role not in roles:
+        if p.role not in roles:
             raise Forbidden(f"needs role {' or '.join(roles)}")
         return p
 
@@ -106,11 +121,14 @@ class Context(BaseContext, kw_only=True):
         return p
 
 
-def context_getter_for(runtime: Runtime) -> Callable[[Scope], Awaitable[Context]]:
+def context_getter_for(
+    runtime: Runtime, throttle: Throttle
+) -> Callable[[Scope], Awaitable[Context]]:
     """A litestar dependency building the context (the tenant comes from middleware).
 
     It takes the ASGI scope rather than the request so it serves websockets too.
     """
+    trusted = trusted_networks(runtime.settings.trusted_proxies)
 
     async def get_context(scope: Scope) -> Context:
         tenant = current_tenant.get()
@@ -121,6 +139,8 @@ def context_getter_for(runtime: Runtime) -> Callable[[Scope], Awaitable[Context]
         return Context(
             runtime=runtime,
             tenant=tenant,
+            throttle=throttle,
+            client=request_client(scope, trusted),
             token=bearer_token(scope["headers"]),
             admitted=state.get(ADMITTED_STATE, False),
             cache=cache,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 import strawberry
@@ -18,6 +19,9 @@ T = TypeVar("T")
 @strawberry.type
 class AuthPayload:
     token: str | None = None
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the token stops working."
+    )
     member: Member | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 

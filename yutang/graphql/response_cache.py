@@ -3,7 +3,8 @@
 What is cached: a storefront ``query`` operation (GET or POST ``/graphql``) sent without
 an ``Authorization`` header whose response is a 200 without ``errors``. Requests with a
 member token, mutations and failed responses never are, so nothing member-specific
-(member price, my orders, my coupons) is ever stored.
+(member price, my orders, my coupons) is ever stored. A request whose ``Authorization``
+is not a live token of the tenant's is answered 401 (``identity``) before anything runs.
 
 The key is the tenant (slug, id, settings version, plugin set), the operation (its
 sha256 and name) and its variables (canonical JSON). Each entry also belongs to a
@@ -54,7 +55,7 @@ from yutang.core.errors import DomainError
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo
 from yutang.graphql.cache_store import Entry, Store
-from yutang.graphql.context import PRINCIPAL_STATE, bearer_token, tenant_principal
+from yutang.graphql.identity import identified, refuse
 from yutang.graphql.persisted import PersistedQueries, operation_type, registered, sha256_hex
 
 if TYPE_CHECKING:  # the admission layer reads schemas, whose module imports this one
@@ -244,9 +245,11 @@ class ResponseCache:
         except DomainError:  # the tenant middleware answers
             await self.app(scope, receive, _with_header(send, NO_STORE))
             return None
-        scope.setdefault("state", {})[TENANT_STATE] = tenant  # not looked up twice
-        if not anonymous and self.settings.persisted_queries == "allowlist":
-            anonymous = not await _signed_in(scope, tenant)  # a made-up token is no one
+        state = scope.setdefault("state", {})
+        state[TENANT_STATE] = tenant  # not looked up twice
+        if not anonymous and not await identified(scope["headers"], state, tenant):
+            await refuse(send)  # a made-up token is an error, not a way around the cache
+            return None
         resolved = await self._resolve(tenant, request, anonymous)
         if isinstance(resolved, tuple):
             await _send_body(send, resolved[0], [NO_STORE], resolved[1])
@@ -323,14 +326,6 @@ def _tenant_key(tenant: TenantInfo) -> str:
 def _key(tenant_key: str, sha: str, request: GraphQLRequest) -> str:
     variables = _encoder.encode(request.variables or {}).decode()
     return f"{tenant_key}|{sha}|{request.operation_name or ''}|{variables}"
-
-
-async def _signed_in(scope: Scope, tenant: TenantInfo) -> bool:
-    """Whether the request's bearer token is a live one of this tenant's (or an operator's);
-    the caller found is left for the request's context, which needs it too."""
-    principal = await tenant_principal(bearer_token(scope["headers"]), tenant)
-    scope.setdefault("state", {})[PRINCIPAL_STATE] = principal
-    return principal is not None
 
 
 class _Capture:

@@ -1,4 +1,4 @@
-"""The storefront schema's core roots: catalogue, quote, orders, members."""
+"""The storefront schema's core roots: catalogue, quote, orders (accounts: ``accounts``)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ from typing import Annotated
 import msgspec
 import strawberry
 
-from yutang.core import cart as carts
-from yutang.core import checkout, fulfilment, members, orders, payments, refunds
-from yutang.core.auth import principal_for
+from yutang.core import checkout, fulfilment, orders, payments, refunds
 from yutang.core.errors import DomainError
-from yutang.core.inputs import convert
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
 from yutang.core.orders import PriceChanged
 from yutang.core.pricing import Quote as CoreQuote
 from yutang.graphql import catalog
+from yutang.graphql.accounts import MemberAccountMutation
 from yutang.graphql.cart import CartMutation, CartQuery
 from yutang.graphql.context import Context
 from yutang.graphql.ids import from_global, pk_of
@@ -31,7 +29,6 @@ from yutang.graphql.inputs import (
 )
 from yutang.graphql.orders import Order, member_nodes, order_node, order_page, quote_node
 from yutang.graphql.payloads import (
-    AuthPayload,
     OrderPayload,
     PaymentPayload,
     QuotePayload,
@@ -156,55 +153,7 @@ class StorefrontQuery(CartQuery):
 
 
 @strawberry.type(name="Mutation")
-class StorefrontMutation(CartMutation):
-    @strawberry.mutation
-    async def register(
-        self,
-        info: Info,
-        phone: str,
-        password: str,
-        nickname: str = "",
-        referrer_id: strawberry.ID | None = None,
-        extensions: strawberry.scalars.JSON | None = None,
-        cart_token: str | None = None,
-    ) -> AuthPayload:
-        ctx = info.context
-
-        async def run() -> AuthPayload:
-            data: dict[str, object] = {
-                "phone": phone,
-                "password": password,
-                "nickname": nickname,
-                "extensions": extensions or {},
-            }
-            if referrer_id is not None:
-                data["referrer_id"] = pk_of(referrer_id, "Member", "referrerId")
-            member, token = await members.register(ctx.tenant, convert(data, members.RegisterInput))
-            if cart_token:
-                await carts.merge_guest_cart(ctx.tenant, member.id, cart_token)
-            return AuthPayload(token=token, member=(await member_nodes(ctx.tenant, [member]))[0])
-
-        result, errors = await attempt(run)
-        return result or AuthPayload(errors=errors)
-
-    @strawberry.mutation(
-        description="Log in; a visitor's `cartToken` merges their cart into the member's."
-    )
-    async def login(
-        self, info: Info, phone: str, password: str, cart_token: str | None = None
-    ) -> AuthPayload:
-        tenant = info.context.tenant
-
-        async def run() -> str:
-            token = await members.login(tenant, phone, password)
-            principal = await principal_for(token) if cart_token else None
-            if cart_token and principal is not None:
-                await carts.merge_guest_cart(tenant, principal.id, cart_token)
-            return token
-
-        token, errors = await attempt(run)
-        return AuthPayload(token=token, errors=errors)
-
+class StorefrontMutation(CartMutation, MemberAccountMutation):
     @strawberry.mutation(description="Place an order from lines; idempotent per key.")
     async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload:
         ctx = info.context

@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar, overload
 import strawberry
 from tortoise.queryset import QuerySet
 
-from yutang.core.errors import DomainError
+from yutang.core.errors import DomainError, TooManyAttempts
 from yutang.core.models.base import TenantModel
 from yutang.core.money import format_money
 from yutang.graphql.ids import to_global
@@ -149,11 +149,15 @@ class UserError:
     code: str
     field: str | None
     message: str
+    retry_after: int | None = strawberry.field(
+        default=None, description="Seconds to wait before trying again (TOO_MANY_ATTEMPTS)."
+    )
 
     @classmethod
     def of(cls, err: DomainError) -> UserError:
         """From a domain error."""
-        return cls(code=err.code, field=err.field, message=err.message)
+        retry_after = err.retry_after if isinstance(err, TooManyAttempts) else None
+        return cls(code=err.code, field=err.field, message=err.message, retry_after=retry_after)
 
 
 @strawberry.type

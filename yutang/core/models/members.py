@@ -61,3 +61,20 @@ class MemberLevel(Timestamped):
                 name="member_level_discount_range",
             ),
         )
+
+
+class VerificationCode(Timestamped):
+    """The live one-time code sent to a phone for one purpose, replaced by the next one.
+
+    Only its argon2 hash is kept, and it allows ``attempts_left`` more checks."""
+
+    phone = fields.CharField(max_length=32)
+    purpose = fields.CharField(max_length=32)
+    code_hash = fields.CharField(max_length=200)
+    expires_at = fields.DatetimeField()
+    attempts_left = fields.IntField()
+
+    class Meta:
+        table = "verification_code"
+        unique_together = (("tenant", "phone", "purpose"),)
+        indexes = (("tenant_id", "expires_at"),)

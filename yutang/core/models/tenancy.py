@@ -90,3 +90,5 @@ class AuthToken(Model):
 
     class Meta:
         table = "auth_token"
+        # Revoking an account's tokens; purging a tenant's expired ones.
+        indexes = (("tenant_id", "kind", "subject_id"), ("tenant_id", "expires_at"))

@@ -1,0 +1,252 @@
+"""Account mutations: members sign up, log in and out, change or reset their password
+(storefront); staff and operators log in and out and change theirs (admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from yutang.core import auth, members, verification
+from yutang.core import cart as carts
+from yutang.core.accounts import change_password, log_in
+from yutang.core.errors import DomainError
+from yutang.core.inputs import convert
+from yutang.graphql.context import Context
+from yutang.graphql.ids import pk_of
+from yutang.graphql.orders import member_nodes
+from yutang.graphql.payloads import AuthPayload, attempt
+from yutang.graphql.types import UserError
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.enum(description="What a verification code is for.")
+class VerificationPurpose(Enum):
+    REGISTER = "register"
+    RESET_PASSWORD = "reset_password"
+
+
+@strawberry.type
+class TokenPayload:
+    token: str | None = None
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the token stops working."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    logged_out: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PasswordPayload:
+    changed: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class VerificationPayload:
+    sent: bool = False
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the code sent stops working."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _signed_in(ctx: Context, *kinds: str) -> tuple[auth.Principal, str]:
+    """The caller and their token, if one of ``kinds``; UNAUTHENTICATED otherwise."""
+    principal = await ctx.principal()
+    if principal is None or ctx.token is None or principal.kind not in kinds:
+        raise DomainError("UNAUTHENTICATED", "log in first")
+    return principal, ctx.token
+
+
+async def _logout(ctx: Context, *kinds: str) -> LogoutPayload:
+    async def run() -> bool:
+        _, token = await _signed_in(ctx, *kinds)
+        return await auth.revoke_token(token)
+
+    done, errors = await attempt(run)
+    return LogoutPayload(logged_out=bool(done), errors=errors)
+
+
+async def _change_password(ctx: Context, current: str, new: str, *kinds: str) -> PasswordPayload:
+    async def run() -> bool:
+        principal, token = await _signed_in(ctx, *kinds)
+        await change_password(ctx.gate, principal, token, current, new)
+        return True
+
+    done, errors = await attempt(run)
+    return PasswordPayload(changed=bool(done), errors=errors)
+
+
+@strawberry.type
+class MemberAccountMutation:
+    @strawberry.mutation(
+        description="Sign up. A tenant that asks for a verification code (see "
+        "`requestVerificationCode`) takes it as `code`; a phone in use is PHONE_TAKEN."
+    )
+    async def register(
+        self,
+        info: Info,
+        phone: str,
+        password: str,
+        nickname: str = "",
+        referrer_id: strawberry.ID | None = None,
+        extensions: strawberry.scalars.JSON | None = None,
+        cart_token: str | None = None,
+        code: str | None = None,
+    ) -> AuthPayload:
+        ctx = info.context
+
+        async def run() -> AuthPayload:
+            data: dict[str, object] = {
+                "phone": phone,
+                "password": password,
+                "nickname": nickname,
+                "code": code,
+                "extensions": extensions or {},
+            }
+            if referrer_id is not None:
+                data["referrer_id"] = pk_of(referrer_id, "Member", "referrerId")
+            member, issued = await members.register(
+                ctx.tenant,
+                convert(data, members.RegisterInput),
+                ctx.runtime.settings.token_days,
+            )
+            if cart_token:
+                await carts.merge_guest_cart(ctx.tenant, member.id, cart_token)
+            return AuthPayload(
+                token=issued.token,
+                expires_at=issued.expires_at,
+                member=(await member_nodes(ctx.tenant, [member]))[0],
+            )
+
+        result, errors = await attempt(run)
+        return result or AuthPayload(errors=errors)
+
+    @strawberry.mutation(
+        description="Log in; a visitor's `cartToken` merges their cart into the member's. "
+        "Failed attempts are limited per phone and per client address (TOO_MANY_ATTEMPTS "
+        "with `retryAfter`)."
+    )
+    async def login(
+        self, info: Info, phone: str, password: str, cart_token: str | None = None
+    ) -> AuthPayload:
+        ctx = info.context
+
+        async def run() -> AuthPayload:
+            member_id, issued = await members.login(ctx.tenant, phone, password, ctx.gate)
+            if cart_token:
+                await carts.merge_guest_cart(ctx.tenant, member_id, cart_token)
+            return AuthPayload(token=issued.token, expires_at=issued.expires_at)
+
+        result, errors = await attempt(run)
+        return result or AuthPayload(errors=errors)
+
+    @strawberry.mutation(description="End the session of the token this request carries.")
+    async def logout(self, info: Info) -> LogoutPayload:
+        return await _logout(info.context, "member")
+
+    @strawberry.mutation(
+        description="Change the member's password; their other sessions end at once."
+    )
+    async def change_password(
+        self, info: Info, current_password: str, new_password: str
+    ) -> PasswordPayload:
+        return await _change_password(info.context, current_password, new_password, "member")
+
+    @strawberry.mutation(
+        description="Send a one-time code to a phone, to `register` with or to "
+        "`resetPassword`. Limited per phone and per client address (TOO_MANY_ATTEMPTS)."
+    )
+    async def request_verification_code(
+        self, info: Info, phone: str, purpose: VerificationPurpose
+    ) -> VerificationPayload:
+        ctx = info.context
+
+        async def run() -> datetime:
+            return await verification.request_code(
+                ctx.tenant,
+                phone,
+                purpose.value,
+                ctx.gate,
+                production=ctx.runtime.settings.production,
+            )
+
+        expires_at, errors = await attempt(run)
+        sent = expires_at is not None
+        return VerificationPayload(sent=sent, expires_at=expires_at, errors=errors)
+
+    @strawberry.mutation(
+        description="Set a new password with a code sent to the phone "
+        "(`requestVerificationCode(purpose: RESET_PASSWORD)`); every other session ends."
+    )
+    async def reset_password(
+        self, info: Info, phone: str, code: str, new_password: str
+    ) -> AuthPayload:
+        ctx = info.context
+
+        async def run() -> AuthPayload:
+            member, issued = await members.reset_password(
+                ctx.tenant, phone, code, new_password, ctx.runtime.settings.token_days
+            )
+            return AuthPayload(
+                token=issued.token,
+                expires_at=issued.expires_at,
+                member=(await member_nodes(ctx.tenant, [member]))[0],
+            )
+
+        result, errors = await attempt(run)
+        return result or AuthPayload(errors=errors)
+
+
+@strawberry.type
+class StaffAccountMutation:
+    @strawberry.mutation(
+        description="Log in as staff of this tenant; failed attempts are limited per "
+        "username and per client address."
+    )
+    async def staff_login(self, info: Info, username: str, password: str) -> TokenPayload:
+        ctx = info.context
+
+        async def run() -> TokenPayload:
+            _, issued = await log_in(
+                ctx.gate, "staff", ctx.tenant.id, username, password, "wrong username or password"
+            )
+            return TokenPayload(token=issued.token, expires_at=issued.expires_at)
+
+        result, errors = await attempt(run)
+        return result or TokenPayload(errors=errors)
+
+    @strawberry.mutation(description="Log in as a platform operator.")
+    async def operator_login(self, info: Info, username: str, password: str) -> TokenPayload:
+        ctx = info.context
+
+        async def run() -> TokenPayload:
+            _, issued = await log_in(
+                ctx.gate, "operator", None, username, password, "wrong username or password"
+            )
+            return TokenPayload(token=issued.token, expires_at=issued.expires_at)
+
+        result, errors = await attempt(run)
+        return result or TokenPayload(errors=errors)
+
+    @strawberry.mutation(description="End the session of the token this request carries.")
+    async def logout(self, info: Info) -> LogoutPayload:
+        return await _logout(info.context, "staff", "operator")
+
+    @strawberry.mutation(
+        description="Change the caller's password (staff or operator); their other "
+        "sessions end at once."
+    )
+    async def change_password(
+        self, info: Info, current_password: str, new_password: str
+    ) -> PasswordPayload:
+        ctx = info.context
+        return await _change_password(ctx, current_password, new_password, "staff", "operator")
