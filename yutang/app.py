@@ -25,6 +25,7 @@ from yutang.core.worker import Worker
 from yutang.graphql.admission import Admission
 from yutang.graphql.cache_store import make_store
 from yutang.graphql.context import context_getter_for
+from yutang.graphql.json_nesting import BoundedJSON
 from yutang.graphql.response_cache import ResponseCache
 from yutang.graphql.schema import SchemaCache
 
@@ -90,7 +91,7 @@ def _controller(runtime: Runtime, schemas: SchemaCache, surface: str, path: str)
         graphql_ide=None if runtime.settings.production else "graphiql",
     )
 
-    class TenantGraphQL(base):  # type: ignore[misc]
+    class TenantGraphQL(BoundedJSON, base):  # type: ignore[misc]
         @property
         def schema(self) -> Any:
             """Read per request; litestar also reads it at registration (no tenant yet)."""

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from yutang.core import auth, outbox
 from yutang.core.errors import DomainError
-from yutang.core.inputs import validate_extensions
+from yutang.core.inputs import bounded, validate_extensions
 from yutang.core.models import Member, MemberLevel, PointsEntry
 from yutang.core.pricing import MemberInfo
 from yutang.core.tenancy import TenantInfo
@@ -69,6 +69,8 @@ async def register(tenant: TenantInfo, data: RegisterInput) -> tuple[Member, str
 
 async def login(tenant: TenantInfo, phone: str, password: str) -> str:
     """A token for a member's phone and password; the same error for both mistakes."""
+    bounded(phone, "phone", 32)
+    bounded(password, "password", 128)
     member = await Member.get_or_none(tenant_id=tenant.id, phone=phone)
     if member is None or not auth.verify_password(member.password_hash, password):
         raise DomainError("INVALID_CREDENTIALS", "wrong phone or password", "password")

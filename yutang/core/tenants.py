@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from yutang.core import auth
 from yutang.core.config import merge_settings, validate_settings
 from yutang.core.errors import ConfigError, DomainError, NotFound
+from yutang.core.inputs import bounded
 from yutang.core.models import Staff, Tenant
 from yutang.core.runtime import Runtime
 
@@ -31,6 +32,7 @@ async def create_tenant(
         raise DomainError("INVALID", "lower-case letters, digits and dashes, 2–63", "slug")
     if profile not in runtime.plugins_file.profiles:
         raise DomainError("INVALID", f"unknown profile {profile!r}", "profile")
+    bounded(name, "name", 200)
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -55,6 +57,7 @@ async def set_tenant_plugins(
 ) -> Tenant:
     """Change a tenant's profile, plugin set, settings overrides or status; validated by
     each plugin's Struct and versioned, so every worker picks it up on its next request."""
+    bounded(slug, "slug", 64)
     async with in_transaction():
         tenant = await Tenant.filter(slug=slug).select_for_update().first()
         if tenant is None:
@@ -100,6 +103,9 @@ async def create_staff(
         raise DomainError("INVALID", f"role must be one of {', '.join(auth.ROLES)}", "role")
     if len(password) < 6:
         raise DomainError("INVALID", "at least 6 characters", "password")
+    bounded(username, "username", 64)
+    bounded(name, "name", 100)
+    bounded(password, "password", 128)
     if await Staff.exists(tenant_id=tenant_id, username=username):
         raise DomainError("USERNAME_TAKEN", "this username exists", "username")
     return await Staff.create(
