@@ -18,7 +18,7 @@ from yutang.core.errors import DomainError, ErrorCodes, Forbidden, NotFound
 from yutang.core.events import Event, FulfilmentMethod, GraphQLContribution, JobHandler, Reward
 from yutang.core.fulfilment import complete_order, fulfil_order
 from yutang.core.hookspecs import hookimpl, hookspec
-from yutang.core.inputs import convert
+from yutang.core.inputs import bounded, convert, one_of
 from yutang.core.members import change_points, member_info
 from yutang.core.models.base import TenantModel, Timestamped
 from yutang.core.money import Money, apportion, format_money, percent_of
@@ -138,6 +138,7 @@ __all__ = [
     "VerificationProvider",
     "after_pk",
     "apportion",
+    "bounded",
     "change_points",
     "check_constraints",
     "complete_order",
@@ -156,6 +157,7 @@ __all__ = [
     "member_joined_at",
     "mutation",
     "now",
+    "one_of",
     "order_view",
     "order_views",
     "orders_with_open_refunds",

@@ -27,6 +27,7 @@ from yutang.graphql.admission import Admission
 from yutang.graphql.cache_store import make_store
 from yutang.graphql.context import context_getter_for
 from yutang.graphql.identity import IdentityMiddleware
+from yutang.graphql.json_nesting import BoundedJSON
 from yutang.graphql.response_cache import ResponseCache
 from yutang.graphql.schema import SchemaCache
 
@@ -94,7 +95,7 @@ def _controller(
         graphql_ide=None if runtime.settings.production else "graphiql",
     )
 
-    class TenantGraphQL(base):  # type: ignore[misc]
+    class TenantGraphQL(BoundedJSON, base):  # type: ignore[misc]
         @property
         def schema(self) -> Any:
             """Read per request; litestar also reads it at registration (no tenant yet)."""

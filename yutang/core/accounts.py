@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from yutang.core import auth
 from yutang.core.auth import IssuedToken, Principal
 from yutang.core.errors import DomainError
+from yutang.core.inputs import bounded
 from yutang.core.models import Member, Operator, Staff
 from yutang.core.throttle import Throttle
 
@@ -100,6 +101,9 @@ async def log_in(
     """A session for the account ``name`` if ``password`` is its own; INVALID_CREDENTIALS
     (with the message ``wrong``) otherwise, TOO_MANY_ATTEMPTS while it or the address is
     out of attempts, even with the right password."""
+    model, column = _KINDS[kind]
+    bounded(name, column, model._meta.fields_map[column].max_length)  # type: ignore[attr-defined]
+    bounded(password, "password", PASSWORD_LENGTH[1])
     key = _key(kind, tenant_id, name)
     await gate.throttle.before_login(key, gate.address)
     account = await _find(kind, tenant_id, name)

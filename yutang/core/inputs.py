@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 import msgspec
@@ -35,6 +36,23 @@ def convert(value: Any, schema: type[T], prefix: str = "") -> T:
     except msgspec.ValidationError as exc:
         path, reason = field_of(exc, prefix)
         raise DomainError("INVALID", reason, path or None) from exc
+
+
+def bounded(value: str, field: str, max_length: int) -> str:
+    """``value`` if it fits a column of ``max_length`` characters; else INVALID naming
+    ``field`` (tortoise refuses a longer value with a bare ValidationError, even when it is
+    only looked up)."""
+    if len(value) > max_length:
+        raise DomainError("INVALID", f"Expected `str` of length <= {max_length}", field)
+    return value
+
+
+def one_of(value: str, choices: Collection[str], field: str) -> str:
+    """``value`` if it is one of ``choices`` (a filter's statuses); else INVALID naming
+    ``field``, rather than a lookup that finds nothing or a value longer than the column."""
+    if value not in choices:
+        raise DomainError("INVALID", "one of " + ", ".join(choices), field)
+    return value
 
 
 def validate_extensions(

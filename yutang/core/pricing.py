@@ -39,10 +39,11 @@ class Stage(IntEnum):
 
 
 class ActivityRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A line's marketing activity: which plugin interprets it, and its reference."""
+    """A line's marketing activity: which plugin interprets it, and its reference (as
+    long as the columns that keep them on cart and order lines)."""
 
-    plugin: str
-    ref: str
+    plugin: Annotated[str, msgspec.Meta(max_length=64)]
+    ref: Annotated[str, msgspec.Meta(max_length=128)]
 
 
 class LineInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):

@@ -68,6 +68,8 @@ class TenantResolver:
 
     async def by_slug(self, slug: str) -> TenantInfo:
         """The tenant with this slug; NOT_FOUND if none, SUSPENDED if suspended."""
+        if "\x00" in slug:  # PostgreSQL cannot compare it; no slug holds one
+            raise NotFound(f"tenant {slug!r}", "X-Tenant")
         q = Statement()  # plain SQL, the info's cache key only: every request asks
         rows = await q.rows(
             f"SELECT id, settings_version, profile, status FROM tenant WHERE slug = {q.arg(slug)}"

@@ -14,6 +14,7 @@ from yutang.core import auth
 from yutang.core.accounts import checked_password
 from yutang.core.config import merge_settings, validate_settings
 from yutang.core.errors import ConfigError, DomainError, NotFound
+from yutang.core.inputs import bounded
 from yutang.core.models import Operator, Staff, Tenant
 from yutang.core.runtime import Runtime
 
@@ -42,6 +43,7 @@ async def create_tenant(
         raise DomainError("INVALID", "lower-case letters, digits and dashes, 2–63", "slug")
     if profile not in runtime.plugins_file.profiles:
         raise DomainError("INVALID", f"unknown profile {profile!r}", "profile")
+    bounded(name, "name", 200)
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -80,6 +82,7 @@ async def set_tenant_plugins(
 ) -> Tenant:
     """Change a tenant's profile, plugin set, settings overrides or status; validated by
     each plugin's Struct and versioned, so every worker picks it up on its next request."""
+    bounded(slug, "slug", 64)
     async with in_transaction():
         tenant = await Tenant.filter(slug=slug).select_for_update().first()
         if tenant is None:
@@ -130,6 +133,7 @@ async def create_staff(
         raise DomainError("INVALID", f"role must be one of {', '.join(auth.ROLES)}", "role")
     _check_username(username, "username")
     checked_password(password, "password")
+    bounded(name, "name", 100)
     if await Staff.exists(tenant_id=tenant_id, username=username):
         raise DomainError("USERNAME_TAKEN", "this username exists", "username")
     return await Staff.create(

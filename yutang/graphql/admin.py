@@ -11,11 +11,12 @@ from strawberry.scalars import JSON
 from yutang.core import catalog as core_catalog
 from yutang.core import fulfilment, refunds, tenants
 from yutang.core.errors import DomainError, NotFound
-from yutang.core.inputs import convert
+from yutang.core.inputs import bounded, convert, one_of
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel, Staff, Store, StoreStaff, Tenant
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
+from yutang.core.orders import TRANSITIONS
 from yutang.graphql import catalog
 from yutang.graphql.accounts import StaffAccountMutation
 from yutang.graphql.context import MANAGERS, Context
@@ -226,7 +227,7 @@ class AdminQuery(ShippingQuery):
         await ctx.staff()
         query = OrderRow.filter(tenant_id=ctx.tenant.id)
         if status:
-            query = query.filter(status=status)
+            query = query.filter(status=one_of(status, TRANSITIONS, "status"))
         return await order_page(ctx.tenant, query, first, after)
 
     @strawberry.field
@@ -472,6 +473,8 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
             await ctx.staff(*MANAGERS)
             if not name.strip():
                 raise DomainError("INVALID", "a store needs a name", "name")
+            bounded(name, "name", 200)
+            bounded(address, "address", 500)
             row = await Store.create(tenant_id=ctx.tenant.id, name=name, address=address)
             return StoreNode(id=gid("Store", row.id), name=row.name, address=row.address)
 
@@ -514,6 +517,7 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
                 raise DomainError("INVALID", "cannot be negative", "minSpend")
             if not 0 < discount_percent <= 100:
                 raise DomainError("INVALID", "between 1 and 100", "discountPercent")
+            bounded(name, "name", 64)
             await MemberLevel.update_or_create(
                 tenant_id=ctx.tenant.id,
                 min_spend=min_spend,

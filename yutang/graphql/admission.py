@@ -64,6 +64,7 @@ from yutang.graphql.context import (
     bearer_token,
     tenant_principal,
 )
+from yutang.graphql.input_bounds import variable_errors
 from yutang.graphql.inputs import order_lines_data, place_order_data
 from yutang.graphql.schema import MAX_TOKENS, RULES, PluginSchema, SchemaCache
 
@@ -158,9 +159,10 @@ class Admission:
         if PRINCIPAL_STATE not in state:  # handed to the request's context either way
             state[PRINCIPAL_STATE] = await tenant_principal(bearer_token(scope["headers"]), tenant)
         principal = state[PRINCIPAL_STATE]
-        values = get_variable_values(
-            schema._schema, shape.operation.variable_definitions or (), variables or {}
-        )
+        definitions = shape.operation.variable_definitions or ()
+        if variable_errors(definitions, variables):
+            return None  # GraphQL refuses them
+        values = get_variable_values(schema._schema, definitions, variables or {})
         if principal is None or principal.kind != "member" or isinstance(values, list):
             return None
         try:

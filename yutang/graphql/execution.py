@@ -25,17 +25,21 @@ from typing import Any
 from graphql import (
     BREAK,
     DirectiveNode,
+    DocumentNode,
     FragmentDefinitionNode,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLSchema,
     Node,
     OperationDefinitionNode,
     VariableNode,
     Visitor,
+    get_operation_ast,
     visit,
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails
@@ -43,6 +47,8 @@ from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from yutang.graphql.input_bounds import variable_errors
 
 Plan = Callable[[Any], Any]
 PlanKey = tuple[GraphQLObjectType, tuple[int, ...]]
@@ -105,7 +111,39 @@ def _strawberry_field(field_def: Any) -> StrawberryField | None:
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor with plans for plain object trees."""
+    """Strawberry's executor with plans for plain object trees, refusing variables that
+    hold a NUL character before they are coerced (:mod:`yutang.graphql.input_bounds`)."""
+
+    @classmethod
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> list[GraphQLError] | Executor:
+        """graphql-core's build, after the variables' NUL check."""
+        operation = get_operation_ast(document, operation_name)
+        if operation is not None and raw_variable_values:
+            errors = variable_errors(operation.variable_definitions or (), raw_variable_values)
+            if errors:
+                return errors
+        built = super().build(
+            schema,
+            document,
+            root_value,
+            context_value,
+            raw_variable_values,
+            operation_name,
+            *args,
+            **kwargs,
+        )
+        assert isinstance(built, list | Executor)
+        return built
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

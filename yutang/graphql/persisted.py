@@ -13,6 +13,7 @@ callers may run.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
 from functools import lru_cache
 from typing import cast
@@ -31,6 +32,7 @@ from yutang.graphql.types import UserError
 Info = strawberry.Info[Context, None]
 MAX_UPLOAD = 1000
 MAX_QUERY = 100_000
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def sha256_hex(text: str) -> str:
@@ -77,7 +79,10 @@ class PersistedQueries:
 
 
 async def registered(tenant_id: int, sha256: str) -> str | None:
-    """The text of an operation the tenant registered under ``sha256``, if any."""
+    """The text of an operation the tenant registered under ``sha256``, if any (a value
+    that is no sha256 is never looked up: it could not fit the column)."""
+    if not _SHA256.fullmatch(sha256):
+        return None
     row = await PersistedOperation.get_or_none(tenant_id=tenant_id, sha256=sha256)
     return None if row is None else row.query
 

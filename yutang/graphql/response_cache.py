@@ -56,6 +56,7 @@ from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo
 from yutang.graphql.cache_store import Entry, Store
 from yutang.graphql.identity import identified, refuse
+from yutang.graphql.json_nesting import nesting_error
 from yutang.graphql.persisted import PersistedQueries, operation_type, registered, sha256_hex
 
 if TYPE_CHECKING:  # the admission layer reads schemas, whose module imports this one
@@ -123,9 +124,13 @@ def _from_query_string(raw: bytes) -> GraphQLRequest | None:
 
 def _parse(raw: bytes) -> GraphQLRequest | None:
     params = dict(parse_qsl(raw.decode("latin-1")))
+    variables = params.get("variables")
+    extensions = params.get("extensions")
+    if (variables and nesting_error(variables, ("variables",))) or (
+        extensions and nesting_error(extensions, ("extensions",))
+    ):
+        return None  # refused by the controller
     try:
-        variables = params.get("variables")
-        extensions = params.get("extensions")
         return GraphQLRequest(
             query=params.get("query"),
             variables=_object_decoder.decode(variables) if variables else None,
@@ -178,8 +183,8 @@ class ResponseCache:
                 await _send_body(send, status, [NO_STORE], refusal)
                 return
             receive = _replay(body, upstream)
-            try:
-                request = _request_decoder.decode(body)
+            try:  # a body nesting too deep goes on to its refusal by the controller
+                request = None if nesting_error(body) else _request_decoder.decode(body)
             except msgspec.DecodeError:
                 request = None
         if request is None or (request.query is None and request.persisted_hash() is None):

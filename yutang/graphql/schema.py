@@ -34,6 +34,7 @@ from yutang.core.plugins import CORE_PLUGIN, PluginSet
 from yutang.graphql import persisted
 from yutang.graphql.admin import AdminMutation, AdminQuery
 from yutang.graphql.execution import Executor
+from yutang.graphql.input_bounds import InputBoundsRule
 from yutang.graphql.plugin_inputs import describe
 from yutang.graphql.response_cache import Invalidate, InvalidateOnWrite
 from yutang.graphql.scalars import SCALARS
@@ -57,7 +58,7 @@ class DepthRule(_DepthRule):  # type: ignore[valid-type,misc]
             ValidationRule.__init__(self, context)
 
 
-RULES: list[type[ASTValidationRule]] = [DepthRule, alias_rule(MAX_ALIASES)]
+RULES: list[type[ASTValidationRule]] = [DepthRule, alias_rule(MAX_ALIASES), InputBoundsRule]
 """The validation rules every document meets beyond the specification's."""
 
 SURFACES: dict[str, tuple[type, type, str]] = {

@@ -14,7 +14,7 @@ from tortoise.queryset import QuerySet
 from yutang.core.errors import DomainError, TooManyAttempts
 from yutang.core.models.base import TenantModel
 from yutang.core.money import format_money
-from yutang.graphql.ids import to_global
+from yutang.graphql.ids import decode_tagged, to_global
 from yutang.graphql.scalars import MinorUnits
 
 T = TypeVar("T")
@@ -71,13 +71,10 @@ def after_pk(cursor: str | None) -> int | None:
     """The primary key a cursor points after; INVALID naming ``after`` if malformed."""
     if cursor is None:
         return None
-    try:
-        tag, _, pk = base64.b64decode(cursor, validate=True).decode().partition(":")
-        if tag != "c":
-            raise ValueError(tag)
-        return int(pk)
-    except ValueError:
-        raise DomainError("INVALID", "not a valid cursor", "after") from None
+    decoded = decode_tagged(cursor)
+    if decoded is None or decoded[0] != "c":
+        raise DomainError("INVALID", "not a valid cursor", "after")
+    return decoded[1]
 
 
 def connection(nodes: list[T], pks: list[int], has_next: bool, had_after: bool) -> Connection[T]:

@@ -11,6 +11,9 @@ from tortoise.functions import Count, Sum
 from yutang import api
 from yutang.plugins.distributor import promoters, withdrawals
 from yutang.plugins.distributor.models import (
+    COMMISSION_STATUSES,
+    PROMOTER_STATUSES,
+    WITHDRAWAL_STATUSES,
     DistributorBinding,
     DistributorCommission,
     DistributorPromoter,
@@ -70,7 +73,7 @@ async def distributor_promoters(
     await ctx.staff()
     query = DistributorPromoter.filter(tenant_id=ctx.tenant.id)
     if status is not None:
-        query = query.filter(status=status)
+        query = query.filter(status=api.one_of(status, PROMOTER_STATUSES, "status"))
     return await api.keyset_page(
         query, first, after, lambda rows: [promoter_node(ctx.tenant, p) for p in rows]
     )
@@ -111,7 +114,7 @@ async def distributor_commissions(
     if oid is not None:
         query = query.filter(order_id=oid)
     if status is not None:
-        query = query.filter(status=status)
+        query = query.filter(status=api.one_of(status, COMMISSION_STATUSES, "status"))
     return await api.keyset_page(
         query, first, after, lambda rows: [commission_node(ctx.tenant, c) for c in rows]
     )
@@ -125,7 +128,7 @@ async def distributor_withdrawals(
     await ctx.staff()
     query = DistributorWithdrawal.filter(tenant_id=ctx.tenant.id)
     if status is not None:
-        query = query.filter(status=status)
+        query = query.filter(status=api.one_of(status, WITHDRAWAL_STATUSES, "status"))
     return await api.keyset_page(
         query, first, after, lambda rows: [withdrawal_node(ctx.tenant, w) for w in rows]
     )

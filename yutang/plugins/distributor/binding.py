@@ -41,9 +41,10 @@ async def bind(
     settings = settings_of(tenant)
     if settings.bind_mode == "signup" and source != "register":
         raise api.DomainError("BINDING_CLOSED", "members are bound only when signing up", "code")
+    typed = api.bounded(code.strip().upper(), "code", 16)
     async with in_transaction():
         promoter = await DistributorPromoter.get_or_none(
-            tenant_id=tenant.id, code=code.strip().upper(), status="active"
+            tenant_id=tenant.id, code=typed, status="active"
         )
         if promoter is None:
             raise api.NotFound("promoter code", "code")

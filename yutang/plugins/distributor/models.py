@@ -14,6 +14,10 @@ from tortoise.migrations.constraints import CheckConstraint
 
 from yutang.api import TenantModel, Timestamped
 
+PROMOTER_STATUSES = ("applied", "active", "rejected")
+COMMISSION_STATUSES = ("pending", "frozen", "available", "reversed")
+WITHDRAWAL_STATUSES = ("requested", "approved", "paid", "rejected")
+
 
 class DistributorPromoter(Timestamped):
     """A member who may earn commission, with the balance of each ledger bucket.

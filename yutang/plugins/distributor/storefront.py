@@ -11,6 +11,7 @@ import strawberry
 from yutang import api
 from yutang.plugins.distributor import binding, promoters, withdrawals
 from yutang.plugins.distributor.models import (
+    COMMISSION_STATUSES,
     DistributorCommission,
     DistributorPromoter,
     DistributorWithdrawal,
@@ -76,7 +77,7 @@ async def my_commissions(
         tenant_id=info.context.tenant.id, promoter_id=row.id if row else 0
     )
     if status is not None:
-        query = query.filter(status=status)
+        query = query.filter(status=api.one_of(status, COMMISSION_STATUSES, "status"))
     return await api.keyset_page(
         query, first, after, lambda rows: [commission_node(info.context.tenant, c) for c in rows]
     )

@@ -148,6 +148,7 @@ async def mark_paid(
     tenant: api.TenantInfo, withdrawal_id: int, reference: str = ""
 ) -> DistributorWithdrawal:
     """An approved withdrawal was transferred (by a provider, or offline by staff)."""
+    api.bounded(reference, "reference", 128)
     async with in_transaction():
         row = await _move(tenant, withdrawal_id, "approved", "paid")
         if reference:

@@ -171,9 +171,8 @@ async def lottery_draws(
     if winners_only:
         query = query.filter(prize_id__isnull=False).exclude(prize__kind="none")
     if claim_status is not None:
-        if claim_status not in CLAIM_STATUSES:
-            raise api.DomainError("INVALID", "one of " + ", ".join(CLAIM_STATUSES), "claimStatus")
-        query = query.filter(_claim_filter(claim_status, api.now()))
+        status = api.one_of(claim_status, CLAIM_STATUSES, "claimStatus")
+        query = query.filter(_claim_filter(status, api.now()))
     return await draw_page(ctx.tenant, query, first, after)
 
 

@@ -9,6 +9,7 @@ import strawberry
 
 from yutang import api
 from yutang.plugins.pickup import handover
+from yutang.plugins.pickup.codes import typed_code
 from yutang.plugins.pickup.models import PickupOrder, PickupStore
 from yutang.plugins.pickup.nodes import (
     HoursNode,
@@ -22,7 +23,6 @@ from yutang.plugins.pickup.nodes import (
 from yutang.plugins.pickup.stores import StoreInput, offered_sku_ids, save_store
 
 MANAGERS = ("owner", "manager")
-MAX_CODE = 64
 
 
 @strawberry.type(name="PickupStoreDetails", description="A core store and what pickup needs.")
@@ -182,8 +182,7 @@ async def _by_code(info: api.Info, code: str, act: bool) -> PickupPayload:
     ctx = info.context
     try:
         principal = await ctx.staff()
-        if len(code) > MAX_CODE:
-            raise api.DomainError("INVALID", f"at most {MAX_CODE} characters", "code")
+        code = typed_code(code)
 
         async def work() -> PickupOrder:
             if act:

@@ -31,6 +31,12 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch not in " -")
 
 
+def typed_code(text: str) -> str:
+    """A code as typed, normalized; INVALID naming ``code`` if no code could be that
+    long (a value longer than the column never reaches a query)."""
+    return api.bounded(normalize(text), "code", 32)
+
+
 async def on_paid(tenant: api.TenantInfo, order_id: int) -> None:
     """Give a paid pickup order its code and schedule its deadline; a second delivery of
     the event finds the code issued and does nothing."""
