@@ -16,6 +16,13 @@ class AppSettings(msgspec.Struct, frozen=True):
     lives: the bound on how stale stock shown from the cache can be. ``persisted_queries``
     is ``open`` (any query, automatic persisted queries) or ``allowlist`` (anonymous
     storefront callers may run only operations the tenant registered).
+
+    ``max_cost_storefront`` / ``max_cost_admin`` bound an operation's cost computed before
+    it runs (``docs/security-edge.md``); ``max_cost_persisted`` is the storefront's bound
+    for operations on the tenant's allowlist. ``introspection`` is ``on`` (anyone),
+    ``staff`` (staff and operators with a valid token, admin API only) or ``off``; None
+    means ``on`` in development and ``staff`` in production.
+    ``hsts_seconds`` > 0 sends ``Strict-Transport-Security`` with that max-age.
     """
 
     database_url: str = "sqlite://yutang.sqlite3"
@@ -30,6 +37,11 @@ class AppSettings(msgspec.Struct, frozen=True):
     response_cache_mb: int = 64
     cache_prefix: str = "yutang:"
     persisted_queries: Literal["open", "allowlist"] = "open"
+    max_cost_storefront: int = 100_000
+    max_cost_admin: int = 100_000
+    max_cost_persisted: int = 250_000
+    introspection: Literal["on", "staff", "off"] | None = None
+    hsts_seconds: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -50,6 +62,11 @@ class AppSettings(msgspec.Struct, frozen=True):
             "response_cache_mb": "YUTANG_RESPONSE_CACHE_MB",
             "cache_prefix": "YUTANG_CACHE_PREFIX",
             "persisted_queries": "YUTANG_PERSISTED_QUERIES",
+            "max_cost_storefront": "YUTANG_MAX_COST_STOREFRONT",
+            "max_cost_admin": "YUTANG_MAX_COST_ADMIN",
+            "max_cost_persisted": "YUTANG_MAX_COST_PERSISTED",
+            "introspection": "YUTANG_INTROSPECTION",
+            "hsts_seconds": "YUTANG_HSTS_SECONDS",
         }
         values: dict[str, object] = {
             key: os.environ[var] for key, var in names.items() if os.environ.get(var)
@@ -60,6 +77,13 @@ class AppSettings(msgspec.Struct, frozen=True):
         values["production"] = os.environ.get("YUTANG_ENV", "development") == "production"
         values.update(overrides)
         return msgspec.convert(values, cls, strict=False)
+
+    @property
+    def introspection_policy(self) -> Literal["on", "staff", "off"]:
+        """Who may introspect: ``introspection``, or by environment when unset."""
+        if self.introspection is not None:
+            return self.introspection
+        return "staff" if self.production else "on"
 
     def plugins_path(self) -> Path:
         """The ``plugins.toml`` path."""
