@@ -99,7 +99,7 @@ async def breakdown(settings: AppSettings, body: bytes, seconds: float = 3.0) ->
     await init_db(settings, runtime.registry)
     try:
         tenant = await runtime.tenants.by_slug(SLUG)
-        schema = SchemaCache(production=True).get("storefront", tenant.hooks)
+        schema = SchemaCache(settings).get("storefront", tenant.hooks)
         context = Context(
             runtime=runtime,
             tenant=tenant,

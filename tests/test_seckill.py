@@ -24,7 +24,6 @@ import pytest_asyncio
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
 
-from yutang.app import create_app
 from yutang.core.clock import FrozenClock
 from yutang.core.db import tortoise_config
 from yutang.core.models import Order, Payment, Product, Sku, Tenant
@@ -32,7 +31,9 @@ from yutang.core.payments import record_capture
 from yutang.core.settings import AppSettings
 from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
+from yutang.graphql.admission import Admission
 from yutang.graphql.ids import from_global, to_global
+from yutang.graphql.schema import SchemaCache
 from yutang.plugins.seckill import checkout as seckill_checkout
 from yutang.plugins.seckill.models import (
     SeckillActivity,
@@ -1301,7 +1302,7 @@ async def test_refusals_in_front_of_graphql_answer_as_graphql_does(
         name: await post(http, tenant, token, query, shape_variables(name, lines, f"t-{name}"))
         for name, (query, _) in SHAPES.items()
     }
-    admission = create_app(yutang_db, worker=False, manage_db=False).asgi_handler.admission
+    admission = Admission(SchemaCache(yutang_db.settings))
     gate = await switch_gate_on(monkeypatch)
     try:
         refused = await place(first, [line(sku, 1, ref(act))], "b")
@@ -1348,7 +1349,7 @@ async def test_admission_refuses_past_each_limit_as_the_transaction_does(
     )
     _, token = await create_member(tenant, "13900000091")
     me = storefront.as_(token)
-    admission = create_app(yutang_db, worker=False, manage_db=False).asgi_handler.admission
+    admission = Admission(SchemaCache(yutang_db.settings))
     query = SHAPES["usual"][0]
     steps = [
         ((a, ref(act, 0, 0)), (a, ref(act, 0, 0)), "of this item in this session"),
@@ -1387,7 +1388,7 @@ async def test_what_the_layer_cannot_answer_as_graphql_goes_on_to_graphql(
     first = await buyer(tenant, storefront, "13900000061")
     assert (await place(first, [line(sku, 1, ref(act))], "a"))["errors"] == []
     _, token = await create_member(tenant, "13900000062")
-    admission = create_app(yutang_db, worker=False, manage_db=False).asgi_handler.admission
+    admission = Admission(SchemaCache(yutang_db.settings))
     query, lines = SHAPES["input variable and directives"][0], [line(sku, 1, ref(act))]
     plain = shape_variables("input variable and directives", lines, "k1")
     assert await admission.refusal(json_scope(token), tenant, query, plain, None)

@@ -23,6 +23,8 @@ from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo, current_tenant
 from yutang.core.throttle import Throttle
 from yutang.core.worker import Worker
+from yutang.edge.documents import DocumentLimit
+from yutang.edge.headers import SecurityHeaders
 from yutang.graphql.admission import Admission
 from yutang.graphql.cache_store import make_store
 from yutang.graphql.context import context_getter_for
@@ -115,10 +117,7 @@ def create_app(
     durable job loop in-process; ``debug`` puts tracebacks in 500 responses (tests)."""
     store = make_store(runtime.settings) if runtime.settings.response_cache else None
     throttle = Throttle.for_settings(runtime.settings)
-    schemas = SchemaCache(
-        production=runtime.settings.production,
-        on_write=None if store is None else store.invalidate,
-    )
+    schemas = SchemaCache(runtime.settings, on_write=None if store is None else store.invalidate)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -170,10 +169,11 @@ def create_app(
         state=State({"runtime": runtime, "schemas": schemas, "response_cache": store}),
         debug=debug,
     )
-    # In front of the router: a cache hit or a refused placeOrder costs no routing, no DI,
-    # no GraphQL.
+    # The request edge (yutang.edge), in front of the router: a refused document, a cache
+    # hit or a refused placeOrder costs no routing, no DI, no GraphQL.
     front = ResponseCache(cast(Any, app.asgi_handler), runtime, store, Admission(schemas))
-    app.asgi_handler = cast(Any, front)
+    edge = SecurityHeaders(DocumentLimit(front), runtime.settings)
+    app.asgi_handler = cast(Any, edge)
     return app
 
 

@@ -22,6 +22,12 @@ class AppSettings(msgspec.Struct, frozen=True):
     ``*_limit_*`` settings are rates in the notation of the ``limits`` library
     (``"5/15minutes"``, several joined by ``;``): failed logins per account and per client
     address, verification codes sent per phone and per client address.
+    ``max_cost_storefront`` / ``max_cost_admin`` bound an operation's cost computed before
+    it runs (``docs/security-edge.md``); ``max_cost_persisted`` is the storefront's bound
+    for operations on the tenant's allowlist. ``introspection`` is ``on`` (anyone),
+    ``staff`` (staff and operators with a valid token, admin API only) or ``off``; None
+    means ``on`` in development and ``staff`` in production.
+    ``hsts_seconds`` > 0 sends ``Strict-Transport-Security`` with that max-age.
     """
 
     database_url: str = "sqlite://yutang.sqlite3"
@@ -41,6 +47,11 @@ class AppSettings(msgspec.Struct, frozen=True):
     login_limit_address: str = "30/15minutes"
     code_limit_phone: str = "1/minute;5/hour"
     code_limit_address: str = "20/hour"
+    max_cost_storefront: int = 100_000
+    max_cost_admin: int = 100_000
+    max_cost_persisted: int = 250_000
+    introspection: Literal["on", "staff", "off"] | None = None
+    hsts_seconds: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,6 +78,11 @@ class AppSettings(msgspec.Struct, frozen=True):
             "login_limit_address": "YUTANG_LOGIN_LIMIT_ADDRESS",
             "code_limit_phone": "YUTANG_CODE_LIMIT_PHONE",
             "code_limit_address": "YUTANG_CODE_LIMIT_ADDRESS",
+            "max_cost_storefront": "YUTANG_MAX_COST_STOREFRONT",
+            "max_cost_admin": "YUTANG_MAX_COST_ADMIN",
+            "max_cost_persisted": "YUTANG_MAX_COST_PERSISTED",
+            "introspection": "YUTANG_INTROSPECTION",
+            "hsts_seconds": "YUTANG_HSTS_SECONDS",
         }
         values: dict[str, object] = {
             key: os.environ[var] for key, var in names.items() if os.environ.get(var)
@@ -77,6 +93,13 @@ class AppSettings(msgspec.Struct, frozen=True):
         values["production"] = os.environ.get("YUTANG_ENV", "development") == "production"
         values.update(overrides)
         return msgspec.convert(values, cls, strict=False)
+
+    @property
+    def introspection_policy(self) -> Literal["on", "staff", "off"]:
+        """Who may introspect: ``introspection``, or by environment when unset."""
+        if self.introspection is not None:
+            return self.introspection
+        return "staff" if self.production else "on"
 
     def plugins_path(self) -> Path:
         """The ``plugins.toml`` path."""

@@ -40,7 +40,6 @@ from graphql import (
     SelectionNode,
     get_nullable_type,
     get_operation_ast,
-    parse,
     specified_rules,
     validate,
 )
@@ -58,6 +57,7 @@ from yutang.core import orders
 from yutang.core.errors import DomainError
 from yutang.core.orders import PlaceOrderInput as CorePlaceOrderInput
 from yutang.core.tenancy import TenantInfo
+from yutang.edge.documents import parse_document
 from yutang.graphql.context import (
     ADMITTED_STATE,
     PRINCIPAL_STATE,
@@ -66,7 +66,7 @@ from yutang.graphql.context import (
 )
 from yutang.graphql.input_bounds import variable_errors
 from yutang.graphql.inputs import order_lines_data, place_order_data
-from yutang.graphql.schema import MAX_TOKENS, RULES, PluginSchema, SchemaCache
+from yutang.graphql.schema import RULES, PluginSchema, SchemaCache
 
 HOOK = "yutang_admit_order"
 FIELD = "placeOrder"
@@ -114,7 +114,7 @@ def _shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> _Sha
 
 def _new_shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> _Shape | None:
     try:
-        document = parse(text, no_location=True, max_tokens=MAX_TOKENS)
+        document = parse_document(text, no_location=True)
     except GraphQLError:
         return None
     operation = get_operation_ast(document, operation_name)

@@ -19,19 +19,19 @@ from functools import lru_cache
 from typing import cast
 
 import strawberry
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.types.field import StrawberryField
 from tortoise.transactions import in_transaction
 
 from yutang.core.errors import DomainError
 from yutang.core.events import GraphQLContribution
 from yutang.core.models import PersistedOperation
+from yutang.edge.documents import parse_document
 from yutang.graphql.context import MANAGERS, Context
 from yutang.graphql.types import UserError
 
 Info = strawberry.Info[Context, None]
 MAX_UPLOAD = 1000
-MAX_QUERY = 100_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -40,14 +40,19 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@lru_cache(maxsize=1024)
 def operation_type(query: str, operation_name: str | None) -> str | None:
     """``query``, ``mutation`` or ``subscription`` for the operation a request runs;
-    None when the text does not parse or names no single operation (GraphQL reports it)."""
+    None when the text does not parse (within the document limits) or names no single
+    operation (GraphQL reports it). Failures are not cached: junk cannot fill memory."""
     try:
-        document = parse(query)
+        return _operation_type(query, operation_name)
     except GraphQLError:
         return None
+
+
+@lru_cache(maxsize=1024)
+def _operation_type(query: str, operation_name: str | None) -> str | None:
+    document = parse_document(query, no_location=True)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
@@ -131,7 +136,7 @@ async def upload_persisted_operations(
         for i, op in enumerate(operations):
             if len(op.name) > 200:
                 raise DomainError("INVALID", "at most 200 characters", f"operations[{i}].name")
-            if len(op.query) > MAX_QUERY or not _parses(op.query):
+            if not _parses(op.query):
                 raise DomainError("INVALID", "not a GraphQL document", f"operations[{i}].query")
         async with in_transaction():
             if replace:
@@ -151,9 +156,10 @@ async def upload_persisted_operations(
 
 
 def _parses(query: str) -> bool:
-    """True for a syntactically valid document (several named operations included)."""
+    """True for a syntactically valid document within the document limits (several named
+    operations included)."""
     try:
-        parse(query)
+        parse_document(query, no_location=True)
     except GraphQLError:
         return False
     return True

@@ -54,6 +54,7 @@ from yutang.core import clock
 from yutang.core.errors import DomainError
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, TenantInfo
+from yutang.edge.asgi import ASGIApp, Message, Receive, Scope, Send, read_body, replay
 from yutang.graphql.cache_store import Entry, Store
 from yutang.graphql.identity import identified, refuse
 from yutang.graphql.json_nesting import nesting_error
@@ -66,15 +67,8 @@ STOREFRONT_PATH = "/graphql"
 NO_STORE = (b"cache-control", b"no-store")
 REVALIDATE = (b"cache-control", b"public, no-cache")
 VARY = (b"vary", b"X-Tenant, Authorization")
-MAX_BODY = 1 << 20  # a GraphQL document with its variables; anything larger is refused
 
 Invalidate = Callable[[str | None], Awaitable[None]]
-# Plain ASGI: this layer sits outside litestar and rewrites scopes and messages.
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class InvalidateOnWrite(SchemaExtension):
@@ -177,12 +171,8 @@ class ResponseCache:
         if scope["method"] == "GET":
             request = _from_query_string(scope["query_string"])
         else:
-            body = await _read_body(receive)
-            if body is None:
-                status, refusal = _error(413, "TOO_LARGE", "the request body is over 1 MiB")
-                await _send_body(send, status, [NO_STORE], refusal)
-                return
-            receive = _replay(body, upstream)
+            body = await read_body(receive)  # bounded by the document limit in front
+            receive = replay(body, upstream)
             try:  # a body nesting too deep goes on to its refusal by the controller
                 request = None if nesting_error(body) else _request_decoder.decode(body)
             except msgspec.DecodeError:
@@ -424,35 +414,6 @@ def _with_header(send: Send, header: tuple[bytes, bytes]) -> Send:
     return wrapped
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The request body, or None past ``MAX_BODY`` (read here, before litestar's own limit)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` giving ``body`` once, then the connection's own messages."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
-
-
 def _rewritten(
     scope: Scope, receive: Receive, request: GraphQLRequest, text: str
 ) -> tuple[Scope, Receive]:
@@ -469,4 +430,4 @@ def _rewritten(
     )
     headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
     headers.append((b"content-length", str(len(body)).encode()))
-    return {**scope, "headers": headers}, _replay(body, receive)
+    return {**scope, "headers": headers}, replay(body, receive)

@@ -14,7 +14,6 @@ from typing import Any
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, ValidationContext, ValidationRule
 from strawberry.extensions import (
-    AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
@@ -31,10 +30,14 @@ from strawberry.types.field import StrawberryField
 from yutang.core.errors import ConfigError, DomainError
 from yutang.core.events import GraphQLContribution
 from yutang.core.plugins import CORE_PLUGIN, PluginSet
+from yutang.core.settings import AppSettings
+from yutang.edge.documents import MAX_TOKENS
 from yutang.graphql import persisted
 from yutang.graphql.admin import AdminMutation, AdminQuery
+from yutang.graphql.cost import QueryCost
 from yutang.graphql.execution import Executor
 from yutang.graphql.input_bounds import InputBoundsRule
+from yutang.graphql.limits import Limits, Policy, RuleSets
 from yutang.graphql.plugin_inputs import describe
 from yutang.graphql.response_cache import Invalidate, InvalidateOnWrite
 from yutang.graphql.scalars import SCALARS
@@ -42,7 +45,6 @@ from yutang.graphql.storefront import StorefrontMutation, StorefrontQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
-MAX_TOKENS = 5000
 # Built once: limiter rule classes made per request would defeat ValidationCache.
 _DepthRule = depth_rule(MAX_DEPTH, None, None)
 
@@ -60,6 +62,7 @@ class DepthRule(_DepthRule):  # type: ignore[valid-type,misc]
 
 RULES: list[type[ASTValidationRule]] = [DepthRule, alias_rule(MAX_ALIASES), InputBoundsRule]
 """The validation rules every document meets beyond the specification's."""
+RULE_SETS = RuleSets.of(RULES)
 
 SURFACES: dict[str, tuple[type, type, str]] = {
     "storefront": (StorefrontQuery, StorefrontMutation, "yutang_graphql_storefront"),
@@ -75,12 +78,13 @@ def _is_bug(error: GraphQLError) -> bool:
 
 
 def _extensions(
-    production: bool, on_write: Invalidate | None
+    policy: Policy, production: bool, on_write: Invalidate | None
 ) -> list[Callable[[], SchemaExtension]]:
+    cost = QueryCost()
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: AddValidationRules(RULES),
+        lambda: Limits(policy, RULE_SETS, cost),
         lambda: MaxTokensLimiter(MAX_TOKENS),
     ]
     if production:
@@ -150,13 +154,15 @@ def build_schema(
     surface: str,
     plugins: PluginSet,
     *,
-    production: bool = False,
+    settings: AppSettings | None = None,
     on_write: Invalidate | None = None,
 ) -> PluginSchema:
     """Assemble one surface's schema for a plugin set; duplicate fields fail loudly.
 
-    The admin schema also gets the core's allowlist fields; ``on_write`` (admin only) is
-    awaited after every mutation with the tenant slug (None: every tenant)."""
+    ``settings`` (default: development's) give its limits and error masking. The admin
+    schema also gets the core's allowlist fields; ``on_write`` (admin only) is awaited
+    after every mutation with the tenant slug (None: every tenant)."""
+    settings = settings or AppSettings()
     query, mutation, hook = SURFACES[surface]
     extra: dict[str, list[StrawberryField]] = {}
     owners: dict[tuple[str, str], str] = {}
@@ -191,18 +197,22 @@ def build_schema(
         types=types,
         extra=extra,
         plugins=plugins,
-        extensions=_extensions(production, on_write if surface == "admin" else None),
+        extensions=_extensions(
+            Policy.of(surface, settings),
+            settings.production,
+            on_write if surface == "admin" else None,
+        ),
         execution_context_class=Executor,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
     )
 
 
 class SchemaCache:
-    """Schemas per (surface, plugin set), built once each; ``on_write`` as in
-    :func:`build_schema`."""
+    """Schemas per (surface, plugin set), built once each; ``settings`` and ``on_write``
+    as in :func:`build_schema`."""
 
-    def __init__(self, *, production: bool = False, on_write: Invalidate | None = None) -> None:
-        self.production = production
+    def __init__(self, settings: AppSettings, *, on_write: Invalidate | None = None) -> None:
+        self.settings = settings
         self.on_write = on_write
         self._schemas: dict[tuple[str, frozenset[str]], PluginSchema] = {}
 
@@ -212,6 +222,6 @@ class SchemaCache:
         schema = self._schemas.get(key)
         if schema is None:
             schema = self._schemas[key] = build_schema(
-                surface, plugins, production=self.production, on_write=self.on_write
+                surface, plugins, settings=self.settings, on_write=self.on_write
             )
         return schema
