@@ -23,7 +23,7 @@ class AppSettings(msgspec.Struct, frozen=True):
     (``"5/15minutes"``, several joined by ``;``): failed logins per account and per client
     address, verification codes sent per phone and per client address.
     ``max_cost_storefront`` / ``max_cost_admin`` bound an operation's cost computed before
-    it runs (``docs/security-edge.md``); ``max_cost_persisted`` is the storefront's bound
+    it runs (``docs/security.md``); ``max_cost_persisted`` is the storefront's bound
     for operations on the tenant's allowlist. ``introspection`` is ``on`` (anyone),
     ``staff`` (staff and operators with a valid token, admin API only) or ``off``; None
     means ``on`` in development and ``staff`` in production.
