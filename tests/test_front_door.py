@@ -10,25 +10,30 @@ not depend on what else the machine runs.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import msgspec
 import pytest
 import pytest_asyncio
 
-from yutang.app import create_app
 from yutang.core.models import Product
 from yutang.core.runtime import Runtime
 from yutang.core.settings import AppSettings
 from yutang.core.tenancy import TenantInfo
-from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
+from yutang.testing import (
+    GraphQLClient,
+    MakeTenant,
+    app_with,
+    client_of,
+    create_member,
+    create_staff,
+)
 
 SHOP = {"X-Tenant": "shop"}
 JSON = {**SHOP, "Content-Type": "application/json"}
@@ -49,12 +54,7 @@ Make = Callable[..., Awaitable[Product]]
 @asynccontextmanager
 async def serving(runtime: Runtime, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The real app with the response cache on (as in production) and ``settings``."""
-    runtime = dataclasses.replace(
-        runtime, settings=msgspec.structs.replace(runtime.settings, response_cache=True, **settings)
-    )
-    app = create_app(runtime, worker=False, manage_db=False, debug=True)
-    transport = httpx.ASGITransport(app=cast(Any, app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://yutang.test") as client:
+    async with client_of(app_with(runtime, response_cache=True, **settings)) as client:
         yield client
 
 

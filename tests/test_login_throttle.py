@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -25,7 +24,14 @@ from yutang.core.auth import DUMMY_HASH, hash_password
 from yutang.core.models import Operator
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantInfo
-from yutang.testing import PASSWORD, app_with, client_of, create_member, create_staff
+from yutang.testing import (
+    PASSWORD,
+    app_with,
+    client_of,
+    create_member,
+    create_staff,
+    redis_keys,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 MEMBER_LOGIN = """mutation($phone: String!, $password: String!) {
@@ -152,20 +158,9 @@ async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(
 
 @pytest_asyncio.fixture
 async def redis_prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own in Redis database 14; its keys go afterwards."""
-    redis = pytest.importorskip("redis.asyncio")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (OSError, redis.ConnectionError) as exc:
-        await client.aclose()
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-    prefix = f"yutang-test:{uuid.uuid4().hex}:"
-    yield prefix
-    keys = [k async for k in client.scan_iter(match=prefix + "*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+    """A key prefix of this test's own in Redis database 14."""
+    async with redis_keys(REDIS_URL) as prefix:
+        yield prefix
 
 
 async def test_server_processes_sharing_redis_share_the_counts(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TenantResolver
 from yutang.graphql.cache_store import Entry, LocalStore, check_workers
 from yutang.graphql.ids import to_global
-from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
+from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff, redis_keys
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PRODUCTS = """
@@ -73,27 +72,9 @@ async def serving(runtime: Runtime, **settings: Any) -> AsyncIterator[httpx.Asyn
         await app.state.response_cache.aclose()
 
 
-@asynccontextmanager
-async def redis_keys() -> AsyncIterator[str]:
-    """A key prefix of this test's own in the shared Redis; its keys are deleted after."""
-    redis = pytest.importorskip("redis.asyncio")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (OSError, redis.ConnectionError) as exc:
-        await client.aclose()
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-    prefix = f"yutang-test:{uuid.uuid4().hex}:"
-    yield prefix
-    keys = [k async for k in client.scan_iter(match=prefix + "*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
-
-
 @pytest_asyncio.fixture
 async def redis_prefix() -> AsyncIterator[str]:
-    async with redis_keys() as prefix:
+    async with redis_keys(REDIS_URL) as prefix:
         yield prefix
 
 
@@ -108,7 +89,7 @@ async def http(
             yield client
         return
     async with (
-        redis_keys() as prefix,
+        redis_keys(REDIS_URL) as prefix,
         serving(
             yutang_db, response_cache_ttl=30.0, redis_url=REDIS_URL, cache_prefix=prefix
         ) as client,

@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -232,6 +233,27 @@ async def client_of(app: Litestar, peer: str = "127.0.0.1") -> AsyncIterator[htt
     transport = httpx.ASGITransport(app=cast(Any, app), client=(peer, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://yutang.test") as client:
         yield client
+
+
+@contextlib.asynccontextmanager
+async def redis_keys(url: str) -> AsyncIterator[str]:
+    """A key prefix of the caller's own in the Redis at ``url``, its keys deleted after;
+    skips the test when redis-py or the server is missing."""
+    redis = pytest.importorskip("redis.asyncio")
+    client = redis.Redis.from_url(url)
+    try:
+        await client.ping()
+    except (OSError, redis.ConnectionError) as exc:
+        await client.aclose()
+        pytest.skip(f"no Redis at {url}: {exc}")
+    prefix = f"yutang-test:{uuid.uuid4().hex}:"
+    try:
+        yield prefix
+    finally:
+        keys = [k async for k in client.scan_iter(match=prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
 
 
 @pytest_asyncio.fixture

@@ -81,15 +81,7 @@ class DevProvider:
 
 def providers(tenant: TenantInfo) -> dict[str, PaymentProvider]:
     """Providers installed in the tenant's plugin set, by name."""
-    found: dict[str, PaymentProvider] | None = tenant.hooks.memo.get("payment_providers")
-    if found is None:
-        found = {
-            p.name: p
-            for _, result in tenant.hooks.collect("yutang_payment_providers")
-            for p in result
-        }
-        tenant.hooks.memo["payment_providers"] = found
-    return found
+    return tenant.hooks.by_name("yutang_payment_providers")
 
 
 async def pay_order(

@@ -69,6 +69,15 @@ class PluginSet:
         """Call implementations in order until one returns non-None (firstresult)."""
         return await acall(self.caller(hook), kwargs, first=True)
 
+    def by_name(self, hook: str) -> dict[str, Any]:
+        """What a registration hook returning lists of named objects (payment or
+        verification providers) gives in this set, by ``name``; collected once."""
+        found: dict[str, Any] | None = self.memo.get(("by_name", hook))
+        if found is None:
+            found = {p.name: p for _, result in self.collect(hook) for p in result}
+            self.memo[("by_name", hook)] = found
+        return found
+
     def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call a synchronous registration hook; ``(plugin, result)`` pairs, non-None."""
         out = []

@@ -66,15 +66,7 @@ class CodeRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def providers(tenant: TenantInfo) -> dict[str, VerificationProvider]:
     """Providers installed in the tenant's plugin set, by name."""
-    found: dict[str, VerificationProvider] | None = tenant.hooks.memo.get("verification")
-    if found is None:
-        found = {
-            p.name: p
-            for _, result in tenant.hooks.collect("yutang_verification_providers")
-            for p in result
-        }
-        tenant.hooks.memo["verification"] = found
-    return found
+    return tenant.hooks.by_name("yutang_verification_providers")
 
 
 def enabled(tenant: TenantInfo, purpose: str) -> bool:
