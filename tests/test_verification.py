@@ -138,6 +138,25 @@ async def test_sending_codes_is_limited_per_phone_and_per_address(
     assert len(sent_codes.sent) == 4
 
 
+async def test_sign_ups_are_limited_per_address_even_without_codes(
+    yutang_db: Runtime, make_tenant: MakeTenant
+) -> None:
+    """15 accounts in 4.6 s from one address, each claiming the same coupon, was the
+    farm; a tenant asking for no code still holds an address to its share."""
+    await make_tenant("shop")
+    app = app_with(yutang_db, register_limit_address="3/1hour")
+    async with client_of(app, "203.0.113.9") as farm, client_of(app, "198.51.100.5") as home:
+        farmer = GraphQLClient(farm, "/graphql", "shop")
+        for n in range(3):
+            done = (await farmer(REGISTER, {"phone": f"1390000010{n}"}))["register"]
+            assert done["errors"] == [] and done["token"]
+        held = (await farmer(REGISTER, {"phone": "13900000109"}))["register"]
+        assert codes_of(held) == ["TOO_MANY_ATTEMPTS"] and held["token"] is None
+        shopper = GraphQLClient(home, "/graphql", "shop")
+        assert (await shopper(REGISTER, {"phone": "13900000109"}))["register"]["errors"] == []
+    assert await Member.filter(phone="13900000109").count() == 1
+
+
 async def test_a_password_reset_by_code_ends_every_other_session(
     storefront: GraphQLClient, tenant: Any, sent_codes: SentCodes
 ) -> None:

@@ -21,7 +21,8 @@ class AppSettings(msgspec.Struct, frozen=True):
     ``X-Forwarded-For`` names the client (none: the peer address is the client). The
     ``*_limit_*`` settings are rates in the notation of the ``limits`` library
     (``"5/15minutes"``, several joined by ``;``): failed logins per account and per client
-    address, verification codes sent per phone and per client address.
+    address, verification codes sent per phone and per client address, sign-ups per client
+    address.
     ``max_cost_storefront`` / ``max_cost_admin`` bound an operation's cost computed before
     it runs (``docs/security.md``); ``max_cost_persisted`` is the storefront's bound
     for operations on the tenant's allowlist. ``introspection`` is ``on`` (anyone),
@@ -47,6 +48,7 @@ class AppSettings(msgspec.Struct, frozen=True):
     login_limit_address: str = "30/15minutes"
     code_limit_phone: str = "1/minute;5/hour"
     code_limit_address: str = "20/hour"
+    register_limit_address: str = "20/hour"
     max_cost_storefront: int = 100_000
     max_cost_admin: int = 100_000
     max_cost_persisted: int = 250_000
@@ -78,6 +80,7 @@ class AppSettings(msgspec.Struct, frozen=True):
             "login_limit_address": "YUTANG_LOGIN_LIMIT_ADDRESS",
             "code_limit_phone": "YUTANG_CODE_LIMIT_PHONE",
             "code_limit_address": "YUTANG_CODE_LIMIT_ADDRESS",
+            "register_limit_address": "YUTANG_REGISTER_LIMIT_ADDRESS",
             "max_cost_storefront": "YUTANG_MAX_COST_STOREFRONT",
             "max_cost_admin": "YUTANG_MAX_COST_ADMIN",
             "max_cost_persisted": "YUTANG_MAX_COST_PERSISTED",

@@ -56,7 +56,7 @@ def _storage(settings: AppSettings) -> Storage:
 
 
 class Throttle:
-    """The counters of one app: failed logins and verification codes sent."""
+    """The counters of one app: failed logins, verification codes sent, sign-ups."""
 
     def __init__(self, settings: AppSettings, storage: Storage) -> None:
         self.limiter = MovingWindowRateLimiter(storage)
@@ -71,6 +71,10 @@ class Throttle:
         )
         self.code_address = Counter(
             "code-address", _rates(settings.code_limit_address, "YUTANG_CODE_LIMIT_ADDRESS")
+        )
+        self.register_address = Counter(
+            "register-address",
+            _rates(settings.register_limit_address, "YUTANG_REGISTER_LIMIT_ADDRESS"),
         )
 
     @classmethod
@@ -101,6 +105,14 @@ class Throttle:
         counters = ((self.code_phone, phone), (self.code_address, address))
         await self._refuse_if_spent(*counters)
         await self._count(*counters)
+
+    async def spend_registration(self, tenant_id: int, address: str) -> None:
+        """Count a sign-up from ``address``, or refuse it if the address has had its
+        share: accounts cannot be farmed from one address even where the tenant asks for
+        no verification code."""
+        counter = (self.register_address, f"{tenant_id}:{address}")
+        await self._refuse_if_spent(counter)
+        await self._count(counter)
 
     async def _refuse_if_spent(self, *counters: tuple[Counter, str]) -> None:
         waits: list[float] = []

@@ -89,7 +89,8 @@ async def _change_password(ctx: Context, current: str, new: str, *kinds: str) ->
 class MemberAccountMutation:
     @strawberry.mutation(
         description="Sign up. A tenant that asks for a verification code (see "
-        "`requestVerificationCode`) takes it as `code`; a phone in use is PHONE_TAKEN."
+        "`requestVerificationCode`) takes it as `code`; a phone in use is PHONE_TAKEN; "
+        "sign-ups are limited per client address (TOO_MANY_ATTEMPTS with `retryAfter`)."
     )
     async def register(
         self,
@@ -114,10 +115,10 @@ class MemberAccountMutation:
             }
             if referrer_id is not None:
                 data["referrer_id"] = pk_of(referrer_id, "Member", "referrerId")
+            checked = convert(data, members.RegisterInput)
+            await ctx.throttle.spend_registration(ctx.tenant.id, ctx.client)
             member, issued = await members.register(
-                ctx.tenant,
-                convert(data, members.RegisterInput),
-                ctx.runtime.settings.token_days,
+                ctx.tenant, checked, ctx.runtime.settings.token_days
             )
             if cart_token:
                 await carts.merge_guest_cart(ctx.tenant, member.id, cart_token)
