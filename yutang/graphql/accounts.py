@@ -11,8 +11,11 @@ import strawberry
 from yutang.core import auth, members, verification
 from yutang.core import cart as carts
 from yutang.core.accounts import change_password, log_in
+from yutang.core.auth import IssuedToken
 from yutang.core.errors import DomainError
 from yutang.core.inputs import convert
+from yutang.core.models import Member
+from yutang.core.tenancy import TenantInfo
 from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.orders import member_nodes
@@ -26,6 +29,15 @@ Info = strawberry.Info[Context, None]
 class VerificationPurpose(Enum):
     REGISTER = "register"
     RESET_PASSWORD = "reset_password"
+
+
+async def signed_in(tenant: TenantInfo, member: Member, issued: IssuedToken) -> AuthPayload:
+    """The payload of a session just opened for ``member`` (sign-up, password reset)."""
+    return AuthPayload(
+        token=issued.token,
+        expires_at=issued.expires_at,
+        member=(await member_nodes(tenant, [member]))[0],
+    )
 
 
 @strawberry.type
@@ -122,11 +134,7 @@ class MemberAccountMutation:
             )
             if cart_token:
                 await carts.merge_guest_cart(ctx.tenant, member.id, cart_token)
-            return AuthPayload(
-                token=issued.token,
-                expires_at=issued.expires_at,
-                member=(await member_nodes(ctx.tenant, [member]))[0],
-            )
+            return await signed_in(ctx.tenant, member, issued)
 
         result, errors = await attempt(run)
         return result or AuthPayload(errors=errors)
@@ -197,11 +205,7 @@ class MemberAccountMutation:
             member, issued = await members.reset_password(
                 ctx.tenant, phone, code, new_password, ctx.runtime.settings.token_days
             )
-            return AuthPayload(
-                token=issued.token,
-                expires_at=issued.expires_at,
-                member=(await member_nodes(ctx.tenant, [member]))[0],
-            )
+            return await signed_in(ctx.tenant, member, issued)
 
         result, errors = await attempt(run)
         return result or AuthPayload(errors=errors)
