@@ -28,10 +28,10 @@ from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp
 
 from yutang.core.catalog import ProductInput, SkuInput, save_product
+from yutang.core.contract import TenantInfo
 from yutang.core.db import init_db, run_migrations
 from yutang.core.runtime import Runtime
 from yutang.core.settings import AppSettings
-from yutang.core.tenancy import TenantInfo
 from yutang.core.tenants import create_tenant
 
 REPO = Path(__file__).resolve().parent.parent

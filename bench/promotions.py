@@ -49,11 +49,10 @@ from bench.common import (
     settings_for,
 )
 from yutang.core.checkout import CheckoutInput, load_checkout, quote, quote_checkout
+from yutang.core.contract import LineInput, TenantInfo
 from yutang.core.db import close_db
 from yutang.core.models import Sku
-from yutang.core.pricing import LineInput
 from yutang.core.runtime import Runtime, build_runtime
-from yutang.core.tenancy import TenantInfo
 
 RULES = (1, 2, 5, 10, 20)
 LINES = (1, 10, 25, 50, 100)

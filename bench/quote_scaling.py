@@ -41,9 +41,9 @@ from bench.common import (
 )
 from yutang import api
 from yutang.core.checkout import CheckoutInput, load_checkout, quote, quote_checkout
+from yutang.core.contract import LineInput
 from yutang.core.db import close_db
 from yutang.core.models import Sku
-from yutang.core.pricing import LineInput
 from yutang.core.runtime import build_runtime
 from yutang.core.settings import AppSettings
 from yutang.core.tenants import set_tenant_plugins

@@ -6,7 +6,8 @@ request is a one-line placeOrder of 1 unit with ``activity: {plugin: "seckill", 
 the next member in turn, with a unique idempotency key (``wrk/storm.lua``). Servers:
 
 * ``yutang`` — the real ``yutang serve --no-worker`` in production settings;
-* ``yutang+redis`` — the same with the plugin's Redis gate (``YUTANG_SECKILL_REDIS_URL``);
+* ``yutang+redis`` — the same with the deployment's Redis (``YUTANG_REDIS_URL``), which the
+  seckill gate uses;
 * ``bare`` / ``bare+redis`` — ``bench.bare_marketing``: the same statements on the raw
   driver in one transaction (conditional UPDATEs, same order), and with Redis the plugin's
   own gate script, asked before the transaction as the plugin's admission asks it: the
@@ -111,10 +112,12 @@ def configs(redis: str) -> list[str]:
 
 
 def server_env(config: str, redis: str) -> dict[str, str]:
-    """The Redis gate of a configuration, by environment."""
-    if not config.endswith("+redis"):
-        return {"YUTANG_SECKILL_REDIS_URL": "", "BENCH_SECKILL_REDIS_URL": ""}
-    return {"YUTANG_SECKILL_REDIS_URL": redis, "BENCH_SECKILL_REDIS_URL": redis}
+    """The Redis of a configuration, by environment: the deployment's (which the seckill
+    gate uses since 0.2) and, for a server of 0.1 measured as the baseline, the plugin's own
+    variable of that version."""
+    url = redis if config.endswith("+redis") else ""
+    names = ("YUTANG_REDIS_URL", "YUTANG_SECKILL_REDIS_URL", "BENCH_SECKILL_REDIS_URL")
+    return dict.fromkeys(names, url)
 
 
 async def clear_redis(redis: str, tenant_id: int) -> None:

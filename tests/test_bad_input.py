@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from yutang.app import create_app
+from yutang.core.contract import TenantInfo
 from yutang.core.models import (
     IdempotencyRecord,
     Job,
@@ -31,7 +32,6 @@ from yutang.core.models import (
     Sku,
 )
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, create_member
 

@@ -16,9 +16,9 @@ from tortoise.expressions import F
 from yutang import api
 from yutang.core import cart as carts
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Cart, CartLine, Order, OrderLine, Product, Sku, Tenant
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.testing import PASSWORD, GraphQLClient, create_member
@@ -120,14 +120,31 @@ class CartRules:
                 )
 
     @api.hookimpl
-    def yutang_price_steps(self) -> list[api.PriceStep]:
-        def activity(draft: api.Draft) -> None:
-            for ln in draft.lines:
-                ref = ln.line.activity
-                if ref is not None and ref.plugin == "cartrules" and ref.ref in LIVE:
-                    draft.set_activity_price(ln, ln.unit_price - 100, "限时价")
+    def yutang_activities(self) -> list[api.Activity[Any]]:
+        return [LimitedTime()]
 
-        return [api.PriceStep(api.Stage.ACTIVITY, activity)]
+
+class LimitedTime(api.Activity[None]):
+    """Activity kind ``cartrules``: ¥1 off while the line's ``ref`` is in ``LIVE``."""
+
+    kind = "cartrules"
+
+    async def resolve(self, checkout: api.CheckoutContext, lines: list[api.CheckoutLine]) -> None:
+        return None
+
+    def price(self, draft: api.Draft, claim: None) -> None:
+        for ln in draft.lines:
+            ref = ln.line.activity
+            if ref is not None and ref.plugin == self.kind and ref.ref in LIVE:
+                draft.set_activity_price(ln, ln.unit_price - 100, "限时价")
+
+    async def reserve(self, checkout: api.CheckoutContext, claim: None, order_id: int) -> None:
+        return None
+
+    async def release(
+        self, tenant: api.TenantInfo, order_id: int, lines: list[api.ReleasedLine], reason: str
+    ) -> None:
+        return None
 
 
 @pytest_asyncio.fixture

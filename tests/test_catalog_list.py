@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
-from yutang.core.tenancy import TenantInfo
+from yutang.core.contract import TenantInfo
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient
 

@@ -18,8 +18,8 @@ import pytest_asyncio
 from yutang import api
 from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Order, Product, Sku
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.plugins.coupons.models import CouponsCoupon, CouponsTemplate

@@ -13,12 +13,12 @@ from tortoise.expressions import F
 
 from yutang import api
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Order, OrderLine, Product, Shipment, Sku, Tenant
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
-from yutang.testing import GraphQLClient
+from yutang.testing import GraphQLClient, HoldingActivity
 
 Make = Callable[..., Awaitable[Product]]
 
@@ -54,13 +54,18 @@ ADDRESS = {
 
 
 async def paid_order(
-    me: GraphQLClient, make_product: Make, lines: list[tuple[str, int]], **extra: Any
+    me: GraphQLClient,
+    make_product: Make,
+    lines: list[tuple[str, int]],
+    activity: dict[str, str] | None = None,
+    **extra: Any,
 ) -> tuple[str, list[str]]:
     body: dict[str, Any] = {"lines": [], "idempotencyKey": "o", "address": ADDRESS, **extra}
     for name, quantity in lines:
         product = await make_product(name, [(1000, 10)])
         sku = await Sku.get(product_id=product.id)
-        body["lines"].append({"skuId": to_global("Sku", sku.id), "quantity": quantity})
+        line = {"skuId": to_global("Sku", sku.id), "quantity": quantity}
+        body["lines"].append({**line, "activity": activity} if activity else line)
     placed = (await me(PLACE, {"input": body}))["placeOrder"]
     assert placed["errors"] == []
     order = placed["order"]
@@ -287,16 +292,30 @@ async def test_a_refund_fulfils_the_order_only_once_nothing_is_left_to_ship(
 HELD: dict[int, str] = {}
 
 
+class Errand(api.FulfilmentMethod[None]):
+    """A courier method besides delivery."""
+
+    name = "errand"
+    label = "跑腿"
+
+    async def resolve(self, checkout: api.CheckoutContext) -> None:
+        return None
+
+
 class Hold:
-    """Holds the orders in ``HELD`` (as group buy does) and offers a courier method."""
+    """Lines of kind ``shiphold`` whose orders are held while in ``HELD`` (as group buy's
+    are), and a courier method."""
 
     @api.hookimpl
-    def yutang_fulfilment_hold(self, order_id: int) -> str | None:
-        return HELD.get(order_id)
+    def yutang_activities(self) -> list[api.Activity[Any]]:
+        return [HoldingActivity("shiphold", HELD)]
 
     @api.hookimpl
-    def yutang_fulfilment_methods(self) -> list[api.FulfilmentMethod]:
-        return [api.FulfilmentMethod(name="errand", label="跑腿")]
+    def yutang_fulfilment_methods(self) -> list[api.FulfilmentMethod[Any]]:
+        return [Errand()]
+
+
+HOLD_LINE = {"plugin": "shiphold", "ref": "team"}
 
 
 @pytest_asyncio.fixture
@@ -318,7 +337,7 @@ async def test_a_plugins_hold_blocks_every_parcel_and_other_methods_are_not_ship
     hold: dict[int, str],
 ) -> None:
     _, me = member
-    order, (tea,) = await paid_order(me, make_product, [("Tea", 2)])
+    order, (tea,) = await paid_order(me, make_product, [("Tea", 2)], HOLD_LINE)
     hold[api.pk_of(order, "Order")] = "the team is not full yet"
     held = await ship(admin, order, "SF1", [(tea, 1)])
     assert held["errors"] == [

@@ -23,6 +23,7 @@ from tortoise import Tortoise
 from yutang import api
 from yutang.core.auth import hash_password, issue_token
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import ConfigError
 from yutang.core.models import (
     Job,
@@ -37,7 +38,6 @@ from yutang.core.models import (
 )
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.plugins.distributor import commission

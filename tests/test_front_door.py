@@ -22,10 +22,10 @@ import msgspec
 import pytest
 import pytest_asyncio
 
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Product
 from yutang.core.runtime import Runtime
 from yutang.core.settings import AppSettings
-from yutang.core.tenancy import TenantInfo
 from yutang.testing import (
     GraphQLClient,
     MakeTenant,

@@ -22,10 +22,9 @@ from hypothesis import strategies as st
 from yutang import api
 from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import CheckoutContext, CheckoutLine, Draft, Stage, TenantInfo
 from yutang.core.models import Order, OrderLine, PointsEntry, Sku
-from yutang.core.pricing import CheckoutContext, CheckoutLine, Draft, Stage
 from yutang.core.refunds import RefundLineInput, _plan
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.plugins.fullreduction.models import FullreductionAward

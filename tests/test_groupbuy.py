@@ -24,10 +24,10 @@ import pytest_asyncio
 from yutang import api
 from yutang.core import clock as core_clock
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Job, Order, Payment, Product, Refund, Sku
 from yutang.core.payments import record_capture
 from yutang.core.runtime import Runtime, build_runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
 from yutang.plugins.groupbuy.models import GroupbuyQuota, GroupbuySeat, GroupbuyTeam

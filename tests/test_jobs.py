@@ -27,10 +27,10 @@ from tortoise.transactions import in_transaction
 from yutang import api
 from yutang.core import clock, outbox
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.members import RegisterInput, change_points, register
 from yutang.core.models import Job, Member, Order, PointsEntry, Sku, Tenant
 from yutang.core.runtime import Runtime, build_runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, create_member

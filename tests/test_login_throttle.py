@@ -21,9 +21,9 @@ import pytest_asyncio
 from argon2 import PasswordHasher
 
 from yutang.core.auth import DUMMY_HASH, hash_password
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Operator
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.testing import (
     PASSWORD,
     app_with,

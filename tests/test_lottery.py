@@ -20,8 +20,8 @@ from tortoise.transactions import in_transaction
 
 from yutang import api
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Member, PointsEntry
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
 from yutang.plugins.lottery.earned import credit_paid_order

@@ -19,15 +19,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yutang.core.catalog import ProductInput, SkuInput, save_product
-from yutang.core.checkout import CoreCheckoutInput
+from yutang.core.checkout import CoreCheckoutInput, quote_checkout
+from yutang.core.contract import CheckoutContext, CheckoutLine, MemberInfo, Quote, TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.models import Member, Order, OrderLine, PointsEntry, Refund, Sku
 from yutang.core.money import apportion
 from yutang.core.plugins import PluginSet
-from yutang.core.pricing import CheckoutContext, CheckoutLine, MemberInfo, Quote, run_pipeline
+from yutang.core.resources import Resources
 from yutang.core.runtime import Runtime
 from yutang.core.settings_core import CoreSettings
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
 from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
@@ -125,6 +125,7 @@ def make_checkout(
         profile="default",
         settings_version=1,
         hooks=hooks,
+        resources=Resources(None),
         settings={"core": core},
     )
     return CheckoutContext(
@@ -188,7 +189,7 @@ def carts(draw: st.DrawFn) -> dict[str, Any]:
 
 def price(hooks: PluginSet, cart: dict[str, Any]) -> Quote:
     checkout = make_checkout(hooks, cart["core"], cart["lines"], cart["member"], cart["wanted"])
-    return asyncio.run(run_pipeline(checkout))
+    return asyncio.run(quote_checkout(checkout)).quote
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import msgspec
 import pytest
 import yutang_example_plugin as example
 
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Order, Payment, Sku
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, MakeTenant, create_member

@@ -14,9 +14,9 @@ import msgspec
 import pytest_asyncio
 
 from yutang.app import create_app
+from yutang.core.contract import TenantInfo
 from yutang.core.models import PersistedOperation, Product
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
 
 PRODUCTS = "query Products($first: Int!) { products(first: $first) { edges { node { name } } } }"

@@ -19,13 +19,13 @@ from tortoise.expressions import F
 
 from yutang import api
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Job, Order, Product, Refund, Sku, Tenant
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
 from yutang.plugins.pickup import codes
 from yutang.plugins.pickup.models import PickupHandover, PickupOrder, PickupSlotUsage
-from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
+from yutang.testing import GraphQLClient, HoldingActivity, MakeTenant, create_member, create_staff
 
 FEE = 200
 CREATE_STORE = """
@@ -115,8 +115,9 @@ async def skus_of(product: Product) -> list[str]:
     return [gid("Sku", s.id) for s in await Sku.filter(product_id=product.id).order_by("id")]
 
 
-def lines(*skus: str) -> list[dict[str, Any]]:
-    return [{"skuId": s, "quantity": 1} for s in skus]
+def lines(*skus: str, activity: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    extra = {"activity": activity} if activity else {}
+    return [{"skuId": s, "quantity": 1, **extra} for s in skus]
 
 
 def ext(store: str, slot: str | None = None) -> dict[str, Any]:
@@ -138,18 +139,30 @@ async def make_store(
 
 
 async def place(
-    me: GraphQLClient, skus: list[str], store: str, key: str, slot: str | None = None
+    me: GraphQLClient,
+    skus: list[str],
+    store: str,
+    key: str,
+    slot: str | None = None,
+    activity: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    data = await me(PLACE, {"lines": lines(*skus), "key": key, "ext": ext(store, slot)})
+    data = await me(
+        PLACE, {"lines": lines(*skus, activity=activity), "key": key, "ext": ext(store, slot)}
+    )
     result: dict[str, Any] = data["placeOrder"]
     return result
 
 
 async def paid_order(
-    me: GraphQLClient, skus: list[str], store: str, key: str, worker: Worker
+    me: GraphQLClient,
+    skus: list[str],
+    store: str,
+    key: str,
+    worker: Worker,
+    activity: dict[str, str] | None = None,
 ) -> tuple[str, str]:
     """A placed and paid pickup order, events delivered: (order ID, pickup code)."""
-    placed = await place(me, skus, store, key)
+    placed = await place(me, skus, store, key, activity=activity)
     assert placed["errors"] == [], placed
     order_id = placed["order"]["id"]
     assert (await me(PAY, {"id": order_id, "key": f"pay-{key}"}))["payOrder"]["errors"] == []
@@ -645,11 +658,14 @@ HELD: dict[int, str] = {}
 
 
 class TeamHold:
-    """A stand-in for group buy: holds fulfilment of the orders in ``HELD``."""
+    """A stand-in for group buy: lines of kind ``teamhold``, held while in ``HELD``."""
 
     @api.hookimpl
-    def yutang_fulfilment_hold(self, order_id: int) -> str | None:
-        return HELD.get(order_id)
+    def yutang_activities(self) -> list[api.Activity[Any]]:
+        return [HoldingActivity("teamhold", HELD)]
+
+
+TEAM_LINE = {"plugin": "teamhold", "ref": "team"}
 
 
 @pytest_asyncio.fixture
@@ -681,7 +697,7 @@ async def test_verification_waits_for_open_refunds_and_other_plugins_holds(
     clock: FrozenClock,
 ) -> None:
     me, clerk = shop["me"], shop["clerk_a"]
-    order_id, code = await paid_order(me, shop["skus"][:1], shop["a"], "o-1", worker)
+    order_id, code = await paid_order(me, shop["skus"][:1], shop["a"], "o-1", worker, TEAM_LINE)
 
     bypass = (await admin(FULFIL, {"o": order_id}))["fulfilOrder"]
     assert bypass["errors"] == [
@@ -729,7 +745,9 @@ async def test_verification_waits_for_open_refunds_and_other_plugins_holds(
 async def test_an_order_held_at_its_deadline_is_completed_once_the_hold_lifts(
     shop: dict[str, Any], worker: Worker, team_hold: dict[int, str], clock: FrozenClock
 ) -> None:
-    order_id, _ = await paid_order(shop["me"], shop["skus"][:1], shop["a"], "o-1", worker)
+    order_id, _ = await paid_order(
+        shop["me"], shop["skus"][:1], shop["a"], "o-1", worker, TEAM_LINE
+    )
     team_hold[pk(order_id)] = "team pending"
     clock.advance(timedelta(days=7, minutes=1))
     await worker.run_until_idle()

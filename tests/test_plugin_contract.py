@@ -12,9 +12,9 @@ import pytest_asyncio
 
 from yutang import api
 from yutang.core.auth import Principal, authorize
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import ConfigError
 from yutang.core.plugins import PluginRegistry, PluginSet
-from yutang.core.tenancy import TenantInfo
 from yutang.testing import GraphQLClient, create_staff
 
 

@@ -23,11 +23,11 @@ from yutang.app import create_app
 from yutang.core.auth import hash_password, issue_token
 from yutang.core.catalog import ProductInput, SkuInput, save_product
 from yutang.core.config import load_plugins_file
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import ConfigError
 from yutang.core.models import IdempotencyRecord, Job, Operator, Order, OrderLine, Sku, Tenant
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
 from yutang.testing import GraphQLClient, create_member, create_staff

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from yutang.core.catalog import save_category
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Product, ProductImage
-from yutang.core.tenancy import TenantInfo
 from yutang.testing import GraphQLClient
 
 PAGE = """

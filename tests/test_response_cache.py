@@ -9,7 +9,6 @@ Redis answers at ``REDIS_URL``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -22,16 +21,21 @@ import pytest
 import pytest_asyncio
 
 from yutang import cli
-from yutang.app import create_app
 from yutang.core.auth import hash_password, issue_token
 from yutang.core.clock import FrozenClock
 from yutang.core.errors import ConfigError
 from yutang.core.models import Operator, Product, Sku
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantResolver
 from yutang.graphql.cache_store import Entry, LocalStore, check_workers
 from yutang.graphql.ids import to_global
-from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff, redis_keys
+from yutang.testing import (
+    GraphQLClient,
+    MakeTenant,
+    app_with,
+    create_member,
+    create_staff,
+    redis_keys,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PRODUCTS = """
@@ -57,12 +61,7 @@ Make = Callable[..., Awaitable[Product]]
 @asynccontextmanager
 async def serving(runtime: Runtime, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The real app with the response cache on (and ``settings``), its own tenant cache."""
-    runtime = dataclasses.replace(
-        runtime,
-        settings=msgspec.structs.replace(runtime.settings, response_cache=True, **settings),
-        tenants=TenantResolver(runtime.registry, runtime.plugins_file),
-    )
-    app = create_app(runtime, worker=False, manage_db=False, debug=True)
+    app = app_with(runtime, response_cache=True, **settings)
     transport = httpx.ASGITransport(app=cast(Any, app))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://yutang.test") as client:

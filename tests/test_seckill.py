@@ -25,16 +25,15 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.db import tortoise_config
 from yutang.core.models import Order, Payment, Product, Sku, Tenant
 from yutang.core.payments import record_capture
 from yutang.core.settings import AppSettings
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.admission import Admission
 from yutang.graphql.ids import from_global, to_global
 from yutang.graphql.schema import SchemaCache
-from yutang.plugins.seckill import checkout as seckill_checkout
 from yutang.plugins.seckill.models import (
     SeckillActivity,
     SeckillMemberQuota,
@@ -103,9 +102,9 @@ async def tenant(make_tenant: MakeTenant) -> TenantInfo:
 
 
 @pytest.fixture(autouse=True)
-def fresh_item_copies() -> None:
+def fresh_item_copies(yutang_runtime: Any) -> None:
     """Admission keeps items a second per (tenant, item id), and ids repeat between tests."""
-    seckill_checkout._recent.clear()
+    yutang_runtime.resources.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -1124,36 +1123,36 @@ async def test_one_member_tapping_every_item_at_once_passes_no_limit(
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-async def switch_gate_on(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A client of an emptied Redis database 15, with the gate switched on through the
-    environment (skipped without redis-py or a Redis server)."""
+async def switch_gate_on(monkeypatch: pytest.MonkeyPatch, resources: Any) -> Any:
+    """A client of an emptied Redis database 15, made the deployment's Redis offered to
+    plugins, which switches the gate on (skipped without redis-py or a Redis server)."""
     redis = pytest.importorskip("redis.asyncio")
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
         await client.flushdb()
     except OSError as exc:
         pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-    monkeypatch.setenv("YUTANG_SECKILL_REDIS_URL", REDIS_URL)
+    monkeypatch.setattr(resources, "redis_url", REDIS_URL)
     return client
 
 
 @pytest_asyncio.fixture
-async def redis_gate(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+async def redis_gate(monkeypatch: pytest.MonkeyPatch, yutang_runtime: Any) -> AsyncIterator[Any]:
     """The Redis gate on; yields a client of its Redis."""
-    client = await switch_gate_on(monkeypatch)
+    client = await switch_gate_on(monkeypatch, yutang_runtime.resources)
     yield client
     await client.aclose()
 
 
 @pytest_asyncio.fixture(params=[False, True], ids=["database", "redis-gate"])
 async def with_and_without_gate(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, yutang_runtime: Any
 ) -> AsyncIterator[Any]:
     """Runs a test twice: without the gate (None), then with it (a Redis client)."""
     if not request.param:
         yield None
         return
-    client = await switch_gate_on(monkeypatch)
+    client = await switch_gate_on(monkeypatch, yutang_runtime.resources)
     yield client
     await client.aclose()
 
@@ -1303,7 +1302,7 @@ async def test_refusals_in_front_of_graphql_answer_as_graphql_does(
         for name, (query, _) in SHAPES.items()
     }
     admission = Admission(SchemaCache(yutang_db.settings))
-    gate = await switch_gate_on(monkeypatch)
+    gate = await switch_gate_on(monkeypatch, yutang_db.resources)
     try:
         refused = await place(first, [line(sku, 1, ref(act))], "b")
         assert refused["errors"][0]["code"] == "SOLD_OUT"  # and the gate learnt it
@@ -1359,9 +1358,9 @@ async def test_admission_refuses_past_each_limit_as_the_transaction_does(
     for n, ((bought, bought_ref), (asked, asked_ref), scope) in enumerate(steps):
         assert (await place(me, [line(bought, 1, bought_ref)], f"buy{n}"))["errors"] == []
         lines = [line(asked, 1, asked_ref)]
-        monkeypatch.delenv("YUTANG_SECKILL_REDIS_URL")
+        monkeypatch.setattr(yutang_db.resources, "redis_url", None)
         by_transaction = await post(http, tenant, token, query, {"lines": lines, "key": f"t{n}"})
-        monkeypatch.setenv("YUTANG_SECKILL_REDIS_URL", REDIS_URL)
+        monkeypatch.setattr(yutang_db.resources, "redis_url", REDIS_URL)
         assert f"allowed per member {scope} (unpaid".encode() in by_transaction, by_transaction
         # the first refusal with the gate may go on to teach it the occurrence's counters
         taught = await post(http, tenant, token, query, {"lines": lines, "key": f"g{n}"})
@@ -1407,7 +1406,7 @@ async def test_a_redis_that_is_down_leaves_the_database_to_decide(
     admin, storefront, tenant, make_product: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("redis.asyncio")
-    monkeypatch.setenv("YUTANG_SECKILL_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens
+    monkeypatch.setattr(tenant.resources, "redis_url", "redis://127.0.0.1:1/0")  # nothing listens
     sku = await sku_of(await make_product("Tea", [(5800, 10)]))
     act = await activity(admin, session((sku, 100, 1), dailyStart="10:00", dailyEnd="11:00"))
     first = await buyer(tenant, storefront, "13900000071")

@@ -16,9 +16,9 @@ import pytest
 
 from yutang.core.auth import hash_password
 from yutang.core.clock import FrozenClock
+from yutang.core.contract import TenantInfo
 from yutang.core.models import AuthToken, Operator, Staff
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.testing import (

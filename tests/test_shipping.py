@@ -11,9 +11,9 @@ import pytest_asyncio
 from tortoise.expressions import F
 
 from yutang import api
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Order, Product, Sku, Tenant
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient
 
@@ -300,8 +300,18 @@ class FreeShipping:
         return [api.PriceStep(api.Stage.PROMOTION, waive)]
 
     @api.hookimpl
-    def yutang_fulfilment_methods(self) -> list[api.FulfilmentMethod]:
-        return [api.FulfilmentMethod(name="courier", label="同城配送")]
+    def yutang_fulfilment_methods(self) -> list[api.FulfilmentMethod[Any]]:
+        return [Courier()]
+
+
+class Courier(api.FulfilmentMethod[None]):
+    """Same-city courier: no address of the core's, no fee."""
+
+    name = "courier"
+    label = "同城配送"
+
+    async def resolve(self, checkout: api.CheckoutContext) -> None:
+        return None
 
 
 @pytest_asyncio.fixture

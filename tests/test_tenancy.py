@@ -17,6 +17,7 @@ import pytest
 import yutang_example_plugin as example
 
 from yutang.core.auth import hash_password, issue_token
+from yutang.core.contract import TenantInfo
 from yutang.core.models import (
     IdempotencyRecord,
     Job,
@@ -30,7 +31,6 @@ from yutang.core.models import (
     Refund,
     Sku,
 )
-from yutang.core.tenancy import TenantInfo
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, create_member, create_staff
 

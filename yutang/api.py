@@ -11,11 +11,37 @@ from typing import Any
 import strawberry
 from strawberry.types.field import StrawberryField
 
-from yutang.core.auth import Permission, Principal, authorize
+from yutang.core.auth import Principal, authorize
 from yutang.core.clock import now
+from yutang.core.contract import (
+    Activity,
+    ActivityRef,
+    Capture,
+    CheckoutContext,
+    CheckoutLine,
+    Draft,
+    DraftLine,
+    ErrorCodes,
+    Event,
+    FulfilmentMethod,
+    GraphQLContribution,
+    JobHandler,
+    LineInput,
+    MemberInfo,
+    PaymentIntent,
+    PaymentProvider,
+    Permission,
+    PriceStep,
+    ReleasedLine,
+    Reward,
+    RewardKind,
+    SkuSummary,
+    Stage,
+    TenantInfo,
+    VerificationProvider,
+)
 from yutang.core.db import check_constraints
-from yutang.core.errors import DomainError, ErrorCodes, Forbidden, NotFound
-from yutang.core.events import Event, FulfilmentMethod, GraphQLContribution, JobHandler, Reward
+from yutang.core.errors import DomainError, Forbidden, NotFound
 from yutang.core.fulfilment import complete_order, fulfil_order
 from yutang.core.hookspecs import hookimpl, hookspec
 from yutang.core.inputs import bounded, convert, one_of
@@ -23,28 +49,13 @@ from yutang.core.members import change_points, member_info
 from yutang.core.models.base import TenantModel, Timestamped
 from yutang.core.money import Money, apportion, format_money, percent_of
 from yutang.core.outbox import schedule as schedule_job
-from yutang.core.payments import Capture, PaymentIntent, PaymentProvider
-from yutang.core.pricing import (
-    ActivityRef,
-    CheckoutContext,
-    CheckoutLine,
-    Draft,
-    DraftLine,
-    LineInput,
-    MemberInfo,
-    PriceStep,
-    Stage,
-)
 from yutang.core.refunds import refund_order
 from yutang.core.regions import Destination
 from yutang.core.rewards import grant_reward, revoke_reward
-from yutang.core.tenancy import TenantInfo
-from yutang.core.verification import VerificationProvider
 from yutang.core.views import (
     LineView,
     OrderView,
     ProductView,
-    SkuSummary,
     StoreView,
     masked_member_names,
     member_joined_at,
@@ -96,6 +107,7 @@ async def require_permission(info: Info, permission: str) -> Principal:
 
 
 __all__ = [
+    "Activity",
     "ActivityRef",
     "Capture",
     "CheckoutContext",
@@ -127,7 +139,9 @@ __all__ = [
     "PriceStep",
     "Principal",
     "ProductView",
+    "ReleasedLine",
     "Reward",
+    "RewardKind",
     "SkuSummary",
     "Stage",
     "StoreView",

@@ -16,11 +16,12 @@ from litestar.params import FromPath
 from litestar.types import ASGIApp, Receive, Scope, Send
 from strawberry.litestar import make_graphql_controller
 
+from yutang.core.contract import TenantInfo
 from yutang.core.db import close_db, init_db
 from yutang.core.errors import DomainError
 from yutang.core.payments import providers, record_capture
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TENANT_STATE, TenantInfo, current_tenant
+from yutang.core.tenancy import TENANT_STATE, current_tenant
 from yutang.core.throttle import Throttle
 from yutang.core.worker import Worker
 from yutang.edge.documents import DocumentLimit

@@ -30,11 +30,20 @@ from tortoise import Tortoise, connections
 
 from yutang.core import auth, clock
 from yutang.core.catalog import ProductInput, SkuInput, save_product
+from yutang.core.contract import (
+    Activity,
+    CheckoutContext,
+    CheckoutLine,
+    Draft,
+    ReleasedLine,
+    TenantInfo,
+)
 from yutang.core.db import close_db, init_db, run_migrations
 from yutang.core.models import Member, Product, Staff, Tenant
+from yutang.core.resources import Resources
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
-from yutang.core.tenancy import TenantInfo, TenantResolver
+from yutang.core.tenancy import TenantResolver
 from yutang.core.worker import Worker
 
 POSTGRES_ENV = "YUTANG_TEST_POSTGRES_DSN"
@@ -215,14 +224,17 @@ class GraphQLClient:
 
 
 def app_with(runtime: Runtime, **settings: Any) -> Litestar:
-    """The real app with other settings (``token_days=3``), its own tenant cache and
-    counters; no in-process worker."""
+    """The real app with other settings (``token_days=3``), its own tenant cache,
+    counters and shared resources (``redis_url=...``); no in-process worker."""
     from yutang.app import create_app
 
+    app_settings = msgspec.structs.replace(runtime.settings, **settings)
+    resources = Resources(app_settings.redis_url)
     changed = dataclasses.replace(
         runtime,
-        settings=msgspec.structs.replace(runtime.settings, **settings),
-        tenants=TenantResolver(runtime.registry, runtime.plugins_file),
+        settings=app_settings,
+        tenants=TenantResolver(runtime.registry, runtime.plugins_file, resources),
+        resources=resources,
     )
     return create_app(changed, worker=False, manage_db=False, debug=True)
 
@@ -368,3 +380,36 @@ def sent_codes() -> Iterator[SentCodes]:
         yield collector
     finally:
         log.removeHandler(collector)
+
+
+class HoldingActivity(Activity[None]):
+    """A stand-in line activity for tests (group buy's part in an order): lines of
+    ``kind`` keep their list price, and an order is held while ``held`` names it."""
+
+    def __init__(self, kind: str, held: dict[int, str]) -> None:
+        self.kind = kind
+        self.held = held
+
+    async def resolve(self, checkout: CheckoutContext, lines: list[CheckoutLine]) -> None:
+        """Nothing to read."""
+        return
+
+    def price(self, draft: Draft, claim: None) -> None:
+        """The list price, as an activity price."""
+        for ln in draft.lines:
+            if ln.line.activity is not None and ln.line.activity.plugin == self.kind:
+                draft.set_activity_price(ln, ln.unit_price, self.kind)
+
+    async def reserve(self, checkout: CheckoutContext, claim: None, order_id: int) -> None:
+        """Nothing to take."""
+        return
+
+    async def release(
+        self, tenant: TenantInfo, order_id: int, lines: list[ReleasedLine], reason: str
+    ) -> None:
+        """Nothing to give back."""
+        return
+
+    async def hold(self, tenant: TenantInfo, order_id: int) -> str | None:
+        """The reason ``held`` gives for the order, if any."""
+        return self.held.get(order_id)

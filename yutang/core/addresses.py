@@ -8,10 +8,10 @@ import msgspec
 from tortoise.transactions import in_transaction
 
 from yutang.core.accounts import Phone
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.models import Address
 from yutang.core.regions import Destination, RegionCode, check_hierarchy
-from yutang.core.tenancy import TenantInfo
 
 MAX_ADDRESSES = 50
 Receiver = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock
+from yutang.core.contract import Permission
 from yutang.core.errors import DomainError, Forbidden
 from yutang.core.expiry import schedule_purge
 from yutang.core.models import AuthToken
@@ -145,19 +146,6 @@ async def principal_for(token: str) -> Principal | None:
     return Principal(
         kind=row["kind"], id=row["subject_id"], tenant_id=row["tenant_id"], role=row["role"]
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Permission:
-    """A permission a plugin declares, ``<plugin>.<what>``, and the staff roles holding it.
-
-    ``roles`` are the roles granted it by default, among owner, manager and clerk (a store
-    clerk); platform operators and owners hold every permission whatever the list says.
-    """
-
-    name: str
-    description: str
-    roles: tuple[str, ...] = ("owner", "manager")
 
 
 async def authorize(

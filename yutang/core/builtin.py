@@ -1,5 +1,5 @@
-"""The core's own plugin: member prices, points deduction, shipping fees, points rewards,
-core jobs.
+"""The core's own plugin: member prices, points deduction, delivery, points rewards, core
+jobs.
 
 Written against the same hooks as any plugin; always part of every tenant's set.
 """
@@ -11,17 +11,25 @@ from typing import Any
 import msgspec
 
 from yutang.core import cart, expiry, fulfilment, payments, refunds, shipping
+from yutang.core.contract import (
+    Draft,
+    FulfilmentMethod,
+    JobHandler,
+    PaymentProvider,
+    PriceStep,
+    Reward,
+    RewardKind,
+    Stage,
+    TenantInfo,
+    VerificationProvider,
+)
 from yutang.core.errors import DomainError
-from yutang.core.events import JobHandler, Reward
 from yutang.core.hookspecs import hookimpl
 from yutang.core.members import change_points, revoke_points
 from yutang.core.money import apportion, format_money, percent_of
-from yutang.core.payments import DevProvider, PaymentProvider
-from yutang.core.pricing import Draft, PriceStep, Stage
+from yutang.core.payments import DevProvider
 from yutang.core.settings_core import CoreSettings, core_settings
-from yutang.core.tenancy import TenantInfo
 from yutang.core.verification import DevProvider as DevCodes
-from yutang.core.verification import VerificationProvider
 from yutang.core.worker import outside_transaction
 
 
@@ -71,30 +79,37 @@ def points_deduction(draft: Draft) -> None:
 
 @hookimpl
 def yutang_price_steps() -> list[PriceStep]:
-    """Member price, points deduction and the shipping fee of deliveries."""
+    """Member price and points deduction."""
     return [
         PriceStep(Stage.MEMBER_PRICE, member_price, priority=100),
         PriceStep(Stage.POINTS, points_deduction, priority=100),
-        PriceStep(Stage.FEES, shipping.shipping_fee, priority=100),
     ]
 
 
 @hookimpl
-async def yutang_grant_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> bool | None:
-    """The core provides points rewards."""
-    if reward.kind != "points":
-        return None
-    await change_points(tenant, member_id, reward.amount, "reward", reward.reference)
-    return True
+def yutang_fulfilment_methods() -> list[FulfilmentMethod[Any]]:
+    """Delivery to the shopper's address."""
+    return [shipping.Delivery()]
+
+
+class Points(RewardKind):
+    """Points as a reward: added to the member's balance, taken back as far as unspent."""
+
+    kind = "points"
+
+    async def grant(self, tenant: TenantInfo, member_id: int, reward: Reward) -> None:
+        """Add the points (once per reference)."""
+        await change_points(tenant, member_id, reward.amount, "reward", reward.reference)
+
+    async def revoke(self, tenant: TenantInfo, member_id: int, reward: Reward) -> None:
+        """Take what is left of them back."""
+        await revoke_points(tenant, member_id, reward.amount, "reward_revoked", reward.reference)
 
 
 @hookimpl
-async def yutang_revoke_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> bool | None:
-    """Take points rewards back (what is left of them)."""
-    if reward.kind != "points":
-        return None
-    await revoke_points(tenant, member_id, reward.amount, "reward_revoked", reward.reference)
-    return True
+def yutang_reward_kinds() -> list[RewardKind]:
+    """The core grants points."""
+    return [Points()]
 
 
 @hookimpl

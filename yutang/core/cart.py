@@ -22,11 +22,10 @@ from tortoise.transactions import in_transaction
 from yutang.core import clock, outbox
 from yutang.core.addresses import CheckoutAddress
 from yutang.core.checkout import MAX_LINES, CheckoutInput, quote
+from yutang.core.contract import ActivityRef, LineInput, Quote, TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.inputs import validate_extensions
 from yutang.core.models import Cart, CartLine, Sku
-from yutang.core.pricing import ActivityRef, LineInput, Quote
-from yutang.core.tenancy import TenantInfo
 
 MAX_QUANTITY = 9999
 GUEST_CART_DAYS = 30  # a visitor's cart is kept this long unless merged at login

@@ -8,9 +8,9 @@ import msgspec
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.models import Category, Product, ProductImage, ShippingTemplate, Sku
-from yutang.core.tenancy import TenantInfo
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Price = Annotated[int, msgspec.Meta(ge=0, le=10**12)]

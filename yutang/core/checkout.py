@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 
-from yutang.core import clock
+from yutang.core import activities, clock, methods
 from yutang.core.addresses import CheckoutAddress
 from yutang.core.addresses import resolve as resolve_address
+from yutang.core.contract import CheckoutContext, CheckoutLine, LineInput, Quote, TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.inputs import validate_extensions
 from yutang.core.members import member_info
 from yutang.core.models import Sku
-from yutang.core.pricing import CheckoutContext, CheckoutLine, LineInput, Quote, run_pipeline
+from yutang.core.pricing import run_pipeline
 from yutang.core.shipping import default_template_id
-from yutang.core.tenancy import TenantInfo
 
 MAX_LINES = 100
 
@@ -50,8 +51,7 @@ async def load_checkout(
         if member_id is None:
             raise DomainError("UNAUTHENTICATED", "log in to spend points", "usePoints")
         extensions["core"] = CoreCheckoutInput(points=data.use_points)
-    if data.fulfilment != "delivery" and data.fulfilment not in fulfilment_methods(tenant):
-        raise DomainError("INVALID", f"unknown fulfilment {data.fulfilment!r}", "fulfilment")
+    method = methods.owned(tenant.hooks, data.fulfilment).obj
     ids = {ln.sku_id for ln in data.lines}
     rows = await Sku.filter(tenant_id=tenant.id, id__in=ids).values(
         "id",
@@ -84,12 +84,6 @@ async def load_checkout(
             raise DomainError(
                 "INSUFFICIENT_STOCK", f"only {row['stock']} left", f"lines[{i}].quantity"
             )
-        if ln.activity is not None and ln.activity.plugin not in tenant.plugins:
-            raise DomainError(
-                "ACTIVITY_NOT_APPLICABLE",
-                f"no enabled plugin {ln.activity.plugin!r}",
-                f"lines[{i}].activity.plugin",
-            )
         lines.append(
             CheckoutLine(
                 index=i,
@@ -119,29 +113,32 @@ async def load_checkout(
         extensions=extensions,
         now=clock.now(),
         fulfilment=data.fulfilment,
-        destination=destination if data.fulfilment == "delivery" else None,
+        destination=destination if method.delivers else None,
     )
 
 
-def fulfilment_methods(tenant: TenantInfo) -> dict[str, str]:
-    """Fulfilment methods the tenant's plugins offer, by name, besides delivery."""
-    methods: dict[str, str] | None = tenant.hooks.memo.get("fulfilment")
-    if methods is None:
-        methods = {
-            m.name: m.label
-            for _, result in tenant.hooks.collect("yutang_fulfilment_methods")
-            for m in result
-        }
-        tenant.hooks.memo["fulfilment"] = methods
-    return methods
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A checkout as the core keeps it between pricing and reservation: each activity
+    kind's claim, the fulfilment method's choice, the quote and the steps' kept state."""
+
+    checkout: CheckoutContext
+    claims: dict[str, Any]
+    chosen: methods.Chosen
+    quote: Quote
+    kept: dict[str, Any]
 
 
 async def quote(tenant: TenantInfo, member_id: int | None, data: CheckoutInput) -> Quote:
     """Validate and price a checkout; pure for a database state and the clock."""
-    return await quote_checkout(await load_checkout(tenant, member_id, data))
+    return (await quote_checkout(await load_checkout(tenant, member_id, data))).quote
 
 
-async def quote_checkout(checkout: CheckoutContext) -> Quote:
-    """Validate and price an already loaded checkout (placeOrder's transaction)."""
+async def quote_checkout(checkout: CheckoutContext) -> Resolved:
+    """Resolve the lines' activities and the fulfilment method once, let plugins veto,
+    and price (placeOrder runs this in its transaction)."""
+    claims = await activities.resolve(checkout)
+    chosen = await methods.resolve(checkout)
     await checkout.tenant.hooks.call("yutang_validate_checkout", checkout=checkout)
-    return await run_pipeline(checkout)
+    priced = await run_pipeline(checkout, claims, chosen)
+    return Resolved(checkout, claims, chosen, priced.quote, priced.kept)

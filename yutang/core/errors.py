@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-
 
 class DomainError(Exception):
     """A failure the caller can act on (sold out, limit reached, bad field).
@@ -63,32 +60,3 @@ class TooManyAttempts(DomainError):
 
 class ConfigError(Exception):
     """Invalid configuration found at start-up; the message names file, key and reason."""
-
-
-class ErrorCodes:
-    """The error codes a plugin declares, each ``<PLUGIN>_<WHAT>`` with what it means.
-
-    Declared codes are listed by ``yutang plugins`` and checked twice: the namespace here
-    and, at registration, that the owner is the registered plugin and that no two plugins
-    declare one code. Raising through :meth:`error` refuses an undeclared code, so a
-    plugin's own codes never leave its namespace. The core's shared codes (``INVALID``,
-    ``NOT_FOUND``, ``FORBIDDEN``, ``UNAUTHENTICATED``, ``CONFLICT``) need no declaration.
-    """
-
-    def __init__(self, plugin: str, codes: Mapping[str, str]) -> None:
-        pattern = re.escape(plugin.upper()) + r"_[A-Z0-9_]*[A-Z0-9]"
-        for code, meaning in codes.items():
-            if not re.fullmatch(pattern, code):
-                raise ConfigError(
-                    f"plugin {plugin!r}: error code {code!r} must look like {plugin.upper()}_WHAT"
-                )
-            if not meaning.strip():
-                raise ConfigError(f"plugin {plugin!r}: error code {code!r} needs a meaning")
-        self.plugin = plugin
-        self.codes = dict(codes)
-
-    def error(self, code: str, message: str, field: str | None = None) -> DomainError:
-        """A :class:`DomainError` with a declared ``code`` (undeclared: a bug, KeyError)."""
-        if code not in self.codes:
-            raise KeyError(f"plugin {self.plugin!r} did not declare the error code {code!r}")
-        return DomainError(code, message, field)

@@ -14,7 +14,7 @@ from yutang.core import clock, outbox
 from yutang.core.models import AuthToken, VerificationCode
 
 if TYPE_CHECKING:
-    from yutang.core.tenancy import TenantInfo
+    from yutang.core.contract import TenantInfo
 
 PURGE_JOB = "core.purge_expired"
 

@@ -7,16 +7,22 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from yutang.core import clock, outbox
+from yutang.core import activities, clock, methods, outbox
+from yutang.core.contract import FulfilmentMethod, TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.models import Order
 from yutang.core.orders import cancel_order, emit_order_event, get_order, transition
 from yutang.core.settings_core import core_settings
-from yutang.core.tenancy import TenantInfo
 
 
-async def fulfil_order(tenant: TenantInfo, order_id: int) -> Order:
-    """Mark a paid order fulfilled (shipped or picked up) unless a plugin holds it."""
+async def fulfil_order(
+    tenant: TenantInfo, order_id: int, *, by: FulfilmentMethod[Any] | None = None
+) -> Order:
+    """Mark a paid order fulfilled (shipped or picked up) unless something holds it.
+
+    ``by`` is the order's own fulfilment method handing it over (pickup verifying its
+    code): its own hold does not apply then, the activities' holds still do.
+    """
     async with in_transaction():
         order = await get_order(tenant, order_id)
         if order.status != "paid":
@@ -25,16 +31,20 @@ async def fulfil_order(tenant: TenantInfo, order_id: int) -> Order:
                 f"an order that is {order.status} cannot be fulfilled",
                 "orderId",
             )
-        await check_holds(tenant, order)
+        await check_holds(tenant, order, by)
         await mark_fulfilled(tenant, order)
     return order
 
 
-async def check_holds(tenant: TenantInfo, order: Order) -> None:
-    """Refuse to ship or hand over an order a plugin holds (a group-buy team not yet
-    succeeded)."""
-    hooks = tenant.hooks.registry.plugin_set(tenant.plugins | frozenset(order.plugins))
-    holds = await hooks.call("yutang_fulfilment_hold", tenant=tenant, order_id=order.id)
+async def check_holds(
+    tenant: TenantInfo, order: Order, by: FulfilmentMethod[Any] | None = None
+) -> None:
+    """Refuse to ship or hand over an order its activities hold (a group-buy team not yet
+    succeeded), or its fulfilment method refuses to let go of except by itself."""
+    holds = await activities.each(tenant, order.quote, "hold", tenant=tenant, order_id=order.id)
+    method = await methods.hold(tenant, order.fulfilment, order.id, by)
+    if method is not None:
+        holds.append(method)
     if holds:
         raise DomainError("FULFILMENT_HELD", "; ".join(holds), "orderId")
 

@@ -1,16 +1,19 @@
 """Every hook a Yutang plugin may implement.
 
-Each hook is one of three kinds, named in its docstring:
+Each hook is one of these kinds, named in its docstring:
 
 - **registration**: called once per process while the app is built (sync; no I/O);
 - **in-transaction (may veto)**: awaited inside the database transaction of the
   operation that calls it; raising :class:`yutang.api.DomainError` rolls the whole
   operation back and reports the error to the caller;
-- **admission**: awaited before the operation's transaction, on the request as sent;
-  raising :class:`yutang.api.DomainError` refuses it before anything is read or written;
 - **event after commit**: written to the outbox in the transaction of the change, then
   delivered by the job worker after commit, at least once. Handlers must be idempotent
   (``event.id`` identifies a delivery). A handler that raises is retried with backoff.
+
+Line activities, fulfilment methods and reward kinds are not hooks but *owned objects*
+(see :mod:`yutang.core.contract`), registered by ``yutang_activities``,
+``yutang_fulfilment_methods`` and ``yutang_reward_kinds``: the core calls only the owner of
+a line, of an order's fulfilment, of a reward's kind.
 
 Implementations may be ``async def``; the core awaits them. Event hooks receive the
 ``event`` and the ``tenant`` it belongs to (its settings, its plugin set). Arguments are passed by
@@ -26,22 +29,17 @@ name and an implementation may accept any subset of them. Hookwrappers are refus
 | yutang_graphql_admin | registration |
 | yutang_price_steps | registration |
 | yutang_jobs | registration |
+| yutang_activities | registration |
 | yutang_fulfilment_methods | registration |
+| yutang_reward_kinds | registration |
 | yutang_payment_providers | registration |
 | yutang_verification_providers | registration |
 | yutang_permissions | registration |
 | yutang_error_codes | registration |
-| yutang_admit_order | admission (before the transaction, may refuse) |
 | yutang_validate_checkout | in-transaction (may veto) |
-| yutang_reserve_stock | in-transaction (may veto) |
-| yutang_release_stock | in-transaction (may veto) |
-| yutang_payment_deadline | in-transaction (may veto) |
-| yutang_fulfilment_hold | in-transaction (may veto) |
-| yutang_claim_payment | in-transaction (may veto) |
-| yutang_grant_reward | in-transaction (may veto) |
-| yutang_revoke_reward | in-transaction (may veto) |
+| yutang_reserve | in-transaction (may veto) |
+| yutang_release | in-transaction (may veto) |
 | yutang_accept_member | in-transaction (may veto) |
-| yutang_accept_payment | in-transaction (may veto) |
 | yutang_next_price_change | query (outside any transaction) |
 | yutang_order_placed | event after commit |
 | yutang_order_paid | event after commit |
@@ -64,13 +62,22 @@ import pluggy
 if TYPE_CHECKING:
     import msgspec
 
-    from yutang.core.auth import Permission
-    from yutang.core.errors import ErrorCodes
-    from yutang.core.events import Event, FulfilmentMethod, GraphQLContribution, JobHandler, Reward
-    from yutang.core.payments import PaymentProvider
-    from yutang.core.pricing import CheckoutContext, LineInput, PriceStep
-    from yutang.core.tenancy import TenantInfo
-    from yutang.core.verification import VerificationProvider
+    from yutang.core.contract import (
+        Activity,
+        CheckoutContext,
+        ErrorCodes,
+        Event,
+        FulfilmentMethod,
+        GraphQLContribution,
+        JobHandler,
+        PaymentProvider,
+        Permission,
+        PriceStep,
+        ReleasedLine,
+        RewardKind,
+        TenantInfo,
+        VerificationProvider,
+    )
 
 hookspec = pluggy.HookspecMarker("yutang")
 hookimpl = pluggy.HookimplMarker("yutang")
@@ -157,10 +164,32 @@ def yutang_jobs() -> dict[str, JobHandler] | None:
 
 
 @hookspec
-def yutang_fulfilment_methods() -> list[FulfilmentMethod] | None:
-    """Return fulfilment methods this plugin adds besides delivery (e.g. pickup).
+def yutang_activities() -> list[Activity[Any]] | None:
+    """Return the line activity kinds this plugin owns (seckill, group buy, bargain).
 
-    Kind: registration.
+    Kind: registration. Each is an :class:`yutang.api.Activity` whose ``kind`` (a
+    lower-case identifier no other plugin registers) is what a checkout line names in
+    ``activity.plugin``. The core resolves a kind's lines once per checkout into its
+    claim and calls the kind's methods for those lines and their orders only.
+    """
+
+
+@hookspec
+def yutang_fulfilment_methods() -> list[FulfilmentMethod[Any]] | None:
+    """Return the fulfilment methods this plugin owns (the core owns ``delivery``).
+
+    Kind: registration. Each is an :class:`yutang.api.FulfilmentMethod`; a checkout picks
+    one by ``name`` and the core calls only that one: its fee, whether it needs an
+    address, its reservation, its hold.
+    """
+
+
+@hookspec
+def yutang_reward_kinds() -> list[RewardKind] | None:
+    """Return the reward kinds this plugin grants (the core grants ``points``).
+
+    Kind: registration. Each is an :class:`yutang.api.RewardKind`; ``api.grant_reward``
+    and ``api.revoke_reward`` call the one of the reward's ``kind``.
     """
 
 
@@ -204,97 +233,42 @@ def yutang_error_codes() -> ErrorCodes | None:
     """
 
 
-# --- admission ---------------------------------------------------------------------------
-
-
-@hookspec
-def yutang_admit_order(tenant: TenantInfo, member_id: int, lines: list[LineInput]) -> None:
-    """Refuse a placeOrder early from what this plugin knows without a transaction.
-
-    Kind: admission (before the transaction, may refuse). Called with the lines as sent
-    (not for orders from the cart), before the core claims the idempotency key or reads
-    anything; raise DomainError naming ``lines[{i}]...`` to refuse. Refuse only what the
-    transaction would refuse too (the in-transaction hooks still decide every order that
-    gets through), and write nothing. A refused request whose key was already answered is
-    replayed instead, so a retry still gets its order.
-    """
-
-
 # --- in-transaction (may veto) ------------------------------------------------------------
 
 
 @hookspec
 def yutang_validate_checkout(checkout: CheckoutContext) -> None:
-    """Check the lines of a quote or order; raise DomainError naming the line to veto.
+    """Check a quote or order; raise DomainError naming the field to veto.
 
-    Kind: in-transaction (may veto). Runs before pricing for quote and placeOrder, in
-    placeOrder's transaction. ``checkout.lines[i]`` carries sku, product, quantity and the
-    line's activity reference; raise with ``field=f"lines[{i}]..."``.
+    Kind: in-transaction (may veto). Runs after the activities resolved their lines and
+    the fulfilment method its choice, before pricing, for quote and placeOrder (in
+    placeOrder's transaction). ``checkout.lines[i]`` carries sku, product, quantity and
+    the line's activity reference; raise with ``field=f"lines[{i}]..."``.
     """
 
 
 @hookspec
-def yutang_reserve_stock(checkout: CheckoutContext, order_id: int) -> None:
-    """Take this plugin's own stock (activity units) for a placed order.
+def yutang_reserve(checkout: CheckoutContext, order_id: int, state: Any) -> None:
+    """Take what the order holds of this plugin's (lock the coupon it uses, record the
+    points it earned) for a placed order.
 
-    Kind: in-transaction (may veto). Runs in placeOrder's transaction after the core
-    decremented SKU stock. Use a conditional UPDATE; raise DomainError when sold out.
+    Kind: in-transaction (may veto). Runs in placeOrder's transaction after the core took
+    SKU stock and the activities and the fulfilment method reserved theirs. ``state`` is
+    what this plugin's price steps kept for this checkout with ``draft.keep`` (None if
+    nothing): the core hands it over, so no step needs a side channel.
     """
 
 
 @hookspec
-def yutang_release_stock(
-    tenant: TenantInfo, order_id: int, lines: list[dict[str, Any]], reason: str
+def yutang_release(
+    tenant: TenantInfo, order_id: int, lines: list[ReleasedLine], reason: str
 ) -> None:
-    """Give back this plugin's stock for lines of an order being cancelled or refunded.
+    """Give back what this plugin's :func:`yutang_reserve` took, for lines of an order
+    being cancelled or refunded.
 
-    Kind: in-transaction (may veto). ``lines`` are ``{"line_id", "sku_id", "quantity",
-    "activity_plugin", "activity_ref"}``; ``reason`` is ``"cancelled"`` or ``"refunded"``.
-    Called for every plugin that took part in the order, even if since disabled.
-    """
-
-
-@hookspec
-def yutang_payment_deadline(checkout: CheckoutContext, default: datetime) -> datetime | None:
-    """Return an earlier payment deadline for this order, or None to keep ``default``.
-
-    Kind: in-transaction (may veto). The core takes the earliest of all answers (seckill: 5 min).
-    """
-
-
-@hookspec
-def yutang_fulfilment_hold(tenant: TenantInfo, order_id: int) -> str | None:
-    """Return a reason to refuse shipping or pickup of this order now, or None.
-
-    Kind: in-transaction (may veto). Example: a group-buy team not yet succeeded.
-    """
-
-
-@hookspec(firstresult=True)
-def yutang_claim_payment(tenant: TenantInfo, order_id: int, payment_id: int) -> bool | None:
-    """Claim a captured payment for an order that can no longer take it; True claims.
-
-    Kind: in-transaction (may veto). Runs in the payment's transaction when the order was cancelled
-    or expired. A claiming plugin takes responsibility (e.g. seats the member in another
-    team); if none claims, the core refunds the payment in full.
-    """
-
-
-@hookspec(firstresult=True)
-def yutang_grant_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> bool | None:
-    """Grant ``reward`` if this plugin provides ``reward.kind``; True when handled.
-
-    Kind: in-transaction (may veto), in the caller's transaction. The core provides ``points``.
-    Idempotent per ``reward.reference``.
-    """
-
-
-@hookspec(firstresult=True)
-def yutang_revoke_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> bool | None:
-    """Revoke a reward granted earlier with the same reference; True when handled.
-
-    Kind: in-transaction (may veto). Points are deducted (never below zero), an unused
-    coupon voided.
+    Kind: in-transaction (may veto). ``lines`` are :class:`yutang.api.ReleasedLine`s with
+    the units going back; ``reason`` is ``"cancelled"`` or ``"refunded"``. Called for
+    every plugin that took part in the order, even if since disabled.
     """
 
 
@@ -309,18 +283,6 @@ def yutang_accept_member(
     the member's very first request (``yutang_member_registered`` comes later). Each value
     of ``extensions`` is the validated register input of the plugin it is keyed by.
     Raising DomainError refuses the registration.
-    """
-
-
-@hookspec
-def yutang_accept_payment(tenant: TenantInfo, order_id: int, paid_at: datetime) -> None:
-    """Do what must hold the moment an order's payment commits (a group-buy leader's
-    team opens, so a friend following the shared link at once can join).
-
-    Kind: in-transaction (may veto), in the transaction that marks the order paid (a
-    captured payment, or a zero-amount order being placed), for the plugins that took part
-    in the order and those enabled. ``yutang_order_paid`` follows after commit. Keep it
-    short; raising rolls the payment's recording back (the gateway will send it again).
     """
 
 

@@ -9,10 +9,10 @@ import msgspec
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.models import IdempotencyRecord
 from yutang.core.sql import Statement, advisory_lock
-from yutang.core.tenancy import TenantInfo
 
 
 class Replay(Exception):

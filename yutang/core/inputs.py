@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
-from yutang.core.tenancy import TenantInfo
 
 T = TypeVar("T")
 

@@ -14,11 +14,10 @@ from yutang.core import auth, outbox, verification
 from yutang.core.accounts import Account, Gate, Password, Phone, checked_password, log_in
 from yutang.core.accounts import set_password as store_password
 from yutang.core.auth import IssuedToken
+from yutang.core.contract import MemberInfo, TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.inputs import validate_extensions
 from yutang.core.models import Member, MemberLevel, PointsEntry
-from yutang.core.pricing import MemberInfo
-from yutang.core.tenancy import TenantInfo
 
 
 class RegisterInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

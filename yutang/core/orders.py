@@ -15,16 +15,14 @@ import msgspec
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from yutang.core import clock, idempotency, outbox
+from yutang.core import activities, clock, idempotency, methods, outbox
 from yutang.core.cart import checkout_from_cart
-from yutang.core.checkout import MAX_LINES, CheckoutInput, load_checkout, quote_checkout
+from yutang.core.checkout import MAX_LINES, CheckoutInput, Resolved, load_checkout, quote_checkout
+from yutang.core.contract import ActivityRef, LineInput, Quote, ReleasedLine, TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.members import change_points
 from yutang.core.models import CartLine, Member, Order, OrderLine, Sku
-from yutang.core.pricing import CheckoutContext, LineInput, Quote
 from yutang.core.settings_core import core_settings
-from yutang.core.shipping import DELIVERY, needs_address
-from yutang.core.tenancy import TenantInfo
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending_payment": frozenset({"paid", "cancelled"}),
@@ -116,11 +114,11 @@ async def place_order(
             elif not data.lines:
                 raise DomainError("INVALID", "Expected `array` of length >= 1", "lines")
             checkout = await load_checkout(tenant, member_id, data)
-            await _check_destination(checkout)
-            quote = await quote_checkout(checkout)
-            if data.quote_hash is not None and data.quote_hash != quote.hash:
-                raise PriceChanged(quote)
-            order = await _create_order(tenant, member_id, checkout, quote)
+            resolved = await quote_checkout(checkout)
+            _check_destination(resolved)
+            if data.quote_hash is not None and data.quote_hash != resolved.quote.hash:
+                raise PriceChanged(resolved.quote)
+            order = await _create_order(tenant, member_id, resolved)
             await CartLine.filter(tenant_id=tenant.id, id__in=cart_line_ids).delete()
             await idempotency.remember(
                 tenant, actor, "placeOrder", data.idempotency_key, {"order_id": order.id}
@@ -135,8 +133,8 @@ def _actor(member_id: int) -> str:
 
 
 async def admit(tenant: TenantInfo, member_id: int, data: PlaceOrderInput) -> None:
-    """Let plugins refuse the lines before the transaction (a sold-out seckill item), so
-    a storm of doomed orders costs no transaction, lock or checkout reads.
+    """Let the lines' activities refuse them before the transaction (a sold-out seckill
+    item), so a storm of doomed orders costs no transaction, lock or checkout reads.
 
     Orders from the cart are left to the transaction. A refused request whose key already
     has an answer is let through, to be replayed.
@@ -145,21 +143,21 @@ async def admit(tenant: TenantInfo, member_id: int, data: PlaceOrderInput) -> No
     if data.from_cart or not data.lines:
         return
     try:
-        await tenant.hooks.call(
-            "yutang_admit_order", tenant=tenant, member_id=member_id, lines=data.lines
-        )
+        await activities.admit(tenant, member_id, data.lines)
     except DomainError:
         key = data.idempotency_key
         if not await idempotency.answered(tenant, _actor(member_id), "placeOrder", key):
             raise
 
 
-async def _check_destination(checkout: CheckoutContext) -> None:
-    """A delivery needs a complete address, and must have one when its fee depends on it."""
-    if checkout.fulfilment != DELIVERY:
+def _check_destination(resolved: Resolved) -> None:
+    """An order that goes to an address needs a complete one, and must have one when its
+    method says so (a delivery whose fee depends on it)."""
+    checkout, chosen = resolved.checkout, resolved.chosen
+    if not chosen.method.delivers:
         return
     if checkout.destination is None:
-        if needs_address(checkout):
+        if chosen.method.needs_address(checkout, chosen.choice):
             raise DomainError("ADDRESS_REQUIRED", "choose where to deliver", "address")
         return
     missing = checkout.destination.missing()
@@ -167,7 +165,8 @@ async def _check_destination(checkout: CheckoutContext) -> None:
         raise DomainError("REQUIRED", f"a delivery needs the {missing}", f"address.{missing}")
 
 
-async def _create_order(tenant: TenantInfo, member_id: int, checkout: Any, quote: Quote) -> Order:
+async def _create_order(tenant: TenantInfo, member_id: int, resolved: Resolved) -> Order:
+    checkout, quote = resolved.checkout, resolved.quote
     needed: dict[int, tuple[int, int]] = {}
     for ln in quote.lines:
         qty, first = needed.get(ln.sku_id, (0, ln.index))
@@ -182,10 +181,7 @@ async def _create_order(tenant: TenantInfo, member_id: int, checkout: Any, quote
     settings = core_settings(tenant)
     now = clock.now()
     default_deadline = now + timedelta(minutes=settings.payment_timeout_minutes)
-    answers = await tenant.hooks.call(
-        "yutang_payment_deadline", checkout=checkout, default=default_deadline
-    )
-    deadline = min([default_deadline, *answers])
+    deadline = await activities.payment_deadline(checkout, resolved.claims, default_deadline)
     order = await Order.create(
         tenant_id=tenant.id,
         number=f"{now:%y%m%d}{secrets.randbelow(10**10):010d}",
@@ -226,7 +222,11 @@ async def _create_order(tenant: TenantInfo, member_id: int, checkout: Any, quote
     )
     if quote.points_used:
         await change_points(tenant, member_id, -quote.points_used, "order", f"order:{order.id}")
-    await tenant.hooks.call("yutang_reserve_stock", checkout=checkout, order_id=order.id)
+    await activities.reserve(checkout, resolved.claims, order.id)
+    await methods.reserve(checkout, resolved.chosen, order.id)
+    await tenant.hooks.call(
+        "yutang_reserve", checkout=checkout, order_id=order.id, each={"state": resolved.kept}
+    )
     await emit_order_event(tenant, order, "yutang_order_placed")
     if order.total == 0:
         await mark_paid(tenant, order, amount=0)
@@ -275,39 +275,38 @@ async def cancel_order(
 async def release_lines(
     tenant: TenantInfo, order: Order, quantities: dict[int, int] | None, reason: str
 ) -> None:
-    """Give SKU stock back for lines (all of them when ``quantities`` is None) and let
-    the plugins that took part release theirs."""
+    """Give SKU stock back for lines (all of them when ``quantities`` is None), then let
+    the lines' activities, the order's fulfilment method and the plugins that took part
+    release theirs."""
     lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id).order_by("position")
-    released: list[dict[str, Any]] = []
+    released: list[ReleasedLine] = []
     for ln in lines:
         qty = ln.quantity if quantities is None else quantities.get(ln.id, 0)
         if qty <= 0:
             continue
         await Sku.filter(tenant_id=tenant.id, id=ln.sku_id).update(stock=F("stock") + qty)
-        released.append(
-            {
-                "line_id": ln.id,
-                "sku_id": ln.sku_id,
-                "quantity": qty,
-                "activity_plugin": ln.activity_plugin,
-                "activity_ref": ln.activity_ref,
-            }
-        )
+        activity = None
+        if ln.activity_plugin is not None and ln.activity_ref is not None:
+            activity = ActivityRef(ln.activity_plugin, ln.activity_ref)
+        released.append(ReleasedLine(ln.id, ln.sku_id, qty, activity))
     if released:
+        await activities.release(tenant, order.id, released, reason)
+        await methods.release(tenant, order.fulfilment, order.id, released, reason)
         hooks = tenant.hooks.registry.plugin_set(order_plugins(tenant, order))
         await hooks.call(
-            "yutang_release_stock", tenant=tenant, order_id=order.id, lines=released, reason=reason
+            "yutang_release", tenant=tenant, order_id=order.id, lines=released, reason=reason
         )
 
 
 async def mark_paid(tenant: TenantInfo, order: Order, amount: int) -> None:
-    """Record that the order took its payment: status, the member's spend, what plugins
-    make true at once (``yutang_accept_payment``), the event."""
+    """Record that the order took its payment: status, the member's spend, what the
+    order's activities make true at once (``accept_payment``), the event."""
     paid_at = clock.now()
     await transition(tenant, order, "paid", paid_at=paid_at, paid_amount=amount)
     await Member.filter(tenant_id=tenant.id, id=order.member_id).update(
         paid_spend=F("paid_spend") + amount
     )
-    hooks = tenant.hooks.registry.plugin_set(order_plugins(tenant, order))
-    await hooks.call("yutang_accept_payment", tenant=tenant, order_id=order.id, paid_at=paid_at)
+    await activities.each(
+        tenant, order.quote, "accept_payment", tenant=tenant, order_id=order.id, paid_at=paid_at
+    )
     await emit_order_event(tenant, order, "yutang_order_paid", {"amount": amount})

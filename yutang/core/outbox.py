@@ -12,7 +12,7 @@ from yutang.core import clock
 from yutang.core.models import Job
 
 if TYPE_CHECKING:  # tenancy imports the plugin registry, which imports auth, which schedules
-    from yutang.core.tenancy import TenantInfo
+    from yutang.core.contract import TenantInfo
 
 EVENT_PREFIX = "event:"
 

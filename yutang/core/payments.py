@@ -8,55 +8,19 @@ in a transaction of its own.
 from __future__ import annotations
 
 import secrets
-from typing import Any, Protocol
+from typing import Any
 
-import msgspec
 from tortoise.transactions import in_transaction
 
-from yutang.core import clock, idempotency, outbox
+from yutang.core import activities, clock, idempotency, outbox
+from yutang.core.contract import Capture, PaymentIntent, PaymentProvider, TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.models import Order, Payment
 from yutang.core.orders import get_order, mark_paid
 from yutang.core.sql import advisory_lock
-from yutang.core.tenancy import TenantInfo
 
 # A closed payment (the shopper switched provider) may still be captured by its gateway.
 OPEN = frozenset({"pending", "closed"})
-
-
-class PaymentIntent(msgspec.Struct, frozen=True):
-    """What a provider returns on create: data the client needs, and whether it is
-    already captured (the dev provider, zero-amount orders)."""
-
-    client_data: dict[str, Any]
-    captured: bool = False
-
-
-class Capture(msgspec.Struct, frozen=True):
-    """A verified confirmation from a gateway callback."""
-
-    reference: str
-    amount: int
-
-
-class PaymentProvider(Protocol):
-    """A payment gateway. Implementations are returned by ``yutang_payment_providers``."""
-
-    name: str
-
-    async def create(self, tenant: TenantInfo, reference: str, amount: int) -> PaymentIntent:
-        """Start a payment of ``amount`` identified by ``reference``."""
-        ...
-
-    async def verify_callback(self, headers: dict[str, str], body: bytes) -> Capture | None:
-        """Verify a gateway callback's signature; the capture it confirms, or None."""
-        ...
-
-    async def refund(
-        self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str
-    ) -> bool:
-        """Ask for a refund; True when done, False when the gateway confirms later."""
-        ...
 
 
 class DevProvider:
@@ -177,10 +141,15 @@ async def record_capture(
         if order.status == "pending_payment":
             await mark_paid(tenant, order, amount)
             return order, payment
-        claimed = await tenant.hooks.registry.plugin_set(order.plugins).first(
-            "yutang_claim_payment", tenant=tenant, order_id=order.id, payment_id=payment.id
+        claimed = await activities.each(
+            tenant,
+            order.quote,
+            "claim_payment",
+            tenant=tenant,
+            order_id=order.id,
+            payment_id=payment.id,
         )
-        if claimed:
+        if any(claimed):
             await Payment.filter(id=payment.id).update(claimed_by="plugin")
             payment.claimed_by = "plugin"
             return order, payment

@@ -1,22 +1,45 @@
-"""Plugin discovery, per-plugin-set hook callers, and awaiting async implementations."""
+"""Plugin discovery, per-plugin-set hook callers, owned objects, and the one traced call
+site through which the core calls plugin code (pluggy's callers cannot await)."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import inspect
-from collections.abc import Hashable, Iterable
+import logging
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
 
 from yutang.core import hookspecs
-from yutang.core.auth import ROLES, Permission
-from yutang.core.errors import ConfigError, ErrorCodes
+from yutang.core.auth import ROLES
+from yutang.core.contract import ErrorCodes, Permission
+from yutang.core.errors import ConfigError
 
 ENTRY_POINT_GROUP = "yutang.plugins"
 CORE_PLUGIN = "core"
+CORE_DISTRIBUTION = "yutang"
+# Registration hooks returning objects the core calls by key, and the key's attribute.
+OWNED = {
+    "yutang_activities": "kind",
+    "yutang_fulfilment_methods": "name",
+    "yutang_reward_kinds": "kind",
+}
+
+trace_log = logging.getLogger("yutang.plugins.trace")
+
+
+@dataclass(frozen=True, slots=True)
+class Owned:
+    """An object a plugin registered (an activity kind, a fulfilment method, a reward
+    kind) with the plugin that owns it."""
+
+    plugin: str
+    obj: Any
 
 
 @dataclass(frozen=True)
@@ -60,14 +83,49 @@ class PluginSet:
         """Names of plugins in this set implementing ``hook``, in call order."""
         return [impl.plugin_name for impl in reversed(self.caller(hook).get_hookimpls())]
 
-    async def call(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call every implementation in order, awaiting async ones; non-None results."""
-        results: list[Any] = await acall(self.caller(hook), kwargs)
+    async def call(
+        self, hook: str, *, each: Mapping[str, Mapping[str, Any]] | None = None, **kwargs: Any
+    ) -> list[Any]:
+        """Call every implementation in order, awaiting async ones; non-None results.
+
+        ``each`` maps an argument to its value per plugin (what a plugin's own price steps
+        kept for it): every implementation gets its own, None when it has none.
+        """
+        results = []
+        for impl in reversed(self.caller(hook).get_hookimpls()):
+            args = kwargs
+            if each:
+                args = {**kwargs, **{a: v.get(impl.plugin_name) for a, v in each.items()}}
+            res = await self.registry.invoke(
+                impl.plugin_name, hook, impl.function, {a: args[a] for a in impl.argnames}
+            )
+            if res is not None:
+                results.append(res)
         return results
 
     async def first(self, hook: str, **kwargs: Any) -> Any:
-        """Call implementations in order until one returns non-None (firstresult)."""
-        return await acall(self.caller(hook), kwargs, first=True)
+        """Call implementations in order until one returns non-None (a plugin's own
+        ``firstresult`` hookspec, such as the distributor's payout provider)."""
+        for impl in reversed(self.caller(hook).get_hookimpls()):
+            res = await self.registry.invoke(
+                impl.plugin_name, hook, impl.function, {a: kwargs[a] for a in impl.argnames}
+            )
+            if res is not None:
+                return res
+        return None
+
+    def owned(self, hook: str) -> dict[str, Owned]:
+        """What the plugins of this set registered through an owned-object hook
+        (``yutang_activities``...), by key."""
+        found: dict[str, Owned] | None = self.memo.get(("owned", hook))
+        if found is None:
+            found = {
+                key: owned
+                for key, owned in self.registry.owned[hook].items()
+                if owned.plugin in self.names
+            }
+            self.memo[("owned", hook)] = found
+        return found
 
     def by_name(self, hook: str) -> dict[str, Any]:
         """What a registration hook returning lists of named objects (payment or
@@ -88,20 +146,6 @@ class PluginSet:
         return out
 
 
-async def acall(caller: pluggy.HookCaller, kwargs: dict[str, Any], first: bool = False) -> Any:
-    """Run a hook in pluggy's order, awaiting awaitables (pluggy itself has no async)."""
-    results = []
-    for impl in reversed(caller.get_hookimpls()):
-        res = impl.function(*(kwargs[a] for a in impl.argnames))
-        if inspect.isawaitable(res):
-            res = await res
-        if res is not None:
-            if first:
-                return res
-            results.append(res)
-    return None if first else results
-
-
 class PluginRegistry:
     """The process-wide plugin manager: every installed, allowed plugin registered once.
 
@@ -109,7 +153,9 @@ class PluginRegistry:
     :class:`PluginSet`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, trace: bool = False, core_version: str = "") -> None:
+        self.trace = trace
+        self.core_version = core_version or _installed_version()
         self.pm = pluggy.PluginManager("yutang")
         self.pm.add_hookspecs(hookspecs)
         # Historic: replayed to every plugin registered later, so each may add its specs.
@@ -117,16 +163,42 @@ class PluginRegistry:
         self.plugins: dict[str, PluginInfo] = {}
         self.permissions: dict[str, Permission] = {}
         self.error_codes: dict[str, str] = {}
+        self.owned: dict[str, dict[str, Owned]] = {hook: {} for hook in OWNED}
         self._sets: dict[frozenset[str], PluginSet] = {}
+
+    async def invoke(
+        self, plugin: str, what: str, fn: Callable[..., Any], kwargs: Mapping[str, Any]
+    ) -> Any:
+        """Call plugin code (a hook implementation or an owned object's method), awaiting
+        what it returns; with tracing on, log the plugin, what was called and how long it
+        took. Every call the core makes into a plugin after start-up goes through here."""
+        if not self.trace:
+            res = fn(**kwargs)
+            return await res if inspect.isawaitable(res) else res
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            res = fn(**kwargs)
+            if inspect.isawaitable(res):
+                res = await res
+            outcome = "ok"
+            return res
+        finally:
+            trace_log.info(
+                "%s %s %s %.3f ms", plugin, what, outcome, (time.perf_counter() - started) * 1e3
+            )
 
     def register(
         self, name: str, module: object, version: str = "", distribution: str = ""
     ) -> None:
-        """Register one plugin under ``name``; checks its hooks against the specs."""
+        """Register one plugin under ``name``; checks its hooks against the specs, and
+        that a plugin of another distribution supports this core's version."""
         if name in self.plugins:
             raise ConfigError(f"plugin {name!r} is installed twice ({distribution})")
         if not name.isidentifier() or name != name.lower():
             raise ConfigError(f"plugin name {name!r} must be a lower-case identifier")
+        if distribution and distribution != CORE_DISTRIBUTION:
+            self._check_supported(name, distribution)
         try:
             self.pm.register(module, name=name)
         except pluggy.PluginValidationError as exc:
@@ -138,8 +210,11 @@ class PluginRegistry:
         hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))
         permissions = self._permissions(name)
         codes = self._error_codes(name)
+        owned = {hook: self._owned_by(name, hook, key) for hook, key in OWNED.items()}
         self.permissions.update((p.name, p) for p in permissions)
         self.error_codes.update(codes)
+        for hook, objs in owned.items():
+            self.owned[hook].update(objs)
         self.plugins[name] = PluginInfo(
             name=name,
             module=module,
@@ -152,6 +227,56 @@ class PluginRegistry:
             error_codes=codes,
         )
         self._sets.clear()
+
+    def _check_supported(self, name: str, distribution: str) -> None:
+        """Refuse a plugin whose distribution does not declare that it supports the
+        running core (``yutang~=0.2.0`` among its dependencies)."""
+        try:
+            requires = importlib.metadata.requires(distribution) or []
+        except importlib.metadata.PackageNotFoundError:
+            requires = []
+        declared = []
+        for line in requires:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if req.name.lower() == CORE_DISTRIBUTION and req.marker is None:
+                declared.append(req)
+        if not declared:
+            raise ConfigError(
+                f"plugin {name!r} ({distribution}) does not say which Yutang it supports: "
+                f"add a dependency such as yutang~={'.'.join(self.core_version.split('.')[:2])}.0"
+            )
+        for req in declared:
+            if not req.specifier.contains(self.core_version, prereleases=True):
+                raise ConfigError(
+                    f"plugin {name!r} ({distribution}) supports yutang{req.specifier}, "
+                    f"not this Yutang {self.core_version}: upgrade the plugin or pin Yutang"
+                )
+
+    def _owned_by(self, name: str, hook: str, key: str) -> dict[str, Owned]:
+        """What plugin ``name`` registers through an owned-object hook, by key; a key is a
+        lower-case identifier no other plugin registered."""
+        found: dict[str, Owned] = {}
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            if impl.plugin_name != name:
+                continue
+            for obj in impl.function() or ():
+                value = getattr(obj, key, None)
+                if not isinstance(value, str) or not value.isidentifier() or value != value.lower():
+                    raise ConfigError(
+                        f"plugin {name!r}: {hook} returned an object whose {key} "
+                        f"{value!r} is not a lower-case identifier"
+                    )
+                other = self.owned[hook].get(value) or found.get(value)
+                if other is not None:
+                    raise ConfigError(
+                        f"plugin {name!r}: {key} {value!r} of {hook} is registered by "
+                        f"plugin {other.plugin!r} already"
+                    )
+                found[value] = Owned(name, obj)
+        return found
 
     def _permissions(self, name: str) -> tuple[Permission, ...]:
         """Plugin ``name``'s declared permissions, each ``<name>.<what>`` with known roles."""
@@ -236,6 +361,19 @@ class PluginRegistry:
             ps = self._sets[key] = PluginSet(self, key)
         return ps
 
+    def owner(self, hook: str, key: str) -> Owned | None:
+        """Whoever registered ``key`` through an owned-object hook, in any plugin set (an
+        order's activity is released even after the tenant disabled its plugin)."""
+        return self.owned[hook].get(key)
+
     def everything(self) -> PluginSet:
         """Every installed plugin: runs jobs of plugins a tenant has since disabled."""
         return self.plugin_set(self.plugins)
+
+
+def _installed_version() -> str:
+    """The installed Yutang's version (``0.0`` in a source tree never installed)."""
+    try:
+        return importlib.metadata.version(CORE_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0"

@@ -14,6 +14,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock, idempotency, outbox
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.fulfilment import mark_fulfilled
 from yutang.core.members import change_points
@@ -22,7 +23,6 @@ from yutang.core.orders import emit_order_event, get_order, release_lines, trans
 from yutang.core.payments import providers
 from yutang.core.shipments import left_to_ship
 from yutang.core.shipping import DELIVERY
-from yutang.core.tenancy import TenantInfo
 
 
 class RefundPending(Exception):

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+from yutang.core.contract import Reward, RewardKind, TenantInfo
 from yutang.core.errors import DomainError
-from yutang.core.events import Reward
-from yutang.core.tenancy import TenantInfo
+
+HOOK = "yutang_reward_kinds"
 
 
 async def grant_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> None:
-    """Grant ``reward`` through whichever enabled plugin provides its kind.
+    """Grant ``reward`` through the enabled plugin that provides its kind.
 
-    Runs in the caller's transaction; NO_REWARD_PROVIDER if no plugin handles the kind.
+    Runs in the caller's transaction; NO_REWARD_PROVIDER if no enabled plugin does.
     """
-    handled = await tenant.hooks.first(
-        "yutang_grant_reward", tenant=tenant, member_id=member_id, reward=reward
-    )
-    if not handled:
+    owned = tenant.hooks.owned(HOOK).get(reward.kind)
+    if owned is None:
         raise DomainError("NO_REWARD_PROVIDER", f"no enabled plugin grants {reward.kind!r}")
+    kind: RewardKind = owned.obj
+    await tenant.hooks.registry.invoke(
+        owned.plugin,
+        f"{reward.kind}.grant",
+        kind.grant,
+        {"tenant": tenant, "member_id": member_id, "reward": reward},
+    )
 
 
 async def revoke_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> None:
-    """Revoke a reward granted earlier with the same reference (best effort per kind)."""
-    await tenant.hooks.first(
-        "yutang_revoke_reward", tenant=tenant, member_id=member_id, reward=reward
+    """Revoke a reward granted earlier with the same reference (nothing when no enabled
+    plugin provides its kind)."""
+    owned = tenant.hooks.owned(HOOK).get(reward.kind)
+    if owned is None:
+        return
+    kind: RewardKind = owned.obj
+    await tenant.hooks.registry.invoke(
+        owned.plugin,
+        f"{reward.kind}.revoke",
+        kind.revoke,
+        {"tenant": tenant, "member_id": member_id, "reward": reward},
     )

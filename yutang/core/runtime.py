@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from yutang.core import builtin
 from yutang.core.config import PluginsFile, load_plugins_file
 from yutang.core.plugins import CORE_PLUGIN, PluginRegistry
+from yutang.core.resources import Resources
 from yutang.core.settings import AppSettings
 from yutang.core.tenancy import TenantResolver
 
@@ -20,6 +21,7 @@ class Runtime:
     registry: PluginRegistry
     plugins_file: PluginsFile
     tenants: TenantResolver
+    resources: Resources
 
 
 def build_runtime(
@@ -30,7 +32,7 @@ def build_runtime(
 ) -> Runtime:
     """Register the core plugin, installed plugins (entry points) and extras, then
     validate ``plugins.toml`` against them."""
-    registry = PluginRegistry()
+    registry = PluginRegistry(trace=settings.trace_plugins)
     registry.register(CORE_PLUGIN, builtin, version="", distribution="yutang")
     if entry_points:
         registry.load_entry_points()
@@ -38,9 +40,11 @@ def build_runtime(
         registry.register(name, module)
     registry.check()
     plugins_file = load_plugins_file(settings.plugins_path(), registry)
+    resources = Resources(settings.redis_url)
     return Runtime(
         settings=settings,
         registry=registry,
         plugins_file=plugins_file,
-        tenants=TenantResolver(registry, plugins_file),
+        tenants=TenantResolver(registry, plugins_file, resources),
+        resources=resources,
     )

@@ -29,6 +29,8 @@ class AppSettings(msgspec.Struct, frozen=True):
     ``staff`` (staff and operators with a valid token, admin API only) or ``off``; None
     means ``on`` in development and ``staff`` in production.
     ``hsts_seconds`` > 0 sends ``Strict-Transport-Security`` with that max-age.
+    ``trace_plugins`` logs every hook and owned-object call with its plugin and timing
+    (logger ``yutang.plugins.trace``).
     """
 
     database_url: str = "sqlite://yutang.sqlite3"
@@ -54,6 +56,7 @@ class AppSettings(msgspec.Struct, frozen=True):
     max_cost_persisted: int = 250_000
     introspection: Literal["on", "staff", "off"] | None = None
     hsts_seconds: int = 0
+    trace_plugins: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -86,13 +89,15 @@ class AppSettings(msgspec.Struct, frozen=True):
             "max_cost_persisted": "YUTANG_MAX_COST_PERSISTED",
             "introspection": "YUTANG_INTROSPECTION",
             "hsts_seconds": "YUTANG_HSTS_SECONDS",
+            "trace_plugins": "YUTANG_TRACE_PLUGINS",
         }
         values: dict[str, object] = {
             key: os.environ[var] for key, var in names.items() if os.environ.get(var)
         }
-        switch = values.get("response_cache")
-        if isinstance(switch, str):
-            values["response_cache"] = switch.lower() not in ("off", "0", "false", "no")
+        for switch in ("response_cache", "trace_plugins"):
+            value = values.get(switch)
+            if isinstance(value, str):
+                values[switch] = value.lower() not in ("off", "0", "false", "no")
         values["production"] = os.environ.get("YUTANG_ENV", "development") == "production"
         values.update(overrides)
         return msgspec.convert(values, cls, strict=False)

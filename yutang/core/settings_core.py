@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from yutang.core.tenancy import TenantInfo
+from yutang.core.contract import TenantInfo
 
 
 class CoreSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -15,11 +15,11 @@ import msgspec
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.fulfilment import check_holds, mark_fulfilled
 from yutang.core.models import Order, OrderLine, Shipment
 from yutang.core.shipping import DELIVERY
-from yutang.core.tenancy import TenantInfo
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 

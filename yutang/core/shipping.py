@@ -22,11 +22,10 @@ import msgspec
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from yutang.core.contract import CheckoutContext, Draft, FulfilmentMethod, TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.models import ShippingTemplate, Sku
-from yutang.core.pricing import CheckoutContext, Draft
 from yutang.core.regions import RegionCode, most_specific
-from yutang.core.tenancy import TenantInfo
 
 DELIVERY = "delivery"
 FEE_KIND = "shipping"
@@ -128,15 +127,29 @@ async def default_template_id(tenant: TenantInfo) -> int | None:
     return int(found[0]["id"]) if found else None
 
 
-def needs_address(checkout: CheckoutContext) -> bool:
-    """Whether a delivery's fee depends on where it goes (some line has a template)."""
-    return checkout.fulfilment == DELIVERY and any(
-        ln.shipping_template_id is not None for ln in checkout.lines
-    )
+class Delivery(FulfilmentMethod[None]):
+    """The core's fulfilment method: shipped to the shopper's address, at the fee of the
+    lines' shipping templates."""
+
+    name = DELIVERY
+    label = "快递配送"
+    delivers = True
+
+    async def resolve(self, checkout: CheckoutContext) -> None:
+        """Delivery takes no input of its own (the address is the core's)."""
+        return
+
+    def needs_address(self, checkout: CheckoutContext, choice: None) -> bool:
+        """Whether the fee depends on where it goes (some line has a template)."""
+        return any(ln.shipping_template_id is not None for ln in checkout.lines)
+
+    async def fee(self, draft: Draft, choice: None) -> None:
+        """The shipping fee."""
+        await shipping_fee(draft)
 
 
 async def shipping_fee(draft: Draft) -> None:
-    """Stage FEES: charge shipping on deliveries (other fulfilment methods replace it).
+    """Stage FEES: charge shipping on a delivery.
 
     Lines carry the template they ship under (their SKU's, else the default); a line
     without one (a gift added by a promotion) ships under the default. Without a
@@ -145,7 +158,7 @@ async def shipping_fee(draft: Draft) -> None:
     """
     checkout = draft.checkout
     ids = {ln.line.shipping_template_id for ln in draft.lines} - {None}
-    if checkout.fulfilment != DELIVERY or not ids:
+    if not ids:
         return
     if checkout.destination is None:
         draft.hint("选择收货地址后计算运费")

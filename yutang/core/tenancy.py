@@ -3,56 +3,22 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import msgspec
+from cachetools import LRUCache
 
 from yutang.core.config import PluginsFile, merge_settings, validate_settings
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.models import Tenant
-from yutang.core.plugins import CORE_PLUGIN, PluginRegistry, PluginSet
+from yutang.core.plugins import CORE_PLUGIN, PluginRegistry
+from yutang.core.resources import Resources
 from yutang.core.sql import Statement
 
 S = TypeVar("S", bound=msgspec.Struct)
 # Where a layer in front of the app leaves the tenant it resolved, in the ASGI scope's state.
 TENANT_STATE = "yutang.tenant"
-
-
-@dataclass(frozen=True, slots=True)
-class TenantInfo:
-    """A tenant as one request sees it; immutable, cached per settings version."""
-
-    id: int
-    slug: str
-    name: str
-    time_zone: str
-    currency: str
-    status: str
-    profile: str
-    settings_version: int
-    hooks: PluginSet
-    settings: dict[str, Any]
-
-    @property
-    def plugins(self) -> frozenset[str]:
-        """Enabled plugin names (including ``core``)."""
-        return self.hooks.names
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The tenant's time zone; merchants' schedules are in it."""
-        return ZoneInfo(self.time_zone)
-
-    def setting(self, plugin: str, schema: type[S]) -> S:
-        """This tenant's validated settings Struct for ``plugin``."""
-        value = self.settings.get(plugin)
-        if value is None:
-            return schema()
-        if not isinstance(value, schema):
-            raise TypeError(f"settings of {plugin!r} are {type(value).__name__}")
-        return value
 
 
 current_tenant: ContextVar[TenantInfo | None] = ContextVar("yutang_tenant", default=None)
@@ -61,10 +27,13 @@ current_tenant: ContextVar[TenantInfo | None] = ContextVar("yutang_tenant", defa
 class TenantResolver:
     """Turns a tenant row into a :class:`TenantInfo`, cached per (id, version)."""
 
-    def __init__(self, registry: PluginRegistry, plugins_file: PluginsFile) -> None:
+    def __init__(
+        self, registry: PluginRegistry, plugins_file: PluginsFile, resources: Resources
+    ) -> None:
         self.registry = registry
         self.file = plugins_file
-        self._cache: dict[tuple[int, int, str, str], TenantInfo] = {}
+        self.resources = resources
+        self._cache: LRUCache[tuple[int, int, str, str], TenantInfo] = LRUCache(10_000)
 
     async def by_slug(self, slug: str) -> TenantInfo:
         """The tenant with this slug; NOT_FOUND if none, SUSPENDED if suspended."""
@@ -93,8 +62,6 @@ class TenantResolver:
         key = (row.id, row.settings_version, row.profile, row.status)
         info = self._cache.get(key)
         if info is None:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
             info = self._cache[key] = self._build(row)
         return info
 
@@ -126,6 +93,7 @@ class TenantResolver:
             settings_version=row.settings_version,
             hooks=plugin_set,
             settings=settings,
+            resources=self.resources,
         )
 
     def clear(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 import msgspec
 from tortoise.expressions import F
@@ -20,29 +20,17 @@ from tortoise.transactions import in_transaction
 
 from yutang.core import auth, clock
 from yutang.core.accounts import Gate, Phone
+from yutang.core.contract import TenantInfo, VerificationProvider
 from yutang.core.errors import DomainError
 from yutang.core.expiry import schedule_purge
 from yutang.core.inputs import convert
 from yutang.core.models import Member, VerificationCode
 from yutang.core.settings_core import core_settings
-from yutang.core.tenancy import TenantInfo
 
 Purpose = Literal["register", "reset_password"]
 DIGITS = 6
 
 log = logging.getLogger("yutang.verification.dev")
-
-
-class VerificationProvider(Protocol):
-    """Delivers one-time codes to phones. Returned by ``yutang_verification_providers``
-    and chosen per tenant by the core setting ``verification_provider``."""
-
-    name: str
-
-    async def send(self, tenant: TenantInfo, phone: str, code: str, purpose: str) -> None:
-        """Deliver ``code`` to ``phone`` (``purpose`` picks the message); raise
-        DomainError if it cannot be sent."""
-        ...
 
 
 class DevProvider:

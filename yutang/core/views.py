@@ -12,10 +12,10 @@ from typing import Any
 
 import msgspec
 
+from yutang.core.contract import SkuSummary, TenantInfo
 from yutang.core.errors import NotFound
 from yutang.core.models import Member, Order, OrderLine, Refund, Sku, Staff, Store, StoreStaff
 from yutang.core.sql import Statement, json_value
-from yutang.core.tenancy import TenantInfo
 
 
 class LineView(msgspec.Struct, frozen=True):
@@ -138,24 +138,6 @@ async def staff_role(tenant: TenantInfo, staff_id: int) -> str | None:
     """The role (owner, manager, clerk) of an active staff member of this tenant."""
     row = await Staff.get_or_none(tenant_id=tenant.id, id=staff_id, active=True)
     return row.role if row else None
-
-
-class SkuSummary(msgspec.Struct, frozen=True):
-    """A SKU as a plugin may read it: its product, list price, stock and whether it is on
-    sale; ``category_parent_id`` is the parent of its product's category."""
-
-    id: int
-    product_id: int
-    product_name: str
-    price: int
-    stock: int
-    published: bool
-    category_id: int | None = None
-    specs: dict[str, str] = msgspec.field(default_factory=dict)
-    weight_grams: int = 0
-    shipping_template_id: int | None = None
-    tags: list[str] = msgspec.field(default_factory=list)
-    category_parent_id: int | None = None
 
 
 async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, SkuSummary]:

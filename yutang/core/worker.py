@@ -23,7 +23,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock
-from yutang.core.events import Event
+from yutang.core.contract import Event
 from yutang.core.models import Job
 from yutang.core.outbox import EVENT_PREFIX
 

@@ -12,10 +12,10 @@ from yutang.core import auth, members, verification
 from yutang.core import cart as carts
 from yutang.core.accounts import change_password, log_in
 from yutang.core.auth import IssuedToken
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.inputs import convert
 from yutang.core.models import Member
-from yutang.core.tenancy import TenantInfo
 from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.orders import member_nodes

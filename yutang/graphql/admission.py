@@ -2,7 +2,7 @@
 
 When thousands of members tap "buy" as a seckill session opens, all but a few hundred
 orders are refused (sold out, limit reached). The plugins that know it without a
-transaction say so in ``yutang_admit_order``; this layer asks them before the request
+transaction say so in their activity's ``admit``; this layer asks them before the request
 reaches the router, and answers a refusal itself, so such a request costs the tenant and
 caller lookups, the hook and an idempotency-key check: no routing, no GraphQL execution,
 no checkout reads.
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from cachetools import LRUCache
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -53,10 +54,10 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from yutang.core import orders
+from yutang.core import activities, orders
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.orders import PlaceOrderInput as CorePlaceOrderInput
-from yutang.core.tenancy import TenantInfo
 from yutang.edge.documents import parse_document
 from yutang.graphql.context import (
     ADMITTED_STATE,
@@ -68,7 +69,6 @@ from yutang.graphql.input_bounds import variable_errors
 from yutang.graphql.inputs import order_lines_data, place_order_data
 from yutang.graphql.schema import RULES, PluginSchema, SchemaCache
 
-HOOK = "yutang_admit_order"
 FIELD = "placeOrder"
 LINES_ONLY = ("lines", "idempotencyKey", "fromCart")  # what order_lines_data converts
 
@@ -93,23 +93,7 @@ class _Shape:
         return fields
 
 
-# Valid documents' shapes by (schema, sha256 of the text, operation name); only valid
-# ones are kept, without their source text, so junk cannot fill memory.
-_shapes: dict[tuple[GraphQLSchema, str, str | None], _Shape] = {}
 MAX_SHAPES = 256
-
-
-def _shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> _Shape | None:
-    """The ``placeOrder`` field of a valid document whose operation is that one mutation."""
-    key = (schema, hashlib.sha256(text.encode()).hexdigest(), operation_name)
-    found = _shapes.get(key)
-    if found is None:
-        found = _new_shape(schema, text, operation_name)
-        if found is not None:
-            if len(_shapes) >= MAX_SHAPES:
-                _shapes.clear()
-            _shapes[key] = found
-    return found
 
 
 def _new_shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> _Shape | None:
@@ -135,10 +119,26 @@ def _new_shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> 
 
 
 class Admission:
-    """Asks the tenant's plugins about a placeOrder before GraphQL runs it."""
+    """Asks the tenant's activities about a placeOrder before GraphQL runs it.
+
+    Valid documents' shapes are kept by (schema, sha256 of the text, operation name), the
+    most recently used ``MAX_SHAPES``; only valid ones, without their source text, so junk
+    cannot fill memory.
+    """
 
     def __init__(self, schemas: SchemaCache) -> None:
         self.schemas = schemas
+        self._shapes: LRUCache[tuple[GraphQLSchema, str, str | None], _Shape] = LRUCache(MAX_SHAPES)
+
+    def _shape(self, schema: GraphQLSchema, text: str, operation_name: str | None) -> _Shape | None:
+        """The ``placeOrder`` field of a valid document whose operation is that one mutation."""
+        key = (schema, hashlib.sha256(text.encode()).hexdigest(), operation_name)
+        found = self._shapes.get(key)
+        if found is None:
+            found = _new_shape(schema, text, operation_name)
+            if found is not None:
+                self._shapes[key] = found
+        return found
 
     async def refusal(
         self,
@@ -149,10 +149,10 @@ class Admission:
         operation_name: str | None,
     ) -> bytes | None:
         """The response body refusing this request, or None to let it go on to GraphQL."""
-        if FIELD not in text or not _json_post(scope) or not tenant.hooks.implementers(HOOK):
+        if FIELD not in text or not _json_post(scope) or not activities.admits(tenant.hooks):
             return None
         schema = self.schemas.get("storefront", tenant.hooks)
-        shape = _shape(schema._schema, text, operation_name)
+        shape = self._shape(schema._schema, text, operation_name)
         if shape is None:
             return None
         state = scope.setdefault("state", {})

@@ -10,12 +10,12 @@ from strawberry.scalars import JSON
 
 from yutang.core import addresses
 from yutang.core import cart as carts
+from yutang.core.contract import TenantInfo
 from yutang.core.inputs import convert
 from yutang.core.models import Address as AddressRow
 from yutang.core.models import Cart as CartRow
 from yutang.core.models import CartLine as CartLineRow
 from yutang.core.models import Sku as SkuRow
-from yutang.core.tenancy import TenantInfo
 from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import ActivityRefInput, CheckoutAddressInput, address_dict

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from yutang.core.catalog_reads import image_rows, product_rows, sku_rows
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Category as CategoryRow
-from yutang.core.tenancy import TenantInfo
 from yutang.graphql.types import (
     MAX_PAGE,
     Category,

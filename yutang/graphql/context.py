@@ -12,10 +12,11 @@ from strawberry.litestar.controller import BaseContext
 
 from yutang.core.accounts import Gate
 from yutang.core.auth import Principal, principal_for
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, Forbidden
 from yutang.core.proxies import Network, client_address, trusted_networks
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TenantInfo, current_tenant
+from yutang.core.tenancy import current_tenant
 from yutang.core.throttle import Throttle
 
 LoadFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]

@@ -19,7 +19,8 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from yutang.core.tenancy import TenantInfo, current_tenant
+from yutang.core.contract import TenantInfo
+from yutang.core.tenancy import current_tenant
 from yutang.graphql.context import PRINCIPAL_STATE, bearer_token, tenant_principal
 
 GRAPHQL_PATHS = frozenset({"/graphql", "/admin/graphql"})

@@ -10,13 +10,13 @@ import msgspec
 import strawberry
 from tortoise.queryset import QuerySet
 
+from yutang.core.contract import Quote as CoreQuote
+from yutang.core.contract import TenantInfo
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import OrderLine as OrderLineRow
 from yutang.core.models import Shipment as ShipmentRow
-from yutang.core.pricing import Quote as CoreQuote
-from yutang.core.tenancy import TenantInfo
 from yutang.graphql.context import Context
 from yutang.graphql.types import (
     ActivityRef,

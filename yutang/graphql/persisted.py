@@ -23,8 +23,8 @@ from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.types.field import StrawberryField
 from tortoise.transactions import in_transaction
 
+from yutang.core.contract import GraphQLContribution
 from yutang.core.errors import DomainError
-from yutang.core.events import GraphQLContribution
 from yutang.core.models import PersistedOperation
 from yutang.edge.documents import parse_document
 from yutang.graphql.context import MANAGERS, Context

@@ -51,9 +51,10 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from yutang.core import clock
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TENANT_STATE, TenantInfo
+from yutang.core.tenancy import TENANT_STATE
 from yutang.edge.asgi import ASGIApp, Message, Receive, Scope, Send, read_body, replay
 from yutang.graphql.cache_store import Entry, Store
 from yutang.graphql.identity import identified, refuse

@@ -27,8 +27,8 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 from strawberry.types.field import StrawberryField
 
+from yutang.core.contract import GraphQLContribution
 from yutang.core.errors import ConfigError, DomainError
-from yutang.core.events import GraphQLContribution
 from yutang.core.plugins import CORE_PLUGIN, PluginSet
 from yutang.core.settings import AppSettings
 from yutang.edge.documents import MAX_TOKENS

@@ -8,12 +8,12 @@ import msgspec
 import strawberry
 
 from yutang.core import checkout, fulfilment, orders, payments, refunds
+from yutang.core.contract import Quote as CoreQuote
 from yutang.core.errors import DomainError
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
 from yutang.core.orders import PriceChanged
-from yutang.core.pricing import Quote as CoreQuote
 from yutang.graphql import catalog
 from yutang.graphql.accounts import MemberAccountMutation
 from yutang.graphql.cart import CartMutation, CartQuery

@@ -47,25 +47,8 @@ def yutang_graphql_admin() -> api.GraphQLContribution:
 
 
 @api.hookimpl
-def yutang_price_steps() -> list[api.PriceStep]:
-    return [api.PriceStep(api.Stage.ACTIVITY, _checkout.activity_price)]
-
-
-@api.hookimpl
-async def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
-    await _checkout.validate(checkout)
-
-
-@api.hookimpl
-async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
-    await _checkout.reserve(checkout, order_id)
-
-
-@api.hookimpl
-async def yutang_release_stock(
-    tenant: api.TenantInfo, order_id: int, lines: list[dict[str, Any]], reason: str
-) -> None:
-    await _checkout.release(tenant, order_id, lines, reason)
+def yutang_activities() -> list[api.Activity[Any]]:
+    return [_checkout.BargainActivity()]
 
 
 @api.hookimpl

@@ -61,13 +61,13 @@ def yutang_price_steps() -> list[api.PriceStep]:
 
 
 @api.hookimpl
-async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
+async def yutang_reserve(checkout: api.CheckoutContext, order_id: int) -> None:
     """The order locks its coupon."""
     await _checkout.lock(checkout, order_id)
 
 
 @api.hookimpl
-async def yutang_release_stock(tenant: api.TenantInfo, order_id: int, reason: str) -> None:
+async def yutang_release(tenant: api.TenantInfo, order_id: int, reason: str) -> None:
     """A cancelled or timed-out order gives its coupon back."""
     if reason == "cancelled":
         await _checkout.give_back(tenant, order_id, ("locked",))
@@ -87,23 +87,22 @@ async def yutang_order_refunded(event: api.Event, tenant: api.TenantInfo) -> Non
         await _checkout.refunded(tenant, event.order_id)
 
 
-@api.hookimpl
-async def yutang_grant_reward(
-    tenant: api.TenantInfo, member_id: int, reward: api.Reward
-) -> bool | None:
-    """Coupons as rewards (full-reduction gifts, lottery prizes)."""
-    if reward.kind != KIND:
-        return None
-    await issue.grant(tenant, member_id, reward)
-    return True
+class Coupons(api.RewardKind):
+    """Coupons as rewards (full-reduction gifts, lottery prizes): ``item`` is the template's
+    ID, ``amount`` how many."""
+
+    kind = KIND
+
+    async def grant(self, tenant: api.TenantInfo, member_id: int, reward: api.Reward) -> None:
+        """Issue the coupons (once per reference)."""
+        await issue.grant(tenant, member_id, reward)
+
+    async def revoke(self, tenant: api.TenantInfo, member_id: int, reward: api.Reward) -> None:
+        """Void the reward's coupons that are still unused."""
+        await issue.revoke(tenant, member_id, reward)
 
 
 @api.hookimpl
-async def yutang_revoke_reward(
-    tenant: api.TenantInfo, member_id: int, reward: api.Reward
-) -> bool | None:
-    """Void a reward's coupons that are still unused."""
-    if reward.kind != KIND:
-        return None
-    await issue.revoke(tenant, member_id, reward)
-    return True
+def yutang_reward_kinds() -> list[api.RewardKind]:
+    """Coupons."""
+    return [Coupons()]

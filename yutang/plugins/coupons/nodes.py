@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 import strawberry
 
@@ -10,7 +11,7 @@ from yutang import api
 from yutang.plugins.coupons.models import CouponsCoupon, CouponsTemplate
 from yutang.plugins.coupons.templates import summary
 
-SCOPE_TYPE = {"products": "Product", "categories": "Category"}
+SCOPE_TYPE = MappingProxyType({"products": "Product", "categories": "Category"})
 
 
 @strawberry.type(name="CouponTemplate")

@@ -75,7 +75,7 @@ def yutang_jobs() -> dict[str, api.JobHandler]:
 
 
 @api.hookimpl
-async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
+async def yutang_reserve(checkout: api.CheckoutContext, order_id: int) -> None:
     """Snapshot the order's promoters and rules, in placeOrder's transaction."""
     await commission.snapshot(checkout, order_id)
 

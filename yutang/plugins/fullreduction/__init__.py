@@ -21,7 +21,7 @@ import msgspec
 from yutang import api
 from yutang.plugins.fullreduction import awards
 from yutang.plugins.fullreduction.admin import contribution as admin_contribution
-from yutang.plugins.fullreduction.pricing import promote
+from yutang.plugins.fullreduction.pricing import Earned, promote
 from yutang.plugins.fullreduction.rules import next_window_edge
 from yutang.plugins.fullreduction.settings import Settings
 from yutang.plugins.fullreduction.storefront import contribution as storefront_contribution
@@ -58,9 +58,11 @@ def yutang_price_steps() -> list[api.PriceStep]:
 
 
 @api.hookimpl
-async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
-    """Record the points and coupons the order earned."""
-    await awards.record(checkout, order_id)
+async def yutang_reserve(
+    checkout: api.CheckoutContext, order_id: int, state: list[Earned] | None
+) -> None:
+    """Record the points and coupons the order earned, as the promotion step kept them."""
+    await awards.record(checkout, order_id, state)
 
 
 @api.hookimpl

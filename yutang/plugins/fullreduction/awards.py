@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from yutang import api
 from yutang.plugins.fullreduction.models import FullreductionAward
-from yutang.plugins.fullreduction.pricing import earned
+from yutang.plugins.fullreduction.pricing import Earned
 
 PLUGIN = "fullreduction"
 
 
-async def record(checkout: api.CheckoutContext, order_id: int) -> None:
-    """In placeOrder's transaction: remember what the order earned."""
-    found = earned(checkout)
+async def record(checkout: api.CheckoutContext, order_id: int, found: list[Earned] | None) -> None:
+    """In placeOrder's transaction: remember what the order earned (as its pricing kept)."""
     if not found or checkout.member is None:
         return
     await FullreductionAward.bulk_create(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import MappingProxyType
 
 import strawberry
 
@@ -12,7 +13,7 @@ from yutang.plugins.fullreduction.rules import tiers_of
 from yutang.plugins.fullreduction.scopes import CATEGORIES, PRODUCTS
 from yutang.plugins.fullreduction.tiers import PER, Tier, benefit
 
-SCOPE_TYPE = {PRODUCTS: "Product", CATEGORIES: "Category"}
+SCOPE_TYPE = MappingProxyType({PRODUCTS: "Product", CATEGORIES: "Category"})
 
 
 @strawberry.type(name="FullReductionTier")

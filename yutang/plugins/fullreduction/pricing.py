@@ -3,13 +3,12 @@
 The threshold is measured on the eligible in-scope lines as they stand after member
 prices; activity lines (seckill, group buy) neither count nor get anything. The discount
 is apportioned to those lines exactly; free shipping waives the shipping fee; a gift SKU
-becomes a free line of the quote; points and coupons are remembered for placeOrder, which
-records them to be granted after payment.
+becomes a free line of the quote; points and coupons are kept on the draft for the
+plugin's ``yutang_reserve``, which records them to be granted after payment.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from yutang import api
@@ -28,19 +27,6 @@ class Earned:
     points: int
     coupon: str
     coupon_count: int
-
-
-# placeOrder prices the checkout and reserves stock in one task: the step leaves what the
-# checkout earned here for yutang_reserve_stock to record.
-_earned: ContextVar[tuple[api.CheckoutContext, list[Earned]] | None] = ContextVar(
-    "fullreduction_earned", default=None
-)
-
-
-def earned(checkout: api.CheckoutContext) -> list[Earned]:
-    """What the checkout earned when it was last priced in this task."""
-    memo = _earned.get()
-    return memo[1] if memo is not None and memo[0] is checkout else []
 
 
 async def promote(draft: api.Draft) -> None:
@@ -94,4 +80,4 @@ async def promote(draft: api.Draft) -> None:
                     tier.coupon_count if tier.coupon else 0,
                 )
             )
-    _earned.set((checkout, found))
+    draft.keep(found)

@@ -5,6 +5,7 @@ stays linear in rules and lines."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 import msgspec
@@ -18,7 +19,9 @@ from yutang.plugins.fullreduction.tiers import LADDER, PER, Tier
 
 Aware = Annotated[datetime, msgspec.Meta(tz=True)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
-SCOPE_FIELD = {PRODUCTS: "input.scopeIds", CATEGORIES: "input.scopeIds", TAGS: "input.scopeTags"}
+SCOPE_FIELD = MappingProxyType(
+    {PRODUCTS: "input.scopeIds", CATEGORIES: "input.scopeIds", TAGS: "input.scopeTags"}
+)
 
 
 class RuleInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):

@@ -57,9 +57,10 @@ def yutang_graphql_storefront() -> api.GraphQLContribution:
 
 
 @api.hookimpl
-def yutang_price_steps() -> list[api.PriceStep]:
-    """The group or leader price of the group-buy line."""
-    return [api.PriceStep(api.Stage.ACTIVITY, _checkout.activity_price, priority=20)]
+def yutang_activities() -> list[api.Activity[Any]]:
+    """Group-buy lines: the group or leader price, the seat and the quota, the hold on
+    fulfilment until the team succeeded, the team opening with the leader's payment."""
+    return [_checkout.Groupbuy()]
 
 
 @api.hookimpl
@@ -69,50 +70,9 @@ def yutang_jobs() -> dict[str, api.JobHandler]:
 
 
 @api.hookimpl
-async def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
-    """One group-buy line alone, a running activity or a joinable team, within the limit."""
-    await _checkout.precheck(checkout)
-
-
-@api.hookimpl
-async def yutang_payment_deadline(
-    checkout: api.CheckoutContext, default: datetime
-) -> datetime | None:
-    """The seat is held for the activity's payment minutes, never past the team's expiry."""
-    return await _checkout.payment_deadline(checkout)
-
-
-@api.hookimpl
-async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
-    """Take the member's quota and a seat."""
-    await _checkout.reserve(checkout, order_id)
-
-
-@api.hookimpl
-async def yutang_release_stock(
-    tenant: api.TenantInfo, order_id: int, lines: list[dict[str, Any]], reason: str
-) -> None:
-    """Give the seat and quota back when the order is cancelled or refunded."""
-    await _checkout.release(tenant, order_id, lines, reason)
-
-
-@api.hookimpl
-async def yutang_fulfilment_hold(tenant: api.TenantInfo, order_id: int) -> str | None:
-    """No shipping or pickup before the team succeeded."""
-    return await teams.hold(tenant, order_id)
-
-
-@api.hookimpl
-async def yutang_claim_payment(tenant: api.TenantInfo, order_id: int, payment_id: int) -> None:
-    """Declined (the core refunds in full): a cancelled order cannot be revived through
-    the plugin API. The payment is recorded on the member's released seat."""
-    await _checkout.note_late_payment(tenant, order_id, payment_id)
-
-
-@api.hookimpl
-async def yutang_accept_payment(tenant: api.TenantInfo, order_id: int, paid_at: datetime) -> None:
-    """Open the leader's team or confirm the seat in the payment's transaction."""
-    await teams.settle_payment(tenant, order_id, paid_at, late_rule=False)
+def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
+    """Joining a team needs a group-buy line."""
+    _checkout.check_input(checkout)
 
 
 @api.hookimpl

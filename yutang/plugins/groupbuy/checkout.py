@@ -9,15 +9,14 @@ back, exactly once, when the order is cancelled or refunded.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import msgspec
 from tortoise.expressions import F
 
 from yutang import api
+from yutang.plugins.groupbuy import teams
 from yutang.plugins.groupbuy.activities import running
 from yutang.plugins.groupbuy.models import (
     ABANDONED,
@@ -63,36 +62,73 @@ class Claim:
         return int(self.item.price)
 
 
-# Validation, pricing, the deadline and the reservation of one placeOrder run in the same
-# task on the same checkout: resolve its line once for all of them.
-_resolved: ContextVar[tuple[api.CheckoutContext, Claim | None] | None] = ContextVar(
-    "groupbuy_claim", default=None
-)
-
-
 def item_ref(item_id: int) -> str:
     """The activity ref a client sends for an item."""
     return api.to_global(ITEM, item_id)
 
 
-async def claim_of(checkout: api.CheckoutContext) -> Claim | None:
-    """The checkout's group-buy line, checked; DomainError naming the field otherwise."""
-    memo = _resolved.get()
-    if memo is not None and memo[0] is checkout:
-        return memo[1]
-    found = await _resolve(checkout)
-    _resolved.set((checkout, found))
-    return found
+class Groupbuy(api.Activity[Claim]):
+    """The group-buy activity kind: one line ``{plugin: "groupbuy", ref: <GroupbuyItem ID>}``
+    opening a team or joining ``extensions.groupbuy.team``."""
+
+    kind = PLUGIN
+
+    async def resolve(self, checkout: api.CheckoutContext, lines: list[api.CheckoutLine]) -> Claim:
+        """The one line alone, a running activity or a joinable team, within the limit."""
+        claim = await _resolve(checkout, lines[0])
+        await precheck(checkout, claim)
+        return claim
+
+    def price(self, draft: api.Draft, claim: Claim) -> None:
+        """The group (or leader) price, exclusive of other discounts."""
+        line = draft.lines[claim.index]
+        label = "团长价" if claim.team is None and claim.item.leader_price is not None else "拼团价"
+        draft.set_activity_price(line, min(claim.unit_price, line.unit_price), label)
+
+    def payment_deadline(self, checkout: api.CheckoutContext, claim: Claim) -> datetime | None:
+        """The seat is held for the activity's payment minutes, never past the team's expiry."""
+        deadline = checkout.now + timedelta(minutes=claim.activity.payment_minutes)
+        if claim.team is not None and claim.team.expires_at is not None:
+            deadline = min(deadline, claim.team.expires_at)
+        return deadline
+
+    async def reserve(self, checkout: api.CheckoutContext, claim: Claim, order_id: int) -> None:
+        """Take the member's quota and a seat."""
+        await reserve(checkout, claim, order_id)
+
+    async def release(
+        self, tenant: api.TenantInfo, order_id: int, lines: list[api.ReleasedLine], reason: str
+    ) -> None:
+        """Give the seat and quota back when the order is cancelled or refunded."""
+        await release(tenant, order_id, lines, reason)
+
+    async def accept_payment(
+        self, tenant: api.TenantInfo, order_id: int, paid_at: datetime
+    ) -> None:
+        """Open the leader's team or confirm the seat in the payment's transaction."""
+        await teams.settle_payment(tenant, order_id, paid_at, late_rule=False)
+
+    async def claim_payment(self, tenant: api.TenantInfo, order_id: int, payment_id: int) -> bool:
+        """Declined (the core refunds in full): a cancelled order cannot be revived through
+        the plugin API. The payment is recorded on the member's released seat."""
+        await note_late_payment(tenant, order_id, payment_id)
+        return False
+
+    async def hold(self, tenant: api.TenantInfo, order_id: int) -> str | None:
+        """No shipping or pickup before the team succeeded."""
+        return await teams.hold(tenant, order_id)
 
 
-async def _resolve(checkout: api.CheckoutContext) -> Claim | None:
+def check_input(checkout: api.CheckoutContext) -> None:
+    """Joining a team needs a group-buy line."""
+    if checkout.input(PLUGIN) is not None and not any(
+        ln.activity and ln.activity.plugin == PLUGIN for ln in checkout.lines
+    ):
+        raise api.DomainError("INVALID", "joining a team needs a group-buy line", TEAM_FIELD)
+
+
+async def _resolve(checkout: api.CheckoutContext, line: api.CheckoutLine) -> Claim:
     joining: GroupbuyInput | None = checkout.input(PLUGIN)
-    ours = [ln for ln in checkout.lines if ln.activity and ln.activity.plugin == PLUGIN]
-    if not ours:
-        if joining is not None:
-            raise api.DomainError("INVALID", "joining a team needs a group-buy line", TEAM_FIELD)
-        return None
-    line = ours[0]
     if len(checkout.lines) > 1:
         other = next(ln for ln in checkout.lines if ln is not line)
         raise api.DomainError(
@@ -161,11 +197,10 @@ def _check_open(team: GroupbuyTeam, now: datetime) -> None:
         raise api.DomainError("TEAM_FULL", "every seat of this team is taken", TEAM_FIELD)
 
 
-async def precheck(checkout: api.CheckoutContext) -> None:
-    """Resolve and check the line; refuse a member at the limit before any lock is taken
-    (only a fast path: the conditional UPDATEs of :func:`reserve` decide)."""
-    claim = await claim_of(checkout)
-    if claim is None or checkout.member is None:
+async def precheck(checkout: api.CheckoutContext, claim: Claim) -> None:
+    """Refuse a member at the limit before any lock is taken (only a fast path: the
+    conditional UPDATEs of :func:`reserve` decide)."""
+    if checkout.member is None:
         return
     quota = await GroupbuyQuota.get_or_none(
         tenant_id=checkout.tenant.id, activity_id=claim.activity.id, member_id=checkout.member.id
@@ -183,33 +218,9 @@ def _limit_reached(claim: Claim) -> api.DomainError:
     )
 
 
-async def activity_price(draft: api.Draft) -> None:
-    """Stage ACTIVITY: the group (or leader) price, exclusive of other discounts."""
-    claim = await claim_of(draft.checkout)
-    if claim is None:
-        return
-    line = draft.lines[claim.index]
-    label = "团长价" if claim.team is None and claim.item.leader_price is not None else "拼团价"
-    draft.set_activity_price(line, min(claim.unit_price, line.unit_price), label)
-
-
-async def payment_deadline(checkout: api.CheckoutContext) -> datetime | None:
-    """The seat is held for the activity's payment minutes, never past the team's expiry."""
-    claim = await claim_of(checkout)
-    if claim is None:
-        return None
-    deadline = checkout.now + timedelta(minutes=claim.activity.payment_minutes)
-    if claim.team is not None and claim.team.expires_at is not None:
-        deadline = min(deadline, claim.team.expires_at)
-    return deadline
-
-
-async def reserve(checkout: api.CheckoutContext, order_id: int) -> None:
+async def reserve(checkout: api.CheckoutContext, claim: Claim, order_id: int) -> None:
     """Take the member's quota, then a seat: a new pending team for a leader, or a seat
     in the joined team under a conditional UPDATE bounded by its size."""
-    claim = await claim_of(checkout)
-    if claim is None:
-        return
     if checkout.member is None:
         raise api.DomainError("UNAUTHENTICATED", "log in as a member first")
     tenant_id, member_id = checkout.tenant.id, checkout.member.id
@@ -264,12 +275,12 @@ async def _take_seat(tenant_id: int, team_id: int, member_id: int, now: datetime
 
 
 async def release(
-    tenant: api.TenantInfo, order_id: int, lines: list[dict[str, Any]], reason: str
+    tenant: api.TenantInfo, order_id: int, lines: list[api.ReleasedLine], reason: str
 ) -> None:
     """Give back the quota of the units released and, once the whole seat is gone, the
     seat itself (a pending team whose leader left is abandoned). ``released`` only grows
     up to the seat's quantity, so nothing is given back twice."""
-    asked = sum(ln["quantity"] for ln in lines if ln["activity_plugin"] == PLUGIN)
+    asked = sum(ln.quantity for ln in lines)
     seat = await GroupbuySeat.get_or_none(tenant_id=tenant.id, order_id=order_id)
     if seat is None:
         return

@@ -12,7 +12,7 @@ expiring soonest); (2) otherwise,
 while the activity still opens teams, the member leads a new team whose validity starts
 now, at the price they paid; (3) otherwise the order is refunded in full. A payment that
 arrives after its order was cancelled cannot be turned into a paid order through the
-plugin API, so the plugin declines it in ``yutang_claim_payment`` (the core refunds it in
+plugin API, so the activity declines it in ``claim_payment`` (the core refunds it in
 full) and records it on the released seat.
 """
 

@@ -10,6 +10,8 @@ Written against ``yutang.api`` only, as any third-party plugin.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from yutang import api
@@ -39,9 +41,9 @@ def yutang_input_schema(operation: str) -> type[msgspec.Struct] | None:
 
 
 @api.hookimpl
-def yutang_fulfilment_methods() -> list[api.FulfilmentMethod]:
-    """Pickup at a store, besides delivery."""
-    return [api.FulfilmentMethod(name="pickup", label="到店自提")]
+def yutang_fulfilment_methods() -> list[api.FulfilmentMethod[Any]]:
+    """Pickup at a store, besides delivery: its fee, its slot, its hand-over by code."""
+    return [_checkout.METHOD]
 
 
 @api.hookimpl
@@ -57,39 +59,15 @@ def yutang_graphql_storefront() -> api.GraphQLContribution:
 
 
 @api.hookimpl
-def yutang_price_steps() -> list[api.PriceStep]:
-    """The pickup fee."""
-    return [api.PriceStep(api.Stage.FEES, _checkout.pickup_fee)]
-
-
-@api.hookimpl
 def yutang_jobs() -> dict[str, api.JobHandler]:
     """Complete or refund orders nobody picked up by their deadline."""
     return {"pickup.deadline": handover.deadline}
 
 
 @api.hookimpl
-async def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
-    """The store exists, offers every line's SKU, and the slot is bookable."""
-    await _checkout.choice(checkout)
-
-
-@api.hookimpl
-async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
-    """Take the slot's capacity and remember the store."""
-    await _checkout.reserve(checkout, order_id)
-
-
-@api.hookimpl
-async def yutang_release_stock(tenant: api.TenantInfo, order_id: int, reason: str) -> None:
-    """Free the slot when the order is cancelled or fully refunded."""
-    await _checkout.release(tenant, order_id, reason)
-
-
-@api.hookimpl
-async def yutang_fulfilment_hold(tenant: api.TenantInfo, order_id: int) -> str | None:
-    """A pickup order is handed over only by its code (or at its deadline)."""
-    return await handover.hold(tenant, order_id)
+def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
+    """Pickup details belong to pickup orders only."""
+    _checkout.check_input(checkout)
 
 
 @api.hookimpl

@@ -9,7 +9,6 @@ when the order is cancelled or fully refunded.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -41,29 +40,48 @@ class Choice:
     slot: SlotTime | None
 
 
-# Validation and the reservation of one placeOrder run in the same task on the same
-# checkout: resolve the choice once for both.
-_chosen: ContextVar[tuple[api.CheckoutContext, Choice | None] | None] = ContextVar(
-    "pickup_choice", default=None
-)
+class Pickup(api.FulfilmentMethod[Choice]):
+    """Pickup at a store: a store (and slot), the pickup fee, the slot's capacity, and a
+    hand-over only by the pickup code (or at the deadline)."""
+
+    name = PLUGIN
+    label = "到店自提"
+
+    async def resolve(self, checkout: api.CheckoutContext) -> Choice:
+        """The store exists, offers every line's SKU, and the slot is bookable."""
+        return await _resolve(checkout)
+
+    async def fee(self, draft: api.Draft, choice: Choice) -> None:
+        """The tenant's pickup fee (usually nothing)."""
+        draft.add_fee(PLUGIN, settings_of(draft.checkout.tenant).fee, "到店自提")
+
+    async def reserve(self, checkout: api.CheckoutContext, choice: Choice, order_id: int) -> None:
+        """Take the slot's capacity and remember the store."""
+        await reserve(checkout, choice, order_id)
+
+    async def release(
+        self, tenant: api.TenantInfo, order_id: int, lines: list[api.ReleasedLine], reason: str
+    ) -> None:
+        """Free the slot when the order is cancelled or fully refunded."""
+        await release(tenant, order_id, reason)
+
+    async def hold(self, tenant: api.TenantInfo, order_id: int) -> str | None:
+        """A pickup order is handed over only by its code (or at its deadline)."""
+        return "a pickup order is handed over by verifying its pickup code"
 
 
-async def choice(checkout: api.CheckoutContext) -> Choice | None:
-    """The checkout's store and slot, checked; None when it does not pick up."""
-    memo = _chosen.get()
-    if memo is not None and memo[0] is checkout:
-        return memo[1]
-    found = await _resolve(checkout)
-    _chosen.set((checkout, found))
-    return found
+METHOD = Pickup()
+"""The one instance registered: handing an order over with it skips its own hold."""
 
 
-async def _resolve(checkout: api.CheckoutContext) -> Choice | None:
+def check_input(checkout: api.CheckoutContext) -> None:
+    """Pickup details belong to pickup orders only."""
+    if checkout.fulfilment != PLUGIN and checkout.input(PLUGIN) is not None:
+        raise api.DomainError("INVALID", "pickup details need fulfilment pickup", "fulfilment")
+
+
+async def _resolve(checkout: api.CheckoutContext) -> Choice:
     data: PickupInput | None = checkout.input(PLUGIN)
-    if checkout.fulfilment != PLUGIN:
-        if data is not None:
-            raise api.DomainError("INVALID", "pickup details need fulfilment pickup", "fulfilment")
-        return None
     if data is None:
         raise api.DomainError("REQUIRED", "choose a store to pick up from", f"{AT}.storeId")
     tenant = checkout.tenant
@@ -110,17 +128,8 @@ async def _slot(checkout: api.CheckoutContext, store: Store, key: str | None) ->
     return slot
 
 
-def pickup_fee(draft: api.Draft) -> None:
-    """Charge the tenant's pickup fee (usually nothing) on pickup orders."""
-    if draft.checkout.fulfilment == PLUGIN:
-        draft.add_fee(PLUGIN, settings_of(draft.checkout.tenant).fee, "到店自提")
-
-
-async def reserve(checkout: api.CheckoutContext, order_id: int) -> None:
+async def reserve(checkout: api.CheckoutContext, chosen: Choice, order_id: int) -> None:
     """Take the slot's capacity and remember where the order is picked up."""
-    chosen = await choice(checkout)
-    if chosen is None:
-        return
     tenant, slot = checkout.tenant, chosen.slot
     store_id = chosen.store.view.id
     if slot is not None:

@@ -2,15 +2,14 @@
 
 A pickup order leaves ``awaiting`` by one conditional UPDATE, whether a clerk verifies
 its code or the deadline job completes or refunds it, so exactly one of them wins. The
-plugin holds fulfilment of its orders (``fulfilOrder`` cannot bypass the code) except
-while it hands one over itself; other plugins' holds (a group-buy team not yet
-succeeded) still apply then, through ``api.fulfil_order``.
+pickup method holds fulfilment of its orders (``fulfilOrder`` cannot bypass the code); it
+hands one over itself with ``api.fulfil_order(..., by=METHOD)``, where the activities'
+holds (a group-buy team not yet succeeded) still apply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -18,6 +17,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang import api
+from yutang.plugins.pickup.checkout import METHOD
 from yutang.plugins.pickup.codes import normalize
 from yutang.plugins.pickup.models import PickupHandover, PickupLookupCount, PickupOrder
 from yutang.plugins.pickup.settings import settings_of
@@ -26,24 +26,9 @@ T = TypeVar("T")
 ANY_STORE = ("owner", "manager")
 RETRY = timedelta(days=1)
 
-_handing_over: ContextVar[int | None] = ContextVar("pickup_handing_over", default=None)
-
-
-async def hold(tenant: api.TenantInfo, order_id: int) -> str | None:
-    """Refuse fulfilling a pickup order other than by its code (or at its deadline)."""
-    if _handing_over.get() == order_id:
-        return None
-    if await PickupOrder.exists(tenant_id=tenant.id, order_id=order_id):
-        return "a pickup order is handed over by verifying its pickup code"
-    return None
-
 
 async def _fulfil_and_complete(tenant: api.TenantInfo, order_id: int) -> None:
-    token = _handing_over.set(order_id)
-    try:
-        await api.fulfil_order(tenant, order_id)
-    finally:
-        _handing_over.reset(token)
+    await api.fulfil_order(tenant, order_id, by=METHOD)
     await api.complete_order(tenant, order_id, None)
 
 

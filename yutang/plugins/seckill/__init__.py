@@ -61,46 +61,10 @@ def yutang_graphql_storefront() -> api.GraphQLContribution:
 
 
 @api.hookimpl
-def yutang_price_steps() -> list[api.PriceStep]:
-    """The activity price of seckill lines."""
-    return [api.PriceStep(api.Stage.ACTIVITY, _checkout.activity_price, priority=10)]
-
-
-@api.hookimpl
-async def yutang_admit_order(
-    tenant: api.TenantInfo, member_id: int, lines: list[api.LineInput]
-) -> None:
-    """With the Redis gate, refuse sold-out items and members at their limit before
-    placeOrder's transaction."""
-    await _checkout.admit(tenant, member_id, lines)
-
-
-@api.hookimpl
-async def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
-    """Seckill lines must be for an open session's SKU, within the limit, not sold out."""
-    await _checkout.precheck(checkout)
-
-
-@api.hookimpl
-async def yutang_payment_deadline(
-    checkout: api.CheckoutContext, default: datetime
-) -> datetime | None:
-    """Seckill orders are paid within the activity's short timeout (default 5 minutes)."""
-    return await _checkout.payment_deadline(checkout)
-
-
-@api.hookimpl
-async def yutang_reserve_stock(checkout: api.CheckoutContext, order_id: int) -> None:
-    """Take activity units and the member's quota."""
-    await _checkout.reserve(checkout, order_id)
-
-
-@api.hookimpl
-async def yutang_release_stock(
-    tenant: api.TenantInfo, order_id: int, lines: list[dict[str, Any]]
-) -> None:
-    """Give units and quota back when an order is cancelled, times out or is refunded."""
-    await _checkout.release(tenant, order_id, lines)
+def yutang_activities() -> list[api.Activity[Any]]:
+    """Seckill lines: the activity price, the short payment timeout, activity units and the
+    member's quota, given back on cancel, timeout and refund."""
+    return [_checkout.Seckill()]
 
 
 @api.hookimpl

@@ -10,12 +10,11 @@ first, at admission (see ``gate``).
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from tortoise.expressions import F
 
@@ -50,32 +49,54 @@ class Claim:
         return quota_keys(self.activity, self.item, self.slot.starts_at)
 
 
-# Validation, pricing, the deadline and the reservation of one placeOrder all run in the
-# same task on the same checkout: resolve its lines once for all of them.
-_resolved: ContextVar[tuple[api.CheckoutContext, list[Claim]] | None] = ContextVar(
-    "seckill_claims", default=None
-)
-
-
 def item_ref(item_id: int) -> str:
     """The activity reference a client sends for an item (the item's global ID)."""
     return api.to_global(ITEM, item_id)
 
 
-async def claims(checkout: api.CheckoutContext) -> list[Claim]:
-    """The checkout's seckill lines, each checked to be selling now; DomainError naming
-    the line otherwise."""
-    memo = _resolved.get()
-    if memo is not None and memo[0] is checkout:
-        return memo[1]
-    found = await _resolve(checkout)
-    _resolved.set((checkout, found))
-    return found
+class Seckill(api.Activity[list[Claim]]):
+    """The seckill activity kind: lines ``{plugin: "seckill", ref: <SeckillItem ID>}``."""
 
+    kind = PLUGIN
 
-async def _resolve(checkout: api.CheckoutContext) -> list[Claim]:
-    lines = [(ln.index, ln.sku_id, ln.quantity, ln.activity) for ln in checkout.lines]
-    return await resolve(checkout.tenant, lines, checkout.now)
+    async def resolve(
+        self, checkout: api.CheckoutContext, lines: list[api.CheckoutLine]
+    ) -> list[Claim]:
+        """Each line's item, selling now; then the fast refusal of :func:`precheck`."""
+        numbered = [(ln.index, ln.sku_id, ln.quantity, ln.activity) for ln in lines]
+        found = await resolve(checkout.tenant, numbered, checkout.now)
+        await precheck(checkout, found)
+        return found
+
+    async def admit(
+        self, tenant: api.TenantInfo, member_id: int, lines: Mapping[int, api.LineInput]
+    ) -> None:
+        """With the Redis gate, refuse sold-out items and members at their limit."""
+        await admit(tenant, member_id, lines)
+
+    def price(self, draft: api.Draft, claim: list[Claim]) -> None:
+        """Each line takes its item's price (never above the list price)."""
+        for c in claim:
+            line = draft.lines[c.index]
+            draft.set_activity_price(line, min(c.item.price, line.unit_price), "秒杀价")
+
+    def payment_deadline(
+        self, checkout: api.CheckoutContext, claim: list[Claim]
+    ) -> datetime | None:
+        """The shortest payment timeout of the activities the order buys from."""
+        return checkout.now + timedelta(minutes=min(c.activity.payment_minutes for c in claim))
+
+    async def reserve(
+        self, checkout: api.CheckoutContext, claim: list[Claim], order_id: int
+    ) -> None:
+        """Take activity units and the member's quota."""
+        await reserve(checkout, claim, order_id)
+
+    async def release(
+        self, tenant: api.TenantInfo, order_id: int, lines: list[api.ReleasedLine], reason: str
+    ) -> None:
+        """Give units and quota back (cancel, timeout, refund)."""
+        await release(tenant, order_id, lines)
 
 
 Line = tuple[int, int, int, api.ActivityRef | None]
@@ -95,7 +116,7 @@ async def resolve(
     }
     if not wanted:
         return []
-    items = await _items(tenant.id, set(wanted.values()), recent)
+    items = await _items(tenant, set(wanted.values()), recent)
     found: list[Claim] = []
     for index, sku_id, quantity, _ in (ln for ln in lines if ln[0] in wanted):
         item = items.get(wanted[index])
@@ -117,36 +138,25 @@ async def resolve(
     return found
 
 
-RECENT = 1.0
-_recent: dict[tuple[int, int], tuple[float, SeckillItem]] = {}
-"""Items with their session and activity by (tenant, item), with when the copy expires."""
+RECENT = 1.0  # seconds an admission may use an item as read by an earlier request
 
 
-async def _items(tenant_id: int, ids: set[int], recent: bool) -> dict[int, SeckillItem]:
+async def _items(tenant: api.TenantInfo, ids: set[int], recent: bool) -> dict[int, SeckillItem]:
     """The items with their session and activity; with ``recent``, copies read less than
-    ``RECENT`` seconds ago are used, so a storm's admissions read no table."""
-    clock = time.monotonic()
+    ``RECENT`` seconds ago (in the core's bounded cache) are used, so a storm's admissions
+    read no table. Every read refreshes the copies."""
+    copies = tenant.cache(PLUGIN, "items", maxsize=10_000, ttl=RECENT)
     found: dict[int, SeckillItem] = {}
     if recent:
-        for item_id in ids:
-            copy = _recent.get((tenant_id, item_id))
-            if copy is None:
-                continue
-            if copy[0] > clock:
-                found[item_id] = copy[1]
-            else:  # read again by this request only: the others keep using the copy
-                _recent[(tenant_id, item_id)] = (clock + RECENT, copy[1])
+        found = {i: copies[i] for i in ids if i in copies}
     missing = ids - found.keys()
     if missing:
-        if len(_recent) > 10_000:
-            _recent.clear()
-        for item in await SeckillItem.filter(tenant_id=tenant_id, id__in=missing).select_related(
+        for item in await SeckillItem.filter(tenant_id=tenant.id, id__in=missing).select_related(
             "session", "activity"
         ):
-            found[item.id] = item
-            _recent[(tenant_id, item.id)] = (clock + RECENT, item)
+            found[item.id] = copies[item.id] = item
         for gone in missing - found.keys():
-            _recent.pop((tenant_id, gone), None)
+            copies.pop(gone, None)
     return found
 
 
@@ -193,13 +203,10 @@ def _named(found: list[Claim], refused: Refused) -> api.DomainError:
     return api.DomainError(refused.code, message, f"lines[{claim.index}].quantity")
 
 
-async def precheck(checkout: api.CheckoutContext) -> None:
+async def precheck(checkout: api.CheckoutContext, found: list[Claim]) -> None:
     """Refuse sold-out items and members at their limit before placeOrder takes the SKU's
     row lock: from the gate if there is one, else with two reads. Only a fast path: the
     conditional UPDATEs of :func:`reserve` decide."""
-    found = await claims(checkout)
-    if not found:
-        return
     units, quota = asked(found)
     member_id = checkout.member.id if checkout.member is not None else None
     gate = gate_for(checkout.tenant)
@@ -212,7 +219,7 @@ async def precheck(checkout: api.CheckoutContext) -> None:
         raise _named(found, refused) from None
 
 
-async def admit(tenant: api.TenantInfo, member_id: int, lines: list[api.LineInput]) -> None:
+async def admit(tenant: api.TenantInfo, member_id: int, lines: Mapping[int, api.LineInput]) -> None:
     """Refuse, before placeOrder's transaction, what the gate already knows is sold out or
     over the member's limit: in a storm most requests end here, at the cost of one Redis
     round trip. Without a gate, nothing (the transaction decides).
@@ -222,9 +229,9 @@ async def admit(tenant: api.TenantInfo, member_id: int, lines: list[api.LineInpu
     for the transaction to name.
     """
     gate = gate_for(tenant)
-    if gate is None or not any(ln.activity and ln.activity.plugin == PLUGIN for ln in lines):
+    if gate is None:
         return
-    numbered = [(i, ln.sku_id, ln.quantity, ln.activity) for i, ln in enumerate(lines)]
+    numbered = [(i, ln.sku_id, ln.quantity, ln.activity) for i, ln in lines.items()]
     try:
         found = await resolve(tenant, numbered, api.now(), recent=True)
     except api.DomainError:
@@ -265,22 +272,7 @@ async def _check_rows(tenant_id: int, units: Units, quota: Quota, member_id: int
             raise Refused("LIMIT_REACHED", limited)
 
 
-async def activity_price(draft: api.Draft) -> None:
-    """Stage ACTIVITY: seckill lines take their item's price (never above the list price)."""
-    for claim in await claims(draft.checkout):
-        line = draft.lines[claim.index]
-        draft.set_activity_price(line, min(claim.item.price, line.unit_price), "秒杀价")
-
-
-async def payment_deadline(checkout: api.CheckoutContext) -> datetime | None:
-    """The shortest payment timeout of the activities the order buys from."""
-    found = await claims(checkout)
-    if not found:
-        return None
-    return checkout.now + timedelta(minutes=min(c.activity.payment_minutes for c in found))
-
-
-async def reserve(checkout: api.CheckoutContext, order_id: int) -> None:
+async def reserve(checkout: api.CheckoutContext, found: list[Claim], order_id: int) -> None:
     """Take activity units and the member's quota in every limited scope for a placed
     order, in its transaction.
 
@@ -288,9 +280,6 @@ async def reserve(checkout: api.CheckoutContext, order_id: int) -> None:
     conditional UPDATEs in a fixed order, so concurrent orders cannot oversell, exceed
     the limit or deadlock. A gate's units go back if the database refuses.
     """
-    found = await claims(checkout)
-    if not found:
-        return
     if checkout.member is None:
         raise api.DomainError("UNAUTHENTICATED", "log in as a member first")
     tenant_id, member_id = checkout.tenant.id, checkout.member.id
@@ -366,7 +355,7 @@ async def _take_rows(
         raise
 
 
-async def release(tenant: api.TenantInfo, order_id: int, lines: list[dict[str, Any]]) -> None:
+async def release(tenant: api.TenantInfo, order_id: int, lines: list[api.ReleasedLine]) -> None:
     """Give back the units and quota of an order's seckill lines (cancel, timeout, refund),
     to the counters :func:`reserve` took them from (an activity's limits never change).
 
@@ -375,8 +364,8 @@ async def release(tenant: api.TenantInfo, order_id: int, lines: list[dict[str, A
     """
     asked_back: dict[int, int] = defaultdict(int)
     for ln in lines:
-        if ln["activity_plugin"] == PLUGIN and ln["activity_ref"]:
-            asked_back[api.pk_of(ln["activity_ref"], ITEM, "activity_ref")] += ln["quantity"]
+        if ln.activity is not None:
+            asked_back[api.pk_of(ln.activity.ref, ITEM, "activity_ref")] += ln.quantity
     if not asked_back:
         return
     held = (

@@ -1,6 +1,7 @@
 """The optional Redis gate: answers "sold out" and "limit reached" from Redis.
 
-Used only when the ``redis_url`` setting (or ``YUTANG_SECKILL_REDIS_URL``) names a Redis.
+Used when the deployment has Redis (``YUTANG_REDIS_URL``, offered to plugins by the core)
+and the tenant's ``gate`` setting is on (the default).
 Redis mirrors the database's counters: units left per (item, occurrence) and units held
 per (activity, member, limited scope). Admission asks the mirror before placeOrder's
 transaction (in front of GraphQL for a plain request), and an order takes its units and
@@ -18,20 +19,16 @@ that is down or unreachable answers nothing: the database decides alone.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
-import os
 from datetime import datetime
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 from yutang import api
 from yutang.plugins.seckill.limits import check_order
 from yutang.plugins.seckill.models import SeckillMemberQuota, SeckillStock
 from yutang.plugins.seckill.settings import settings_of
 
-ENV = "YUTANG_SECKILL_REDIS_URL"
 RESYNC = 30  # seconds a mirrored counter lives before it is read from the database again
 
 Units = dict[tuple[int, datetime], tuple[int, int]]
@@ -81,22 +78,13 @@ end
 return 1
 """
 
-# One client (connection pool) per event loop and URL; redis-py is imported only when a
-# tenant configures a gate, so the plugin works without it installed.
-_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = WeakKeyDictionary()
-
 
 def gate_for(tenant: api.TenantInfo) -> Gate | None:
-    """The tenant's gate, or None when no Redis is configured."""
-    url = settings_of(tenant).redis_url or os.environ.get(ENV, "")
-    if not url:
+    """The tenant's gate, or None without the deployment's Redis or with ``gate`` off."""
+    if not settings_of(tenant).gate:
         return None
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    client = per_loop.get(url)
-    if client is None:
-        redis = importlib.import_module("redis.asyncio")
-        client = per_loop[url] = redis.Redis.from_url(url, decode_responses=True)
-    return Gate(client, tenant.id)
+    client = tenant.redis()
+    return None if client is None else Gate(client, tenant.id)
 
 
 def _unavailable() -> tuple[type[BaseException], ...]:

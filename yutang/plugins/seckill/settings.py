@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
 
 import msgspec
 
@@ -10,12 +11,16 @@ from yutang.api import TenantInfo
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Defaults for new activities, the limits admins may set, and the optional Redis gate
-    (``redis_url``, else the ``YUTANG_SECKILL_REDIS_URL`` environment variable)."""
+    """Defaults for new activities, the limits admins may set, and whether the Redis gate
+    answers sold-out and limit checks when the deployment has Redis (``gate``)."""
 
     payment_minutes: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
     max_member_limit: Annotated[int, msgspec.Meta(ge=1)] = 100
-    redis_url: str = ""
+    gate: bool = True
+
+    replaced_keys: ClassVar[Mapping[str, str]] = {
+        "redis_url": "the deployment's YUTANG_REDIS_URL (gate = false turns the gate off)"
+    }
 
 
 def settings_of(tenant: TenantInfo) -> Settings:

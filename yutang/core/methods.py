@@ -1,0 +1,100 @@
+"""Dispatching to an order's fulfilment method: the core calls only the one it names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from yutang.core.contract import (
+    CheckoutContext,
+    Draft,
+    FulfilmentMethod,
+    ReleasedLine,
+    TenantInfo,
+)
+from yutang.core.errors import DomainError
+from yutang.core.plugins import Owned, PluginSet
+
+HOOK = "yutang_fulfilment_methods"
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A checkout's fulfilment method, its owner and what it resolved (its choice)."""
+
+    plugin: str
+    method: FulfilmentMethod[Any]
+    choice: Any
+
+
+def offered(hooks: PluginSet) -> dict[str, str]:
+    """The tenant's fulfilment methods: name → label."""
+    return {name: owned.obj.label for name, owned in sorted(hooks.owned(HOOK).items())}
+
+
+def owned(hooks: PluginSet, name: str, field: str = "fulfilment") -> Owned:
+    """The tenant's method called ``name``, or INVALID naming ``field``."""
+    found = hooks.owned(HOOK).get(name)
+    if found is None:
+        raise DomainError("INVALID", f"unknown fulfilment {name!r}", field)
+    return found
+
+
+async def resolve(checkout: CheckoutContext) -> Chosen:
+    """The checkout's method with its choice, resolved once per checkout."""
+    hooks = checkout.tenant.hooks
+    found = owned(hooks, checkout.fulfilment)
+    method: FulfilmentMethod[Any] = found.obj
+    choice = await hooks.registry.invoke(
+        found.plugin, f"{method.name}.resolve", method.resolve, {"checkout": checkout}
+    )
+    return Chosen(found.plugin, method, choice)
+
+
+async def fee(draft: Draft, chosen: Chosen) -> None:
+    """Stage FEES: the method charges what it costs."""
+    draft.source = chosen.plugin
+    await draft.checkout.tenant.hooks.registry.invoke(
+        chosen.plugin,
+        f"{chosen.method.name}.fee",
+        chosen.method.fee,
+        {"draft": draft, "choice": chosen.choice},
+    )
+
+
+async def reserve(checkout: CheckoutContext, chosen: Chosen, order_id: int) -> None:
+    """In placeOrder's transaction: the method takes its capacity."""
+    await checkout.tenant.hooks.registry.invoke(
+        chosen.plugin,
+        f"{chosen.method.name}.reserve",
+        chosen.method.reserve,
+        {"checkout": checkout, "choice": chosen.choice, "order_id": order_id},
+    )
+
+
+async def release(
+    tenant: TenantInfo, name: str, order_id: int, lines: list[ReleasedLine], reason: str
+) -> None:
+    """The order's method ``name`` gives back what it took (even if disabled since)."""
+    found = tenant.hooks.registry.owner(HOOK, name)
+    if found is not None:
+        await tenant.hooks.registry.invoke(
+            found.plugin,
+            f"{name}.release",
+            found.obj.release,
+            {"tenant": tenant, "order_id": order_id, "lines": lines, "reason": reason},
+        )
+
+
+async def hold(
+    tenant: TenantInfo, name: str, order_id: int, by: FulfilmentMethod[Any] | None
+) -> str | None:
+    """Why the order's method ``name`` refuses a fulfilment through the core, unless the
+    method itself (``by``) is handing the order over."""
+    found = tenant.hooks.registry.owner(HOOK, name)
+    if found is None or by is found.obj:
+        return None
+    answer: str | None = await tenant.hooks.registry.invoke(
+        found.plugin, f"{name}.hold", found.obj.hold, {"tenant": tenant, "order_id": order_id}
+    )
+    return answer
