@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
 from functools import lru_cache
 from typing import cast
 
 import strawberry
+from cachetools import LRUCache
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.types.field import StrawberryField
 from tortoise.transactions import in_transaction
@@ -65,22 +65,15 @@ class PersistedQueries:
     """Texts learned through the automatic protocol, by hash (bounded LRU)."""
 
     def __init__(self, maxsize: int = 4096) -> None:
-        self.maxsize = maxsize
-        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._texts: LRUCache[str, str] = LRUCache(maxsize)
 
     def remember(self, sha256: str, query: str) -> None:
         """Keep ``query`` under its (already verified) hash."""
         self._texts[sha256] = query
-        self._texts.move_to_end(sha256)
-        while len(self._texts) > self.maxsize:
-            self._texts.popitem(last=False)
 
     def text(self, sha256: str) -> str | None:
         """The text for ``sha256``, if this process learned it."""
-        found = self._texts.get(sha256)
-        if found is not None:
-            self._texts.move_to_end(sha256)
-        return found
+        return self._texts.get(sha256)
 
 
 async def registered(tenant_id: int, sha256: str) -> str | None:

@@ -63,7 +63,7 @@ class Seckill(api.Activity[list[Claim]]):
         self, checkout: api.CheckoutContext, lines: list[api.CheckoutLine]
     ) -> list[Claim]:
         """Each line's item, selling now; then the fast refusal of :func:`precheck`."""
-        numbered = [(ln.index, ln.sku_id, ln.quantity, ln.activity) for ln in lines]
+        numbered = [(ln.index, ln.sku_id, ln.quantity, _ref(ln.activity)) for ln in lines]
         found = await resolve(checkout.tenant, numbered, checkout.now)
         await precheck(checkout, found)
         return found
@@ -99,26 +99,28 @@ class Seckill(api.Activity[list[Claim]]):
         await release(tenant, order_id, lines)
 
 
-Line = tuple[int, int, int, api.ActivityRef | None]
-"""A requested line: its index, SKU, quantity and activity reference."""
+def _ref(activity: api.ActivityRef | None) -> str:
+    """The item reference of a line the core handed this kind (it always has one)."""
+    assert activity is not None
+    return activity.ref
+
+
+Line = tuple[int, int, int, str]
+"""A requested seckill line: its index, SKU, quantity and item reference."""
 
 
 async def resolve(
     tenant: api.TenantInfo, lines: list[Line], now: datetime, *, recent: bool = False
 ) -> list[Claim]:
-    """The seckill lines among ``lines``, each checked to be selling at ``now``;
-    DomainError naming the line otherwise. With ``recent``, items read in the last
-    ``RECENT`` seconds are not read again."""
+    """The seckill ``lines``, each checked to be selling at ``now``; DomainError naming
+    the line otherwise. With ``recent``, items read in the last ``RECENT`` seconds are not
+    read again."""
     wanted = {
-        index: api.pk_of(activity.ref, ITEM, f"lines[{index}].activity.ref")
-        for index, _, _, activity in lines
-        if activity is not None and activity.plugin == PLUGIN
+        index: api.pk_of(ref, ITEM, f"lines[{index}].activity.ref") for index, _, _, ref in lines
     }
-    if not wanted:
-        return []
     items = await _items(tenant, set(wanted.values()), recent)
     found: list[Claim] = []
-    for index, sku_id, quantity, _ in (ln for ln in lines if ln[0] in wanted):
+    for index, sku_id, quantity, _ in lines:
         item = items.get(wanted[index])
         if item is None:
             raise api.NotFound("seckill item", f"lines[{index}].activity.ref")
@@ -231,7 +233,7 @@ async def admit(tenant: api.TenantInfo, member_id: int, lines: Mapping[int, api.
     gate = gate_for(tenant)
     if gate is None:
         return
-    numbered = [(i, ln.sku_id, ln.quantity, ln.activity) for i, ln in lines.items()]
+    numbered = [(i, ln.sku_id, ln.quantity, _ref(ln.activity)) for i, ln in lines.items()]
     try:
         found = await resolve(tenant, numbered, api.now(), recent=True)
     except api.DomainError:
