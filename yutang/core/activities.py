@@ -29,10 +29,10 @@ def _of(hooks: PluginSet, kind: str) -> Owned | None:
     return hooks.owned(HOOK).get(kind)
 
 
-def _grouped(lines: Iterable[tuple[int, str, Any]]) -> dict[str, list[Any]]:
+def _grouped(pairs: Iterable[tuple[str, Any]]) -> dict[str, list[Any]]:
     """Items by kind, kinds in name order (the order every dispatch runs in)."""
     groups: dict[str, list[Any]] = {}
-    for _, kind, item in lines:
+    for kind, item in pairs:
         groups.setdefault(kind, []).append(item)
     return dict(sorted(groups.items()))
 
@@ -51,7 +51,7 @@ async def admit(tenant: TenantInfo, member_id: int, lines: list[LineInput]) -> N
     """Let each kind refuse its lines before placeOrder's transaction; unknown kinds are
     left to the transaction to name."""
     hooks = tenant.hooks
-    groups = _grouped((i, ln.activity.plugin, (i, ln)) for i, ln in enumerate(lines) if ln.activity)
+    groups = _grouped((ln.activity.plugin, (i, ln)) for i, ln in enumerate(lines) if ln.activity)
     for kind, items in groups.items():
         owned = _of(hooks, kind)
         if owned is not None:
@@ -69,7 +69,7 @@ async def resolve(checkout: CheckoutContext) -> dict[str, Any]:
     is refused."""
     hooks = checkout.tenant.hooks
     claims: dict[str, Any] = {}
-    groups = _grouped((ln.index, ln.activity.plugin, ln) for ln in checkout.lines if ln.activity)
+    groups = _grouped((ln.activity.plugin, ln) for ln in checkout.lines if ln.activity)
     for kind, lines in groups.items():
         owned = _of(hooks, kind)
         if owned is None:
@@ -143,7 +143,7 @@ async def release(
     """Each kind among ``lines`` gives back what it took for them, even if its plugin was
     disabled since (the registry, not the tenant's set, knows the owner)."""
     registry = tenant.hooks.registry
-    groups = _grouped((ln.line_id, ln.activity.plugin, ln) for ln in lines if ln.activity)
+    groups = _grouped((ln.activity.plugin, ln) for ln in lines if ln.activity)
     for kind, mine in groups.items():
         owned = registry.owner(HOOK, kind)
         if owned is not None:

@@ -27,11 +27,6 @@ class Chosen:
     choice: Any
 
 
-def offered(hooks: PluginSet) -> dict[str, str]:
-    """The tenant's fulfilment methods: name → label."""
-    return {name: owned.obj.label for name, owned in sorted(hooks.owned(HOOK).items())}
-
-
 def owned(hooks: PluginSet, name: str, field: str = "fulfilment") -> Owned:
     """The tenant's method called ``name``, or INVALID naming ``field``."""
     found = hooks.owned(HOOK).get(name)
