@@ -49,6 +49,7 @@ from bench.common import (
 )
 from yutang.app import create_app
 from yutang.core.db import close_db, init_db
+from yutang.core.plugins import hooks_of
 from yutang.core.runtime import build_runtime
 from yutang.core.settings import AppSettings
 from yutang.core.throttle import Throttle
@@ -99,7 +100,7 @@ async def breakdown(settings: AppSettings, body: bytes, seconds: float = 3.0) ->
     await init_db(settings, runtime.registry)
     try:
         tenant = await runtime.tenants.by_slug(SLUG)
-        schema = SchemaCache(settings).get("storefront", tenant.hooks)
+        schema = SchemaCache(settings).get("storefront", hooks_of(tenant))
         context = Context(
             runtime=runtime,
             tenant=tenant,

@@ -125,6 +125,7 @@ def make_checkout(
         profile="default",
         settings_version=1,
         hooks=hooks,
+        plugins=hooks.names,
         resources=Resources(None),
         settings={"core": core},
     )

@@ -29,6 +29,7 @@ from yutang.core.contract import TenantInfo
 from yutang.core.db import tortoise_config
 from yutang.core.models import Order, Payment, Product, Sku, Tenant
 from yutang.core.payments import record_capture
+from yutang.core.plugins import hooks_of
 from yutang.core.settings import AppSettings
 from yutang.core.worker import Worker
 from yutang.graphql.admission import Admission
@@ -945,7 +946,7 @@ async def test_next_price_change_is_the_next_session_start_or_end(
 
     async def next_change(local: str) -> list[datetime]:
         now = datetime.fromisoformat(local + "+08:00")
-        found: list[datetime] = await tenant.hooks.call(
+        found: list[datetime] = await hooks_of(tenant).call(
             "yutang_next_price_change", tenant=tenant, now=now
         )
         return found

@@ -39,6 +39,7 @@ from yutang.core.contract import (
     Stage,
     TenantInfo,
     VerificationProvider,
+    outside_transaction,
 )
 from yutang.core.db import check_constraints
 from yutang.core.errors import DomainError, Forbidden, NotFound
@@ -49,6 +50,7 @@ from yutang.core.members import change_points, member_info
 from yutang.core.models.base import TenantModel, Timestamped
 from yutang.core.money import Money, apportion, format_money, percent_of
 from yutang.core.outbox import schedule as schedule_job
+from yutang.core.plugins import hooks_of
 from yutang.core.refunds import refund_order
 from yutang.core.regions import Destination
 from yutang.core.rewards import grant_reward, revoke_reward
@@ -67,7 +69,6 @@ from yutang.core.views import (
     staff_role,
     store_views,
 )
-from yutang.core.worker import outside_transaction
 from yutang.graphql.context import Context
 from yutang.graphql.ids import from_global, pk_of, to_global
 from yutang.graphql.types import Connection, Node, UserError, after_pk, connection, keyset_page
@@ -92,6 +93,13 @@ def mutation(
     f: StrawberryField = strawberry.mutation(resolver=resolver, name=name, description=description)
     f.python_name = resolver.__name__
     return f
+
+
+async def first_answer(tenant: TenantInfo, hook: str, /, **kwargs: Any) -> Any:
+    """Call a hook a plugin declared itself (``yutang_add_hookspecs``, e.g. the
+    distributor's payout provider) on the tenant's plugins, in order, until one answers
+    something other than None; that answer, or None."""
+    return await hooks_of(tenant).first(hook, **kwargs)
 
 
 async def require_permission(info: Info, permission: str) -> Principal:
@@ -159,6 +167,7 @@ __all__ = [
     "connection",
     "convert",
     "field",
+    "first_answer",
     "format_money",
     "from_global",
     "fulfil_order",

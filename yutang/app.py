@@ -20,6 +20,7 @@ from yutang.core.contract import TenantInfo
 from yutang.core.db import close_db, init_db
 from yutang.core.errors import DomainError
 from yutang.core.payments import providers, record_capture
+from yutang.core.plugins import hooks_of
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE, current_tenant
 from yutang.core.throttle import Throttle
@@ -103,7 +104,7 @@ def _controller(
         def schema(self) -> Any:
             """Read per request; litestar also reads it at registration (no tenant yet)."""
             tenant: TenantInfo | None = current_tenant.get()
-            return fallback if tenant is None else schemas.get(surface, tenant.hooks)
+            return fallback if tenant is None else schemas.get(surface, hooks_of(tenant))
 
         def encode_json(self, data: object) -> bytes:
             return _encoder.encode(data)

@@ -20,7 +20,7 @@ from yutang.core.contract import (
     TenantInfo,
 )
 from yutang.core.errors import DomainError
-from yutang.core.plugins import Owned, PluginSet
+from yutang.core.plugins import Owned, PluginSet, hooks_of
 
 HOOK = "yutang_activities"
 
@@ -50,7 +50,7 @@ def admits(hooks: PluginSet) -> bool:
 async def admit(tenant: TenantInfo, member_id: int, lines: list[LineInput]) -> None:
     """Let each kind refuse its lines before placeOrder's transaction; unknown kinds are
     left to the transaction to name."""
-    hooks = tenant.hooks
+    hooks = hooks_of(tenant)
     groups = _grouped((ln.activity.plugin, (i, ln)) for i, ln in enumerate(lines) if ln.activity)
     for kind, items in groups.items():
         owned = _of(hooks, kind)
@@ -67,7 +67,7 @@ async def admit(tenant: TenantInfo, member_id: int, lines: list[LineInput]) -> N
 async def resolve(checkout: CheckoutContext) -> dict[str, Any]:
     """Each kind's claim on its lines, by kind; a line naming a kind no enabled plugin owns
     is refused."""
-    hooks = checkout.tenant.hooks
+    hooks = hooks_of(checkout.tenant)
     claims: dict[str, Any] = {}
     groups = _grouped((ln.activity.plugin, ln) for ln in checkout.lines if ln.activity)
     for kind, lines in groups.items():
@@ -90,7 +90,7 @@ async def resolve(checkout: CheckoutContext) -> dict[str, Any]:
 
 async def price(draft: Draft, claims: Mapping[str, Any]) -> None:
     """Stage ACTIVITY: each kind prices its lines from its claim (pure, no I/O)."""
-    hooks = draft.checkout.tenant.hooks
+    hooks = hooks_of(draft.checkout.tenant)
     for kind, claim in claims.items():
         owned = _of(hooks, kind)
         assert owned is not None
@@ -106,7 +106,7 @@ async def payment_deadline(
 ) -> datetime:
     """The earliest of ``default`` and every kind's deadline."""
     deadline = default
-    hooks = checkout.tenant.hooks
+    hooks = hooks_of(checkout.tenant)
     for kind, claim in claims.items():
         owned = _of(hooks, kind)
         assert owned is not None
@@ -124,7 +124,7 @@ async def payment_deadline(
 
 async def reserve(checkout: CheckoutContext, claims: Mapping[str, Any], order_id: int) -> None:
     """In placeOrder's transaction: each kind takes its own stock for the order."""
-    hooks = checkout.tenant.hooks
+    hooks = hooks_of(checkout.tenant)
     for kind, claim in claims.items():
         owned = _of(hooks, kind)
         assert owned is not None
@@ -142,7 +142,7 @@ async def release(
 ) -> None:
     """Each kind among ``lines`` gives back what it took for them, even if its plugin was
     disabled since (the registry, not the tenant's set, knows the owner)."""
-    registry = tenant.hooks.registry
+    registry = hooks_of(tenant).registry
     groups = _grouped((ln.activity.plugin, ln) for ln in lines if ln.activity)
     for kind, mine in groups.items():
         owned = registry.owner(HOOK, kind)
@@ -166,7 +166,7 @@ async def each(
 ) -> list[Any]:
     """Call ``method`` of every activity kind of an order (by its stored quote), even one
     whose plugin was disabled since; the answers that are not None."""
-    registry = tenant.hooks.registry
+    registry = hooks_of(tenant).registry
     answers = []
     for kind in kinds_of(quote):
         owned = registry.owner(HOOK, kind)

@@ -33,8 +33,6 @@ DUMMY_HASH = (
     "WP3UCN/gweawES8uJIZmRnb/ez1YTLrk+bgFWwDxqbs"
 )
 
-ROLES = ("owner", "manager", "clerk")
-
 
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password``, computed on this thread (CLI, fixtures); in a

@@ -22,6 +22,7 @@ from yutang.core.contract import (
     Stage,
     TenantInfo,
     VerificationProvider,
+    outside_transaction,
 )
 from yutang.core.errors import DomainError
 from yutang.core.hookspecs import hookimpl
@@ -30,7 +31,6 @@ from yutang.core.money import apportion, format_money, percent_of
 from yutang.core.payments import DevProvider
 from yutang.core.settings_core import CoreSettings, core_settings
 from yutang.core.verification import DevProvider as DevCodes
-from yutang.core.worker import outside_transaction
 
 
 @hookimpl

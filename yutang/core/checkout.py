@@ -15,6 +15,7 @@ from yutang.core.errors import DomainError
 from yutang.core.inputs import validate_extensions
 from yutang.core.members import member_info
 from yutang.core.models import Sku
+from yutang.core.plugins import hooks_of
 from yutang.core.pricing import run_pipeline
 from yutang.core.shipping import default_template_id
 
@@ -51,7 +52,7 @@ async def load_checkout(
         if member_id is None:
             raise DomainError("UNAUTHENTICATED", "log in to spend points", "usePoints")
         extensions["core"] = CoreCheckoutInput(points=data.use_points)
-    method = methods.owned(tenant.hooks, data.fulfilment).obj
+    method = methods.owned(hooks_of(tenant), data.fulfilment).obj
     ids = {ln.sku_id for ln in data.lines}
     rows = await Sku.filter(tenant_id=tenant.id, id__in=ids).values(
         "id",
@@ -139,6 +140,6 @@ async def quote_checkout(checkout: CheckoutContext) -> Resolved:
     and price (placeOrder runs this in its transaction)."""
     claims = await activities.resolve(checkout)
     chosen = await methods.resolve(checkout)
-    await checkout.tenant.hooks.call("yutang_validate_checkout", checkout=checkout)
+    await hooks_of(checkout.tenant).call("yutang_validate_checkout", checkout=checkout)
     priced = await run_pipeline(checkout, claims, chosen)
     return Resolved(checkout, claims, chosen, priced.quote, priced.kept)

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, MutableMappi
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -36,13 +36,13 @@ from yutang.core.errors import ConfigError, DomainError
 from yutang.core.money import apportion
 from yutang.core.regions import Destination
 
-if TYPE_CHECKING:  # the core's own objects a tenant carries; plugins never touch them
-    from yutang.core.plugins import PluginSet
-    from yutang.core.resources import Resources
-
 S = TypeVar("S", bound=msgspec.Struct)
 ClaimT = TypeVar("ClaimT")
 ChoiceT = TypeVar("ChoiceT")
+
+
+ROLES = ("owner", "manager", "clerk")
+"""The staff roles of a tenant (a clerk works at stores)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,15 @@ class Reward(msgspec.Struct, frozen=True):
 JobHandler = Callable[[Any, dict[str, Any]], Awaitable[None] | None]
 """A durable job: called with (tenant info or None, payload) inside the job's transaction."""
 
+F_ = TypeVar("F_", bound=Callable[..., Any])
+
+
+def outside_transaction(handler: F_) -> F_:
+    """Mark a job handler that must not run inside a database transaction (it calls an
+    outside service, such as a payment gateway, and is idempotent on its own)."""
+    setattr(handler, "yutang_outside_transaction", True)  # noqa: B010
+    return handler
+
 
 class GraphQLContribution(msgspec.Struct):
     """What a plugin adds to a GraphQL schema (storefront or admin).
@@ -136,12 +145,27 @@ class GraphQLContribution(msgspec.Struct):
     types: list[Any] = msgspec.field(default_factory=list)
 
 
+class SharedResources(Protocol):
+    """What the core shares with every plugin of a deployment (``yutang.core.resources``)."""
+
+    def redis(self) -> Any | None:
+        """The deployment's Redis client, or None without one."""
+        ...
+
+    def cache(
+        self, tenant_id: int, plugin: str, name: str, *, maxsize: int, ttl: float | None
+    ) -> MutableMapping[Hashable, Any]:
+        """The bounded cache of ``(tenant, plugin, name)``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class TenantInfo:
     """A tenant as one request sees it; immutable, cached per settings version.
 
-    ``hooks`` (its plugin set) and ``resources`` are the core's; plugins reach the
-    shared resources through :meth:`redis` and :meth:`cache`.
+    ``hooks`` is the core's plugin set for the tenant, opaque here (the core reads it
+    through ``yutang.core.plugins.hooks_of``) so this module names nothing above it;
+    plugins reach the shared resources through :meth:`redis` and :meth:`cache`.
     """
 
     id: int
@@ -152,14 +176,10 @@ class TenantInfo:
     status: str
     profile: str
     settings_version: int
-    hooks: PluginSet
+    hooks: object
+    plugins: frozenset[str]
     settings: dict[str, Any]
-    resources: Resources
-
-    @property
-    def plugins(self) -> frozenset[str]:
-        """Enabled plugin names (including ``core``)."""
-        return self.hooks.names
+    resources: SharedResources
 
     @property
     def zone(self) -> ZoneInfo:

@@ -10,6 +10,7 @@ import msgspec
 
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
+from yutang.core.plugins import hooks_of
 
 T = TypeVar("T")
 
@@ -64,10 +65,10 @@ def validate_extensions(
         field = f"extensions.{plugin}"
         if plugin not in tenant.plugins:
             raise DomainError("UNKNOWN_EXTENSION", f"no enabled plugin {plugin!r}", field)
-        schema = tenant.hooks.memo.get(("input", operation, plugin))
+        schema = hooks_of(tenant).memo.get(("input", operation, plugin))
         if schema is None:
             schema = _input_schema(tenant, operation, plugin)
-            tenant.hooks.memo[("input", operation, plugin)] = schema
+            hooks_of(tenant).memo[("input", operation, plugin)] = schema
         if schema is False:
             raise DomainError(
                 "UNKNOWN_EXTENSION", f"plugin {plugin!r} takes no {operation} input", field
@@ -77,7 +78,7 @@ def validate_extensions(
 
 
 def _input_schema(tenant: TenantInfo, operation: str, plugin: str) -> Any:
-    caller = tenant.hooks.caller("yutang_input_schema")
+    caller = hooks_of(tenant).caller("yutang_input_schema")
     for impl in caller.get_hookimpls():
         if impl.plugin_name == plugin:
             return impl.function(operation=operation) or False

@@ -18,6 +18,7 @@ from yutang.core.contract import MemberInfo, TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.inputs import validate_extensions
 from yutang.core.models import Member, MemberLevel, PointsEntry
+from yutang.core.plugins import hooks_of
 
 
 class RegisterInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -68,7 +69,7 @@ async def register(
                 )
         except IntegrityError as exc:
             raise DomainError("PHONE_TAKEN", "this phone is already registered", "phone") from exc
-        await tenant.hooks.call(
+        await hooks_of(tenant).call(
             "yutang_accept_member", tenant=tenant, member_id=member.id, extensions=extensions
         )
         data_out = {"extensions": {k: msgspec.to_builtins(v) for k, v in extensions.items()}}

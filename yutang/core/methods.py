@@ -13,7 +13,7 @@ from yutang.core.contract import (
     TenantInfo,
 )
 from yutang.core.errors import DomainError
-from yutang.core.plugins import Owned, PluginSet
+from yutang.core.plugins import Owned, PluginSet, hooks_of
 
 HOOK = "yutang_fulfilment_methods"
 
@@ -37,7 +37,7 @@ def owned(hooks: PluginSet, name: str, field: str = "fulfilment") -> Owned:
 
 async def resolve(checkout: CheckoutContext) -> Chosen:
     """The checkout's method with its choice, resolved once per checkout."""
-    hooks = checkout.tenant.hooks
+    hooks = hooks_of(checkout.tenant)
     found = owned(hooks, checkout.fulfilment)
     method: FulfilmentMethod[Any] = found.obj
     choice = await hooks.registry.invoke(
@@ -49,7 +49,7 @@ async def resolve(checkout: CheckoutContext) -> Chosen:
 async def fee(draft: Draft, chosen: Chosen) -> None:
     """Stage FEES: the method charges what it costs."""
     draft.source = chosen.plugin
-    await draft.checkout.tenant.hooks.registry.invoke(
+    await hooks_of(draft.checkout.tenant).registry.invoke(
         chosen.plugin,
         f"{chosen.method.name}.fee",
         chosen.method.fee,
@@ -59,7 +59,7 @@ async def fee(draft: Draft, chosen: Chosen) -> None:
 
 async def reserve(checkout: CheckoutContext, chosen: Chosen, order_id: int) -> None:
     """In placeOrder's transaction: the method takes its capacity."""
-    await checkout.tenant.hooks.registry.invoke(
+    await hooks_of(checkout.tenant).registry.invoke(
         chosen.plugin,
         f"{chosen.method.name}.reserve",
         chosen.method.reserve,
@@ -71,9 +71,9 @@ async def release(
     tenant: TenantInfo, name: str, order_id: int, lines: list[ReleasedLine], reason: str
 ) -> None:
     """The order's method ``name`` gives back what it took (even if disabled since)."""
-    found = tenant.hooks.registry.owner(HOOK, name)
+    found = hooks_of(tenant).registry.owner(HOOK, name)
     if found is not None:
-        await tenant.hooks.registry.invoke(
+        await hooks_of(tenant).registry.invoke(
             found.plugin,
             f"{name}.release",
             found.obj.release,
@@ -86,10 +86,10 @@ async def hold(
 ) -> str | None:
     """Why the order's method ``name`` refuses a fulfilment through the core, unless the
     method itself (``by``) is handing the order over."""
-    found = tenant.hooks.registry.owner(HOOK, name)
+    found = hooks_of(tenant).registry.owner(HOOK, name)
     if found is None or by is found.obj:
         return None
-    answer: str | None = await tenant.hooks.registry.invoke(
+    answer: str | None = await hooks_of(tenant).registry.invoke(
         found.plugin, f"{name}.hold", found.obj.hold, {"tenant": tenant, "order_id": order_id}
     )
     return answer

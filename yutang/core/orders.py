@@ -22,6 +22,7 @@ from yutang.core.contract import ActivityRef, LineInput, Quote, ReleasedLine, Te
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.members import change_points
 from yutang.core.models import CartLine, Member, Order, OrderLine, Sku
+from yutang.core.plugins import hooks_of
 from yutang.core.settings_core import core_settings
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -224,7 +225,7 @@ async def _create_order(tenant: TenantInfo, member_id: int, resolved: Resolved) 
         await change_points(tenant, member_id, -quote.points_used, "order", f"order:{order.id}")
     await activities.reserve(checkout, resolved.claims, order.id)
     await methods.reserve(checkout, resolved.chosen, order.id)
-    await tenant.hooks.call(
+    await hooks_of(tenant).call(
         "yutang_reserve", checkout=checkout, order_id=order.id, each={"state": resolved.kept}
     )
     await emit_order_event(tenant, order, "yutang_order_placed")
@@ -292,7 +293,7 @@ async def release_lines(
     if released:
         await activities.release(tenant, order.id, released, reason)
         await methods.release(tenant, order.fulfilment, order.id, released, reason)
-        hooks = tenant.hooks.registry.plugin_set(order_plugins(tenant, order))
+        hooks = hooks_of(tenant).registry.plugin_set(order_plugins(tenant, order))
         await hooks.call(
             "yutang_release", tenant=tenant, order_id=order.id, lines=released, reason=reason
         )

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from yutang.core import clock
 from yutang.core.models import Job
+from yutang.core.plugins import hooks_of
 
 if TYPE_CHECKING:  # tenancy imports the plugin registry, which imports auth, which schedules
     from yutang.core.contract import TenantInfo
@@ -33,7 +34,7 @@ async def emit(
     by default the tenant's enabled plugins. One job per recipient keeps a failing
     handler's retries from re-running the others.
     """
-    hooks = tenant.hooks if plugins is None else tenant.hooks.registry.plugin_set(plugins)
+    hooks = hooks_of(tenant) if plugins is None else hooks_of(tenant).registry.plugin_set(plugins)
     recipients = hooks.implementers(hook)
     if not recipients:
         return

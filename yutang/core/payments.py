@@ -17,6 +17,7 @@ from yutang.core.contract import Capture, PaymentIntent, PaymentProvider, Tenant
 from yutang.core.errors import DomainError
 from yutang.core.models import Order, Payment
 from yutang.core.orders import get_order, mark_paid
+from yutang.core.plugins import hooks_of
 from yutang.core.sql import advisory_lock
 
 # A closed payment (the shopper switched provider) may still be captured by its gateway.
@@ -45,7 +46,7 @@ class DevProvider:
 
 def providers(tenant: TenantInfo) -> dict[str, PaymentProvider]:
     """Providers installed in the tenant's plugin set, by name."""
-    return tenant.hooks.by_name("yutang_payment_providers")
+    return hooks_of(tenant).by_name("yutang_payment_providers")
 
 
 async def pay_order(

@@ -16,8 +16,7 @@ import pluggy
 from packaging.requirements import InvalidRequirement, Requirement
 
 from yutang.core import hookspecs
-from yutang.core.auth import ROLES
-from yutang.core.contract import ErrorCodes, Permission
+from yutang.core.contract import ROLES, ErrorCodes, Permission, TenantInfo
 from yutang.core.errors import ConfigError
 
 ENTRY_POINT_GROUP = "yutang.plugins"
@@ -377,3 +376,10 @@ def _installed_version() -> str:
         return importlib.metadata.version(CORE_DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
         return "0.0"
+
+
+def hooks_of(tenant: TenantInfo) -> PluginSet:
+    """The plugin set the core built the tenant with (typed; the contract keeps it opaque)."""
+    hooks = tenant.hooks
+    assert isinstance(hooks, PluginSet)
+    return hooks

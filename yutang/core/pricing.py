@@ -17,6 +17,7 @@ from typing import Any
 from yutang.core import activities, methods
 from yutang.core.contract import CheckoutContext, Draft, PriceStep, Quote, Stage, TenantInfo
 from yutang.core.errors import DomainError
+from yutang.core.plugins import hooks_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +30,12 @@ class Priced:
 
 def price_steps(tenant: TenantInfo) -> list[tuple[str, PriceStep]]:
     """The tenant's steps in run order: stage, priority, then plugin name."""
-    cache = tenant.hooks.memo
+    cache = hooks_of(tenant).memo
     steps: list[tuple[str, PriceStep]] | None = cache.get("price_steps")
     if steps is None:
         steps = [
             (plugin, step)
-            for plugin, result in tenant.hooks.collect("yutang_price_steps")
+            for plugin, result in hooks_of(tenant).collect("yutang_price_steps")
             for step in result
         ]
         steps.sort(key=lambda ps: (ps[1].stage, ps[1].priority, ps[0]))
@@ -48,7 +49,7 @@ async def run_pipeline(
     """Price the checkout: activities, the tenant's steps, the method's fee; pure (reads
     only)."""
     draft = Draft(checkout)
-    registry = checkout.tenant.hooks.registry
+    registry = hooks_of(checkout.tenant).registry
     steps = price_steps(checkout.tenant)
     for stage in Stage:
         draft.stage = stage

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from yutang.core.contract import Reward, RewardKind, TenantInfo
 from yutang.core.errors import DomainError
+from yutang.core.plugins import hooks_of
 
 HOOK = "yutang_reward_kinds"
 
@@ -13,11 +14,11 @@ async def grant_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> No
 
     Runs in the caller's transaction; NO_REWARD_PROVIDER if no enabled plugin does.
     """
-    owned = tenant.hooks.owned(HOOK).get(reward.kind)
+    owned = hooks_of(tenant).owned(HOOK).get(reward.kind)
     if owned is None:
         raise DomainError("NO_REWARD_PROVIDER", f"no enabled plugin grants {reward.kind!r}")
     kind: RewardKind = owned.obj
-    await tenant.hooks.registry.invoke(
+    await hooks_of(tenant).registry.invoke(
         owned.plugin,
         f"{reward.kind}.grant",
         kind.grant,
@@ -28,11 +29,11 @@ async def grant_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> No
 async def revoke_reward(tenant: TenantInfo, member_id: int, reward: Reward) -> None:
     """Revoke a reward granted earlier with the same reference (nothing when no enabled
     plugin provides its kind)."""
-    owned = tenant.hooks.owned(HOOK).get(reward.kind)
+    owned = hooks_of(tenant).owned(HOOK).get(reward.kind)
     if owned is None:
         return
     kind: RewardKind = owned.obj
-    await tenant.hooks.registry.invoke(
+    await hooks_of(tenant).registry.invoke(
         owned.plugin,
         f"{reward.kind}.revoke",
         kind.revoke,

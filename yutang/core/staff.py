@@ -11,6 +11,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from yutang.core import auth
+from yutang.core.contract import ROLES
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.models import Staff
 
@@ -49,8 +50,8 @@ async def set_active(tenant_id: int, staff_id: int, active: bool) -> Staff:
 
 async def set_role(tenant_id: int, staff_id: int, role: str) -> Staff:
     """Give a staff member another role (owner, manager or clerk)."""
-    if role not in auth.ROLES:
-        raise DomainError("INVALID", f"role must be one of {', '.join(auth.ROLES)}", "role")
+    if role not in ROLES:
+        raise DomainError("INVALID", f"role must be one of {', '.join(ROLES)}", "role")
     async with in_transaction():
         staff = await _locked(tenant_id, staff_id)
         if role != "owner":

@@ -92,6 +92,7 @@ class TenantResolver:
             profile=row.profile,
             settings_version=row.settings_version,
             hooks=plugin_set,
+            plugins=plugin_set.names,
             settings=settings,
             resources=self.resources,
         )

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from yutang.core import auth
 from yutang.core.accounts import checked_password
 from yutang.core.config import merge_settings, validate_settings
+from yutang.core.contract import ROLES
 from yutang.core.errors import ConfigError, DomainError, NotFound
 from yutang.core.inputs import bounded
 from yutang.core.models import Operator, Staff, Tenant
@@ -129,8 +130,8 @@ async def create_staff(
     tenant_id: int, username: str, password: str, role: str, name: str = ""
 ) -> Staff:
     """A staff member of a tenant with one of the roles owner, manager, clerk."""
-    if role not in auth.ROLES:
-        raise DomainError("INVALID", f"role must be one of {', '.join(auth.ROLES)}", "role")
+    if role not in ROLES:
+        raise DomainError("INVALID", f"role must be one of {', '.join(ROLES)}", "role")
     _check_username(username, "username")
     checked_password(password, "password")
     bounded(name, "name", 100)

@@ -25,6 +25,7 @@ from yutang.core.errors import DomainError
 from yutang.core.expiry import schedule_purge
 from yutang.core.inputs import convert
 from yutang.core.models import Member, VerificationCode
+from yutang.core.plugins import hooks_of
 from yutang.core.settings_core import core_settings
 
 Purpose = Literal["register", "reset_password"]
@@ -54,7 +55,7 @@ class CodeRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def providers(tenant: TenantInfo) -> dict[str, VerificationProvider]:
     """Providers installed in the tenant's plugin set, by name."""
-    return tenant.hooks.by_name("yutang_verification_providers")
+    return hooks_of(tenant).by_name("yutang_verification_providers")
 
 
 def enabled(tenant: TenantInfo, purpose: str) -> bool:

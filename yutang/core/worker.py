@@ -17,13 +17,13 @@ import secrets
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock
-from yutang.core.contract import Event
+from yutang.core.contract import Event, outside_transaction
 from yutang.core.models import Job
 from yutang.core.outbox import EVENT_PREFIX
 
@@ -31,13 +31,6 @@ if TYPE_CHECKING:
     from yutang.core.runtime import Runtime
 
 log = logging.getLogger("yutang.worker")
-F_ = TypeVar("F_", bound=Callable[..., Any])
-
-
-def outside_transaction(handler: F_) -> F_:
-    """Mark a job handler that must not run inside a database transaction."""
-    setattr(handler, "yutang_outside_transaction", True)  # noqa: B010
-    return handler
 
 
 class Worker:

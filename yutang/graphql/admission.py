@@ -58,6 +58,7 @@ from yutang.core import activities, orders
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.orders import PlaceOrderInput as CorePlaceOrderInput
+from yutang.core.plugins import hooks_of
 from yutang.edge.documents import parse_document
 from yutang.graphql.context import (
     ADMITTED_STATE,
@@ -149,9 +150,9 @@ class Admission:
         operation_name: str | None,
     ) -> bytes | None:
         """The response body refusing this request, or None to let it go on to GraphQL."""
-        if FIELD not in text or not _json_post(scope) or not activities.admits(tenant.hooks):
+        if FIELD not in text or not _json_post(scope) or not activities.admits(hooks_of(tenant)):
             return None
-        schema = self.schemas.get("storefront", tenant.hooks)
+        schema = self.schemas.get("storefront", hooks_of(tenant))
         shape = self._shape(schema._schema, text, operation_name)
         if shape is None:
             return None

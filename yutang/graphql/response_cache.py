@@ -53,6 +53,7 @@ from strawberry.types.graphql import OperationType
 from yutang.core import clock
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
+from yutang.core.plugins import hooks_of
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import TENANT_STATE
 from yutang.edge.asgi import ASGIApp, Message, Receive, Scope, Send, read_body, replay
@@ -308,7 +309,7 @@ class ResponseCache:
     async def _expiry(self, tenant: TenantInfo) -> float:
         """Now plus the stock-lag bound, or the next price change if sooner."""
         now = clock.now()
-        changes: list[datetime] = await tenant.hooks.call(
+        changes: list[datetime] = await hooks_of(tenant).call(
             "yutang_next_price_change", tenant=tenant, now=now
         )
         expires = now.timestamp() + self.settings.response_cache_ttl

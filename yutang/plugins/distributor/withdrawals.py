@@ -182,7 +182,7 @@ async def pay_out(tenant: api.TenantInfo, payload: dict[str, Any]) -> None:
         account=row.account,
         reference=f"W{tenant.id}-{row.id}",
     )
-    done = await tenant.hooks.first("yutang_distributor_payout", tenant=tenant, payout=payout)
+    done = await api.first_answer(tenant, "yutang_distributor_payout", tenant=tenant, payout=payout)
     if done is None:
         return
     if not done:
