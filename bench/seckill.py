@@ -42,6 +42,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from bench.baselines import PLACE_ORDER, gid
 from bench.common import (
     Load,
@@ -230,7 +232,10 @@ async def sql_counts(shop: Shop, config: str, redis: str) -> dict[str, int]:
     }
     counts: dict[str, int] = {}
     try:
-        async with in_process(SERVERS[mode], shop.settings) as client:
+        # the deployment's Redis, as the server of this configuration has it
+        url = server_env(config, redis)["YUTANG_REDIS_URL"] or None
+        settings = msgspec.structs.replace(shop.settings, redis_url=url)
+        async with in_process(SERVERS[mode], settings) as client:
             with counting_sql() as counter:
                 for step in ("warm", "order", "last", "warm refusal", "sold out"):
                     key = f"sql-{config}-{step}".encode()
