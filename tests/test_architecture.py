@@ -274,6 +274,8 @@ def guide_sections() -> dict[str, str]:
     sections: dict[str, str] = {}
     for chunk in re.split(r"^### ", reference, flags=re.MULTILINE)[1:]:
         heading, _, body = chunk.partition("\n")
+        if not heading.startswith("yutang_"):  # an owned object or one of its methods
+            continue
         assert heading.strip() not in sections, f"hook {heading.strip()} documented twice"
         sections[heading.strip()] = body
     return sections

@@ -211,6 +211,26 @@ def cmd_new_plugin(args: argparse.Namespace) -> None:
     _say('next: pip install -e ".[test]" && pytest (in that folder)')
 
 
+def cmd_hook_reference(args: argparse.Namespace) -> bool:
+    """Write the hook reference of ``docs/plugins.md`` from the docstrings; with
+    ``--check``, only say whether it is up to date. False when it was (or is) stale."""
+    from yutang.core.reference import render, updated
+
+    root = Path(args.root)
+    guide = root / "docs" / "plugins.md"
+    text = guide.read_text(encoding="utf-8")
+    fresh = updated(text, render(root))
+    if fresh == text:
+        _say(f"{guide}: the hook reference is up to date")
+        return True
+    if args.check:
+        _say(f"{guide}: the hook reference is stale; run yutang hook-reference")
+        return False
+    guide.write_text(fresh, encoding="utf-8")
+    _say(f"{guide}: hook reference written")
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``yutang`` command."""
     parser = argparse.ArgumentParser(prog="yutang", description="Yutang commerce engine")
@@ -249,7 +269,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     new = sub.add_parser("new-plugin", help="write a new plugin distribution to start from")
     new.add_argument("name", help="the plugin's name: a lower-case identifier")
     new.add_argument("--dir", default=".", help="where to write yutang-<name>/ (default: here)")
+    ref = sub.add_parser("hook-reference", help="write the plugin guide's hook reference")
+    ref.add_argument("--root", default=".", help="the source tree (default: here)")
+    ref.add_argument("--check", action="store_true", help="fail when stale; write nothing")
     args = parser.parse_args(argv)
+    if args.command == "hook-reference":
+        if not cmd_hook_reference(args):
+            parser.exit(1)
+        return
     if args.command == "new-plugin":
         try:
             cmd_new_plugin(args)

@@ -680,7 +680,19 @@ class Activity(Protocol[ClaimT]):
     async def resolve(self, checkout: CheckoutContext, lines: list[CheckoutLine]) -> ClaimT:
         """Read and check this kind's ``lines`` of a quote or placeOrder, once per checkout;
         the claim returned is handed to every later method. Raise DomainError naming
-        ``lines[{i}]...`` to refuse. In placeOrder it runs in the order's transaction."""
+        ``lines[{i}]...`` to refuse. In placeOrder it runs in the order's transaction.
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                async def resolve(self, checkout, lines):
+                    prices = {ln.index: ln.list_price // 2 for ln in lines}  # read your rows here
+                    return prices
+        """
         ...
 
     async def admit(
@@ -688,22 +700,70 @@ class Activity(Protocol[ClaimT]):
     ) -> None:
         """Refuse a placeOrder before its transaction from what is known without one (a
         sold-out seckill item), given this kind's lines as sent, by index. Refuse only what
-        the transaction would refuse too, and write nothing. Default: admit everything."""
+        the transaction would refuse too, and write nothing. Default: admit everything.
+
+        Kind: admission (before the transaction, may refuse).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                async def admit(self, tenant, member_id, lines):
+                    for i, line in lines.items():
+                        if line.quantity > 1:
+                            field = f"lines[{i}].quantity"
+                            raise api.DomainError("INVALID", "a bargain buys one unit", field)
+        """
         return
 
     def price(self, draft: Draft, claim: ClaimT) -> None:
         """Stage ACTIVITY: give this kind's lines their price with
-        :meth:`Draft.set_activity_price`. Pure: no I/O (read in :meth:`resolve`)."""
+        :meth:`Draft.set_activity_price`. Pure: no I/O (read in :meth:`resolve`).
+
+        Kind: pure (stage ACTIVITY, no I/O).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                def price(self, draft, claim):
+                    for index, price in claim.items():
+                        draft.set_activity_price(draft.lines[index], price, "砍价价")
+        """
         ...
 
     def payment_deadline(self, checkout: CheckoutContext, claim: ClaimT) -> datetime | None:
         """An earlier payment deadline for the order, or None; the core takes the earliest
-        of its own and every kind's. Default: None."""
+        of its own and every kind's. Default: None.
+
+        Kind: in-transaction (pure).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                def payment_deadline(self, checkout, claim):
+                    return checkout.now + timedelta(minutes=15)
+        """
         return None
 
     async def reserve(self, checkout: CheckoutContext, claim: ClaimT, order_id: int) -> None:
         """In placeOrder's transaction, after the core took SKU stock: take this kind's own
-        stock, quota or seats with conditional UPDATEs; raise DomainError to refuse."""
+        stock, quota or seats with conditional UPDATEs; raise DomainError to refuse.
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                async def reserve(self, checkout, claim, order_id):
+                    pass  # a conditional UPDATE per line; raise api.DomainError if it took none
+        """
         ...
 
     async def release(
@@ -711,22 +771,66 @@ class Activity(Protocol[ClaimT]):
     ) -> None:
         """Give back what :meth:`reserve` took for ``lines`` (this kind's, with the units
         going back); ``reason`` is ``"cancelled"`` or ``"refunded"``. Called in the
-        cancel's or refund's transaction, even after the tenant disabled the plugin."""
+        cancel's or refund's transaction, even after the tenant disabled the plugin.
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                async def release(self, tenant, order_id, lines, reason):
+                    units = sum(ln.quantity for ln in lines)  # give back what reserve took
+        """
         ...
 
     async def accept_payment(self, tenant: TenantInfo, order_id: int, paid_at: datetime) -> None:
         """In the transaction that marks the order paid: what must hold the moment the
-        payment commits (a group-buy leader's team opens). Default: nothing."""
+        payment commits (a group-buy leader's team opens). Default: nothing.
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                async def accept_payment(self, tenant, order_id, paid_at):
+                    pass  # what must be true the moment the payment commits
+        """
         return
 
     async def claim_payment(self, tenant: TenantInfo, order_id: int, payment_id: int) -> bool:
         """A payment was captured for this order after it was cancelled or expired; True
-        takes responsibility for it, False lets the core refund it in full (the default)."""
+        takes responsibility for it, False lets the core refund it in full (the default).
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                async def claim_payment(self, tenant, order_id, payment_id):
+                    return False  # the core refunds the late payment in full
+        """
         return False
 
     async def hold(self, tenant: TenantInfo, order_id: int) -> str | None:
         """A reason the order may not be shipped or picked up now (a group-buy team not yet
-        succeeded), or None (the default)."""
+        succeeded), or None (the default).
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                async def hold(self, tenant, order_id):
+                    return None  # or a reason the order may not ship yet
+        """
         return None
 
 
@@ -746,31 +850,97 @@ class FulfilmentMethod(Protocol[ChoiceT]):
 
     async def resolve(self, checkout: CheckoutContext) -> ChoiceT:
         """Read and check the method's input (a pickup store and slot); raise DomainError
-        naming the field to refuse. In placeOrder it runs in the order's transaction."""
+        naming the field to refuse. In placeOrder it runs in the order's transaction.
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Locker(api.FulfilmentMethod[str]):
+                name, label = "locker", "快递柜"
+
+                async def resolve(self, checkout):
+                    return "locker-7"  # read and check the method's input here
+        """
         ...
 
     def needs_address(self, checkout: CheckoutContext, choice: ChoiceT) -> bool:
-        """Whether placing the order needs a destination. Default: False."""
+        """Whether placing the order needs a destination. Default: False.
+
+        Kind: in-transaction (pure).
+
+        Example::
+
+            class Locker(api.FulfilmentMethod[str]):
+                name, label = "locker", "快递柜"
+
+                def needs_address(self, checkout, choice):
+                    return False
+        """
         return False
 
     async def fee(self, draft: Draft, choice: ChoiceT) -> None:
         """Stage FEES, before the fee steps: charge what the method costs with
-        :meth:`Draft.add_fee`. It may read, never write. Default: free."""
+        :meth:`Draft.add_fee`. It may read, never write. Default: free.
+
+        Kind: pure (stage FEES, reads only).
+
+        Example::
+
+            class Locker(api.FulfilmentMethod[str]):
+                name, label = "locker", "快递柜"
+
+                async def fee(self, draft, choice):
+                    draft.add_fee("locker", 200, "快递柜")
+        """
         return
 
     async def reserve(self, checkout: CheckoutContext, choice: ChoiceT, order_id: int) -> None:
-        """In placeOrder's transaction: take the method's capacity (a pickup slot)."""
+        """In placeOrder's transaction: take the method's capacity (a pickup slot).
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Locker(api.FulfilmentMethod[str]):
+                name, label = "locker", "快递柜"
+
+                async def reserve(self, checkout, choice, order_id):
+                    pass  # take a compartment with a conditional UPDATE
+        """
         return
 
     async def release(
         self, tenant: TenantInfo, order_id: int, lines: list[ReleasedLine], reason: str
     ) -> None:
-        """Give back what :meth:`reserve` took, when lines of the order go back."""
+        """Give back what :meth:`reserve` took, when lines of the order go back.
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Locker(api.FulfilmentMethod[str]):
+                name, label = "locker", "快递柜"
+
+                async def release(self, tenant, order_id, lines, reason):
+                    pass  # free the compartment
+        """
         return
 
     async def hold(self, tenant: TenantInfo, order_id: int) -> str | None:
         """A reason staff may not mark the order fulfilled through the core (a pickup order
-        is handed over by its code), or None. Not asked when the method hands over."""
+        is handed over by its code), or None. Not asked when the method hands over.
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Locker(api.FulfilmentMethod[str]):
+                name, label = "locker", "快递柜"
+
+                async def hold(self, tenant, order_id):
+                    return "a locker order is fulfilled when the courier drops it off"
+        """
         return None
 
 
@@ -782,9 +952,31 @@ class RewardKind(Protocol):
     kind: str
 
     async def grant(self, tenant: TenantInfo, member_id: int, reward: Reward) -> None:
-        """Give the member the reward (once per reference)."""
+        """Give the member the reward (once per reference).
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class StampReward(api.RewardKind):
+                kind = "stamp"
+
+                async def grant(self, tenant, member_id, reward):
+                    pass  # once per reward.reference
+        """
         ...
 
     async def revoke(self, tenant: TenantInfo, member_id: int, reward: Reward) -> None:
-        """Take back what a grant with the same reference gave, as far as it is unused."""
+        """Take back what a grant with the same reference gave, as far as it is unused.
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class StampReward(api.RewardKind):
+                kind = "stamp"
+
+                async def revoke(self, tenant, member_id, reward):
+                    pass  # take back what the grant with reward.reference gave
+        """
         ...

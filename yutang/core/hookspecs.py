@@ -91,6 +91,19 @@ def yutang_add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 
     Kind: registration. Called once when the plugin is registered; call
     ``plugin_manager.add_hookspecs(module)`` (e.g. a distributor's payout provider).
+
+    Example::
+
+        class PayoutSpecs:
+            @staticmethod
+            @api.hookspec(firstresult=True)
+            def yutang_stamps_payout(tenant, amount):
+                pass  # pay ``amount`` out; True when done
+
+
+        @api.hookimpl
+        def yutang_add_hookspecs(plugin_manager):
+            plugin_manager.add_hookspecs(PayoutSpecs)
     """
 
 
@@ -102,6 +115,12 @@ def yutang_models() -> str | None:
     plugin's name; its migrations live in the sibling ``migrations`` package and every
     table name must start with ``<plugin>_``. Migrations are applied whether or not a
     tenant enables the plugin (tables exist; rows are per tenant).
+
+    Example::
+
+        @api.hookimpl
+        def yutang_models():
+            return "yutang_stamps.models"
     """
 
 
@@ -112,6 +131,16 @@ def yutang_settings_schema() -> type[msgspec.Struct] | None:
     Kind: registration. Settings come from ``plugins.toml`` (profile, then tenant) and
     from per-tenant overrides stored by platform operators; every layer is validated by
     this Struct. A plugin reads them with ``tenant.setting(name, Struct)``.
+
+    Example::
+
+        class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+            stamps_per_card: int = 10
+
+
+        @api.hookimpl
+        def yutang_settings_schema():
+            return Settings
     """
 
 
@@ -122,6 +151,16 @@ def yutang_input_schema(operation: str) -> type[msgspec.Struct] | None:
     Kind: registration. ``operation`` is ``"checkout"`` (quote, placeOrder) or
     ``"register"``. The client sends ``extensions: {"<plugin>": {...}}``; the core
     validates the value with this Struct and errors name ``extensions.<plugin>.<field>``.
+
+    Example::
+
+        class CardInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+            card: str
+
+
+        @api.hookimpl
+        def yutang_input_schema(operation):
+            return CardInput if operation == "checkout" else None
     """
 
 
@@ -132,6 +171,16 @@ def yutang_graphql_storefront() -> GraphQLContribution | None:
     Kind: registration. Present only in the schemas of tenants that enable the plugin.
     Fields that touch the database must batch through a DataLoader from
     ``info.context.loader(...)``.
+
+    Example::
+
+        def stamp_count(info: api.Info) -> int:
+            return 0
+
+
+        @api.hookimpl
+        def yutang_graphql_storefront():
+            return api.GraphQLContribution(query=[api.field(stamp_count, name="stampCount")])
     """
 
 
@@ -140,6 +189,16 @@ def yutang_graphql_admin() -> GraphQLContribution | None:
     """Return this plugin's admin GraphQL contribution.
 
     Kind: registration. As :func:`yutang_graphql_storefront`, for ``/admin/graphql``.
+
+    Example::
+
+        def stamp_cards(info: api.Info) -> int:
+            return 0
+
+
+        @api.hookimpl
+        def yutang_graphql_admin():
+            return api.GraphQLContribution(query=[api.field(stamp_cards, name="stampCards")])
     """
 
 
@@ -150,6 +209,17 @@ def yutang_price_steps() -> list[PriceStep] | None:
     Kind: registration (the steps themselves run in the quote, which is pure: they read,
     never write). Stages run in the fixed order activity → member price → promotions →
     coupons → points → fees; within a stage, ascending priority, then plugin name.
+
+    Example::
+
+        def members_off(draft):
+            if draft.checkout.member is not None:
+                draft.discount(100, draft.eligible(), "会员立减")
+
+
+        @api.hookimpl
+        def yutang_price_steps():
+            return [api.PriceStep(api.Stage.PROMOTION, members_off, priority=50)]
     """
 
 
@@ -160,6 +230,16 @@ def yutang_jobs() -> dict[str, JobHandler] | None:
     Kind: registration. Schedule with ``yutang.api.schedule_job`` inside a transaction.
     A handler runs inside the transaction that marks the job done, so its database
     effect happens exactly once; it runs even after the tenant disabled the plugin.
+
+    Example::
+
+        async def expire(tenant, payload):
+            pass
+
+
+        @api.hookimpl
+        def yutang_jobs():
+            return {"stamps.expire": expire}
     """
 
 
@@ -171,6 +251,30 @@ def yutang_activities() -> list[Activity[Any]] | None:
     lower-case identifier no other plugin registers) is what a checkout line names in
     ``activity.plugin``. The core resolves a kind's lines once per checkout into its
     claim and calls the kind's methods for those lines and their orders only.
+
+    Example::
+
+        class Stamped(api.Activity[None]):
+            kind = "stamps"
+
+            async def resolve(self, checkout, lines):
+                return None
+
+            def price(self, draft, claim):
+                for ln in draft.lines:
+                    if ln.line.activity is not None and ln.line.activity.plugin == self.kind:
+                        draft.set_activity_price(ln, ln.unit_price, "集点价")
+
+            async def reserve(self, checkout, claim, order_id):
+                return None
+
+            async def release(self, tenant, order_id, lines, reason):
+                return None
+
+
+        @api.hookimpl
+        def yutang_activities():
+            return [Stamped()]
     """
 
 
@@ -181,6 +285,20 @@ def yutang_fulfilment_methods() -> list[FulfilmentMethod[Any]] | None:
     Kind: registration. Each is an :class:`yutang.api.FulfilmentMethod`; a checkout picks
     one by ``name`` and the core calls only that one: its fee, whether it needs an
     address, its reservation, its hold.
+
+    Example::
+
+        class Courier(api.FulfilmentMethod[None]):
+            name = "courier"
+            label = "同城配送"
+
+            async def resolve(self, checkout):
+                return None
+
+
+        @api.hookimpl
+        def yutang_fulfilment_methods():
+            return [Courier()]
     """
 
 
@@ -190,6 +308,22 @@ def yutang_reward_kinds() -> list[RewardKind] | None:
 
     Kind: registration. Each is an :class:`yutang.api.RewardKind`; ``api.grant_reward``
     and ``api.revoke_reward`` call the one of the reward's ``kind``.
+
+    Example::
+
+        class StampReward(api.RewardKind):
+            kind = "stamp"
+
+            async def grant(self, tenant, member_id, reward):
+                pass
+
+            async def revoke(self, tenant, member_id, reward):
+                pass
+
+
+        @api.hookimpl
+        def yutang_reward_kinds():
+            return [StampReward()]
     """
 
 
@@ -199,6 +333,25 @@ def yutang_payment_providers() -> list[PaymentProvider] | None:
 
     Kind: registration. See :class:`yutang.api.PaymentProvider` for the contract:
     create a payment, verify an asynchronous callback, refund asynchronously.
+
+    Example::
+
+        class Offline:
+            name = "offline"
+
+            async def create(self, tenant, reference, amount):
+                return api.PaymentIntent(client_data={"reference": reference})
+
+            async def verify_callback(self, headers, body):
+                return None
+
+            async def refund(self, tenant, reference, amount, refund_ref):
+                return False
+
+
+        @api.hookimpl
+        def yutang_payment_providers():
+            return [Offline()]
     """
 
 
@@ -210,6 +363,19 @@ def yutang_verification_providers() -> list[VerificationProvider] | None:
     sends; the core makes each code, stores its hash, expires it, counts its attempts and
     limits how often codes are sent. A tenant picks one by name with the core setting
     ``verification_provider``.
+
+    Example::
+
+        class Sms:
+            name = "sms"
+
+            async def send(self, tenant, phone, code, purpose):
+                pass
+
+
+        @api.hookimpl
+        def yutang_verification_providers():
+            return [Sms()]
     """
 
 
@@ -220,6 +386,12 @@ def yutang_permissions() -> list[Permission] | None:
     Kind: registration. Each is ``api.Permission("<plugin>.<what>", description, roles)``,
     ``roles`` the staff roles (owner, manager, clerk) granted it by default; operators and
     owners hold every permission. A resolver checks one with ``api.require_permission``.
+
+    Example::
+
+        @api.hookimpl
+        def yutang_permissions():
+            return [api.Permission("stamps.manage", "set up stamp cards", ("manager",))]
     """
 
 
@@ -230,6 +402,15 @@ def yutang_error_codes() -> ErrorCodes | None:
     Kind: registration. Every code is ``<PLUGIN>_<WHAT>`` (upper case) and unique across
     plugins; raise one with ``codes.error(code, message, field)``, which refuses an
     undeclared code. The core's shared codes (``INVALID``, ``NOT_FOUND``, ...) need none.
+
+    Example::
+
+        CODES = api.ErrorCodes("stamps", {"STAMPS_CARD_FULL": "the card has every stamp"})
+
+
+        @api.hookimpl
+        def yutang_error_codes():
+            return CODES
     """
 
 
@@ -244,6 +425,15 @@ def yutang_validate_checkout(checkout: CheckoutContext) -> None:
     the fulfilment method its choice, before pricing, for quote and placeOrder (in
     placeOrder's transaction). ``checkout.lines[i]`` carries sku, product, quantity and
     the line's activity reference; raise with ``field=f"lines[{i}]..."``.
+
+    Example::
+
+        @api.hookimpl
+        def yutang_validate_checkout(checkout):
+            for ln in checkout.lines:
+                if ln.quantity > 20:
+                    field = f"lines[{ln.index}].quantity"
+                    raise api.DomainError("LIMIT_EXCEEDED", "at most 20", field)
     """
 
 
@@ -256,6 +446,13 @@ def yutang_reserve(checkout: CheckoutContext, order_id: int, state: Any) -> None
     SKU stock and the activities and the fulfilment method reserved theirs. ``state`` is
     what this plugin's price steps kept for this checkout with ``draft.keep`` (None if
     nothing): the core hands it over, so no step needs a side channel.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_reserve(checkout, order_id, state):
+            if state:  # what this plugin's price step kept with draft.keep(...)
+                await api.schedule_job(checkout.tenant.id, "stamps.award", {"order_id": order_id})
     """
 
 
@@ -269,6 +466,13 @@ def yutang_release(
     Kind: in-transaction (may veto). ``lines`` are :class:`yutang.api.ReleasedLine`s with
     the units going back; ``reason`` is ``"cancelled"`` or ``"refunded"``. Called for
     every plugin that took part in the order, even if since disabled.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_release(tenant, order_id, lines, reason):
+            if reason == "cancelled":
+                pass  # give back what yutang_reserve took for these lines
     """
 
 
@@ -283,6 +487,14 @@ def yutang_accept_member(
     the member's very first request (``yutang_member_registered`` comes later). Each value
     of ``extensions`` is the validated register input of the plugin it is keyed by.
     Raising DomainError refuses the registration.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_accept_member(tenant, member_id, extensions):
+            invite = extensions.get("stamps")
+            if invite is not None:
+                pass  # bind the invite in the registration's transaction
     """
 
 
@@ -292,6 +504,12 @@ def yutang_next_price_change(tenant: TenantInfo, now: datetime) -> datetime | No
 
     Kind: query, outside any transaction. A response cache must not serve a catalogue
     response past the earliest answer (a seckill session's start or end).
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_next_price_change(tenant, now):
+            return None  # or when a price this plugin shows next changes
     """
 
 
@@ -300,27 +518,64 @@ def yutang_next_price_change(tenant: TenantInfo, now: datetime) -> datetime | No
 
 @hookspec
 def yutang_order_placed(event: Event, tenant: TenantInfo) -> None:
-    """An order was placed. Kind: event after commit."""
+    """An order was placed. Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_order_placed(event, tenant):
+            pass  # idempotent per event.id
+    """
 
 
 @hookspec
 def yutang_order_paid(event: Event, tenant: TenantInfo) -> None:
-    """An order was paid (``event.data["amount"]``). Kind: event after commit."""
+    """An order was paid (``event.data["amount"]``). Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_order_paid(event, tenant):
+            if event.member_id is not None:
+                reference = f"order:{event.order_id}"
+                await api.change_points(tenant, event.member_id, 10, "stamps", reference)
+    """
 
 
 @hookspec
 def yutang_order_cancelled(event: Event, tenant: TenantInfo) -> None:
-    """An unpaid order was cancelled (``data["reason"]``). Kind: event after commit."""
+    """An unpaid order was cancelled (``data["reason"]``). Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_order_cancelled(event, tenant):
+            reason = event.data["reason"]  # "payment_timeout", "member", ...
+    """
 
 
 @hookspec
 def yutang_order_fulfilled(event: Event, tenant: TenantInfo) -> None:
-    """An order was shipped or picked up. Kind: event after commit."""
+    """An order was shipped or picked up. Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_order_fulfilled(event, tenant):
+            pass  # e.g. queue a "shipped" message
+    """
 
 
 @hookspec
 def yutang_order_completed(event: Event, tenant: TenantInfo) -> None:
-    """An order was completed (received). Kind: event after commit."""
+    """An order was completed (received). Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_order_completed(event, tenant):
+            pass  # e.g. open a review window
+    """
 
 
 @hookspec
@@ -332,6 +587,13 @@ def yutang_order_refunded(event: Event, tenant: TenantInfo) -> None:
     such as gifts, are in ``lines`` with this last refund).
 
     Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_order_refunded(event, tenant):
+            if event.data["full"]:
+                pass  # revoke what the order earned
     """
 
 
@@ -340,6 +602,12 @@ def yutang_after_sale_closed(event: Event, tenant: TenantInfo) -> None:
     """The after-sale window of a completed order closed; fires once per order.
 
     Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_after_sale_closed(event, tenant):
+            pass  # what the order earned is final now
     """
 
 
@@ -348,9 +616,22 @@ def yutang_member_registered(event: Event, tenant: TenantInfo) -> None:
     """A member registered (``data["extensions"]`` holds validated register input).
 
     Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_member_registered(event, tenant):
+            extensions = event.data.get("extensions", {})
     """
 
 
 @hookspec
 def yutang_member_referred(event: Event, tenant: TenantInfo) -> None:
-    """A member registered with a referrer (``data["referrer_id"]``). Kind: event after commit."""
+    """A member registered with a referrer (``data["referrer_id"]``). Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_member_referred(event, tenant):
+            referrer = event.data["referrer_id"]
+    """
