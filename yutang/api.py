@@ -49,6 +49,7 @@ from yutang.core.inputs import bounded, convert, one_of
 from yutang.core.members import change_points, member_info
 from yutang.core.models.base import TenantModel, Timestamped
 from yutang.core.money import Money, apportion, format_money, percent_of
+from yutang.core.orders import cancel_owned as cancel_order
 from yutang.core.outbox import schedule as schedule_job
 from yutang.core.plugins import hooks_of
 from yutang.core.refunds import refund_order
@@ -161,6 +162,7 @@ __all__ = [
     "after_pk",
     "apportion",
     "bounded",
+    "cancel_order",
     "change_points",
     "check_constraints",
     "complete_order",

@@ -59,7 +59,7 @@ def points_deduction(draft: Draft) -> None:
     if wanted.points > member.points:
         raise DomainError("INSUFFICIENT_POINTS", f"you have {member.points} points", "usePoints")
     settings = core_settings(draft.checkout.tenant)
-    lines = [ln for ln in draft.lines if ln.amount > 0]
+    lines = [ln for ln in draft.eligible() if ln.amount > 0]
     cap = percent_of(sum(ln.amount for ln in lines), settings.points_max_percent)
     fen = min(wanted.points * 100 // settings.points_per_yuan, cap)
     if fen <= 0:

@@ -324,6 +324,10 @@ class PriceStep:
     priority: int = 100
 
 
+EXCLUSIVE_STAGES = frozenset({Stage.MEMBER_PRICE, Stage.PROMOTION, Stage.COUPON})
+"""The stages an exclusive activity line takes no part in."""
+
+
 class Adjustment(msgspec.Struct, frozen=True):
     """A change to the price: negative for discounts, positive for fees.
 
@@ -396,6 +400,7 @@ class DraftLine:
     amount: int
     activity_source: str | None = None
     exclusive: bool = False
+    closed: frozenset[Stage] = frozenset()
     gift: str | None = None
     points: int = 0
     offers: list[tuple[int, str, str]] = field(default_factory=list)
@@ -428,8 +433,13 @@ class Draft:
         self.stage = Stage.ACTIVITY
 
     def eligible(self) -> list[DraftLine]:
-        """Lines open to member prices, promotions, coupons: not exclusive activity lines."""
-        return [ln for ln in self.lines if not ln.exclusive]
+        """Lines open to the current stage: in member prices, promotions and coupons no
+        exclusive activity line; in any stage no line its activity closed to it (points
+        on a presale deposit)."""
+        shut = self.stage in EXCLUSIVE_STAGES
+        return [
+            ln for ln in self.lines if not (shut and ln.exclusive) and self.stage not in ln.closed
+        ]
 
     @property
     def amount(self) -> int:
@@ -442,9 +452,19 @@ class Draft:
             raise RuntimeError(f"{self.source}: only {names} steps may do this")
 
     def set_activity_price(
-        self, line: DraftLine, unit_price: int, label: str, *, exclusive: bool = True
+        self,
+        line: DraftLine,
+        unit_price: int,
+        label: str,
+        *,
+        exclusive: bool = True,
+        closed: frozenset[Stage] = frozenset(),
     ) -> None:
-        """Give a line its activity price (seckill, group buy); one activity per line."""
+        """Give a line its activity price (seckill, group buy); one activity per line.
+
+        ``exclusive`` keeps member prices, promotions and coupons off the line; ``closed``
+        names further stages the line takes no part in (``{Stage.POINTS}``: no points pay
+        for a deposit)."""
         self._require(Stage.ACTIVITY)
         if line.activity_source is not None:
             raise RuntimeError(f"line {line.index} already has an activity price")
@@ -455,6 +475,7 @@ class Draft:
         line.amount += delta
         line.activity_source = self.source
         line.exclusive = exclusive
+        line.closed = closed
         self.adjustments.append(
             Adjustment(self.source, self.stage, label, delta, {line.index: delta})
         )

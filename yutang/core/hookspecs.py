@@ -39,6 +39,7 @@ name and an implementation may accept any subset of them. Hookwrappers are refus
 | yutang_validate_checkout | in-transaction (may veto) |
 | yutang_reserve | in-transaction (may veto) |
 | yutang_release | in-transaction (may veto) |
+| yutang_refund_policy | in-transaction (may veto) |
 | yutang_accept_member | in-transaction (may veto) |
 | yutang_next_price_change | query (outside any transaction) |
 | yutang_order_placed | event after commit |
@@ -473,6 +474,28 @@ def yutang_release(
         async def yutang_release(tenant, order_id, lines, reason):
             if reason == "cancelled":
                 pass  # give back what yutang_reserve took for these lines
+    """
+
+
+@hookspec
+def yutang_refund_policy(
+    tenant: TenantInfo, order_id: int, lines: list[ReleasedLine], reason: str
+) -> None:
+    """Refuse a member's refund request this plugin's terms do not allow (a forfeited
+    deposit, a ticket already used), with a coded reason.
+
+    Kind: in-transaction (may veto), in the request's transaction, for the plugins that
+    took part in the order and those enabled. ``lines`` are the units asked for back;
+    ``reason`` is the member's. Raise DomainError with the plugin's own code (declared in
+    ``yutang_error_codes``) to refuse: the request is not recorded and the member gets the
+    code. Staff refunding an order directly are not asked.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_refund_policy(tenant, order_id, lines, reason):
+            if any(ln.activity is not None and ln.activity.plugin == "stamps" for ln in lines):
+                raise api.DomainError("STAMPS_FINAL", "stamp cards are final", "orderId")
     """
 
 

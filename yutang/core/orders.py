@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from yutang.core import activities, clock, idempotency, methods, outbox
 from yutang.core.cart import checkout_from_cart
 from yutang.core.checkout import MAX_LINES, CheckoutInput, Resolved, load_checkout, quote_checkout
-from yutang.core.contract import ActivityRef, LineInput, Quote, ReleasedLine, TenantInfo
+from yutang.core.contract import Activity, ActivityRef, LineInput, Quote, ReleasedLine, TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.members import change_points
 from yutang.core.models import CartLine, Member, Order, OrderLine, Sku
@@ -271,6 +271,21 @@ async def cancel_order(
             )
         await emit_order_event(tenant, order, "yutang_order_cancelled", {"reason": reason})
     return order
+
+
+async def cancel_owned(
+    tenant: TenantInfo, order_id: int, *, by: Activity[Any], reason: str
+) -> Order:
+    """A plugin cancels an unpaid order holding a line of its own activity (a presale
+    whose window closed): ``by`` is the activity object it registered. As a member's
+    cancel: stock, activity stock and points go back; ``yutang_order_cancelled`` carries
+    ``reason``. FORBIDDEN for an order without such a line."""
+    async with in_transaction():
+        order = await get_order(tenant, order_id)
+        owner = hooks_of(tenant).registry.owner(activities.HOOK, by.kind)
+        if owner is None or owner.obj is not by or by.kind not in activities.kinds_of(order.quote):
+            raise DomainError("FORBIDDEN", f"the order holds no {by.kind!r} line", "orderId")
+        return await cancel_order(tenant, order_id, member_id=None, reason=reason)
 
 
 async def release_lines(

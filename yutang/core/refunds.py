@@ -14,13 +14,20 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock, idempotency, outbox
-from yutang.core.contract import TenantInfo
+from yutang.core.contract import ActivityRef, ReleasedLine, TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.fulfilment import mark_fulfilled
 from yutang.core.members import change_points
 from yutang.core.models import Member, Order, OrderLine, Payment, Refund
-from yutang.core.orders import emit_order_event, get_order, release_lines, transition
+from yutang.core.orders import (
+    emit_order_event,
+    get_order,
+    order_plugins,
+    release_lines,
+    transition,
+)
 from yutang.core.payments import providers
+from yutang.core.plugins import hooks_of
 from yutang.core.shipments import left_to_ship
 from yutang.core.shipping import DELIVERY
 
@@ -101,6 +108,7 @@ async def request_refund(tenant: TenantInfo, member_id: int, data: RefundInput) 
             _check_window(tenant, order)
             lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
             plan = _plan(lines, data.lines)
+            await _ask_policy(tenant, order, lines, plan, data.reason)
             refund = await Refund.create(
                 tenant_id=tenant.id,
                 order_id=order.id,
@@ -114,6 +122,29 @@ async def request_refund(tenant: TenantInfo, member_id: int, data: RefundInput) 
     except idempotency.Replay as replay:
         return await Refund.get(tenant_id=tenant.id, id=replay.result["refund_id"])
     return refund
+
+
+async def _ask_policy(
+    tenant: TenantInfo,
+    order: Order,
+    lines: list[OrderLine],
+    plan: list[dict[str, int]],
+    reason: str,
+) -> None:
+    """Let the plugins of the order refuse the member's request (``yutang_refund_policy``):
+    a forfeited deposit, a ticket already used."""
+    by_id = {ln.id: ln for ln in lines}
+    asked = []
+    for p in plan:
+        ln = by_id[p["line_id"]]
+        activity = None
+        if ln.activity_plugin is not None and ln.activity_ref is not None:
+            activity = ActivityRef(ln.activity_plugin, ln.activity_ref)
+        asked.append(ReleasedLine(ln.id, ln.sku_id, p["quantity"], activity))
+    hooks = hooks_of(tenant).registry.plugin_set(order_plugins(tenant, order))
+    await hooks.call(
+        "yutang_refund_policy", tenant=tenant, order_id=order.id, lines=asked, reason=reason
+    )
 
 
 async def refund_now(tenant: TenantInfo, actor: str, data: RefundInput) -> Refund:
