@@ -184,6 +184,9 @@ async def test_a_password_reset_by_code_ends_every_other_session(
     assert [p for _, p, _, _ in sent_codes.sent] == [phone]
     unknown = {"phone": "13700000000", "code": "123456", "password": "new-secret"}
     assert codes_of((await storefront(RESET, unknown))["resetPassword"]) == ["CODE_EXPIRED"]
+    # A value that is no phone at all (too long for the column) is refused as invalid.
+    junk = {**unknown, "phone": "1" * 40}
+    assert codes_of((await storefront(RESET, junk))["resetPassword"]) == ["INVALID"]
 
 
 async def test_the_dev_provider_never_answers_with_its_code_and_is_refused_in_production(

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from yutang.core import cart, expiry, fulfilment, payments, refunds, shipping
+from yutang.core import cart, expiry, fulfilment, payments, refunds, shipping, virtual
 from yutang.core.contract import (
     Draft,
     FulfilmentMethod,
@@ -88,8 +88,8 @@ def yutang_price_steps() -> list[PriceStep]:
 
 @hookimpl
 def yutang_fulfilment_methods() -> list[FulfilmentMethod[Any]]:
-    """Delivery to the shopper's address."""
-    return [shipping.Delivery()]
+    """Delivery to the shopper's address, and goods that ship nothing."""
+    return [shipping.Delivery(), virtual.Virtual()]
 
 
 class Points(RewardKind):
@@ -123,6 +123,7 @@ def yutang_jobs() -> dict[str, JobHandler]:
         "core.execute_refund": outside_transaction(refunds.execute_refund),
         "core.expire_guest_cart": cart.expire_guest_cart,
         expiry.PURGE_JOB: expiry.purge_expired,
+        virtual.JOB: virtual.hand_over,
     }
     return handlers
 

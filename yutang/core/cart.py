@@ -46,7 +46,7 @@ class CartQuoteInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, re
     """How the selected lines would be checked out."""
 
     use_points: Annotated[int, msgspec.Meta(ge=0)] = 0
-    fulfilment: str = "delivery"
+    fulfilment: str | None = None
     extensions: dict[str, Any] = msgspec.field(default_factory=dict)
     address: CheckoutAddress | None = None
 

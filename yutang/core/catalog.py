@@ -32,12 +32,14 @@ class SkuInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="
 
 class ProductInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
     """A product with its images, SKUs (they replace the existing ones on update) and tags:
-    words merchants group goods by (新品, 礼盒), which promotions may be scoped to."""
+    words merchants group goods by (新品, 礼盒), which promotions may be scoped to.
+    ``virtual`` goods ship nothing (deposits, e-tickets, services)."""
 
     name: Name
     description: str = ""
     category_id: int | None = None
     published: bool = False
+    virtual: bool = False
     spec_names: list[str] = msgspec.field(default_factory=list)
     images: list[str] = msgspec.field(default_factory=list)
     skus: list[SkuInput] | None = None
@@ -104,6 +106,7 @@ async def save_product(
             "description": data.description,
             "category_id": data.category_id,
             "published": data.published,
+            "virtual": data.virtual,
             "spec_names": data.spec_names,
             "tags": sorted(set(data.tags)),
         }

@@ -16,7 +16,7 @@ import msgspec
 from yutang.core.sql import Statement, json_value
 
 PRODUCT_COLUMNS = (
-    "p.id, p.name, p.description, p.published, p.spec_names, p.tags, p.category_id, "
+    "p.id, p.name, p.description, p.published, p.virtual, p.spec_names, p.tags, p.category_id, "
     "c.name AS category_name, c.parent_id AS category_parent_id"
 )
 
@@ -66,6 +66,7 @@ async def product_rows(
     rows = await q.rows(sql)
     for row in rows:
         row["published"] = bool(row["published"])
+        row["virtual"] = bool(row["virtual"])
         row["spec_names"] = json_value(row["spec_names"])
         row["tags"] = json_value(row["tags"])
     return rows

@@ -17,7 +17,7 @@ from yutang.core.members import member_info
 from yutang.core.models import Sku
 from yutang.core.plugins import hooks_of
 from yutang.core.pricing import run_pipeline
-from yutang.core.shipping import default_template_id
+from yutang.core.shipping import DELIVERY, VIRTUAL, default_template_id
 
 MAX_LINES = 100
 
@@ -33,7 +33,7 @@ class CheckoutInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, ren
 
     lines: Annotated[list[LineInput], msgspec.Meta(min_length=1, max_length=MAX_LINES)]
     use_points: Annotated[int, msgspec.Meta(ge=0)] = 0
-    fulfilment: str = "delivery"
+    fulfilment: str | None = None
     extensions: dict[str, Any] = msgspec.field(default_factory=dict)
     address: CheckoutAddress | None = None
 
@@ -52,7 +52,8 @@ async def load_checkout(
         if member_id is None:
             raise DomainError("UNAUTHENTICATED", "log in to spend points", "usePoints")
         extensions["core"] = CoreCheckoutInput(points=data.use_points)
-    method = methods.owned(hooks_of(tenant), data.fulfilment).obj
+    if data.fulfilment is not None:  # a method the tenant lacks is refused before any read
+        methods.owned(hooks_of(tenant), data.fulfilment)
     ids = {ln.sku_id for ln in data.lines}
     rows = await Sku.filter(tenant_id=tenant.id, id__in=ids).values(
         "id",
@@ -67,6 +68,7 @@ async def load_checkout(
         "product__category_id",
         "product__category__parent_id",
         "product__tags",
+        "product__virtual",
     )
     by_id = {r["id"]: r for r in rows}
     fallback = None
@@ -93,6 +95,7 @@ async def load_checkout(
                 product_name=row["product__name"],
                 category_id=row["product__category_id"],
                 category_parent_id=row["product__category__parent_id"],
+                virtual=row["product__virtual"],
                 specs=row["specs"],
                 quantity=ln.quantity,
                 list_price=row["price"],
@@ -103,6 +106,16 @@ async def load_checkout(
                 tags=row["product__tags"],
             )
         )
+    name = data.fulfilment or (VIRTUAL if all(c.virtual for c in lines) else DELIVERY)
+    method = methods.owned(hooks_of(tenant), name).obj
+    for line in lines:
+        if line.virtual != method.virtual:
+            what = "ships nothing" if line.virtual else "is shipped"
+            raise DomainError(
+                "WRONG_FULFILMENT",
+                f"{line.product_name} {what}: order it with another fulfilment than {name}",
+                f"lines[{line.index}].skuId",
+            )
     member = await member_info(tenant, member_id) if member_id is not None else None
     destination = None
     if data.address is not None:
@@ -113,7 +126,7 @@ async def load_checkout(
         lines=lines,
         extensions=extensions,
         now=clock.now(),
-        fulfilment=data.fulfilment,
+        fulfilment=name,
         destination=destination if method.delivers else None,
     )
 

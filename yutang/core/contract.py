@@ -213,7 +213,8 @@ class TenantInfo:
 
 class SkuSummary(msgspec.Struct, frozen=True):
     """A SKU as a plugin may read it: its product, list price, stock and whether it is on
-    sale; ``category_parent_id`` is the parent of its product's category."""
+    sale; ``category_parent_id`` is the parent of its product's category; ``virtual``
+    goods ship nothing."""
 
     id: int
     product_id: int
@@ -227,6 +228,7 @@ class SkuSummary(msgspec.Struct, frozen=True):
     shipping_template_id: int | None = None
     tags: list[str] = msgspec.field(default_factory=list)
     category_parent_id: int | None = None
+    virtual: bool = False
 
 
 class Stage(IntEnum):
@@ -278,6 +280,7 @@ class CheckoutLine:
     shipping_template_id: int | None = None
     tags: list[str] = field(default_factory=list)
     category_parent_id: int | None = None
+    virtual: bool = False
 
 
 @dataclass(slots=True)
@@ -556,6 +559,7 @@ class Draft:
             shipping_template_id=sku.shipping_template_id,
             tags=sku.tags,
             category_parent_id=sku.category_parent_id,
+            virtual=sku.virtual,
         )
         gift = DraftLine(line=line, unit_price=0, amount=0, exclusive=True, gift=self.source)
         self.lines.append(gift)
@@ -859,15 +863,20 @@ class FulfilmentMethod(Protocol[ChoiceT]):
     """How an order reaches the member, registered by ``yutang_fulfilment_methods``; a
     checkout picks one by ``name`` (``fulfilment``), and the core calls only that one.
 
-    ``delivers`` says the order goes to an address (the checkout keeps the shopper's).
+    ``delivers`` says the order goes to an address (the checkout keeps the shopper's);
+    ``virtual`` that the method takes goods that ship nothing, and only those (a checkout
+    of virtual products picks the core's ``virtual`` method unless it names another).
     :meth:`resolve` checks the method's own input once per checkout into a choice handed
     to every later method. A method hands its orders over itself with
-    ``api.fulfil_order(tenant, order_id, by=self)``, which skips its own :meth:`hold`.
+    ``api.fulfil_order(tenant, order_id, by=self)``, which skips its own :meth:`hold`, and
+    ``api.complete_order``; whatever waits for completion (the after-sale window,
+    commissions, points) then follows as for shipped goods.
     """
 
     name: str
     label: str
     delivers: bool = False
+    virtual: bool = False
 
     async def resolve(self, checkout: CheckoutContext) -> ChoiceT:
         """Read and check the method's input (a pickup store and slot); raise DomainError
@@ -945,6 +954,22 @@ class FulfilmentMethod(Protocol[ChoiceT]):
 
                 async def release(self, tenant, order_id, lines, reason):
                     pass  # free the compartment
+        """
+        return
+
+    async def paid(self, tenant: TenantInfo, order_id: int) -> None:
+        """In the transaction that marks the order paid: what the method starts then (the
+        core's ``virtual`` method schedules the hand-over at once).
+
+        Kind: in-transaction (may veto).
+
+        Example::
+
+            class Locker(api.FulfilmentMethod[str]):
+                name, label = "locker", "快递柜"
+
+                async def paid(self, tenant, order_id):
+                    pass  # book a compartment for the courier
         """
         return
 

@@ -16,7 +16,7 @@ from yutang.core.accounts import set_password as store_password
 from yutang.core.auth import IssuedToken
 from yutang.core.contract import MemberInfo, TenantInfo
 from yutang.core.errors import DomainError
-from yutang.core.inputs import validate_extensions
+from yutang.core.inputs import convert, validate_extensions
 from yutang.core.models import Member, MemberLevel, PointsEntry
 from yutang.core.plugins import hooks_of
 
@@ -104,6 +104,7 @@ async def reset_password(
     if not verification.enabled(tenant, "reset_password"):
         raise DomainError("INVALID", "this shop does not reset passwords by code", "code")
     new = checked_password(password, "newPassword")
+    phone = convert(phone, Phone, "phone")  # a value that is no phone cannot fit the column
     member = await Member.get_or_none(tenant_id=tenant.id, phone=phone)
     if member is None:
         raise DomainError("CODE_EXPIRED", "no valid code; ask for a new one", "code")

@@ -93,3 +93,12 @@ async def hold(
         found.plugin, f"{name}.hold", found.obj.hold, {"tenant": tenant, "order_id": order_id}
     )
     return answer
+
+
+async def paid(tenant: TenantInfo, name: str, order_id: int) -> None:
+    """The order's method ``name`` starts what follows its payment (even if disabled)."""
+    found = hooks_of(tenant).registry.owner(HOOK, name)
+    if found is not None:
+        await hooks_of(tenant).registry.invoke(
+            found.plugin, f"{name}.paid", found.obj.paid, {"tenant": tenant, "order_id": order_id}
+        )

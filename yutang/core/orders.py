@@ -325,4 +325,5 @@ async def mark_paid(tenant: TenantInfo, order: Order, amount: int) -> None:
     await activities.each(
         tenant, order.quote, "accept_payment", tenant=tenant, order_id=order.id, paid_at=paid_at
     )
+    await methods.paid(tenant, order.fulfilment, order.id)
     await emit_order_event(tenant, order, "yutang_order_paid", {"amount": amount})

@@ -20,6 +20,7 @@ from yutang.core import contract, hookspecs
 HEADING = "## Hook reference"
 OWNED = (contract.Activity, contract.FulfilmentMethod, contract.RewardKind)
 _EXAMPLE = re.compile(r"\n\s*Example::\n")
+_ROLE = re.compile(r":(?:class|func|meth|mod|attr):`~?([^`]+)`")
 
 
 def hooks() -> list[Callable[..., Any]]:
@@ -39,11 +40,15 @@ def owned_methods(cls: type) -> list[Callable[..., Any]]:
 
 
 def split(doc: str | None) -> tuple[str, str]:
-    """A docstring's text and its ``Example::`` block (dedented), either possibly empty."""
+    """A docstring's text and its ``Example::`` block (dedented), either possibly empty.
+
+    Sphinx roles (``:meth:`x```) become code spans: Markdown has no roles and would show
+    them literally.
+    """
     text = inspect.cleandoc(doc or "")
     parts = _EXAMPLE.split(text, maxsplit=1)
     example = inspect.cleandoc(parts[1]) if len(parts) == 2 else ""
-    return parts[0].strip(), example
+    return _ROLE.sub(r"``\1``", parts[0].strip()), example
 
 
 def kinds() -> dict[str, str]:
@@ -57,6 +62,7 @@ def _sources(root: Path) -> Iterator[tuple[str, Path]]:
     bargain example; ``(who, file)``."""
     yield "core", root / "yutang" / "core" / "builtin.py"
     yield "core", root / "yutang" / "core" / "shipping.py"
+    yield "core", root / "yutang" / "core" / "virtual.py"
     for package in sorted((root / "yutang" / "plugins").iterdir()):
         if package.is_dir():
             for path in sorted(package.glob("*.py")):

@@ -28,6 +28,7 @@ from yutang.core.models import ShippingTemplate, Sku
 from yutang.core.regions import RegionCode, most_specific
 
 DELIVERY = "delivery"
+VIRTUAL = "virtual"  # the core's method for goods that ship nothing (yutang.core.virtual)
 FEE_KIND = "shipping"
 Fee = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
 Quantity = Annotated[int, msgspec.Meta(ge=0, le=10**7)]
@@ -141,7 +142,7 @@ class Delivery(FulfilmentMethod[None]):
 
     def needs_address(self, checkout: CheckoutContext, choice: None) -> bool:
         """Whether the fee depends on where it goes (some line has a template)."""
-        return any(ln.shipping_template_id is not None for ln in checkout.lines)
+        return any(ln.shipping_template_id is not None and not ln.virtual for ln in checkout.lines)
 
     async def fee(self, draft: Draft, choice: None) -> None:
         """The shipping fee."""
@@ -171,6 +172,8 @@ async def shipping_fee(draft: Draft) -> None:
     region = checkout.destination.region
     groups: dict[int, Group] = {}
     for ln in draft.lines:
+        if ln.line.virtual:  # a promotion's virtual gift ships nothing
+            continue
         tid = ln.line.shipping_template_id
         template = by_id.get(tid) if tid is not None else default
         if template is None:

@@ -158,6 +158,7 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
         "weight_grams",
         "shipping_template_id",
         "product__tags",
+        "product__virtual",
     )
     return {
         r["id"]: SkuSummary(
@@ -173,6 +174,7 @@ async def sku_summaries(tenant: TenantInfo, ids: Iterable[int]) -> dict[int, Sku
             shipping_template_id=r["shipping_template_id"],
             tags=r["product__tags"],
             category_parent_id=r["product__category__parent_id"],
+            virtual=r["product__virtual"],
         )
         for r in rows
     }

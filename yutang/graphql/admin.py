@@ -92,6 +92,7 @@ class ProductInput:
     description: str = ""
     category_id: strawberry.ID | None = None
     published: bool = False
+    virtual: bool = False
     spec_names: list[str] | None = None
     images: list[str] | None = None
     skus: list[SkuInput] | None = None
@@ -146,6 +147,7 @@ def product_data(inp: ProductInput) -> core_catalog.ProductInput:
         "name": inp.name,
         "description": inp.description,
         "published": inp.published,
+        "virtual": inp.virtual,
         "specNames": inp.spec_names or [],
         "images": inp.images or [],
         "tags": inp.tags or [],

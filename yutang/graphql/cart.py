@@ -86,7 +86,12 @@ class CartQuote:
 class CartQuoteInput:
     address: CheckoutAddressInput | None = None
     use_points: int = 0
-    fulfilment: str = "delivery"
+    fulfilment: str | None = strawberry.field(
+        default=None,
+        description="How the order reaches the member: `delivery`, `virtual` (goods that ship "
+        "nothing) or a plugin's method (`pickup`); by default `virtual` when every product "
+        "is virtual, else `delivery`.",
+    )
     extensions: JSON | None = None
 
 

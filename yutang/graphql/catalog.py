@@ -60,6 +60,7 @@ async def build_products(tenant: TenantInfo, rows: list[dict[str, Any]]) -> list
             name=r["name"],
             description=r["description"],
             published=r["published"],
+            virtual=r["virtual"],
             spec_names=list(r["spec_names"]),
             tags=list(r["tags"]),
             category=category_node(r["category_id"], r["category_name"], r["category_parent_id"])

@@ -49,7 +49,12 @@ class CheckoutAddressInput:
 class CheckoutInput:
     lines: list[LineInput]
     use_points: int = 0
-    fulfilment: str = "delivery"
+    fulfilment: str | None = strawberry.field(
+        default=None,
+        description="How the order reaches the member: `delivery`, `virtual` (goods that ship "
+        "nothing) or a plugin's method (`pickup`); by default `virtual` when every product "
+        "is virtual, else `delivery`.",
+    )
     extensions: JSON | None = None
     address: CheckoutAddressInput | None = None
 
@@ -64,7 +69,12 @@ class PlaceOrderInput:
     from_cart: bool = False
     quote_hash: str | None = None
     use_points: int = 0
-    fulfilment: str = "delivery"
+    fulfilment: str | None = strawberry.field(
+        default=None,
+        description="How the order reaches the member: `delivery`, `virtual` (goods that ship "
+        "nothing) or a plugin's method (`pickup`); by default `virtual` when every product "
+        "is virtual, else `delivery`.",
+    )
     extensions: JSON | None = None
     address: CheckoutAddressInput | None = None
 

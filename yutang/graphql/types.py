@@ -192,6 +192,9 @@ class Product(Node):
     name: str
     description: str
     published: bool
+    virtual: bool = strawberry.field(
+        description="Ships nothing (a deposit, an e-ticket, a service): no address, no fee."
+    )
     spec_names: list[str]
     tags: list[str]
     category: Category | None

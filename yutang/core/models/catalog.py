@@ -36,6 +36,8 @@ class Product(Timestamped):
     published = fields.BooleanField(default=False)
     spec_names: list[str] = fields.JSONField(default=list)
     tags: list[str] = fields.JSONField(default=list, db_default="[]")
+    # Goods that ship nothing (deposits, e-tickets, services): no address, no shipping fee.
+    virtual = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "product"
