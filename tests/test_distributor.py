@@ -22,6 +22,7 @@ from tortoise import Tortoise
 
 from yutang import api
 from yutang.core.auth import hash_password, issue_token
+from yutang.core.catalog import ProductInput, SkuInput, save_product
 from yutang.core.clock import FrozenClock
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import ConfigError
@@ -590,6 +591,30 @@ async def test_a_zero_hour_freeze_makes_commission_available_on_completion(
     order = await shop.buy(buyer, [(tea, 1)], "o1")
     await shop.complete(buyer, order)
     assert [(await balance(leader))[b] for b in ("frozen", "available")] == [0, 1_000]
+    await assert_ledger_matches_balances()
+
+
+async def test_a_virtual_ticket_reaches_an_available_commission_without_shipping(
+    shop: Shop, yutang_db: Runtime
+) -> None:
+    """Goods that ship nothing complete once paid, so commission follows as for parcels."""
+    await configure(yutang_db, freeze_hours=0)
+    product = await save_product(
+        shop.tenant,
+        ProductInput(
+            name="Hot spring", published=True, virtual=True, skus=[SkuInput(price=10_000, stock=50)]
+        ),
+    )
+    ticket = to_global("Sku", (await Sku.get(product_id=product.id)).id)
+    leader, code = await shop.promoter()
+    buyer = await shop.buyer(code)
+    order = await shop.buy(buyer, [(ticket, 1)], "o1")
+    assert (await Order.get(id=api.pk_of(order["id"], "Order"))).status == "completed"
+    assert [(await balance(leader))[b] for b in ("pending", "frozen", "available")] == [
+        0,
+        0,
+        1_000,
+    ]
     await assert_ledger_matches_balances()
 
 
