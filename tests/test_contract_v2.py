@@ -345,3 +345,18 @@ def test_two_plugins_cannot_own_one_activity_kind() -> None:
     registry.register("first", Owner())
     with pytest.raises(ConfigError, match="registered by plugin 'first' already"):
         registry.register("second", Owner())
+
+
+def test_a_job_is_named_after_its_plugin() -> None:
+    """Two plugins cannot both handle "expire": the worker would run only one of them."""
+
+    class Jobs:
+        @api.hookimpl
+        def yutang_jobs(self) -> dict[str, api.JobHandler]:
+            return {"expire": lambda tenant, payload: None}
+
+    registry = PluginRegistry()
+    registry.register("core", builtin)
+    with pytest.raises(ConfigError, match=r"job 'expire' must look like stamps\.what"):
+        registry.register("stamps", Jobs())
+    assert not registry.pm.has_plugin("stamps")

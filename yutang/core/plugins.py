@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pluggy
@@ -202,19 +202,42 @@ class PluginRegistry:
             self.pm.register(module, name=name)
         except pluggy.PluginValidationError as exc:
             raise ConfigError(f"plugin {name!r}: {exc}") from exc
+        except Exception as exc:  # its yutang_add_hookspecs raised
+            self._forget(name)
+            raise ConfigError(f"plugin {name!r}: yutang_add_hookspecs raised {exc!r}") from exc
+        try:
+            info, owned = self._declarations(name, module, version, distribution)
+        except ConfigError:
+            self._forget(name)
+            raise
+        except Exception as exc:  # a registration hook of the plugin raised
+            self._forget(name)
+            raise ConfigError(f"plugin {name!r}: a registration hook raised {exc!r}") from exc
+        self.permissions.update((p.name, p) for p in info.permissions)
+        self.error_codes.update(info.error_codes)
+        for hook, objs in owned.items():
+            self.owned[hook].update(objs)
+        self.plugins[name] = info
+        self._sets.clear()
+
+    def _forget(self, name: str) -> None:
+        """Take a refused plugin out of the manager, so none of its hooks ever runs."""
+        if self.pm.has_plugin(name):
+            self.pm.unregister(name=name)
+
+    def _declarations(
+        self, name: str, module: object, version: str, distribution: str
+    ) -> tuple[PluginInfo, dict[str, dict[str, Owned]]]:
+        """What plugin ``name`` declares through its registration hooks, checked; nothing
+        is recorded until all of it passes."""
         for impl_caller in self.pm.get_hookcallers(module) or []:
             for impl in impl_caller.get_hookimpls():
                 if impl.plugin_name == name and (impl.hookwrapper or impl.wrapper):
                     raise ConfigError(f"plugin {name!r}: hook wrappers are not supported")
         hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))
-        permissions = self._permissions(name)
-        codes = self._error_codes(name)
+        self._check_jobs(name)
         owned = {hook: self._owned_by(name, hook, key) for hook, key in OWNED.items()}
-        self.permissions.update((p.name, p) for p in permissions)
-        self.error_codes.update(codes)
-        for hook, objs in owned.items():
-            self.owned[hook].update(objs)
-        self.plugins[name] = PluginInfo(
+        info = PluginInfo(
             name=name,
             module=module,
             version=version,
@@ -222,10 +245,21 @@ class PluginRegistry:
             settings_schema=self._own(name, "yutang_settings_schema"),
             models=self._own(name, "yutang_models"),
             hooks=hooks,
-            permissions=permissions,
-            error_codes=codes,
+            permissions=self._permissions(name),
+            error_codes=self._error_codes(name),
         )
-        self._sets.clear()
+        return info, owned
+
+    def _check_jobs(self, name: str) -> None:
+        """A plugin's job names are ``<plugin>.<job>``: no two plugins share one, so the
+        worker never runs one plugin's handler for another's job."""
+        for impl in self.pm.hook.yutang_jobs.get_hookimpls():
+            if impl.plugin_name != name:
+                continue
+            jobs = cast(dict[str, Any], impl.function() or {})
+            for job in jobs:
+                if not job.startswith(f"{name}.") or job == f"{name}.":
+                    raise ConfigError(f"plugin {name!r}: job {job!r} must look like {name}.what")
 
     def _check_supported(self, name: str, distribution: str) -> None:
         """Refuse a plugin whose distribution does not declare that it supports the
