@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import msgspec
+from cachetools import LRUCache
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -158,7 +159,8 @@ class ResponseCache:
         self.settings = runtime.settings
         self.store = store
         self.persisted = PersistedQueries()
-        self._tenant_keys: dict[str, str] = {}
+        # the cache key part of each tenant seen lately (slug → id, version, plugins)
+        self._tenant_keys: LRUCache[str, str] = LRUCache(10_000)
         self._flights: dict[tuple[str, str, str], asyncio.Future[Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
