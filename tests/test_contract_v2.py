@@ -360,3 +360,22 @@ def test_a_job_is_named_after_its_plugin() -> None:
     with pytest.raises(ConfigError, match=r"job 'expire' must look like stamps\.what"):
         registry.register("stamps", Jobs())
     assert not registry.pm.has_plugin("stamps")
+
+
+@pytest.mark.parametrize("hook", ["yutang_payment_providers", "yutang_verification_providers"])
+def test_two_plugins_cannot_offer_one_provider_name(hook: str) -> None:
+    """Which gateway takes a payment must not depend on the order plugins registered in."""
+
+    class Provider:
+        name = "wechat"
+
+    class Offers:
+        pass
+
+    setattr(Offers, hook, api.hookimpl(lambda self: [Provider()]))
+    registry = PluginRegistry()
+    registry.register("core", builtin)
+    registry.register("first", Offers())
+    with pytest.raises(ConfigError, match="registered by plugin 'first' already"):
+        registry.register("second", Offers())
+    assert registry.plugin_set(["first"]).by_name(hook)["wechat"].name == "wechat"

@@ -207,7 +207,7 @@ def test_every_hook_and_owned_method_has_a_contract_test() -> None:
 REGISTERED = names(
     "yutang_add_hookspecs yutang_models yutang_settings_schema yutang_permissions "
     "yutang_error_codes yutang_activities yutang_fulfilment_methods "
-    "yutang_reward_kinds yutang_jobs"
+    "yutang_reward_kinds yutang_jobs yutang_payment_providers yutang_verification_providers"
 )
 
 
@@ -216,7 +216,7 @@ def test_registration_hooks_are_read_once_when_the_plugin_registers() -> None:
     plugin = HooksPlugin("hooks", specs=True, models="hooks_models.models")
     registry = fresh(("hooks", plugin))
     read = Counter(plugin.order())
-    assert set(read.values()) == {1} and len(read) == 9
+    assert set(read.values()) == {1} and len(read) == 11
     assert plugin.seen("yutang_add_hookspecs") == [{"plugin_manager": registry.pm}]
     assert registry.pm.hook.yutang_hooks_answer.spec is not None
     info = registry.plugins["hooks"]

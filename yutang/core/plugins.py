@@ -27,6 +27,8 @@ OWNED = {
     "yutang_activities": "kind",
     "yutang_fulfilment_methods": "name",
     "yutang_reward_kinds": "kind",
+    "yutang_payment_providers": "name",
+    "yutang_verification_providers": "name",
 }
 
 trace_log = logging.getLogger("yutang.plugins.trace")
@@ -127,13 +129,9 @@ class PluginSet:
         return found
 
     def by_name(self, hook: str) -> dict[str, Any]:
-        """What a registration hook returning lists of named objects (payment or
-        verification providers) gives in this set, by ``name``; collected once."""
-        found: dict[str, Any] | None = self.memo.get(("by_name", hook))
-        if found is None:
-            found = {p.name: p for _, result in self.collect(hook) for p in result}
-            self.memo[("by_name", hook)] = found
-        return found
+        """The payment or verification providers of this set, by ``name`` (one plugin's
+        each: a second plugin offering a taken name is refused at registration)."""
+        return {key: owned.obj for key, owned in self.owned(hook).items()}
 
     def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call a synchronous registration hook; ``(plugin, result)`` pairs, non-None."""
