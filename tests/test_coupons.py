@@ -23,7 +23,7 @@ from yutang.core.models import Order, Product, Sku
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.plugins.coupons.models import CouponsCoupon, CouponsTemplate
-from yutang.testing import GraphQLClient, MakeTenant, create_member
+from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
 
 UNTIL = "2026-07-01T00:00:00+08:00"
 CREATE = """
@@ -308,6 +308,22 @@ async def test_bad_templates_are_refused_naming_the_field(
     }
     payload = (await admin(CREATE, {"input": inp}))["createCouponTemplate"]
     assert payload["template"] is None and payload["errors"][0]["field"] == field
+
+
+async def test_clerks_see_templates_but_only_owners_and_managers_change_them(tenant, admin) -> None:
+    _, token = await create_staff(tenant, "clerk", "clerk")
+    clerk = admin.as_(token)
+    inp = {"name": "x", "kind": "fixed", "value": 1000, "minSpend": 0, "validUntil": UNTIL}
+    refused = (await clerk(CREATE, {"input": inp}))["createCouponTemplate"]
+    assert refused["template"] is None
+    assert [e["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+    made = await template(admin)
+    stop = (await clerk(STOP, {"id": made["id"]}))["stopCouponTemplate"]
+    assert [e["code"] for e in stop["errors"]] == ["FORBIDDEN"]
+    listed = await clerk("{ couponTemplates { edges { node { id } } } }")
+    assert [e["node"]["id"] for e in listed["couponTemplates"]["edges"]] == [made["id"]]
+    done = (await admin(STOP, {"id": made["id"]}))["stopCouponTemplate"]
+    assert done["errors"] == [] and done["template"]["stoppedAt"]
 
 
 async def test_a_tenant_without_the_plugin_refuses_the_extension(make_tenant, http) -> None:

@@ -300,6 +300,28 @@ async def test_staff_promote_for_their_own_store(
     assert (await balance(me))["pending"] == 1_000
 
 
+async def test_clerks_see_promoters_but_only_owners_and_managers_change_things(
+    shop: Shop, make_product: Make, tenant: TenantInfo
+) -> None:
+    (sku,) = await skus(make_product, 10_000)
+    _, token = await create_staff(tenant, "clerk", "clerk")
+    clerk = shop.admin.as_(token)
+    rule = {"sku": sku, "kind": "fixed", "first": 800}
+    refused = (await clerk(RULE, rule))["setDistributorRule"]
+    assert [e["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+    nobody = {"id": to_global("DistributorWithdrawal", 999_999), "approve": True}
+    review = (await clerk(REVIEW_WITHDRAWAL, nobody))["reviewDistributorWithdrawal"]
+    assert [e["code"] for e in review["errors"]] == ["FORBIDDEN"]
+    paid = (await clerk(MARK_PAID, {"id": nobody["id"]}))["markDistributorWithdrawalPaid"]
+    assert [e["code"] for e in paid["errors"]] == ["FORBIDDEN"]
+    listed = await clerk("{ distributorPromoters { edges { node { id } } } }")
+    assert listed["distributorPromoters"]["edges"] == []
+    done = (await shop.admin(RULE, rule))["setDistributorRule"]
+    assert done["errors"] == [] and done["rule"] == {"kind": "fixed", "first": 800, "second": 0}
+    review = (await shop.admin(REVIEW_WITHDRAWAL, nobody))["reviewDistributorWithdrawal"]
+    assert [e["code"] for e in review["errors"]] == ["NOT_FOUND"]
+
+
 # --- binding ------------------------------------------------------------------------------
 
 

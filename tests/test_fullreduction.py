@@ -476,13 +476,20 @@ async def test_bad_rules_are_refused_naming_the_field(
     assert payload["errors"][0]["field"] == field, payload["errors"]
 
 
-async def test_clerks_cannot_create_rules(tenant, http) -> None:
+async def test_clerks_cannot_create_or_stop_rules_owners_can(tenant, http, admin) -> None:
     from yutang.testing import create_staff
 
     _, token = await create_staff(tenant, "clerk", "clerk")
     clerk = GraphQLClient(http, "/admin/graphql", tenant.slug, token)
     payload = await clerk(CREATE, {"input": {"name": "x", **WINDOW, "tiers": LADDER_TIERS}})
     assert payload["createFullReductionRule"]["errors"][0]["code"] == "FORBIDDEN"
+    made = await rule(admin, name="x")
+    stop = (await clerk(STOP, {"id": made["id"]}))["stopFullReductionRule"]
+    assert [e["code"] for e in stop["errors"]] == ["FORBIDDEN"]
+    listed = await clerk("{ fullReductionRules { edges { node { id } } } }")
+    assert [e["node"]["id"] for e in listed["fullReductionRules"]["edges"]] == [made["id"]]
+    done = (await admin(STOP, {"id": made["id"]}))["stopFullReductionRule"]
+    assert done["errors"] == [] and done["rule"]["status"] == "stopped"
 
 
 async def test_a_tenant_without_the_plugin_sees_none_of_it(make_tenant, http) -> None:

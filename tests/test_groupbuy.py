@@ -31,7 +31,7 @@ from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
 from yutang.plugins.groupbuy.models import GroupbuyQuota, GroupbuySeat, GroupbuyTeam
-from yutang.testing import GraphQLClient, MakeTenant, create_member
+from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
 
 REPO = Path(__file__).parent.parent
 WINDOW = {"startsAt": "2026-06-01T00:00:00+08:00", "endsAt": "2026-06-08T00:00:00+08:00"}
@@ -190,6 +190,24 @@ async def test_admin_creates_an_activity_and_bad_input_names_the_field(
     for extra, field in cases:
         errors = (await create(admin, sku, **extra))["errors"]
         assert [e["field"] for e in errors] == [field], (extra, errors)
+
+
+async def test_clerks_follow_activities_but_only_owners_and_managers_change_them(
+    admin: GraphQLClient, tenant: TenantInfo, make_product: Make
+) -> None:
+    sku = await a_sku(make_product)
+    _, token = await create_staff(tenant, "clerk", "clerk")
+    clerk = admin.as_(token)
+    refused = await create(clerk, sku)
+    assert refused["activity"] is None
+    assert [e["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+    act = await activity(admin, sku)
+    stop = (await clerk(STOP, {"id": act["id"]}))["stopGroupbuyActivity"]
+    assert [e["code"] for e in stop["errors"]] == ["FORBIDDEN"]
+    seen = (await clerk(ACTIVITY, {"id": act["id"]}))["groupbuyActivity"]
+    assert seen["teams"] == {"pending": 0, "open": 0, "succeeded": 0, "failed": 0}
+    done = (await admin(STOP, {"id": act["id"]}))["stopGroupbuyActivity"]
+    assert done["errors"] == [] and done["activity"]["status"] == "stopped"
 
 
 # --- the flow: open, join, succeed, fulfil -------------------------------------------------

@@ -234,14 +234,19 @@ async def test_bad_activity_input_names_the_field(
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID", field)]
 
 
-async def test_a_clerk_cannot_create_an_activity(
-    http: Any, tenant: TenantInfo, clock: FrozenClock
+async def test_a_clerk_cannot_create_an_activity_or_ship_an_owner_can(
+    http: Any, tenant: TenantInfo, clock: FrozenClock, admin: GraphQLClient
 ) -> None:
     _, token = await create_staff(tenant, "clerk", "clerk")
     clerk = GraphQLClient(http, "/admin/graphql", tenant.slug, token)
     body = {**WINDOW, "name": "x", "pointsPerDraw": 100, "prizes": [POINTS]}
     payload = (await clerk(CREATE, {"input": body}))["createLotteryActivity"]
     assert codes(payload) == ["FORBIDDEN"]
+    draw = {"d": to_global("LotteryDraw", 999_999), "c": "SF", "t": "1"}
+    assert codes((await clerk(SHIP, draw))["markLotteryPrizeShipped"]) == ["FORBIDDEN"]
+    assert codes((await admin(SHIP, draw))["markLotteryPrizeShipped"]) == ["NOT_FOUND"]
+    made = (await admin(CREATE, {"input": body}))["createLotteryActivity"]
+    assert made["errors"] == [] and made["activity"]["id"]
 
 
 # --- the draw -----------------------------------------------------------------------------

@@ -43,6 +43,18 @@ def yutang_input_schema(operation: str) -> type[msgspec.Struct] | None:
 
 
 @api.hookimpl
+def yutang_permissions() -> list[api.Permission]:
+    """Every staff member sees coupon templates and their counts; owners and managers
+    create and stop them (owners hold every permission)."""
+    return [
+        api.Permission(
+            "coupons.view", "see coupon templates and their counts", ("clerk", "manager")
+        ),
+        api.Permission("coupons.manage", "create and stop coupon templates", ("manager",)),
+    ]
+
+
+@api.hookimpl
 def yutang_graphql_admin() -> api.GraphQLContribution:
     """Create, stop and list templates."""
     return admin_contribution()

@@ -13,8 +13,6 @@ from yutang.plugins.coupons.models import CouponsTemplate
 from yutang.plugins.coupons.nodes import SCOPE_TYPE, TemplateNode, template_node
 from yutang.plugins.coupons.templates import TemplateInput, create_template, stop_template
 
-MANAGERS = ("owner", "manager")
-
 
 @strawberry.input(
     name="CouponTemplateInput",
@@ -85,7 +83,7 @@ async def coupon_templates(
 ) -> api.Connection[TemplateNode]:
     """Templates, newest first, with issued and granted counts."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "coupons.view")
     return await api.keyset_page(
         CouponsTemplate.filter(tenant_id=ctx.tenant.id),
         first,
@@ -99,7 +97,7 @@ async def create_coupon_template(info: api.Info, input: TemplateIn) -> TemplateP
     ctx = info.context
 
     async def run() -> TemplateNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "coupons.manage")
         return template_node(ctx.tenant, await create_template(ctx.tenant, template_data(input)))
 
     return await _payload(run)
@@ -110,7 +108,7 @@ async def stop_coupon_template(info: api.Info, id: strawberry.ID) -> TemplatePay
     ctx = info.context
 
     async def run() -> TemplateNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "coupons.manage")
         row = await stop_template(ctx.tenant, api.pk_of(id, "CouponTemplate", "id"))
         return template_node(ctx.tenant, row)
 

@@ -63,6 +63,30 @@ def yutang_graphql_storefront() -> api.GraphQLContribution:
 
 
 @api.hookimpl
+def yutang_permissions() -> list[api.Permission]:
+    """Every staff member sees promoters, bindings, commissions, withdrawals and the
+    ranking; owners and managers review and appoint promoters and set SKU rules, and review
+    and pay withdrawals (owners hold every permission)."""
+    return [
+        api.Permission(
+            "distributor.view",
+            "see promoters, bindings, commissions, withdrawals and the ranking",
+            ("clerk", "manager"),
+        ),
+        api.Permission(
+            "distributor.manage",
+            "review and appoint promoters and set SKU commission rules",
+            ("manager",),
+        ),
+        api.Permission(
+            "distributor.withdrawals",
+            "approve, reject and mark paid promoters' withdrawals",
+            ("manager",),
+        ),
+    ]
+
+
+@api.hookimpl
 def yutang_graphql_admin() -> api.GraphQLContribution:
     """Promoters, rules, bindings, commissions, withdrawals and the sales ranking."""
     return admin_contribution()

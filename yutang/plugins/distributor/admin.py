@@ -33,7 +33,6 @@ from yutang.plugins.distributor.nodes import (
 )
 from yutang.plugins.distributor.storefront import PromoterPayload, WithdrawalPayload, attempt
 
-MANAGERS = ("owner", "manager")
 KINDS = ("percent", "fixed")
 
 
@@ -70,7 +69,7 @@ async def distributor_promoters(
 ) -> api.Connection[PromoterNode]:
     """Promoters, newest first (``status: "applied"`` for the review queue)."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "distributor.view")
     query = DistributorPromoter.filter(tenant_id=ctx.tenant.id)
     if status is not None:
         query = query.filter(status=api.one_of(status, PROMOTER_STATUSES, "status"))
@@ -87,7 +86,7 @@ async def distributor_bindings(
 ) -> api.Connection[BindingNode]:
     """Members' current bindings, newest first, optionally of one promoter."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "distributor.view")
     query = DistributorBinding.filter(tenant_id=ctx.tenant.id)
     pid = _pk(promoter_id, "DistributorPromoter", "promoterId")
     if pid is not None:
@@ -105,7 +104,7 @@ async def distributor_commissions(
 ) -> api.Connection[CommissionNode]:
     """Commissions, newest first, by promoter, order or status."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "distributor.view")
     query = DistributorCommission.filter(tenant_id=ctx.tenant.id)
     pid = _pk(promoter_id, "DistributorPromoter", "promoterId")
     oid = _pk(order_id, "Order", "orderId")
@@ -125,7 +124,7 @@ async def distributor_withdrawals(
 ) -> api.Connection[WithdrawalNode]:
     """Withdrawals, newest first (``status: "requested"`` for the review queue)."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "distributor.view")
     query = DistributorWithdrawal.filter(tenant_id=ctx.tenant.id)
     if status is not None:
         query = query.filter(status=api.one_of(status, WITHDRAWAL_STATUSES, "status"))
@@ -140,7 +139,7 @@ async def distributor_ranking(
     """The merchant's leaderboard: promoters by the sales they brought (level 1, net of
     refunds) in orders paid between ``since`` and ``until``."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "distributor.view")
     if until <= since:
         raise api.DomainError("INVALID", "must be after since", "until")
     rows = (
@@ -186,7 +185,7 @@ async def review_promoter(
     ctx = info.context
 
     async def run() -> PromoterNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "distributor.manage")
         pid = api.pk_of(promoter_id, "DistributorPromoter", "promoterId")
         return promoter_node(ctx.tenant, await promoters.review(ctx.tenant, pid, approve))
 
@@ -201,7 +200,7 @@ async def appoint_staff_promoter(
     ctx = info.context
 
     async def run() -> PromoterNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "distributor.manage")
         row = await promoters.appoint_staff(
             ctx.tenant,
             api.pk_of(member_id, "Member", "memberId"),
@@ -222,7 +221,7 @@ async def set_distributor_rule(
     ctx = info.context
 
     async def run() -> RuleNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "distributor.manage")
         sku = api.pk_of(sku_id, "Sku", "skuId")
         if kind not in KINDS:
             raise api.DomainError("INVALID", "percent or fixed", "kind")
@@ -249,7 +248,7 @@ async def review_distributor_withdrawal(
     ctx = info.context
 
     async def run() -> WithdrawalNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "distributor.withdrawals")
         wid = api.pk_of(withdrawal_id, "DistributorWithdrawal", "withdrawalId")
         return withdrawal_node(ctx.tenant, await withdrawals.review(ctx.tenant, wid, approve))
 
@@ -264,7 +263,7 @@ async def mark_distributor_withdrawal_paid(
     ctx = info.context
 
     async def run() -> WithdrawalNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "distributor.withdrawals")
         wid = api.pk_of(withdrawal_id, "DistributorWithdrawal", "withdrawalId")
         return withdrawal_node(ctx.tenant, await withdrawals.mark_paid(ctx.tenant, wid, reference))
 

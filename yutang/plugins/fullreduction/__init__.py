@@ -40,6 +40,18 @@ def yutang_settings_schema() -> type[msgspec.Struct]:
 
 
 @api.hookimpl
+def yutang_permissions() -> list[api.Permission]:
+    """Every staff member sees full-reduction rules; owners and managers create and
+    stop them (owners hold every permission)."""
+    return [
+        api.Permission("fullreduction.view", "see full-reduction rules", ("clerk", "manager")),
+        api.Permission(
+            "fullreduction.manage", "create and stop full-reduction rules", ("manager",)
+        ),
+    ]
+
+
+@api.hookimpl
 def yutang_graphql_admin() -> api.GraphQLContribution:
     """Create, stop and list rules."""
     return admin_contribution()

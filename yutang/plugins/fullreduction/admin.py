@@ -13,8 +13,6 @@ from yutang.plugins.fullreduction.models import FullreductionRule
 from yutang.plugins.fullreduction.nodes import SCOPE_TYPE, RuleNode, rule_node
 from yutang.plugins.fullreduction.rules import RuleInput, create_rule, stop_rule
 
-MANAGERS = ("owner", "manager")
-
 
 @strawberry.input(
     name="FullReductionTierInput",
@@ -104,7 +102,7 @@ async def full_reduction_rules(
 ) -> api.Connection[RuleNode]:
     """Rules, newest first."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "fullreduction.view")
     return await api.keyset_page(
         FullreductionRule.filter(tenant_id=ctx.tenant.id),
         first,
@@ -118,7 +116,7 @@ async def create_full_reduction_rule(info: api.Info, input: RuleIn) -> RulePaylo
     ctx = info.context
 
     async def run() -> RuleNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "fullreduction.manage")
         return rule_node(ctx.tenant, await create_rule(ctx.tenant, rule_data(input)))
 
     return await _payload(run)
@@ -129,7 +127,7 @@ async def stop_full_reduction_rule(info: api.Info, id: strawberry.ID) -> RulePay
     ctx = info.context
 
     async def run() -> RuleNode:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "fullreduction.manage")
         rule = await stop_rule(ctx.tenant, api.pk_of(id, "FullReductionRule", "id"))
         return rule_node(ctx.tenant, rule)
 

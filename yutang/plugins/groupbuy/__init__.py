@@ -45,6 +45,18 @@ def yutang_input_schema(operation: str) -> type[msgspec.Struct] | None:
 
 
 @api.hookimpl
+def yutang_permissions() -> list[api.Permission]:
+    """Every staff member follows group-buy activities; owners and managers create and
+    stop them (owners hold every permission)."""
+    return [
+        api.Permission(
+            "groupbuy.view", "see group-buy activities and their teams", ("clerk", "manager")
+        ),
+        api.Permission("groupbuy.manage", "create and stop group-buy activities", ("manager",)),
+    ]
+
+
+@api.hookimpl
 def yutang_graphql_admin() -> api.GraphQLContribution:
     """Create, stop and follow activities and their teams."""
     return admin_contribution()

@@ -19,7 +19,6 @@ from yutang.plugins.groupbuy.activities import (
 from yutang.plugins.groupbuy.models import GroupbuyActivity, GroupbuyItem, GroupbuyTeam
 from yutang.plugins.groupbuy.nodes import ItemNode, item_node
 
-MANAGERS = ("owner", "manager")
 ACTIVITY = "GroupbuyActivity"
 
 
@@ -156,7 +155,7 @@ async def groupbuy_activities(
 ) -> api.Connection[ActivityNode]:
     """Activities, newest first."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "groupbuy.view")
     return await api.keyset_page(
         GroupbuyActivity.filter(tenant_id=ctx.tenant.id),
         first,
@@ -168,7 +167,7 @@ async def groupbuy_activities(
 async def groupbuy_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:
     """One activity with its items and team counts."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "groupbuy.view")
     row = await GroupbuyActivity.get_or_none(tenant_id=ctx.tenant.id, id=api.pk_of(id, ACTIVITY))
     return (await activity_nodes(ctx.tenant, [row]))[0] if row else None
 
@@ -178,7 +177,7 @@ async def create_groupbuy_activity(info: api.Info, input: ActivityIn) -> Activit
     ctx = info.context
 
     async def run() -> GroupbuyActivity:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "groupbuy.manage")
         return await create_activity(ctx.tenant, activity_data(input))
 
     return await _payload(run, info)
@@ -189,7 +188,7 @@ async def stop_groupbuy_activity(info: api.Info, id: strawberry.ID) -> ActivityP
     ctx = info.context
 
     async def run() -> GroupbuyActivity:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "groupbuy.manage")
         return await stop_activity(ctx.tenant, api.pk_of(id, ACTIVITY, "id"))
 
     return await _payload(run, info)

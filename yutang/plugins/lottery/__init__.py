@@ -35,6 +35,19 @@ def yutang_settings_schema() -> type[msgspec.Struct]:
 
 
 @api.hookimpl
+def yutang_permissions() -> list[api.Permission]:
+    """Every staff member follows lucky draws and their draw records; owners and
+    managers create and stop them and ship won prizes (owners hold every permission)."""
+    return [
+        api.Permission(
+            "lottery.view", "see lucky draws, their prizes and draw records", ("clerk", "manager")
+        ),
+        api.Permission("lottery.manage", "create and stop lucky draws", ("manager",)),
+        api.Permission("lottery.ship", "mark claimed goods prizes shipped", ("manager",)),
+    ]
+
+
+@api.hookimpl
 def yutang_graphql_admin() -> api.GraphQLContribution:
     """Create, stop and follow activities; draw records; shipping."""
     return admin_contribution()

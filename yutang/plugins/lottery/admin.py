@@ -24,7 +24,6 @@ from yutang.plugins.lottery.nodes import (
     draw_payload,
 )
 
-MANAGERS = ("owner", "manager")
 CLAIM_STATUSES = ("pending", "claimed", "shipped", "picked_up", "expired")
 
 
@@ -127,7 +126,7 @@ async def lottery_activities(
 ) -> api.Connection[ActivityNode]:
     """Lucky draws, newest first, with each prize's stock left and wins."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "lottery.view")
     return await api.keyset_page(
         LotteryActivity.filter(tenant_id=ctx.tenant.id),
         first,
@@ -139,7 +138,7 @@ async def lottery_activities(
 async def lottery_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:
     """One lucky draw with its prizes, stock left and wins."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "lottery.view")
     row = await LotteryActivity.get_or_none(
         tenant_id=ctx.tenant.id, id=api.pk_of(id, "LotteryActivity")
     )
@@ -165,7 +164,7 @@ async def lottery_draws(
 ) -> api.Connection[DrawNode]:
     """The draw records of an activity, newest first, with the audit of each choice."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "lottery.view")
     pk = api.pk_of(activity_id, "LotteryActivity", "activityId")
     query = LotteryDraw.filter(tenant_id=ctx.tenant.id, activity_id=pk)
     if winners_only:
@@ -181,7 +180,7 @@ async def create_lottery_activity(info: api.Info, input: ActivityIn) -> Activity
     ctx = info.context
 
     async def run() -> LotteryActivity:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "lottery.manage")
         return await create_activity(ctx.tenant, activity_data(input))
 
     return await _activity_payload(ctx.tenant, run)
@@ -192,7 +191,7 @@ async def stop_lottery_activity(info: api.Info, id: strawberry.ID) -> ActivityPa
     ctx = info.context
 
     async def run() -> LotteryActivity:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "lottery.manage")
         return await stop_activity(ctx.tenant, api.pk_of(id, "LotteryActivity"))
 
     return await _activity_payload(ctx.tenant, run)
@@ -205,7 +204,7 @@ async def mark_lottery_prize_shipped(
     ctx = info.context
 
     async def run() -> LotteryDraw:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "lottery.ship")
         pk = api.pk_of(draw_id, "LotteryDraw", "drawId")
         data = api.convert({"carrier": carrier, "trackingNumber": tracking_number}, ShipInput)
         await mark_shipped(ctx.tenant, pk, data)

@@ -47,6 +47,22 @@ def yutang_fulfilment_methods() -> list[api.FulfilmentMethod[Any]]:
 
 
 @api.hookimpl
+def yutang_permissions() -> list[api.Permission]:
+    """Every staff member sees stores' pickup details and looks up and verifies codes
+    (a clerk only at their own stores); owners and managers change a store's pickup
+    details (owners hold every permission)."""
+    return [
+        api.Permission("pickup.view", "see stores' pickup details", ("clerk", "manager")),
+        api.Permission(
+            "pickup.verify",
+            "look up and verify pickup codes (clerks at their own stores only)",
+            ("clerk", "manager"),
+        ),
+        api.Permission("pickup.manage", "change stores' pickup details", ("manager",)),
+    ]
+
+
+@api.hookimpl
 def yutang_graphql_admin() -> api.GraphQLContribution:
     """Store details, code lookup and verification, ``Order.pickup``."""
     return admin_contribution()

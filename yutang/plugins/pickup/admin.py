@@ -22,8 +22,6 @@ from yutang.plugins.pickup.nodes import (
 )
 from yutang.plugins.pickup.stores import StoreInput, offered_sku_ids, save_store
 
-MANAGERS = ("owner", "manager")
-
 
 @strawberry.type(name="PickupStoreDetails", description="A core store and what pickup needs.")
 class StoreDetailsNode:
@@ -181,7 +179,7 @@ async def _summary(tenant: api.TenantInfo, row: PickupOrder) -> SummaryNode:
 async def _by_code(info: api.Info, code: str, act: bool) -> PickupPayload:
     ctx = info.context
     try:
-        principal = await ctx.staff()
+        principal = await api.require_permission(info, "pickup.verify")
         code = typed_code(code)
 
         async def work() -> PickupOrder:
@@ -199,7 +197,7 @@ async def _by_code(info: api.Info, code: str, act: bool) -> PickupPayload:
 async def pickup_stores(info: api.Info) -> list[StoreDetailsNode]:
     """Every store with its pickup details (disabled where none were saved)."""
     ctx = info.context
-    await ctx.staff()
+    await api.require_permission(info, "pickup.view")
     return await _details(ctx.tenant, await api.store_views(ctx.tenant))
 
 
@@ -212,7 +210,7 @@ async def save_pickup_store(info: api.Info, input: StoreIn) -> StorePayload:
     """Replace a store's pickup details (owners and managers)."""
     ctx = info.context
     try:
-        await ctx.staff(*MANAGERS)
+        await api.require_permission(info, "pickup.manage")
         saved = await save_store(ctx.tenant, store_data(input))
     except api.DomainError as err:
         return StorePayload(errors=[api.UserError.of(err)])
