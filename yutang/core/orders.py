@@ -288,6 +288,14 @@ async def cancel_owned(
         return await cancel_order(tenant, order_id, member_id=None, reason=reason)
 
 
+def released_line(line: OrderLine, quantity: int) -> ReleasedLine:
+    """``quantity`` units of an order line, as the release and refund hooks see them."""
+    activity = None
+    if line.activity_plugin is not None and line.activity_ref is not None:
+        activity = ActivityRef(line.activity_plugin, line.activity_ref)
+    return ReleasedLine(line.id, line.sku_id, quantity, activity)
+
+
 async def release_lines(
     tenant: TenantInfo, order: Order, quantities: dict[int, int] | None, reason: str
 ) -> None:
@@ -301,10 +309,7 @@ async def release_lines(
         if qty <= 0:
             continue
         await Sku.filter(tenant_id=tenant.id, id=ln.sku_id).update(stock=F("stock") + qty)
-        activity = None
-        if ln.activity_plugin is not None and ln.activity_ref is not None:
-            activity = ActivityRef(ln.activity_plugin, ln.activity_ref)
-        released.append(ReleasedLine(ln.id, ln.sku_id, qty, activity))
+        released.append(released_line(ln, qty))
     if released:
         await activities.release(tenant, order.id, released, reason)
         await methods.release(tenant, order.fulfilment, order.id, released, reason)

@@ -14,7 +14,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock, idempotency, outbox
-from yutang.core.contract import ActivityRef, ReleasedLine, TenantInfo
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.fulfilment import mark_fulfilled
 from yutang.core.members import change_points
@@ -24,6 +24,7 @@ from yutang.core.orders import (
     get_order,
     order_plugins,
     release_lines,
+    released_line,
     transition,
 )
 from yutang.core.payments import providers
@@ -136,11 +137,7 @@ async def _ask_policy(
     by_id = {ln.id: ln for ln in lines}
     asked = []
     for p in plan:
-        ln = by_id[p["line_id"]]
-        activity = None
-        if ln.activity_plugin is not None and ln.activity_ref is not None:
-            activity = ActivityRef(ln.activity_plugin, ln.activity_ref)
-        asked.append(ReleasedLine(ln.id, ln.sku_id, p["quantity"], activity))
+        asked.append(released_line(by_id[p["line_id"]], p["quantity"]))
     hooks = hooks_of(tenant).registry.plugin_set(order_plugins(tenant, order))
     await hooks.call(
         "yutang_refund_policy", tenant=tenant, order_id=order.id, lines=asked, reason=reason
