@@ -79,6 +79,18 @@ class HookActivity(api.Activity[list[int]]):
             return None
         return checkout.now + self.plugin.deadline
 
+    def payment_plan(
+        self, checkout: api.CheckoutContext, claim: list[int], total: int
+    ) -> list[api.Instalment] | None:
+        self.plugin.hit("activity.payment_plan", claim=claim, total=total)
+        if self.plugin.deposit is None:
+            return None
+        opens, due = (checkout.now + t for t in self.plugin.balance_window)
+        return [
+            api.Instalment("定金", self.plugin.deposit),
+            api.Instalment("尾款", total - self.plugin.deposit, opens, due),
+        ]
+
     async def reserve(self, checkout: api.CheckoutContext, claim: list[int], order_id: int) -> None:
         await self.plugin.act(
             "activity.reserve", checkout.tenant.id, claim=claim, order_id=order_id
@@ -245,6 +257,8 @@ class HooksPlugin:
         self.keep: Any = None
         self.activity_off = 100
         self.deadline: timedelta | None = None
+        self.deposit: int | None = None
+        self.balance_window = (timedelta(days=1), timedelta(days=2))
         self.claim = False
         self.activity_hold: str | None = None
         self.method_hold: str | None = None
@@ -446,6 +460,18 @@ class HooksPlugin:
     @api.hookimpl
     def yutang_order_paid(self, event: api.Event, tenant: api.TenantInfo) -> None:
         self._event("yutang_order_paid", event, tenant)
+
+    @api.hookimpl
+    def yutang_instalment_paid(self, event: api.Event, tenant: api.TenantInfo) -> None:
+        self._event("yutang_instalment_paid", event, tenant)
+
+    @api.hookimpl
+    def yutang_instalment_opened(self, event: api.Event, tenant: api.TenantInfo) -> None:
+        self._event("yutang_instalment_opened", event, tenant)
+
+    @api.hookimpl
+    def yutang_order_forfeited(self, event: api.Event, tenant: api.TenantInfo) -> None:
+        self._event("yutang_order_forfeited", event, tenant)
 
     @api.hookimpl
     def yutang_order_cancelled(self, event: api.Event, tenant: api.TenantInfo) -> None:

@@ -189,7 +189,7 @@ def owned_methods() -> list[str]:
 
 def test_the_plugin_implements_every_hook_and_every_owned_method() -> None:
     registry = fresh(("hooks", HooksPlugin("hooks", specs=True)))
-    assert len(HOOKS) == 30  # the spec module was read
+    assert len(HOOKS) == 33  # the spec module was read
     assert set(HOOKS) <= set(registry.plugins["hooks"].hooks)
     assert "activity.claim_payment" in owned_methods() and "method.paid" in owned_methods()
     for prefix, (protocol, ours) in OWNED.items():
@@ -836,6 +836,166 @@ async def test_a_cached_response_ends_at_the_earliest_next_price_change(
             assert not await hit()  # nothing was cached by the failed request
     finally:
         await app.state.response_cache.aclose()
+
+
+# --- payment plans ---------------------------------------------------------------------------
+
+PLAN_QUOTE = """query($input: CheckoutInput!) { quote(input: $input) {
+  quote { total { amount } instalments { label amount { amount } opensAt dueAt } }
+  errors { code field message } } }"""
+ORDER_PLAN = """query($id: ID!) { order(id: $id) { status paidAmount { amount } paymentDeadline
+  instalments { position label amount { amount } status paidAt } } }"""
+PLAN_EVENTS = names("yutang_instalment_paid yutang_instalment_opened yutang_order_forfeited")
+
+
+async def paid_deposit(me: GraphQLClient, sku: str, plugins: Plugins) -> tuple[str, int]:
+    """An order of 2 units at 900 (1800) whose activity asks 200 now, the rest in a day."""
+    plugins[0].deposit = 200
+    order, order_id = await placed(me, line(sku, 2, ACT))
+    paid = await pay(me, order, "hookspay")
+    assert paid["order"] and paid["order"]["status"] == "deposit_paid", paid
+    return order, order_id
+
+
+@covers("activity.payment_plan", "yutang_instalment_paid", "yutang_instalment_opened")
+async def test_a_payment_plan_is_quoted_paid_in_its_windows_and_refunded_per_payment(
+    me: GraphQLClient,
+    admin: GraphQLClient,
+    member: tuple[Member, Any],
+    make_product: Make,
+    plugins: Plugins,
+    worker: Worker,
+    clock: FrozenClock,
+) -> None:
+    hooks, zhooks = plugins
+    hooks.deposit = 200
+    sku = await sku_of(make_product)
+    quoted = await me(PLAN_QUOTE, {"input": {"lines": [line(sku, 2, ACT)]}})
+    [deposit, balance] = quoted["quote"]["quote"]["instalments"]
+    assert hooks.seen("activity.payment_plan") == [{"claim": [0], "total": 1800}]
+    assert (deposit["amount"]["amount"], deposit["opensAt"], deposit["dueAt"]) == (200, None, None)
+    assert balance["amount"]["amount"] == 1600
+    assert balance["opensAt"] == (clock() + timedelta(days=1)).isoformat()
+
+    order, order_id = await paid_deposit(me, sku, plugins)
+    assert [c["amount"] for c in hooks.seen("payment.create")] == [200]
+    assert (await Sku.get(id=api.pk_of(sku, "Sku"))).stock == 8  # stock taken once, for the plan
+    early = await pay(me, order, "dev")
+    assert errors(early) == [("INSTALMENT_NOT_OPEN", "orderId")]
+    await worker.run_until_idle()
+    [event] = hooks.seen("yutang_instalment_paid")
+    assert event["event"].data["amount"] == 200 and event["event"].data["next"]["amount"] == 1600
+    assert hooks.seen("activity.accept_payment") == [] and hooks.seen("yutang_order_paid") == []
+
+    clock.advance(timedelta(days=1, minutes=1))
+    await worker.run_until_idle()
+    [opened] = hooks.seen("yutang_instalment_opened")
+    assert opened["event"].order_id == order_id and opened["event"].data["position"] == 1
+    assert len(zhooks.seen("yutang_instalment_opened")) == 1
+    assert (await pay(me, order, "dev"))["order"]["status"] == "paid"
+    got = (await me(ORDER_PLAN, {"id": order}))["order"]
+    assert got["paidAmount"]["amount"] == 1800
+    assert [(i["amount"]["amount"], i["status"]) for i in got["instalments"]] == [
+        (200, "paid"),
+        (1600, "paid"),
+    ]
+    assert (await Member.get(id=member[0].id)).paid_spend == 1800
+    await worker.run_until_idle()
+    assert [c["event"].data for c in hooks.seen("yutang_order_paid")] == [{"amount": 1800}]
+    assert len(hooks.seen("activity.accept_payment")) == 1
+
+    refunded = await admin(REFUND, {"input": {"orderId": order, "idempotencyKey": "r"}})
+    assert refunded["refundOrder"]["refund"]["amount"]["amount"] == 1800
+    await worker.run_until_idle()
+    refund = await Refund.get()
+    assert [p["amount"] for p in refund.parts] == [1600, 200]  # the latest payment first
+    [deposit_back] = hooks.seen("payment.refund")  # the balance went back through dev
+    assert (deposit_back["amount"], deposit_back["refund_ref"]) == (200, f"R{refund.id}-1")
+    assert refund.status == "refunded"
+
+
+@covers("yutang_order_forfeited")
+async def test_an_instalment_unpaid_in_its_window_forfeits_the_order_and_keeps_the_deposit(
+    me: GraphQLClient,
+    admin: GraphQLClient,
+    make_product: Make,
+    plugins: Plugins,
+    worker: Worker,
+    clock: FrozenClock,
+) -> None:
+    hooks, _ = plugins
+    sku = await sku_of(make_product)
+    order, order_id = await paid_deposit(me, sku, plugins)
+    refund_all = {"input": {"orderId": order, "idempotencyKey": "m"}}
+    partly = {
+        "input": {
+            "orderId": order,
+            "idempotencyKey": "p",
+            "lines": [
+                {"lineId": to_global("OrderLine", (await OrderLine.get()).id), "quantity": 1}
+            ],
+        }
+    }
+    assert errors((await admin(REFUND, partly))["refundOrder"]) == [("INVALID", "lines")]
+    clock.advance(timedelta(days=2, minutes=1))
+    await worker.run_until_idle()
+    got = (await me(ORDER_PLAN, {"id": order}))["order"]
+    assert got["status"] == "forfeited" and got["paidAmount"]["amount"] == 200
+    assert [i["status"] for i in got["instalments"]] == ["paid", "forfeited"]
+    assert (await Sku.get(id=api.pk_of(sku, "Sku"))).stock == 10
+    [released] = hooks.seen("activity.release")
+    assert released["reason"] == "forfeited" and released["order_id"] == order_id
+    [event] = hooks.seen("yutang_order_forfeited")
+    assert event["event"].data == {"kept": 200}
+    assert errors(await pay(me, order, "dev")) == [("ILLEGAL_TRANSITION", "orderId")]
+    refunded = await admin(REFUND, refund_all)
+    assert refunded["refundOrder"]["refund"]["amount"]["amount"] == 200
+    assert (await Order.get(id=order_id)).status == "refunded"
+    assert len(hooks.seen("activity.release")) == 1  # the forfeit already gave the stock back
+    await worker.run_until_idle()
+    assert [c["amount"] for c in hooks.seen("payment.refund")] == [200]
+
+
+async def test_each_instalment_has_one_open_payment_attempt_at_a_time(
+    me: GraphQLClient, make_product: Make, plugins: Plugins, http: httpx.AsyncClient
+) -> None:
+    hooks, _ = plugins
+    hooks.deposit, hooks.capture = 200, False
+    order, order_id = await placed(me, line(await sku_of(make_product), 2, ACT))
+    first = await pay(me, order, "hookspay")
+    again = await me(PAY, {"id": order, "key": "again", "provider": "hookspay"})
+    assert again["payOrder"]["clientData"] == first["clientData"]  # the open attempt back
+    [deposit] = await Payment.filter(order_id=order_id)
+    assert (deposit.instalment, deposit.amount, deposit.status) == (0, 200, "pending")
+    body = json.dumps({"reference": deposit.reference, "amount": 200}).encode()
+    assert (await http.post("/payments/shop/hookspay/callback", content=body)).status_code == 200
+    assert (await Order.get(id=order_id)).status == "deposit_paid"
+    assert errors(await pay(me, order, "dev")) == [("INSTALMENT_NOT_OPEN", "orderId")]
+    assert await Payment.filter(order_id=order_id).count() == 1
+
+
+async def test_a_plan_whose_deposit_goes_unpaid_is_cancelled_like_any_order(
+    me: GraphQLClient, make_product: Make, plugins: Plugins, worker: Worker, clock: FrozenClock
+) -> None:
+    plugins[0].deposit = 200
+    sku = await sku_of(make_product)
+    order, _ = await placed(me, line(sku, 2, ACT))
+    clock.advance(timedelta(hours=1))
+    await worker.run_until_idle()
+    got = (await me(ORDER_PLAN, {"id": order}))["order"]
+    assert got["status"] == "cancelled"
+    assert [i["status"] for i in got["instalments"]] == ["cancelled", "cancelled"]
+    assert (await Sku.get(id=api.pk_of(sku, "Sku"))).stock == 10
+
+
+@pytest.mark.parametrize("deposit", [0, 1800, -5])
+async def test_a_plan_that_breaks_the_rules_is_the_plugins_bug(
+    me: GraphQLClient, make_product: Make, plugins: Plugins, deposit: int
+) -> None:
+    plugins[0].deposit = deposit
+    sku = await sku_of(make_product)
+    with pytest.raises(AssertionError, match="activity 'hooksact': the payment plan does not"):
+        await me(PLAN_QUOTE, {"input": {"lines": [line(sku, 2, ACT)]}})
 
 
 # --- events after commit -------------------------------------------------------------------

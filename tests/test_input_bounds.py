@@ -226,7 +226,12 @@ async def test_other_strings_looked_up_or_stored_are_bounded_too(
 
     # a status filter takes the statuses there are (the lottery's already did)
     for client, field, statuses in (
-        (admin, "orders", "pending_payment, paid, fulfilled, completed, cancelled, refunded"),
+        (
+            admin,
+            "orders",
+            "pending_payment, deposit_paid, paid, fulfilled, completed, forfeited, cancelled, "
+            "refunded",
+        ),
         (storefront, "myDistributorCommissions", "pending, frozen, available, reversed"),
         (admin, "distributorPromoters", "applied, active, rejected"),
         (admin, "distributorWithdrawals", "requested, approved, paid, rejected"),

@@ -15,6 +15,7 @@ from yutang.core.contract import (
     Activity,
     CheckoutContext,
     Draft,
+    Instalment,
     LineInput,
     ReleasedLine,
     TenantInfo,
@@ -120,6 +121,57 @@ async def payment_deadline(
         if answer is not None and answer < deadline:
             deadline = answer
     return deadline
+
+
+async def payment_plan(
+    checkout: CheckoutContext, claims: Mapping[str, Any], total: int
+) -> list[Instalment]:
+    """The order's instalments if one kind splits its total (empty otherwise); a plan
+    that breaks :meth:`Activity.payment_plan`'s rules is the plugin's bug and fails."""
+    hooks = hooks_of(checkout.tenant)
+    plans: list[tuple[str, list[Instalment]]] = []
+    for kind, claim in claims.items():
+        owned = _of(hooks, kind)
+        assert owned is not None
+        activity: Activity[Any] = owned.obj
+        plan = await hooks.registry.invoke(
+            owned.plugin,
+            f"{kind}.payment_plan",
+            activity.payment_plan,
+            {"checkout": checkout, "claim": claim, "total": total},
+        )
+        if plan is not None:
+            _check_plan(kind, plan, total)
+            plans.append((kind, plan))
+    if len(plans) > 1:
+        kinds = " and ".join(kind for kind, _ in plans)
+        raise DomainError(
+            "INVALID", f"{kinds} each split the payment: order them separately", "lines"
+        )
+    return plans[0][1] if plans else []
+
+
+def _check_plan(kind: str, plan: list[Instalment], total: int) -> None:
+    problem = _plan_problem(plan, total)
+    if problem is not None:
+        raise RuntimeError(f"activity {kind!r}: the payment plan {problem}")
+
+
+def _plan_problem(plan: list[Instalment], total: int) -> str | None:
+    if len(plan) < 2:
+        return "has fewer than two instalments"
+    if sum(p.amount for p in plan) != total or any(p.amount <= 0 for p in plan):
+        return f"does not split the total {total} into positive amounts"
+    if plan[0].opens_at is not None or plan[0].due_at is not None:
+        return "sets a window on the first instalment"
+    previous = None
+    for p in plan[1:]:
+        if p.opens_at is None or p.due_at is None or p.opens_at >= p.due_at:
+            return "leaves a later instalment without a window"
+        if previous is not None and p.opens_at < previous:
+            return "opens an instalment before the one before it is due"
+        previous = p.due_at
+    return None
 
 
 async def reserve(checkout: CheckoutContext, claims: Mapping[str, Any], order_id: int) -> None:

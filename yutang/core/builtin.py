@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from yutang.core import cart, expiry, fulfilment, payments, refunds, shipping, virtual
+from yutang.core import balances, cart, expiry, fulfilment, payments, refunds, shipping, virtual
 from yutang.core.contract import (
     Draft,
     FulfilmentMethod,
@@ -117,6 +117,8 @@ def yutang_jobs() -> dict[str, JobHandler]:
     """The core's durable jobs."""
     handlers: dict[str, Any] = {
         "core.payment_timeout": fulfilment.payment_timeout,
+        balances.OPENS_JOB: balances.announce_open,
+        balances.DUE_JOB: balances.forfeit_overdue,
         "core.auto_complete": fulfilment.auto_complete,
         "core.close_after_sale": fulfilment.close_after_sale,
         "core.refund_payment": outside_transaction(payments.refund_stray_payment),

@@ -375,11 +375,26 @@ class QuoteLine(msgspec.Struct, frozen=True):
     gift: str | None = None
 
 
+class Instalment(msgspec.Struct, frozen=True):
+    """One part of an order paid in parts (a presale's deposit, then its balance).
+
+    The first part is due at once, within the order's payment deadline, so it leaves
+    ``opens_at`` and ``due_at`` unset; each later part sets the window it may be paid in.
+    ``amount`` is in minor units.
+    """
+
+    label: str
+    amount: int
+    opens_at: datetime | None = None
+    due_at: datetime | None = None
+
+
 class Quote(msgspec.Struct, frozen=True):
     """A complete quote. ``hash`` lets placeOrder detect a price the client did not see.
 
     ``subtotal`` is what the shopper's own lines cost at list price and ``discount`` what
-    was taken off them; gift lines cost 0 and are in neither.
+    was taken off them; gift lines cost 0 and are in neither. ``instalments`` is the
+    payment plan when an activity splits ``total`` into parts, else empty.
     """
 
     currency: str
@@ -391,7 +406,15 @@ class Quote(msgspec.Struct, frozen=True):
     total: int
     points_used: int
     hints: list[Hint]
+    instalments: list[Instalment] = msgspec.field(default_factory=list)
     hash: str = ""
+
+    def sealed(self) -> Quote:
+        """This quote with its hash over everything else."""
+        bare = msgspec.structs.replace(self, hash="")
+        return msgspec.structs.replace(
+            self, hash=hashlib.sha256(msgspec.json.encode(bare)).hexdigest()
+        )
 
 
 @dataclass(slots=True)
@@ -629,8 +652,7 @@ class Draft:
             points_used=self.points_used,
             hints=self.hints,
         )
-        digest = hashlib.sha256(msgspec.json.encode(quote)).hexdigest()
-        return msgspec.structs.replace(quote, hash=digest)
+        return quote.sealed()
 
 
 class PaymentIntent(msgspec.Struct, frozen=True):
@@ -775,6 +797,35 @@ class Activity(Protocol[ClaimT]):
         """
         return None
 
+    def payment_plan(
+        self, checkout: CheckoutContext, claim: ClaimT, total: int
+    ) -> list[Instalment] | None:
+        """Split the priced order's ``total`` into instalments paid one after another (a
+        presale's deposit now, its balance in a later window), or None to be paid at once
+        (the default). The amounts are positive and sum to ``total``; there are at least
+        two; the first is due within the order's payment deadline (shorten that with
+        :meth:`payment_deadline`), each later one in its own ``opens_at``–``due_at``
+        window. Stock is taken once, when the order is placed. At most one kind of an
+        order may have a plan. Pure: no I/O.
+
+        Kind: pure (after pricing, no I/O).
+
+        Example::
+
+            class Bargain(api.Activity[dict[int, int]]):
+                kind = "bargain"
+
+                def payment_plan(self, checkout, claim, total):
+                    later = checkout.now + timedelta(days=7)
+                    return [
+                        api.Instalment("定金 deposit", 1000),
+                        api.Instalment(
+                            "尾款 balance", total - 1000, later, later + timedelta(days=2)
+                        ),
+                    ]
+        """
+        return None
+
     async def reserve(self, checkout: CheckoutContext, claim: ClaimT, order_id: int) -> None:
         """In placeOrder's transaction, after the core took SKU stock: take this kind's own
         stock, quota or seats with conditional UPDATEs; raise DomainError to refuse.
@@ -795,7 +846,8 @@ class Activity(Protocol[ClaimT]):
         self, tenant: TenantInfo, order_id: int, lines: list[ReleasedLine], reason: str
     ) -> None:
         """Give back what :meth:`reserve` took for ``lines`` (this kind's, with the units
-        going back); ``reason`` is ``"cancelled"`` or ``"refunded"``. Called in the
+        going back); ``reason`` is ``"cancelled"``, ``"refunded"`` or ``"forfeited"``
+        (an instalment of its plan went unpaid). Called in the
         cancel's or refund's transaction, even after the tenant disabled the plugin.
 
         Kind: in-transaction (may veto).

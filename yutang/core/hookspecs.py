@@ -44,6 +44,9 @@ name and an implementation may accept any subset of them. Hookwrappers are refus
 | yutang_next_price_change | query (outside any transaction) |
 | yutang_order_placed | event after commit |
 | yutang_order_paid | event after commit |
+| yutang_instalment_paid | event after commit |
+| yutang_instalment_opened | event after commit |
+| yutang_order_forfeited | event after commit |
 | yutang_order_cancelled | event after commit |
 | yutang_order_fulfilled | event after commit |
 | yutang_order_completed | event after commit |
@@ -465,7 +468,8 @@ def yutang_release(
     being cancelled or refunded.
 
     Kind: in-transaction (may veto). ``lines`` are :class:`yutang.api.ReleasedLine`s with
-    the units going back; ``reason`` is ``"cancelled"`` or ``"refunded"``. Called for
+    the units going back; ``reason`` is ``"cancelled"``, ``"refunded"`` or
+    ``"forfeited"`` (an instalment went unpaid). Called for
     every plugin that took part in the order, even if since disabled.
 
     Example::
@@ -562,6 +566,49 @@ def yutang_order_paid(event: Event, tenant: TenantInfo) -> None:
             if event.member_id is not None:
                 reference = f"order:{event.order_id}"
                 await api.change_points(tenant, event.member_id, 10, "stamps", reference)
+    """
+
+
+@hookspec
+def yutang_instalment_paid(event: Event, tenant: TenantInfo) -> None:
+    """An instalment of an order paid in parts was paid and another is due
+    (``data["position"]``, ``data["amount"]``, and ``data["next"]``: its ``position``,
+    ``label``, ``amount``, ``opensAt``, ``dueAt``). The last instalment is
+    ``yutang_order_paid`` instead. Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_instalment_paid(event, tenant):
+            due = event.data["next"]["dueAt"]  # e.g. tell the member when the balance is due
+    """
+
+
+@hookspec
+def yutang_instalment_opened(event: Event, tenant: TenantInfo) -> None:
+    """A later instalment's window opened and it is unpaid (``data``: ``position``,
+    ``label``, ``amount``, ``opensAt``, ``dueAt``): the moment for a reminder. Kind:
+    event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_instalment_opened(event, tenant):
+            amount = event.data["amount"]  # e.g. queue "pay the balance" to the member
+    """
+
+
+@hookspec
+def yutang_order_forfeited(event: Event, tenant: TenantInfo) -> None:
+    """An order paid in parts was forfeited: a later instalment's window closed unpaid;
+    its stock went back and ``data["kept"]`` (what was paid) stays with the merchant.
+    Kind: event after commit.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_order_forfeited(event, tenant):
+            kept = event.data["kept"]  # refund it with api.refund_order if policy says so
     """
 
 

@@ -1,8 +1,10 @@
 """Placing and cancelling orders; the order state machine.
 
 ``pending_payment → paid → fulfilled → completed``; ``cancelled`` from
-``pending_payment``; ``refunded`` once every line went back. Every transition is a
-conditional UPDATE on the current status, so two racing transitions cannot both win.
+``pending_payment``; ``refunded`` once every line went back. An order paid in parts
+(:mod:`yutang.core.instalments`) is ``deposit_paid`` between its first instalment and
+its last, and ``forfeited`` if a later one is not paid in its window. Every transition is
+a conditional UPDATE on the current status, so two racing transitions cannot both win.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import msgspec
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from yutang.core import activities, clock, idempotency, methods, outbox
+from yutang.core import activities, clock, idempotency, instalments, methods, outbox
 from yutang.core.cart import checkout_from_cart
 from yutang.core.checkout import MAX_LINES, CheckoutInput, Resolved, load_checkout, quote_checkout
 from yutang.core.contract import Activity, ActivityRef, LineInput, Quote, ReleasedLine, TenantInfo
@@ -26,10 +28,12 @@ from yutang.core.plugins import hooks_of
 from yutang.core.settings_core import core_settings
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending_payment": frozenset({"paid", "cancelled"}),
+    "pending_payment": frozenset({"paid", "deposit_paid", "cancelled"}),
+    "deposit_paid": frozenset({"paid", "forfeited", "refunded"}),
     "paid": frozenset({"fulfilled", "refunded"}),
     "fulfilled": frozenset({"completed", "refunded"}),
     "completed": frozenset({"refunded"}),
+    "forfeited": frozenset({"refunded"}),
     "cancelled": frozenset(),
     "refunded": frozenset(),
 }
@@ -201,6 +205,8 @@ async def _create_order(tenant: TenantInfo, member_id: int, resolved: Resolved) 
         address=msgspec.to_builtins(checkout.destination) if checkout.destination else None,
         payment_deadline=deadline,
     )
+    if quote.instalments:
+        await instalments.create(tenant, order, quote.instalments)
     await OrderLine.bulk_create(
         [
             OrderLine(
@@ -260,6 +266,8 @@ async def cancel_order(
     async with in_transaction():
         order = await get_order(tenant, order_id, member_id)
         await transition(tenant, order, "cancelled", cancelled_at=clock.now())
+        if instalments.has_plan(order):
+            await instalments.end_pending(tenant, order.id, "cancelled")
         await release_lines(tenant, order, None, "cancelled")
         if order.points_used:
             await change_points(
@@ -320,10 +328,12 @@ async def release_lines(
 
 
 async def mark_paid(tenant: TenantInfo, order: Order, amount: int) -> None:
-    """Record that the order took its payment: status, the member's spend, what the
-    order's activities make true at once (``accept_payment``), the event."""
+    """Record that the order took its (last) payment of ``amount``: status, the member's
+    spend, what the order's activities make true at once (``accept_payment``), the
+    event."""
     paid_at = clock.now()
-    await transition(tenant, order, "paid", paid_at=paid_at, paid_amount=amount)
+    paid = order.paid_amount + amount
+    await transition(tenant, order, "paid", paid_at=paid_at, paid_amount=paid)
     await Member.filter(tenant_id=tenant.id, id=order.member_id).update(
         paid_spend=F("paid_spend") + amount
     )
@@ -331,4 +341,4 @@ async def mark_paid(tenant: TenantInfo, order: Order, amount: int) -> None:
         tenant, order.quote, "accept_payment", tenant=tenant, order_id=order.id, paid_at=paid_at
     )
     await methods.paid(tenant, order.fulfilment, order.id)
-    await emit_order_event(tenant, order, "yutang_order_paid", {"amount": amount})
+    await emit_order_event(tenant, order, "yutang_order_paid", {"amount": paid})

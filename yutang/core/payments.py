@@ -12,7 +12,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from yutang.core import activities, clock, idempotency, outbox
+from yutang.core import activities, balances, clock, idempotency, instalments, outbox
 from yutang.core.contract import Capture, PaymentIntent, PaymentProvider, TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.models import Order, Payment
@@ -52,11 +52,12 @@ def providers(tenant: TenantInfo) -> dict[str, PaymentProvider]:
 async def pay_order(
     tenant: TenantInfo, member_id: int, order_id: int, provider_name: str, key: str
 ) -> tuple[Order, Payment, PaymentIntent | None]:
-    """Start paying an order; with a synchronous provider it is paid on return.
+    """Start paying an order (its next instalment, when it is paid in parts); with a
+    synchronous provider it is paid on return.
 
-    At most one payment attempt of an order is open at a time: a second attempt with the
-    same provider gets the open one back (the provider is asked again for the same
-    reference), one with another provider closes it first."""
+    At most one payment attempt of an order (of an instalment) is open at a time: a
+    second attempt with the same provider gets the open one back (the provider is asked
+    again for the same reference), one with another provider closes it first."""
     if provider_name not in providers(tenant):
         raise DomainError("INVALID", f"unknown payment provider {provider_name!r}", "provider")
     actor = f"member:{member_id}"
@@ -84,7 +85,8 @@ async def pay_order(
 async def _open_payment(
     tenant: TenantInfo, member_id: int, order_id: int, provider: str
 ) -> Payment:
-    """The order's one open payment with ``provider``, made now if there is none.
+    """The order's (its payable instalment's) one open payment with ``provider``, made
+    now if there is none.
 
     Attempts for one order queue on its payment lock (PostgreSQL; SQLite serializes
     transactions), so each reads the payments after the previous attempt committed. A
@@ -92,14 +94,21 @@ async def _open_payment(
     paid by then."""
     await advisory_lock(f"payment|{tenant.id}|{order_id}")
     order = await get_order(tenant, order_id, member_id)
-    if order.status != "pending_payment":
+    position, amount = 0, order.total
+    if instalments.has_plan(order):
+        part = await instalments.payable(tenant, order)
+        position, amount = part.position, part.amount
+    elif order.status != "pending_payment":
         raise DomainError(
             "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot be paid", "orderId"
         )
-    if order.payment_deadline <= clock.now():
+    elif order.payment_deadline <= clock.now():
         raise DomainError("PAYMENT_EXPIRED", "the time to pay has run out", "orderId")
     live = await Payment.filter(
-        tenant_id=tenant.id, order_id=order_id, status__in=("pending", "captured")
+        tenant_id=tenant.id,
+        order_id=order_id,
+        instalment=position,
+        status__in=("pending", "captured"),
     ).order_by("id")
     if any(p.status == "captured" for p in live):
         raise DomainError("ILLEGAL_TRANSITION", "an order that is paid cannot be paid", "orderId")
@@ -110,8 +119,9 @@ async def _open_payment(
     return await Payment.create(
         tenant_id=tenant.id,
         order_id=order.id,
+        instalment=position,
         provider=provider,
-        amount=order.total,
+        amount=amount,
         reference=f"P{order.id}-{secrets.token_hex(6)}",
     )
 
@@ -139,7 +149,10 @@ async def record_capture(
         await Payment.filter(id=payment.id).update(status="captured", captured_at=now)
         payment.status, payment.captured_at = "captured", now
         order = await Order.filter(id=payment.order_id).select_for_update().get()
-        if order.status == "pending_payment":
+        if instalments.has_plan(order):
+            if await balances.take(tenant, order, payment.instalment, amount):
+                return order, payment
+        elif order.status == "pending_payment":
             await mark_paid(tenant, order, amount)
             return order, payment
         claimed = await activities.each(
@@ -154,6 +167,8 @@ async def record_capture(
             await Payment.filter(id=payment.id).update(claimed_by="plugin")
             payment.claimed_by = "plugin"
             return order, payment
+        await Payment.filter(id=payment.id).update(claimed_by="core")
+        payment.claimed_by = "core"
         await outbox.schedule(
             tenant.id,
             "core.refund_payment",

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import msgspec
+
 from yutang.core import activities, methods
 from yutang.core.contract import CheckoutContext, Draft, PriceStep, Quote, Stage, TenantInfo
 from yutang.core.errors import DomainError
@@ -73,4 +75,8 @@ async def run_pipeline(
         if stage == Stage.MEMBER_PRICE:
             draft.source = ""
             draft._settle_offers()
-    return Priced(draft.finish(checkout.tenant.currency), draft.kept)
+    quote = draft.finish(checkout.tenant.currency)
+    plan = await activities.payment_plan(checkout, claims, quote.total)
+    if plan:
+        quote = msgspec.structs.replace(quote, instalments=plan).sealed()
+    return Priced(quote, draft.kept)

@@ -17,6 +17,7 @@ from yutang.core import clock, idempotency, outbox
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.fulfilment import mark_fulfilled
+from yutang.core.instalments import end_pending
 from yutang.core.members import change_points
 from yutang.core.models import Member, Order, OrderLine, Payment, Refund
 from yutang.core.orders import (
@@ -38,7 +39,9 @@ class RefundPending(Exception):
     (with the worker's backoff); the provider's refund call is idempotent per reference."""
 
 
-REFUNDABLE = frozenset({"paid", "fulfilled", "completed"})
+REFUNDABLE = frozenset({"deposit_paid", "paid", "fulfilled", "completed", "forfeited"})
+PART_PAID = frozenset({"deposit_paid", "forfeited"})
+"""Orders that took part of a payment plan: refunded whole or not at all."""
 
 
 class RefundLineInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
@@ -64,6 +67,19 @@ def _check_window(tenant: TenantInfo, order: Order) -> None:
         )
     if order.status == "completed" and order.after_sale_closed_at is not None:
         raise DomainError("AFTER_SALE_CLOSED", "the after-sale window has closed", "orderId")
+
+
+def _plan_for(
+    order: Order, lines: list[OrderLine], wanted: list[RefundLineInput]
+) -> list[dict[str, int]]:
+    """:func:`_plan` for ``order``; one paid in part is refunded whole."""
+    if wanted and order.status in PART_PAID:
+        rest = {ln.id: ln.quantity - ln.refunded_quantity for ln in lines}
+        if {w.line_id: w.quantity for w in wanted} != {k: v for k, v in rest.items() if v}:
+            raise DomainError(
+                "INVALID", "an order paid in part is refunded whole: give no lines", "lines"
+            )
+    return _plan(lines, wanted)
 
 
 def _plan(lines: list[OrderLine], wanted: list[RefundLineInput]) -> list[dict[str, int]]:
@@ -108,7 +124,7 @@ async def request_refund(tenant: TenantInfo, member_id: int, data: RefundInput) 
             order = await get_order(tenant, data.order_id, member_id)
             _check_window(tenant, order)
             lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
-            plan = _plan(lines, data.lines)
+            plan = _plan_for(order, lines, data.lines)
             await _ask_policy(tenant, order, lines, plan, data.reason)
             refund = await Refund.create(
                 tenant_id=tenant.id,
@@ -155,7 +171,7 @@ async def refund_now(tenant: TenantInfo, actor: str, data: RefundInput) -> Refun
             refund = await Refund.create(
                 tenant_id=tenant.id, order_id=order.id, amount=0, lines=[], reason=data.reason
             )
-            await _approve(tenant, order, refund, _plan(lines, data.lines))
+            await _approve(tenant, order, refund, _plan_for(order, lines, data.lines))
             await idempotency.remember(
                 tenant, actor, "refundOrder", data.idempotency_key, {"refund_id": refund.id}
             )
@@ -204,7 +220,7 @@ async def decide_refund(tenant: TenantInfo, refund_id: int, approve: bool) -> Re
         wanted = [
             RefundLineInput(line_id=p["line_id"], quantity=p["quantity"]) for p in refund.lines
         ]
-        await _approve(tenant, order, refund, _plan(lines, wanted))
+        await _approve(tenant, order, refund, _plan_for(order, lines, wanted))
     return refund
 
 
@@ -264,9 +280,12 @@ async def _approve(
         plan = [*plan, *rest]
         amount += order.fees
     amount = min(amount, order.paid_amount - order.refunded_amount)
-    if order.status == "paid":
+    if order.status in ("paid", "deposit_paid"):
         back = {p["line_id"]: min(p["quantity"], unshipped[p["line_id"]]) for p in plan}
         await release_lines(tenant, order, back, "refunded")
+    if order.status == "deposit_paid":
+        await end_pending(tenant, order.id, "cancelled")
+    parts = await _allocate(tenant, order.id, amount)
     await Order.filter(id=order.id).update(refunded_amount=F("refunded_amount") + amount)
     order.refunded_amount += amount
     await Member.filter(tenant_id=tenant.id, id=order.member_id).update(
@@ -284,8 +303,10 @@ async def _approve(
         await transition(tenant, order, "refunded")
     elif _all_shipped(order, after):
         await mark_fulfilled(tenant, order)
-    await Refund.filter(id=refund.id).update(status="approved", amount=amount, lines=plan)
-    refund.status, refund.amount, refund.lines = "approved", amount, plan
+    await Refund.filter(id=refund.id).update(
+        status="approved", amount=amount, lines=plan, parts=parts
+    )
+    refund.status, refund.amount, refund.lines, refund.parts = "approved", amount, plan, parts
     await outbox.schedule(
         tenant.id,
         "core.execute_refund",
@@ -301,6 +322,23 @@ async def _approve(
     )
 
 
+async def _allocate(tenant: TenantInfo, order_id: int, amount: int) -> list[dict[str, int]]:
+    """Split ``amount`` over the order's captured payments, the latest instalment first,
+    each up to what it has left (the order is locked): ``[{payment_id, amount}]``."""
+    parts = []
+    payments = Payment.filter(
+        tenant_id=tenant.id, order_id=order_id, status="captured", claimed_by__isnull=True
+    ).order_by("-instalment", "-id")
+    for payment in await payments:
+        share = min(amount, payment.amount - payment.refunded_amount)
+        if share <= 0:
+            continue
+        await Payment.filter(id=payment.id).update(refunded_amount=F("refunded_amount") + share)
+        parts.append({"payment_id": payment.id, "amount": share})
+        amount -= share
+    return parts
+
+
 def _all_shipped(order: Order, lines: list[OrderLine]) -> bool:
     """A paid delivery order, not fully refunded, with nothing left to ship: the units
     not refunded have all shipped, so this refund fulfils it as the last parcel would."""
@@ -312,19 +350,34 @@ def _all_shipped(order: Order, lines: list[OrderLine]) -> bool:
 
 
 async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
-    """Job: return an approved refund's money through the order's payment provider."""
+    """Job: return an approved refund's money through the providers of the payments it
+    was split over. A retry asks again for every part: each provider refund is
+    idempotent per reference (``R<refund>``, or ``R<refund>-<n>`` for the n-th of
+    several parts)."""
     refund = await Refund.get(tenant_id=tenant.id, id=payload["refund_id"])
     if refund.status != "approved":
         return
-    payment = await Payment.filter(
-        tenant_id=tenant.id,
-        order_id=refund.order_id,
-        status="captured",
-    ).first()
-    if payment is not None and refund.amount > 0:
+    parts = refund.parts or await _unsplit(tenant, refund)
+    pending = []
+    for n, part in enumerate(parts):
+        payment = await Payment.get(tenant_id=tenant.id, id=part["payment_id"])
+        reference = f"R{refund.id}" if len(parts) == 1 else f"R{refund.id}-{n}"
         provider = providers(tenant)[payment.provider]
-        if not await provider.refund(tenant, payment.reference, refund.amount, f"R{refund.id}"):
-            raise RefundPending(f"refund {refund.id} is pending at {payment.provider}")
+        if not await provider.refund(tenant, payment.reference, part["amount"], reference):
+            pending.append(payment.provider)
+    if pending:
+        raise RefundPending(f"refund {refund.id} is pending at {', '.join(pending)}")
     await Refund.filter(id=refund.id, status="approved").update(
         status="refunded", refunded_at=clock.now()
     )
+
+
+async def _unsplit(tenant: TenantInfo, refund: Refund) -> list[dict[str, int]]:
+    """A refund approved before refunds were split over payments: all of it through the
+    order's one captured payment."""
+    payment = await Payment.filter(
+        tenant_id=tenant.id, order_id=refund.order_id, status="captured"
+    ).first()
+    if payment is None or refund.amount <= 0:
+        return []
+    return [{"payment_id": payment.id, "amount": refund.amount}]

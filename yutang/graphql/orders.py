@@ -12,6 +12,7 @@ from tortoise.queryset import QuerySet
 
 from yutang.core.contract import Quote as CoreQuote
 from yutang.core.contract import TenantInfo
+from yutang.core.models import Instalment as InstalmentRow
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel
 from yutang.core.models import Order as OrderRow
@@ -25,10 +26,12 @@ from yutang.graphql.types import (
     Connection,
     DeliveryAddress,
     Hint,
+    Instalment,
     Member,
     Money,
     Node,
     OrderLine,
+    PlannedInstalment,
     Quote,
     QuoteLine,
     Shipment,
@@ -42,7 +45,11 @@ from yutang.graphql.types import (
 @strawberry.type
 class Order(Node):
     number: str
-    status: str
+    status: str = strawberry.field(
+        description="pending_payment → paid → fulfilled → completed; cancelled (unpaid); "
+        "refunded. Paid in parts: pending_payment → deposit_paid (the first instalments "
+        "paid) → paid, or → forfeited when a later one goes unpaid in its window."
+    )
     subtotal: Money = strawberry.field(
         description="What the shopper's own lines cost at list price (gift lines not included)."
     )
@@ -64,6 +71,34 @@ class Order(Node):
     address: DeliveryAddress | None
     pk: strawberry.Private[int]
     tenant_id: strawberry.Private[int]
+    in_parts: strawberry.Private[bool]
+
+    @strawberry.field(description="Its instalments, when it is paid in parts (else empty).")
+    async def instalments(self, info: strawberry.Info[Context, None]) -> list[Instalment]:
+        if not self.in_parts:
+            return []
+        ctx = info.context
+        tenant, cur = ctx.tenant, self.total.currency
+
+        async def load(keys: Sequence[int]) -> list[list[Instalment]]:
+            grouped: dict[int, list[Instalment]] = defaultdict(list)
+            rows = InstalmentRow.filter(tenant_id=tenant.id, order_id__in=keys)
+            for r in await rows.order_by("position"):
+                grouped[r.order_id].append(
+                    Instalment(
+                        position=r.position,
+                        label=r.label,
+                        amount=Money.of(r.amount, cur),
+                        opens_at=r.opens_at,
+                        due_at=r.due_at,
+                        status=r.status,
+                        paid_at=r.paid_at,
+                    )
+                )
+            return [grouped[k] for k in keys]
+
+        result: list[Instalment] = await ctx.loader("order_instalments", load).load(self.pk)
+        return result
 
     @strawberry.field(description="The parcels shipped so far (batched across orders).")
     async def shipments(self, info: strawberry.Info[Context, None]) -> list[Shipment]:
@@ -201,6 +236,12 @@ def quote_node(q: CoreQuote) -> Quote:
         fees=Money.of(q.fees, cur),
         total=Money.of(q.total, cur),
         points_used=q.points_used,
+        instalments=[
+            PlannedInstalment(
+                label=p.label, amount=Money.of(p.amount, cur), opens_at=p.opens_at, due_at=p.due_at
+            )
+            for p in q.instalments
+        ],
         hash=q.hash,
     )
 
@@ -212,6 +253,7 @@ def order_node(tenant: TenantInfo, o: OrderRow) -> Order:
         id=gid("Order", o.id),
         pk=o.id,
         tenant_id=tenant.id,
+        in_parts=bool(o.quote.get("instalments")),
         number=o.number,
         status=o.status,
         subtotal=Money.of(o.subtotal, cur),

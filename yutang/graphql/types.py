@@ -261,6 +261,19 @@ class QuoteLine:
     )
 
 
+@strawberry.type(
+    description="A part of an order paid in parts (a presale's deposit, its balance). "
+    "The first is due at once (by the order's payment deadline); each later one in its window."
+)
+class PlannedInstalment:
+    label: str
+    amount: Money
+    opens_at: datetime | None = strawberry.field(description="None for the first: at once.")
+    due_at: datetime | None = strawberry.field(
+        description="None for the first: the order's payment deadline."
+    )
+
+
 @strawberry.type(description="A priced checkout. Send `hash` to placeOrder as `quoteHash`.")
 class Quote:
     lines: list[QuoteLine]
@@ -275,7 +288,24 @@ class Quote:
     fees: Money
     total: Money
     points_used: int
+    instalments: list[PlannedInstalment] = strawberry.field(
+        description="How `total` is paid when an activity splits it (empty: at once)."
+    )
     hash: str
+
+
+@strawberry.type(
+    description="An instalment of an order paid in parts: `pending`, then `paid`; "
+    "`cancelled` or `forfeited` if the order ended first."
+)
+class Instalment:
+    position: int
+    label: str
+    amount: Money
+    opens_at: datetime
+    due_at: datetime
+    status: str
+    paid_at: datetime | None
 
 
 @strawberry.type

@@ -4,7 +4,14 @@ from yutang.core.models.catalog import Category, Product, ProductImage, Sku
 from yutang.core.models.checkout import Address, Cart, CartLine, Shipment, ShippingTemplate
 from yutang.core.models.jobs import Job
 from yutang.core.models.members import Member, MemberLevel, PointsEntry, VerificationCode
-from yutang.core.models.orders import IdempotencyRecord, Order, OrderLine, Payment, Refund
+from yutang.core.models.orders import (
+    IdempotencyRecord,
+    Instalment,
+    Order,
+    OrderLine,
+    Payment,
+    Refund,
+)
 from yutang.core.models.persisted import PersistedOperation
 from yutang.core.models.tenancy import AuthToken, Operator, Staff, Store, StoreStaff, Tenant
 
@@ -15,6 +22,7 @@ __all__ = [
     "CartLine",
     "Category",
     "IdempotencyRecord",
+    "Instalment",
     "Job",
     "Member",
     "MemberLevel",

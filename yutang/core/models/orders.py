@@ -71,15 +71,45 @@ class OrderLine(Timestamped):
         indexes = (("tenant_id", "order_id"),)
 
 
+class Instalment(Timestamped):
+    """One part of an order paid in parts, ``pending`` until ``paid``.
+
+    It is ``cancelled`` or ``forfeited`` when the order ends before it is paid. The first
+    is due by the order's payment deadline, a later one between ``opens_at`` and
+    ``due_at``."""
+
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "core.Order", related_name="instalments", on_delete=fields.CASCADE
+    )
+    order_id: int
+    position = fields.IntField()
+    label = fields.CharField(max_length=64)
+    amount = fields.BigIntField()
+    opens_at = fields.DatetimeField()
+    due_at = fields.DatetimeField()
+    status = fields.CharField(max_length=16, default="pending")
+    paid_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "instalment"
+        unique_together = (("order", "position"),)
+        indexes = (("tenant_id", "order_id"),)
+
+
 class Payment(Timestamped):
-    """A payment attempt through a provider, ``captured`` once the provider confirms."""
+    """A payment attempt through a provider, ``captured`` once the provider confirms;
+    ``instalment`` is the position of the part it pays (0 for an order paid at once),
+    ``refunded_amount`` what refunds have taken back from it. A capture the order could
+    not take is ``claimed_by`` a plugin (``plugin``) or refunded whole (``core``)."""
 
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "core.Order", related_name="payments", on_delete=fields.RESTRICT
     )
     order_id: int
+    instalment = fields.IntField(default=0, db_default=0)
     provider = fields.CharField(max_length=32)
     amount = fields.BigIntField()
+    refunded_amount = fields.BigIntField(default=0, db_default=0)
     status = fields.CharField(max_length=16, default="pending")
     reference = fields.CharField(max_length=128)
     claimed_by = fields.CharField(max_length=64, null=True)
@@ -92,7 +122,8 @@ class Payment(Timestamped):
 
 
 class Refund(Timestamped):
-    """An after-sale request: open, then approved or rejected, then refunded."""
+    """An after-sale request: open, then approved or rejected, then refunded. ``parts``
+    is, once approved, how much goes back through each captured payment."""
 
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "core.Order", related_name="refunds", on_delete=fields.RESTRICT
@@ -102,6 +133,7 @@ class Refund(Timestamped):
     amount = fields.BigIntField()
     lines: list[dict[str, int]] = fields.JSONField()
     reason = fields.CharField(max_length=500, default="")
+    parts: list[dict[str, int]] = fields.JSONField(default=list, db_default="[]")
     refunded_at = fields.DatetimeField(null=True)
 
     class Meta:
