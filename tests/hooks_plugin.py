@@ -86,10 +86,12 @@ class HookActivity(api.Activity[list[int]]):
         if self.plugin.deposit is None:
             return None
         opens, due = (checkout.now + t for t in self.plugin.balance_window)
-        return [
-            api.Instalment("定金", self.plugin.deposit),
-            api.Instalment("尾款", total - self.plugin.deposit, opens, due),
-        ]
+        plan = [api.Instalment("定金", self.plugin.deposit)]
+        if self.plugin.middle:  # a third part, in the day after the balance window
+            plan.append(api.Instalment("中款", self.plugin.middle, opens, due))
+            opens, due = due, due + timedelta(days=1)
+        rest = total - self.plugin.deposit - self.plugin.middle
+        return [*plan, api.Instalment("尾款", rest, opens, due)]
 
     async def reserve(self, checkout: api.CheckoutContext, claim: list[int], order_id: int) -> None:
         await self.plugin.act(
@@ -258,6 +260,7 @@ class HooksPlugin:
         self.activity_off = 100
         self.deadline: timedelta | None = None
         self.deposit: int | None = None
+        self.middle = 0
         self.balance_window = (timedelta(days=1), timedelta(days=2))
         self.claim = False
         self.activity_hold: str | None = None

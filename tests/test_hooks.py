@@ -974,6 +974,96 @@ async def test_each_instalment_has_one_open_payment_attempt_at_a_time(
     assert await Payment.filter(order_id=order_id).count() == 1
 
 
+async def test_a_plan_of_three_is_paid_part_by_part_and_refunded_latest_first(
+    me: GraphQLClient,
+    admin: GraphQLClient,
+    make_product: Make,
+    plugins: Plugins,
+    worker: Worker,
+    clock: FrozenClock,
+) -> None:
+    plugins[0].middle = 300
+    order, order_id = await paid_deposit(me, await sku_of(make_product), plugins)
+    clock.advance(timedelta(days=1, minutes=1))
+    middle = (await me(PAY, {"id": order, "key": "middle", "provider": "dev"}))["payOrder"]
+    assert middle["order"]["status"] == "deposit_paid", middle
+    got = (await me(ORDER_PLAN, {"id": order}))["order"]
+    assert got["paidAmount"]["amount"] == 500
+    assert got["paymentDeadline"] == (clock() + timedelta(days=2, minutes=-1)).isoformat()
+    assert [i["status"] for i in got["instalments"]] == ["paid", "paid", "pending"]
+    clock.advance(timedelta(days=1, minutes=1))
+    last = (await me(PAY, {"id": order, "key": "last", "provider": "dev"}))["payOrder"]
+    assert last["order"]["status"] == "paid"
+    assert (await Order.get(id=order_id)).paid_amount == 1800
+    await admin(REFUND, {"input": {"orderId": order, "idempotencyKey": "r"}})
+    assert [p["amount"] for p in (await Refund.get()).parts] == [1300, 300, 200]
+
+
+async def test_a_forfeited_order_refunded_later_returns_its_points_once_and_only_the_deposit(
+    me: GraphQLClient,
+    admin: GraphQLClient,
+    member: tuple[Member, Any],
+    make_product: Make,
+    plugins: Plugins,
+    worker: Worker,
+    clock: FrozenClock,
+) -> None:
+    plugins[0].deposit = 200
+    order, order_id = await placed(me, line(await sku_of(make_product), 2, ACT), usePoints=100)
+    assert (await Order.get(id=order_id)).points_used == 100
+    assert (await Member.get(id=member[0].id)).points == 9_900
+    assert (await pay(me, order, "dev"))["order"]["status"] == "deposit_paid"
+    clock.advance(timedelta(days=2, minutes=1))
+    await worker.run_until_idle()
+    assert (await Order.get(id=order_id)).status == "forfeited"
+    assert (await Member.get(id=member[0].id)).points == 10_000
+    refunded = await admin(REFUND, {"input": {"orderId": order, "idempotencyKey": "r"}})
+    assert refunded["refundOrder"]["refund"]["amount"]["amount"] == 200
+    assert (await Member.get(id=member[0].id)).points == 10_000
+    assert sum(ln.refunded_amount for ln in await OrderLine.filter(order_id=order_id)) == 200
+
+
+async def test_a_balance_confirmed_after_the_forfeit_is_refunded_in_full(
+    me: GraphQLClient,
+    make_product: Make,
+    plugins: Plugins,
+    http: httpx.AsyncClient,
+    worker: Worker,
+    clock: FrozenClock,
+) -> None:
+    hooks, _ = plugins
+    order, order_id = await paid_deposit(me, await sku_of(make_product), plugins)
+    clock.advance(timedelta(days=1, minutes=1))
+    hooks.capture = False
+    started = await me(PAY, {"id": order, "key": "balance", "provider": "hookspay"})
+    assert started["payOrder"]["order"]["status"] == "deposit_paid"
+    clock.advance(timedelta(days=1))
+    await worker.run_until_idle()
+    assert (await Order.get(id=order_id)).status == "forfeited"
+    balance = await Payment.get(order_id=order_id, instalment=1)
+    body = json.dumps({"reference": balance.reference, "amount": 1600}).encode()
+    assert (await http.post("/payments/shop/hookspay/callback", content=body)).status_code == 200
+    await worker.run_until_idle()
+    balance = await Payment.get(id=balance.id)
+    assert (balance.status, balance.claimed_by) == ("refunded", "core")
+    assert [c["amount"] for c in hooks.seen("payment.refund")] == [1600]
+    order_row = await Order.get(id=order_id)
+    assert (order_row.status, order_row.paid_amount) == ("forfeited", 200)
+
+
+async def test_a_plugin_refund_may_insist_on_the_orders_status(
+    me: GraphQLClient, tenant: api.TenantInfo, make_product: Make, plugins: Plugins
+) -> None:
+    order, order_id = await placed(me, line(await sku_of(make_product), 2))
+    assert (await pay(me, order, "dev"))["order"]["status"] == "paid"
+    with pytest.raises(api.DomainError) as refused:
+        await api.refund_order(
+            tenant, order_id, actor="plugin:hooks", idempotency_key="k", if_status=("deposit_paid",)
+        )
+    assert (refused.value.code, refused.value.field) == ("ILLEGAL_TRANSITION", "orderId")
+    assert await Refund.all().count() == 0
+
+
 async def test_a_plan_whose_deposit_goes_unpaid_is_cancelled_like_any_order(
     me: GraphQLClient, make_product: Make, plugins: Plugins, worker: Worker, clock: FrozenClock
 ) -> None:
@@ -988,14 +1078,39 @@ async def test_a_plan_whose_deposit_goes_unpaid_is_cancelled_like_any_order(
     assert (await Sku.get(id=api.pk_of(sku, "Sku"))).stock == 10
 
 
-@pytest.mark.parametrize("deposit", [0, 1800, -5])
+@pytest.mark.parametrize(
+    ("deposit", "window", "problem"),
+    [
+        (0, (1, 2), "does not split the total"),
+        (1800, (1, 2), "does not split the total"),
+        (-5, (1, 2), "does not split the total"),
+        (200, (2, 1), "leaves a later instalment without a window"),
+    ],
+)
 async def test_a_plan_that_breaks_the_rules_is_the_plugins_bug(
-    me: GraphQLClient, make_product: Make, plugins: Plugins, deposit: int
+    me: GraphQLClient,
+    make_product: Make,
+    plugins: Plugins,
+    deposit: int,
+    window: tuple[int, int],
+    problem: str,
 ) -> None:
     plugins[0].deposit = deposit
+    plugins[0].balance_window = (timedelta(days=window[0]), timedelta(days=window[1]))
     sku = await sku_of(make_product)
-    with pytest.raises(AssertionError, match="activity 'hooksact': the payment plan does not"):
+    with pytest.raises(AssertionError, match=f"activity 'hooksact': the payment plan {problem}"):
         await me(PLAN_QUOTE, {"input": {"lines": [line(sku, 2, ACT)]}})
+
+
+async def test_a_plan_whose_second_window_closes_before_the_deposit_is_due_is_refused(
+    me: GraphQLClient, make_product: Make, plugins: Plugins
+) -> None:
+    plugins[0].deposit = 200
+    plugins[0].balance_window = (timedelta(minutes=1), timedelta(minutes=10))
+    sku = await sku_of(make_product)
+    with pytest.raises(AssertionError, match="second window closes before the first is due"):
+        await place(me, line(sku, 2, ACT))
+    assert await Order.all().count() == 0
 
 
 # --- events after commit -------------------------------------------------------------------

@@ -22,7 +22,8 @@ DUE_JOB = "core.instalment_due"
 async def take(tenant: TenantInfo, order: Order, position: int, amount: int) -> bool:
     """In the capture's transaction (the order locked): record the payment of the
     instalment at ``position`` if the order can still take it. The last one pays the
-    order; an earlier one makes it ``deposit_paid`` and starts the next one's clock."""
+    order; an earlier one makes (or keeps) it ``deposit_paid`` and starts the next one's
+    clock."""
     expected = "pending_payment" if position == 0 else "deposit_paid"
     if order.status != expected:
         return False
@@ -38,14 +39,12 @@ async def take(tenant: TenantInfo, order: Order, position: int, amount: int) -> 
     if following is None:
         await mark_paid(tenant, order, amount)
         return True
-    await transition(
-        tenant,
-        order,
-        "deposit_paid",
-        paid_amount=order.paid_amount + amount,
-        paid_at=now,
-        payment_deadline=following.due_at,
-    )
+    changes = {"paid_amount": order.paid_amount + amount, "payment_deadline": following.due_at}
+    if order.status == "pending_payment":
+        await transition(tenant, order, "deposit_paid", paid_at=now, **changes)
+    else:  # a middle instalment: still deposit_paid, the order row is locked
+        await Order.filter(id=order.id, status="deposit_paid").update(**changes)
+        order.paid_amount, order.payment_deadline = changes["paid_amount"], following.due_at
     await Member.filter(tenant_id=tenant.id, id=order.member_id).update(
         paid_spend=F("paid_spend") + amount
     )

@@ -805,23 +805,28 @@ class Activity(Protocol[ClaimT]):
         (the default). The amounts are positive and sum to ``total``; there are at least
         two; the first is due within the order's payment deadline (shorten that with
         :meth:`payment_deadline`), each later one in its own ``opens_at``–``due_at``
-        window. Stock is taken once, when the order is placed. At most one kind of an
-        order may have a plan. Pure: no I/O.
+        window. The windows are part of the quote's hash: take them from your rows (a
+        presale's balance window), never from ``checkout.now``, or every quote differs.
+        Stock is taken once, when the order is placed. At most one kind of an order may
+        have a plan. Pure: no I/O.
 
         Kind: pure (after pricing, no I/O).
 
         Example::
 
+            from datetime import UTC, datetime
+
+            BALANCE_OPENS = datetime(2026, 12, 12, tzinfo=UTC)  # read from your rows
+
+
             class Bargain(api.Activity[dict[int, int]]):
                 kind = "bargain"
 
                 def payment_plan(self, checkout, claim, total):
-                    later = checkout.now + timedelta(days=7)
+                    closes = BALANCE_OPENS + timedelta(days=2)
                     return [
                         api.Instalment("定金 deposit", 1000),
-                        api.Instalment(
-                            "尾款 balance", total - 1000, later, later + timedelta(days=2)
-                        ),
+                        api.Instalment("尾款 balance", total - 1000, BALANCE_OPENS, closes),
                     ]
         """
         return None

@@ -34,7 +34,11 @@ def has_plan(order: Order) -> bool:
 
 
 async def create(tenant: TenantInfo, order: Order, plan: list[Planned]) -> None:
-    """The order's instalment rows, at placement; the first is due by its deadline."""
+    """The order's instalment rows, at placement; the first is due by its deadline, and
+    a plan whose second window closes by then is the activity's bug."""
+    second = plan[1].due_at
+    if second is None or second <= order.payment_deadline:
+        raise RuntimeError("the payment plan's second window closes before the first is due")
     now = clock.now()
     await Instalment.bulk_create(
         [

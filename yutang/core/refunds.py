@@ -7,6 +7,7 @@ than was paid; the money then moves through the provider, outside any transactio
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Any
 
 import msgspec
@@ -20,6 +21,7 @@ from yutang.core.fulfilment import mark_fulfilled
 from yutang.core.instalments import end_pending
 from yutang.core.members import change_points
 from yutang.core.models import Member, Order, OrderLine, Payment, Refund
+from yutang.core.money import apportion
 from yutang.core.orders import (
     emit_order_event,
     get_order,
@@ -160,13 +162,23 @@ async def _ask_policy(
     )
 
 
-async def refund_now(tenant: TenantInfo, actor: str, data: RefundInput) -> Refund:
+async def refund_now(
+    tenant: TenantInfo,
+    actor: str,
+    data: RefundInput,
+    if_status: Collection[str] | None = None,
+) -> Refund:
     """Staff (or an operator; ``actor`` is ``kind:id``) refund lines directly: an approved
-    refund, executed asynchronously."""
+    refund, executed asynchronously. With ``if_status``, only an order in one of those
+    states (checked under the order's lock), else ILLEGAL_TRANSITION."""
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "refundOrder", data.idempotency_key, data)
             order = await _locked_order(tenant, data.order_id)
+            if if_status is not None and order.status not in if_status:
+                raise DomainError(
+                    "ILLEGAL_TRANSITION", f"the order is {order.status} now", "orderId"
+                )
             lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
             refund = await Refund.create(
                 tenant_id=tenant.id, order_id=order.id, amount=0, lines=[], reason=data.reason
@@ -188,17 +200,21 @@ async def refund_order(
     idempotency_key: str,
     reason: str = "",
     lines: dict[int, int] | None = None,
+    if_status: Collection[str] | None = None,
 ) -> Refund:
     """Refund an order for a plugin (a failed group-buy team, an uncollected pickup):
-    ``lines`` maps line id to quantity, all remaining lines when None. Idempotent per
-    (``actor``, key); runs in the caller's transaction when there is one."""
+    ``lines`` maps line id to quantity, all remaining lines when None. ``if_status``
+    refunds only an order in one of those states, checked under the order's lock (a
+    cancelled presale refunds ``deposit_paid`` orders, not one whose balance was just
+    paid): ILLEGAL_TRANSITION otherwise. Idempotent per (``actor``, key); runs in the
+    caller's transaction when there is one."""
     data = RefundInput(
         order_id=order_id,
         idempotency_key=idempotency_key,
         reason=reason,
         lines=[RefundLineInput(line_id=k, quantity=v) for k, v in (lines or {}).items()],
     )
-    return await refund_now(tenant, actor, data)
+    return await refund_now(tenant, actor, data, if_status)
 
 
 async def decide_refund(tenant: TenantInfo, refund_id: int, approve: bool) -> Refund:
@@ -267,8 +283,12 @@ async def _approve(
     lines (gifts) go back with it, whichever path (staff, an approved request, a plugin)
     it took.
     """
+    if order.status in PART_PAID:  # what goes back is what was paid, over the lines
+        shares = apportion(order.paid_amount - order.refunded_amount, [p["amount"] for p in plan])
+        plan = [{**p, "amount": share} for p, share in zip(plan, shares, strict=True)]
     amount = sum(p["amount"] for p in plan)
-    points = sum(p["points"] for p in plan)
+    # a forfeit gave the points back already
+    points = 0 if order.status == "forfeited" else sum(p["points"] for p in plan)
     lines = OrderLine.filter(tenant_id=tenant.id, order_id=order.id).order_by("position")
     unshipped = {ln.id: left_to_ship(ln) for ln in await lines}
     await _book(plan)

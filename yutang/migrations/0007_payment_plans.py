@@ -53,4 +53,12 @@ class Migration(migrations.Migration):
             name='parts',
             field=fields.JSONField(default=list, db_default='[]', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
+        # a capture refunded whole as a stray before this migration is marked as such, so
+        # refunds are never split onto it
+        ops.RunSQL(
+            "UPDATE payment SET claimed_by = 'core' WHERE status = 'captured' "
+            "AND claimed_by IS NULL AND EXISTS (SELECT 1 FROM job "
+            "WHERE job.dedupe_key = 'refund_payment:' || CAST(payment.id AS TEXT))",
+            reverse_sql="SELECT 1",
+        ),
     ]

@@ -80,8 +80,9 @@ async def yutang_reserve(checkout: api.CheckoutContext, order_id: int) -> None:
 
 @api.hookimpl
 async def yutang_release(tenant: api.TenantInfo, order_id: int, reason: str) -> None:
-    """A cancelled or timed-out order gives its coupon back."""
-    if reason == "cancelled":
+    """A cancelled, timed-out or forfeited order (never paid in full) gives its coupon
+    back."""
+    if reason in ("cancelled", "forfeited"):
         await _checkout.give_back(tenant, order_id, ("locked",))
 
 

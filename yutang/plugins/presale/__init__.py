@@ -7,7 +7,8 @@ it in the deposit window and pay the deposit; the core's payment plan makes the 
 ``deposit_paid``, announces the balance window when it opens (for reminders) and
 forfeits the order when it closes unpaid. A forfeited deposit is kept unless the
 presale's policy gives it back; a cancelled presale refunds every deposit whose balance
-is unpaid. Written against ``yutang.api`` only, as any third-party plugin.
+is still due (orders paid in full stand). Written against ``yutang.api`` only, as any
+third-party plugin.
 """
 
 from __future__ import annotations

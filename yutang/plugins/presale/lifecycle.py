@@ -24,10 +24,10 @@ UNPAID_BALANCE = ("deposit_paid", "forfeited")
 
 
 async def deposit_paid(tenant: api.TenantInfo, order_id: int, at: Any) -> None:
-    """The order's deposit was paid."""
-    await PresaleOrder.filter(tenant_id=tenant.id, order_id=order_id, status=DEPOSIT_DUE).update(
-        status=DEPOSIT_PAID, deposit_paid_at=at
-    )
+    """The order's deposit was paid (its events may arrive in any order)."""
+    row = PresaleOrder.filter(tenant_id=tenant.id, order_id=order_id)
+    await row.filter(deposit_paid_at__isnull=True).update(deposit_paid_at=at)
+    await row.filter(status=DEPOSIT_DUE).update(status=DEPOSIT_PAID)
 
 
 async def balance_paid(tenant: api.TenantInfo, order_id: int, at: Any) -> None:
@@ -72,21 +72,29 @@ async def check_refund(tenant: api.TenantInfo, order_id: int) -> None:
 
 
 async def wind_up(tenant: api.TenantInfo, presale: Presale, activity_id: int) -> None:
-    """Cancel a cancelled presale's unpaid orders and refund the deposits of those whose
-    balance is unpaid, each in its own transaction; a retry skips what is done."""
+    """Cancel a cancelled presale's unpaid orders and refund the deposits of those still
+    waiting for their balance, each in its own transaction. An order that moved on
+    meanwhile (its deposit or balance just paid) is left to a retry, which reads it again:
+    an order paid in full stands."""
     rows = await PresaleOrder.filter(
         tenant_id=tenant.id, activity_id=activity_id, status__in=(DEPOSIT_DUE, DEPOSIT_PAID)
     ).order_by("id")
     views = await api.order_views(tenant, [r.order_id for r in rows])
+    moved = 0
     for row in rows:
-        status = views[row.order_id].status
-        if status == "pending_payment":
-            await api.cancel_order(tenant, row.order_id, by=presale, reason="presale_cancelled")
-        elif status == "deposit_paid":
-            await api.refund_order(
-                tenant,
-                row.order_id,
-                actor="plugin:presale",
-                idempotency_key=f"cancelled:{row.order_id}",
-                reason="presale cancelled",
-            )
+        try:
+            if views[row.order_id].status == "pending_payment":
+                await api.cancel_order(tenant, row.order_id, by=presale, reason="presale_cancelled")
+            else:
+                await api.refund_order(
+                    tenant,
+                    row.order_id,
+                    actor="plugin:presale",
+                    idempotency_key=f"cancelled:{row.order_id}",
+                    reason="presale cancelled",
+                    if_status=("deposit_paid",),
+                )
+        except api.DomainError:
+            moved += 1
+    if moved:
+        raise RuntimeError(f"{moved} orders of presale {activity_id} moved on; retrying")
