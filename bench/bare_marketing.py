@@ -482,13 +482,13 @@ class MarketingStore(RawStore):
                 )
                 found = await c.fetch(S_ITEM, tenant.id, item_id)
                 if not found or found[0][0] != sku_id:
-                    raise Refused("NOT_IN_SESSION", "lines[0].skuId", "not in that session")
+                    raise Refused("NOT_APPLICABLE", "lines[0].skuId", "not in that session")
                 _, price, item_stock, activity_id, limits, minutes, stopped, start, end = found[0]
                 limit = activity_limit(limits)
                 start, end = self._dt(start), self._dt(end)
                 # One-off sessions only (the benchmark's); the plugin also handles daily ones.
                 if stopped is not None or not start <= now < end:
-                    raise Refused("SESSION_NOT_OPEN", "lines[0].activity", "session not open")
+                    raise Refused("NOT_OPEN", "lines[0].activity", "session not open")
                 if qty > limit:
                     raise Refused("LIMIT_EXCEEDED", "lines[0].quantity", "over the limit")
                 slot = self._ts(start)
@@ -510,7 +510,7 @@ class MarketingStore(RawStore):
                     if (held[0][0] if held else 0) + qty > limit:
                         raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
                 if not await c.execute(T_TAKE, qty, tenant.id, sku_id, qty):
-                    raise Refused("OUT_OF_STOCK", "lines", "sold out")
+                    raise Refused("INSUFFICIENT_STOCK", "lines", "sold out")
                 cart = CartLine(sku_id, product_id, name, specs, list_price, min(price, list_price))
                 deadline = self._ts(now + timedelta(minutes=minutes))
                 order_id, total = await self._order(
@@ -581,17 +581,17 @@ async def lottery_draw(
         if done:
             return DrawOut(gid("LotteryDraw", done[0][0]), done[0][2], None)
         if stopped is not None or not store._dt(starts) <= now < store._dt(ends):
-            raise Refused("ACTIVITY_ENDED", "activityId", "this lucky draw has ended")
+            raise Refused("NOT_OPEN", "activityId", "this lucky draw has ended")
         # The tenant's day; the benchmark's tenant has the default zone.
         local_day = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
         if str(day) != str(local_day):
             today = free_today = 0
         if daily_cap is not None and today >= daily_cap:
-            raise Refused("DAILY_CAP_REACHED", "activityId", "daily cap")
+            raise Refused("LIMIT_REACHED", "activityId", "daily cap")
         if total_cap is not None and total >= total_cap:
-            raise Refused("TOTAL_CAP_REACHED", "activityId", "total cap")
+            raise Refused("LIMIT_REACHED", "activityId", "total cap")
         if not cost:
-            raise Refused("NO_DRAWS_LEFT", "activityId", "no free or earned draws left")
+            raise Refused("LOTTERY_NO_DRAWS_LEFT", "activityId", "no free or earned draws left")
         seq = total + 1
         await _points(store, c, tenant.id, member_id, -cost, "lottery", f"{activity_id}:{seq}")
         prizes = await c.fetch(L_PRIZES, tenant.id, activity_id)
@@ -668,24 +668,33 @@ async def groupbuy_join(
         )
         found = await c.fetch(G_ITEM, tenant.id, item_id)
         if not found or found[0][0] != sku_id:
-            raise Refused("NOT_IN_ACTIVITY", "lines[0].skuId", "not that item's SKU")
+            raise Refused("NOT_APPLICABLE", "lines[0].skuId", "not that item's SKU")
         _, price, activity_id, limit, minutes, stopped = found[0]
         if qty > limit:
             raise Refused("LIMIT_EXCEEDED", "lines[0].quantity", "over the limit")
         teams = await c.fetch(G_TEAM, tenant.id, team_id)
-        if not teams or teams[0][0] != activity_id:
+        if not teams:
             raise Refused("NOT_FOUND", field, "group-buy team not found")
+        if teams[0][0] != activity_id:
+            raise Refused("GROUPBUY_TEAM_MISMATCH", field, "that team is of another group buy")
         _, status, expires, seats, size = teams[0]
         expires = store._dt(expires)
-        if stopped is not None or status != "open" or expires <= now or seats >= size:
-            raise Refused("TEAM_CLOSED", field, "this team takes nobody any more")
+        # The plugin's order of checks, and its codes for each.
+        if stopped is not None:
+            raise Refused("NOT_OPEN", field, "this group buy was stopped")
+        if status != "open":
+            raise Refused("GROUPBUY_TEAM_CLOSED", field, f"this team is {status}")
+        if expires <= now:
+            raise Refused("EXPIRED", field, "this team has expired")
+        if seats >= size:
+            raise Refused("GROUPBUY_TEAM_FULL", field, "every seat of this team is taken")
         if await c.fetch(G_SEATED, tenant.id, team_id, member_id):
-            raise Refused("ALREADY_IN_TEAM", field, "you are already in this team")
+            raise Refused("GROUPBUY_ALREADY_IN_TEAM", field, "you are already in this team")
         held = await c.fetch(G_HELD, tenant.id, activity_id, member_id)
         if (held[0][0] if held else 0) + qty > limit:
             raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
         if not await c.execute(T_TAKE, qty, tenant.id, sku_id, qty):
-            raise Refused("OUT_OF_STOCK", "lines", "sold out")
+            raise Refused("INSUFFICIENT_STOCK", "lines", "sold out")
         cart = CartLine(sku_id, product_id, name, specs, list_price, min(price, list_price))
         deadline = store._ts(min(now + timedelta(minutes=minutes), expires))
         order_id, total = await store._order(
@@ -695,10 +704,10 @@ async def groupbuy_join(
         if not await c.execute(G_TAKE_QUOTA, qty, tenant.id, activity_id, member_id, limit - qty):
             raise Refused("LIMIT_REACHED", "lines[0].quantity", "limit reached")
         if not await c.execute(G_TAKE_SEAT, tenant.id, team_id, ts):
-            raise Refused("TEAM_FULL", field, "every seat of this team is taken")
+            raise Refused("GROUPBUY_TEAM_FULL", field, "every seat of this team is taken")
         await c.fetch(G_TEAM, tenant.id, team_id)
         if await c.fetch(G_SEATED, tenant.id, team_id, member_id):
-            raise Refused("ALREADY_IN_TEAM", field, "you are already in this team")
+            raise Refused("GROUPBUY_ALREADY_IN_TEAM", field, "you are already in this team")
         await c.execute(
             G_SEAT, ts, item_id, member_id, order_id, qty, activity_id, team_id, tenant.id
         )

@@ -626,7 +626,7 @@ class RawStore:
                 needed[row.sku_id] = needed.get(row.sku_id, 0) + qty
             for sku_id in sorted(needed):
                 if not await c.execute(T_TAKE, needed[sku_id], tenant.id, sku_id, needed[sku_id]):
-                    raise Refused("OUT_OF_STOCK", "lines", "sold out")
+                    raise Refused("INSUFFICIENT_STOCK", "lines", "sold out")
             quote = priced.quote
             deadline = self._ts(now + timedelta(minutes=PAYMENT_MINUTES))
             (order_id,) = (
@@ -844,7 +844,7 @@ class TortoiseStore:
                     stock=F("stock") - qty
                 )
                 if not taken:
-                    raise Refused("OUT_OF_STOCK", "lines", "sold out")
+                    raise Refused("INSUFFICIENT_STOCK", "lines", "sold out")
             quote = priced.quote
             deadline = now + timedelta(minutes=PAYMENT_MINUTES)
             order = await Order.create(

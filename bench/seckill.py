@@ -82,7 +82,7 @@ PLUGINS_TOML = '[profiles.default]\nplugins = ["seckill"]\n'
 PATHS = {"yutang": "/graphql", "bare": "/bare/seckill"}
 SERVERS = {"yutang": "yutang", "bare": "marketing"}
 OK = '"status":"pending_payment"'
-REFUSALS = '"code":"SOLD_OUT"|"code":"LIMIT_REACHED"|"code":"OUT_OF_STOCK"'
+REFUSALS = '"code":"SOLD_OUT"|"code":"LIMIT_REACHED"|"code":"INSUFFICIENT_STOCK"'
 ORDER_UNITS = 10**7
 SKU_STOCK = 10**9
 

@@ -266,7 +266,7 @@ async def test_the_quote_warns_about_lines_no_longer_for_sale_and_prices_the_res
     assert [(w["lineId"], w["code"]) for w in quote["warnings"]] == [
         (ids[1], "UNAVAILABLE"),
         (ids[2], "INSUFFICIENT_STOCK"),
-        (ids[3], "ACTIVITY_NOT_APPLICABLE"),
+        (ids[3], "NOT_APPLICABLE"),
     ]
     lines = (await me(GET))["cart"]["lines"]
     assert [(ln["available"], ln["stock"]) for ln in lines] == [

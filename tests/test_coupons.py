@@ -171,7 +171,7 @@ async def test_minimum_spend_at_its_boundary(tenant, admin, member) -> None:
     q = await quote(me, [line(short)], use(coupon))
     assert q["errors"] == [
         {
-            "code": "COUPON_NOT_APPLICABLE",
+            "code": "NOT_APPLICABLE",
             "field": "extensions.coupons.couponId",
             "message": "再买¥0.01可用",
         }
@@ -208,7 +208,7 @@ async def test_scope_by_product(tenant, admin, member) -> None:
     made = await template(admin, scope="products", scopeIds=[to_global("Product", tea.product_id)])
     coupon = await claimed(me, made["id"])
     q = await quote(me, [line(tea), line(cup)], use(coupon))
-    assert q["errors"][0]["code"] == "COUPON_NOT_APPLICABLE"  # only the tea's ¥80 counts
+    assert q["errors"][0]["code"] == "NOT_APPLICABLE"  # only the tea's ¥80 counts
     q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
     (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
     assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]
@@ -223,7 +223,7 @@ async def test_scope_by_category_covers_its_subcategories(tenant, admin, member)
     made = await template(admin, scope="categories", scopeIds=[to_global("Category", tea_dept.id)])
     coupon = await claimed(me, made["id"])
     q = await quote(me, [line(tea), line(cup)], use(coupon))
-    assert q["errors"][0]["code"] == "COUPON_NOT_APPLICABLE"  # only the ¥60 of 绿茶 counts
+    assert q["errors"][0]["code"] == "NOT_APPLICABLE"  # only the ¥60 of 绿茶 counts
     q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
     (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
     assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]
@@ -236,7 +236,7 @@ async def test_scope_by_tag(tenant, admin, member) -> None:
     made = await template(admin, scope="tags", scopeTags=["茶"])
     coupon = await claimed(me, made["id"])
     q = await quote(me, [line(tea), line(cup)], use(coupon))
-    assert q["errors"][0]["code"] == "COUPON_NOT_APPLICABLE"  # only the tea's ¥80 counts
+    assert q["errors"][0]["code"] == "NOT_APPLICABLE"  # only the tea's ¥80 counts
     q = (await quote(me, [line(tea, 2), line(cup)], use(coupon)))["quote"]
     (adj,) = [a for a in q["adjustments"] if a["source"] == "coupons"]
     assert adj["lines"] == [{"line": 0, "amount": {"amount": -1000}}]
@@ -266,9 +266,20 @@ async def test_a_stopped_template_issues_nothing(tenant, admin, member) -> None:
     made = await template(admin)
     coupon = await claimed(me, made["id"])
     assert (await admin(STOP, {"id": made["id"]}))["stopCouponTemplate"]["errors"] == []
-    assert (await me(CLAIM, {"id": made["id"]}))["claimCoupon"]["errors"][0]["code"] == "ENDED"
+    assert (await me(CLAIM, {"id": made["id"]}))["claimCoupon"]["errors"][0]["code"] == "NOT_OPEN"
     tea = await product(tenant, "Tea", 10000)
     assert coupon_off((await quote(me, [line(tea)], use(coupon)))["quote"]) == 1000
+
+
+async def test_stopping_a_template_again_changes_nothing(tenant, admin, clock) -> None:
+    made = await template(admin)
+    first = (await admin(STOP, {"id": made["id"]}))["stopCouponTemplate"]
+    assert first["errors"] == [] and first["template"]["stoppedAt"]
+    stopped_at = (await CouponsTemplate.get()).stopped_at
+    clock.advance(timedelta(hours=1))
+    again = (await admin(STOP, {"id": made["id"]}))["stopCouponTemplate"]
+    assert again == {"template": {"stoppedAt": first["template"]["stoppedAt"]}, "errors": []}
+    assert (await CouponsTemplate.get()).stopped_at == stopped_at
 
 
 async def test_an_expired_coupon_is_refused(tenant, admin, member, clock) -> None:
@@ -277,7 +288,7 @@ async def test_an_expired_coupon_is_refused(tenant, admin, member, clock) -> Non
     tea = await product(tenant, "Tea", 10000)
     clock.advance(timedelta(days=1))
     q = await quote(me, [line(tea)], use(coupon))
-    assert q["errors"][0]["code"] == "COUPON_EXPIRED"
+    assert q["errors"][0]["code"] == "EXPIRED"
     assert (await me(MINE))["myCoupons"][0]["status"] == "expired"
 
 
@@ -356,7 +367,7 @@ async def test_minimum_spend_is_measured_after_full_reduction(tenant, admin, mem
     assert q["errors"][0]["message"] == "再买¥10.00可用"
     alone = await claimed(me, (await template(admin, minSpend=0, stacks=False))["id"])
     q = await quote(me, [line(tea)], use(alone))
-    assert q["errors"][0]["code"] == "COUPON_NOT_STACKABLE"
+    assert q["errors"][0]["code"] == "COUPONS_NOT_STACKABLE"
     cheap = await product(tenant, "Cup", 5000)
     assert coupon_off((await quote(me, [line(cheap)], use(alone)))["quote"]) == 1000
 
@@ -376,7 +387,7 @@ async def test_locked_by_an_unpaid_order_given_back_on_cancel(tenant, admin, mem
     second = (await me(PLACE, {"lines": [line(tea)], "key": "o-2", "ext": use(coupon)}))[
         "placeOrder"
     ]
-    assert second["errors"][0]["code"] == "COUPON_UNAVAILABLE"
+    assert second["errors"][0]["code"] == "COUPONS_UNAVAILABLE"
     assert await Order.all().count() == 1
     assert (await me(CANCEL, {"id": first["order"]["id"]}))["cancelOrder"]["errors"] == []
     assert (await me(MINE))["myCoupons"][0] == {
@@ -544,6 +555,6 @@ async def test_one_coupon_two_concurrent_orders_one_succeeds(tenant, admin, memb
     )
     placed = [r["data"]["placeOrder"] for r in results]
     assert len([p for p in placed if p["order"]]) == 1
-    assert {e["code"] for p in placed for e in p["errors"]} == {"COUPON_UNAVAILABLE"}
+    assert {e["code"] for p in placed for e in p["errors"]} == {"COUPONS_UNAVAILABLE"}
     assert await Order.all().count() == 1
     assert (await CouponsCoupon.get()).status == "locked"

@@ -176,7 +176,7 @@ async def test_a_bad_parcel_names_the_line_and_writes_nothing(
         {"code": "INVALID", "field": "lines[1].quantity", "message": "only 2 left to ship"}
     ]
     twice = await ship(admin, order, "X", [(tea, 1), (tea, 1)])
-    assert [(e["code"], e["field"]) for e in twice["errors"]] == [("INVALID", "lines[1].lineId")]
+    assert [(e["code"], e["field"]) for e in twice["errors"]] == [("DUPLICATE", "lines[1].lineId")]
     blank = (
         await admin(SHIP, {"input": {"orderId": order, "carrier": "", "trackingNumber": "X"}})
     )["shipOrderLines"]

@@ -285,7 +285,7 @@ async def test_staff_promote_for_their_own_store(
     ids = {"m": to_global("Member", member_id), "s": to_global("Staff", clerk.id)}
     wrong = await shop.admin(appoint, {**ids, "st": to_global("Store", other.id)})
     assert wrong["appointStaffPromoter"]["errors"] == [
-        {"code": "NOT_STORE_STAFF", "field": "storeId"}
+        {"code": "DISTRIBUTOR_NOT_STORE_STAFF", "field": "storeId"}
     ]
     done = (await shop.admin(appoint, {**ids, "st": to_global("Store", store.id)}))[
         "appointStaffPromoter"
@@ -330,10 +330,13 @@ async def test_nobody_binds_to_themselves_and_no_loops(shop: Shop) -> None:
     _b, code_b = await shop.promoter(upline=code_a)
     _c, code_c = await shop.promoter(upline=code_b)
     own = (await a(BIND, {"code": code_a}))["bindPromoter"]["errors"]
-    assert [e["code"] for e in own] == ["SELF_BINDING"]
+    assert [e["code"] for e in own] == ["DISTRIBUTOR_SELF_BINDING"]
     direct = (await a(BIND, {"code": code_b}))["bindPromoter"]["errors"]
     through = (await a(BIND, {"code": code_c}))["bindPromoter"]["errors"]
-    assert [e["code"] for e in direct + through] == ["BINDING_LOOP", "BINDING_LOOP"]
+    assert [e["code"] for e in direct + through] == [
+        "DISTRIBUTOR_BINDING_LOOP",
+        "DISTRIBUTOR_BINDING_LOOP",
+    ]
     assert (await a(ME))["myPromoter"]["team"] == {"level1": 1, "level2": 1}
 
 
@@ -345,7 +348,7 @@ async def test_first_link_wins_until_the_binding_expires(
     _, second = await shop.promoter()
     buyer = await shop.buyer(first)
     again = (await buyer(BIND, {"code": second}))["bindPromoter"]["errors"]
-    assert [e["code"] for e in again] == ["ALREADY_BOUND"]
+    assert [e["code"] for e in again] == ["DISTRIBUTOR_ALREADY_BOUND"]
     same = (await buyer(BIND, {"code": first, "source": "code"}))["bindPromoter"]
     assert same["errors"] == [] and same["binding"]["source"] == "link"
     clock.advance(timedelta(days=7))
@@ -360,7 +363,7 @@ async def test_latest_link_wins_after_the_protection_period(
     second_client, second = await shop.promoter()
     buyer = await shop.buyer(first)
     early = (await buyer(BIND, {"code": second}))["bindPromoter"]["errors"]
-    assert [e["code"] for e in early] == ["BINDING_PROTECTED"]
+    assert [e["code"] for e in early] == ["DISTRIBUTOR_BINDING_PROTECTED"]
     clock.advance(timedelta(days=3))
     assert (await buyer(BIND, {"code": second}))["bindPromoter"]["errors"] == []
     assert (await first_client(ME))["myPromoter"]["team"]["level1"] == 0
@@ -378,7 +381,7 @@ async def test_sign_up_only_binds_at_registration_alone(
     promoter, code = await shop.promoter()
     _, member = await shop.member()
     later = (await member(BIND, {"code": code}))["bindPromoter"]["errors"]
-    assert [e["code"] for e in later] == ["BINDING_CLOSED"]
+    assert [e["code"] for e in later] == ["DISTRIBUTOR_BINDING_CLOSED"]
     register = """mutation($ext: JSON) { register(phone: "13912345670", password: "secret-1",
       extensions: $ext) { token errors { code } } }"""
     await storefront(register, {"ext": {"distributor": {"code": code}}})
@@ -735,7 +738,10 @@ async def test_a_refund_after_availability_makes_the_balance_negative_then_nette
         "withdrawn": 1_000,
     }
     refused = await leader(WITHDRAW, {"amount": 100, "key": "w2"})
-    assert refused["requestDistributorWithdrawal"]["errors"][0]["code"] == "INSUFFICIENT_BALANCE"
+    assert (
+        refused["requestDistributorWithdrawal"]["errors"][0]["code"]
+        == "DISTRIBUTOR_INSUFFICIENT_BALANCE"
+    )
 
     second = await shop.buy(buyer, [(tea, 3)], "o2")
     await shop.complete(buyer, second)
@@ -785,6 +791,18 @@ async def test_withdrawals_reserve_the_balance_and_staff_review_them(
     leader = await available_commission(shop, make_product, clock, 50)
     small = (await leader(WITHDRAW, {"amount": 499, "key": "w0"}))["requestDistributorWithdrawal"]
     assert small["errors"] == [{"code": "INVALID", "field": "amount", "message": "at least 500"}]
+    _, plain = await shop.member()
+    nobody = (await plain(WITHDRAW, {"amount": 500, "key": "w0"}))["requestDistributorWithdrawal"]
+    assert nobody == {
+        "withdrawal": None,
+        "errors": [
+            {
+                "code": "DISTRIBUTOR_NOT_A_PROMOTER",
+                "field": "amount",
+                "message": "only promoters withdraw",
+            }
+        ],
+    }
     first = (await leader(WITHDRAW, {"amount": 3_000, "key": "w1"}))["requestDistributorWithdrawal"]
     again = (await leader(WITHDRAW, {"amount": 3_000, "key": "w1"}))["requestDistributorWithdrawal"]
     assert first["withdrawal"] == again["withdrawal"]
@@ -866,7 +884,9 @@ async def test_two_withdrawals_of_the_whole_balance_at_once_one_succeeds(
     )
     outcomes = [r["requestDistributorWithdrawal"] for r in results]
     assert len([o for o in outcomes if o["withdrawal"]]) == 1
-    assert {e["code"] for o in outcomes for e in o["errors"]} == {"INSUFFICIENT_BALANCE"}
+    assert {e["code"] for o in outcomes for e in o["errors"]} == {
+        "DISTRIBUTOR_INSUFFICIENT_BALANCE"
+    }
     assert (await balance(leader))["available"] == 0
     await assert_ledger_matches_balances()
 

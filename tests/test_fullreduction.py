@@ -10,7 +10,7 @@ The frozen clock stands at 2026-06-01 10:00 +08:00, inside every rule's window.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -27,7 +27,7 @@ from yutang.core.models import Order, OrderLine, PointsEntry, Sku
 from yutang.core.refunds import RefundLineInput, _plan
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
-from yutang.plugins.fullreduction.models import FullreductionAward
+from yutang.plugins.fullreduction.models import FullreductionAward, FullreductionRule
 from yutang.plugins.fullreduction.pricing import promote
 from yutang.plugins.fullreduction.tiers import LADDER, PER, Tier, evaluate
 from yutang.testing import GraphQLClient, MakeTenant, create_member
@@ -433,6 +433,22 @@ async def test_a_stopped_rule_no_longer_prices_nor_blocks(tenant, admin, storefr
     assert stopped == {"rule": {"status": "stopped"}, "errors": []}
     assert off(await quote(storefront, [line(sku)])) == 0
     assert (await create(admin))["errors"] == []
+
+
+async def test_stopping_a_rule_again_changes_nothing(tenant, admin, clock) -> None:
+    made = await rule(admin)
+    stop = """mutation($id: ID!) {
+      stopFullReductionRule(id: $id) { rule { status stoppedAt } errors { code field } } }"""
+    first = (await admin(stop, {"id": made["id"]}))["stopFullReductionRule"]
+    assert first["errors"] == [] and first["rule"]["stoppedAt"]
+    stopped_at = (await FullreductionRule.get()).stopped_at
+    clock.advance(timedelta(hours=1))
+    again = (await admin(stop, {"id": made["id"]}))["stopFullReductionRule"]
+    assert again == {
+        "rule": {"status": "stopped", "stoppedAt": first["rule"]["stoppedAt"]},
+        "errors": [],
+    }
+    assert (await FullreductionRule.get()).stopped_at == stopped_at
 
 
 @pytest.mark.parametrize(

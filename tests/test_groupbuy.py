@@ -190,6 +190,9 @@ async def test_admin_creates_an_activity_and_bad_input_names_the_field(
     for extra, field in cases:
         errors = (await create(admin, sku, **extra))["errors"]
         assert [e["field"] for e in errors] == [field], (extra, errors)
+    item = {"skuId": to_global("Sku", sku.id), "price": 3000}
+    twice = (await create(admin, sku, items=[item, item]))["errors"]
+    assert [(e["code"], e["field"]) for e in twice] == [("DUPLICATE", "input.items[1].skuId")]
 
 
 async def test_clerks_follow_activities_but_only_owners_and_managers_change_them(
@@ -208,6 +211,23 @@ async def test_clerks_follow_activities_but_only_owners_and_managers_change_them
     assert seen["teams"] == {"pending": 0, "open": 0, "succeeded": 0, "failed": 0}
     done = (await admin(STOP, {"id": act["id"]}))["stopGroupbuyActivity"]
     assert done["errors"] == [] and done["activity"]["status"] == "stopped"
+
+
+async def test_stopping_again_changes_nothing(
+    admin: GraphQLClient, make_product: Make, clock: FrozenClock
+) -> None:
+    act = await activity(admin, await a_sku(make_product))
+    stop = """mutation($id: ID!) { stopGroupbuyActivity(id: $id) {
+      activity { status stoppedAt } errors { code } } }"""
+    first = (await admin(stop, {"id": act["id"]}))["stopGroupbuyActivity"]
+    assert first["errors"] == [] and first["activity"]["status"] == "stopped"
+    assert first["activity"]["stoppedAt"] is not None
+    clock.advance(timedelta(minutes=5))
+    second = (await admin(stop, {"id": act["id"]}))["stopGroupbuyActivity"]
+    assert second["errors"] == []
+    assert second["activity"] == first["activity"]
+    unknown = await admin(stop, {"id": to_global("GroupbuyActivity", 999)})
+    assert [e["code"] for e in unknown["stopGroupbuyActivity"]["errors"]] == ["NOT_FOUND"]
 
 
 # --- the flow: open, join, succeed, fulfil -------------------------------------------------
@@ -298,20 +318,23 @@ async def test_joining_is_refused_with_a_clear_code(
         return placed["errors"][0]
 
     again = await error(leader, "self")
-    assert (again["code"], again["field"]) == ("ALREADY_IN_TEAM", "extensions.groupbuy.team")
+    assert (again["code"], again["field"]) == (
+        "GROUPBUY_ALREADY_IN_TEAM",
+        "extensions.groupbuy.team",
+    )
     other = await buyer(tenant, storefront, 2)
     plain = await a_sku(make_product, 1000)
     mixed = await error(
         other, "mixed", lines=[line(sku, act), {"skuId": to_global("Sku", plain.id), "quantity": 1}]
     )
-    assert (mixed["code"], mixed["field"]) == ("GROUPBUY_ALONE", "lines[1]")
+    assert (mixed["code"], mixed["field"]) == ("ORDER_ALONE", "lines[1]")
     limit = await error(other, "two", lines=[line(sku, act, 2)])
     assert (limit["code"], limit["field"]) == ("LIMIT_EXCEEDED", "lines[0].quantity")
     unknown = await error(other, "bad", team=to_global("GroupbuyTeam", 999))
     assert (unknown["code"], unknown["field"]) == ("NOT_FOUND", "extensions.groupbuy.team")
     order_id = await joined(other, sku, act, team_id, "fill")
     third = await buyer(tenant, storefront, 3)
-    assert (await error(third, "full"))["code"] == "TEAM_FULL"  # held seats count
+    assert (await error(third, "full"))["code"] == "GROUPBUY_TEAM_FULL"  # held seats count
     # the joiner never pays: the seat comes back at the deadline, and quota too
     clock.advance(timedelta(minutes=15))
     await worker.run_until_idle()
@@ -321,7 +344,7 @@ async def test_joining_is_refused_with_a_clear_code(
         await GroupbuyQuota.get(member_id=(await GroupbuySeat.get(order_id=pk(order_id))).member_id)
     ).taken == 0
     clock.advance(timedelta(minutes=46))  # past the team's expiry
-    assert (await error(third, "late"))["code"] in ("TEAM_CLOSED", "TEAM_EXPIRED")
+    assert (await error(third, "late"))["code"] in ("GROUPBUY_TEAM_CLOSED", "EXPIRED")
 
 
 async def test_a_leader_who_never_pays_leaves_an_abandoned_team_nobody_can_join(
@@ -339,7 +362,7 @@ async def test_a_leader_who_never_pays_leaves_an_abandoned_team_nobody_can_join(
     team = await team_of(placed["order"]["id"])
     other = await buyer(tenant, storefront, 2)
     pending = await place(other, [line(sku, act)], "j", to_global("GroupbuyTeam", team.id))
-    assert pending["errors"][0]["code"] == "TEAM_CLOSED"
+    assert pending["errors"][0]["code"] == "GROUPBUY_TEAM_CLOSED"
     clock.advance(timedelta(minutes=16))
     await worker.run_until_idle()
     assert (await GroupbuyTeam.get(id=team.id)).status == "abandoned"
@@ -602,7 +625,7 @@ async def test_30_members_racing_for_the_last_seat_make_exactly_one_order(
     assert not [r for r in results if r.get("errors")]
     placed = [r["data"]["placeOrder"] for r in results]
     assert len([p for p in placed if p["order"]]) == 1
-    assert {e["code"] for p in placed for e in p["errors"]} == {"TEAM_FULL"}
+    assert {e["code"] for p in placed for e in p["errors"]} == {"GROUPBUY_TEAM_FULL"}
     team = await GroupbuyTeam.get(id=pk(team_id))
     assert (team.seats, team.size) == (3, 3)
     assert await GroupbuySeat.filter(team_id=team.id).count() == 3

@@ -147,7 +147,7 @@ async def test_strings_longer_than_their_column_are_invalid(
     # spaces and dashes a member reads out do not count
     body = await refused(admin, look, {"c": "ABCD-EFGH-" * 4})
     assert body["data"]["pickupOrderByCode"]["errors"] == [
-        err("WRONG_CODE", "code", "no pickup order has this code")
+        err("NOT_FOUND", "code", "no pickup order has this code")
     ]
 
 

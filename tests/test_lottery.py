@@ -26,6 +26,7 @@ from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
 from yutang.plugins.lottery.earned import credit_paid_order
 from yutang.plugins.lottery.models import (
+    LotteryActivity,
     LotteryClaim,
     LotteryCounter,
     LotteryDraw,
@@ -325,12 +326,12 @@ async def test_free_draws_come_first_and_the_day_is_the_shops(
     assert (await draw(me, activity, "a"))["draw"]["paidWith"] == "free"
     assert (await draw(me, activity, "b"))["draw"]["paidWith"] == "points"
     capped = await draw(me, activity, "c")
-    assert [(e["code"], e["field"]) for e in capped["errors"]] == [
-        ("DAILY_CAP_REACHED", "activityId")
+    assert [(e["code"], e["field"], e["message"]) for e in capped["errors"]] == [
+        ("LIMIT_REACHED", "activityId", "at most 2 draws a day")
     ]
     assert (await left())["drawsLeftToday"] == 0
     at(clock, "2026-06-01T23:59:59")  # 15:59:59 UTC: still the shop's June 1st
-    assert codes(await draw(me, activity, "d")) == ["DAILY_CAP_REACHED"]
+    assert codes(await draw(me, activity, "d")) == ["LIMIT_REACHED"]
     at(clock, "2026-06-02T00:00:00")
     assert await left() == {
         "eligible": True,
@@ -342,7 +343,10 @@ async def test_free_draws_come_first_and_the_day_is_the_shops(
         "drawnTotal": 2,
     }
     assert (await draw(me, activity, "e"))["draw"]["paidWith"] == "free"
-    assert codes(await draw(me, activity, "f")) == ["TOTAL_CAP_REACHED"]
+    total = await draw(me, activity, "f")
+    assert [(e["code"], e["message"]) for e in total["errors"]] == [
+        ("LIMIT_REACHED", "at most 3 draws in all")
+    ]
     assert await points_of(row.id) == 10_000 - 100
 
 
@@ -351,20 +355,22 @@ async def test_the_window_and_stopping(member, admin: GraphQLClient, clock: Froz
     later = await create(admin, startsAt="2026-06-02T00:00:00+08:00", prizes=[THANKS])
     assert later["status"] == "scheduled"
     assert [(e["code"], e["field"]) for e in (await draw(me, later, "x"))["errors"]] == [
-        ("NOT_STARTED", "activityId")
+        ("NOT_OPEN", "activityId")
     ]
     activity = await create(admin, prizes=[THANKS])
     stop = """mutation($id: ID!) {
-      stopLotteryActivity(id: $id) { activity { status } errors { code } } }"""
-    assert (await admin(stop, {"id": activity["id"]}))["stopLotteryActivity"]["activity"] == {
-        "status": "stopped"
-    }
-    assert codes((await admin(stop, {"id": activity["id"]}))["stopLotteryActivity"]) == [
-        "ALREADY_STOPPED"
-    ]
-    assert codes(await draw(me, activity, "y")) == ["ACTIVITY_ENDED"]
+      stopLotteryActivity(id: $id) { activity { status stoppedAt } errors { code } } }"""
+    first = (await admin(stop, {"id": activity["id"]}))["stopLotteryActivity"]
+    assert first["errors"] == [] and first["activity"]["status"] == "stopped"
+    assert first["activity"]["stoppedAt"]
+    stopped_at = (await LotteryActivity.get(id=pk(activity["id"]))).stopped_at
+    clock.advance(timedelta(hours=1))
+    again = (await admin(stop, {"id": activity["id"]}))["stopLotteryActivity"]
+    assert again == {"activity": first["activity"], "errors": []}  # stopped the first time
+    assert (await LotteryActivity.get(id=pk(activity["id"]))).stopped_at == stopped_at
+    assert codes(await draw(me, activity, "y")) == ["NOT_OPEN"]
     at(clock, "2026-06-08T00:00:00")
-    assert codes(await draw(me, later, "z")) == ["ACTIVITY_ENDED"]
+    assert codes(await draw(me, later, "z")) == ["NOT_OPEN"]
 
 
 async def test_only_eligible_members_draw(member, admin: GraphQLClient, clock: FrozenClock) -> None:
@@ -434,7 +440,7 @@ async def test_a_goods_prize_is_claimed_shipped_and_listed(
     claimed = (await me(CLAIM, {"input": claim}))["claimLotteryPrize"]["draw"]["claim"]
     assert claimed["status"] == "claimed" and claimed["address"] == "杭州市西湖区"
     twice = (await me(CLAIM, {"input": claim}))["claimLotteryPrize"]
-    assert codes(twice) == ["ALREADY_CLAIMED"]
+    assert codes(twice) == ["LOTTERY_ALREADY_CLAIMED"]
 
     winners = await admin(DRAWS, {"a": activity["id"], "w": True, "s": "claimed"})
     assert [e["node"]["memberId"] for e in winners["lotteryDraws"]["edges"]] == [
@@ -464,7 +470,7 @@ async def test_an_unclaimed_prize_expires(
     clock.advance(timedelta(days=1))
     pickup = {"drawId": won["id"], "method": "PICKUP", "name": "张三", "phone": "13900000001"}
     late = (await me(CLAIM, {"input": pickup}))["claimLotteryPrize"]
-    assert codes(late) == ["CLAIM_EXPIRED"]
+    assert codes(late) == ["EXPIRED"]
     await worker.run_until_idle()
     assert (await LotteryClaim.get(draw_id=pk(won["id"]))).status == "expired"
     expired = await admin(DRAWS, {"a": activity["id"], "w": True, "s": "expired"})
@@ -510,7 +516,7 @@ async def test_a_paid_order_earns_draws_once(
     place = """mutation($sku: ID!) { placeOrder(input: {lines: [{skuId: $sku, quantity: 1}],
       idempotencyKey: "o-1"}) { order { id } errors { code } } }"""
     order = (await me(place, {"sku": sku}))["placeOrder"]["order"]
-    assert codes(await draw(me, activity, "early")) == ["NO_DRAWS_LEFT"]
+    assert codes(await draw(me, activity, "early")) == ["LOTTERY_NO_DRAWS_LEFT"]
     pay = 'mutation($id: ID!) { payOrder(orderId: $id, idempotencyKey: "p-1") { paymentStatus } }'
     await me(pay, {"id": order["id"]})
     await worker.run_until_idle()
@@ -530,7 +536,7 @@ async def test_a_paid_order_earns_draws_once(
     assert (mine["earnedLeft"], mine["drawsLeftToday"]) == (2, 2)
     assert (await draw(me, activity, "e-1"))["draw"]["paidWith"] == "earned"
     assert (await draw(me, activity, "e-2"))["draw"]["paidWith"] == "earned"
-    assert codes(await draw(me, activity, "e-3")) == ["NO_DRAWS_LEFT"]
+    assert codes(await draw(me, activity, "e-3")) == ["LOTTERY_NO_DRAWS_LEFT"]
     assert await points_of(row.id) == 10_000
 
 
@@ -602,7 +608,7 @@ async def test_one_member_30_draws_at_once_with_a_daily_cap_of_3(
     results = await asyncio.gather(*(draw(me, activity, f"burst-{i}") for i in range(30)))
     drawn = [r for r in results if r["draw"] is not None]
     assert len(drawn) == 3
-    assert Counter(c for r in results for c in codes(r)) == {"DAILY_CAP_REACHED": 27}
+    assert Counter(c for r in results for c in codes(r)) == {"LIMIT_REACHED": 27}
     assert sorted(r["draw"]["seq"] for r in drawn) == [1, 2, 3]
     assert await points_of(row.id) == 10_000 - 300
     assert await PointsEntry.filter(member_id=row.id, reason="lottery").count() == 3

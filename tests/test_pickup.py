@@ -297,7 +297,7 @@ async def test_pickup_checkout_charges_the_fee_and_checks_every_line(
     not_offered = await me(QUOTE, {"lines": lines(skus[0], skus[1]), "ext": ext(store)})
     assert not_offered["quote"]["errors"] == [
         {
-            "code": "NOT_OFFERED",
+            "code": "PICKUP_NOT_OFFERED",
             "field": "lines[1].skuId",
             "message": "西湖店 does not offer Tea for pickup",
         }
@@ -375,9 +375,9 @@ async def test_slots_are_booked_within_capacity_and_given_back(
         "field": "extensions.pickup.slot",
         "message": "choose a pickup slot at this store",
     }
-    assert (await error("2026-06-02T10:00"))["code"] == "SLOT_UNAVAILABLE"  # a closed day
-    assert (await error("2026-06-01T11:00"))["code"] == "SLOT_UNAVAILABLE"
-    assert (await error("2026-06-08T10:00"))["code"] == "SLOT_UNAVAILABLE"  # too far ahead
+    assert (await error("2026-06-02T10:00"))["code"] == "PICKUP_SLOT_UNAVAILABLE"  # a closed day
+    assert (await error("2026-06-01T11:00"))["code"] == "PICKUP_SLOT_UNAVAILABLE"
+    assert (await error("2026-06-08T10:00"))["code"] == "PICKUP_SLOT_UNAVAILABLE"  # too far ahead
     assert (await error("soon"))["code"] == "INVALID"
     assert await error("2026-06-01T10:00+08:00") == {}
 
@@ -386,7 +386,7 @@ async def test_slots_are_booked_within_capacity_and_given_back(
     full = await place(other, skus, store, "o-2", "2026-06-01T10:00")
     assert full["errors"] == [
         {
-            "code": "SLOT_FULL",
+            "code": "PICKUP_SLOT_FULL",
             "field": "extensions.pickup.slot",
             "message": "this pickup slot is full",
         }
@@ -416,7 +416,7 @@ async def test_slots_are_booked_within_capacity_and_given_back(
     assert (await PickupSlotUsage.get()).taken == 0
     assert (await PickupOrder.get(order_id=pk(second["order"]["id"]))).status == "refunded"
     clock.advance(timedelta(hours=2))
-    assert (await error("2026-06-01T10:00"))["code"] == "SLOT_UNAVAILABLE"
+    assert (await error("2026-06-01T10:00"))["code"] == "PICKUP_SLOT_UNAVAILABLE"
 
 
 # --- the storefront's store list -------------------------------------------------------
@@ -602,7 +602,7 @@ async def test_a_clerk_of_the_orders_store_verifies_once_and_completes_the_order
         "order": None,
         "errors": [
             {
-                "code": "ALREADY_PICKED_UP",
+                "code": "PICKUP_ALREADY_PICKED_UP",
                 "field": "code",
                 "message": "this order was already picked up",
             }
@@ -630,7 +630,7 @@ async def test_another_stores_clerk_a_member_and_anonymous_callers_are_refused(
         (shop["clerk_b"], "FORBIDDEN"),
         (admin.as_(shop["me"].token), "UNAUTHENTICATED"),
         (admin.as_(None), "UNAUTHENTICATED"),
-        (admin.as_(foreign_owner, tenant="elsewhere"), "WRONG_CODE"),
+        (admin.as_(foreign_owner, tenant="elsewhere"), "NOT_FOUND"),
     ]:
         body = await caller(VERIFY, {"code": code})
         assert body["verifyPickup"]["errors"][0]["code"] == expected
@@ -641,7 +641,7 @@ async def test_another_stores_clerk_a_member_and_anonymous_callers_are_refused(
 
     wrong = await shop["clerk_a"](VERIFY, {"code": "NOSUCHCODE23"})
     assert wrong["verifyPickup"]["errors"] == [
-        {"code": "WRONG_CODE", "field": "code", "message": "no pickup order has this code"}
+        {"code": "NOT_FOUND", "field": "code", "message": "no pickup order has this code"}
     ]
     looked = await shop["clerk_a"](LOOKUP, {"code": code})
     assert looked["pickupOrderByCode"] == {
@@ -710,7 +710,7 @@ async def test_verification_waits_for_open_refunds_and_other_plugins_holds(
     open_refund = (await clerk(VERIFY, {"code": code}))["verifyPickup"]["errors"]
     assert open_refund == [
         {
-            "code": "REFUND_OPEN",
+            "code": "PICKUP_REFUND_OPEN",
             "field": "code",
             "message": "a refund request for this order is open",
         }
@@ -764,20 +764,28 @@ async def test_code_lookups_beyond_the_rate_limit_are_refused(
 ) -> None:
     order_id, code = await paid_order(shop["me"], shop["skus"][:1], shop["a"], "o-1", worker)
     clerk = shop["clerk_a"]
+    clock.advance(timedelta(seconds=20))  # 10:00:20, in the 10:00 window
     for n in range(5):  # the tenant allows 5 a minute; wrong codes count too
         query, field = (LOOKUP, "pickupOrderByCode") if n % 2 else (VERIFY, "verifyPickup")
         body = await clerk(query, {"code": f"WRONG{n}"})
-        assert body[field]["errors"][0]["code"] == "WRONG_CODE"
-    limited = (await clerk(VERIFY, {"code": code}))["verifyPickup"]["errors"]
-    assert limited == [
-        {
-            "code": "RATE_LIMITED",
-            "field": "code",
-            "message": "at most 5 code lookups a minute; try again soon",
-        }
-    ]
+        assert body[field]["errors"][0]["code"] == "NOT_FOUND"
+    clock.advance(timedelta(seconds=15))
+    verify = """mutation($code: String!) { verifyPickup(code: $code) {
+      order { status } errors { code field message retryAfter } } }"""
+    limited = (await clerk(verify, {"code": code}))["verifyPickup"]
+    assert limited == {  # the window ends at 10:01:00, 25 seconds from 10:00:35
+        "order": None,
+        "errors": [
+            {
+                "code": "TOO_MANY_ATTEMPTS",
+                "field": None,
+                "message": "too many attempts; try again in 25 seconds",
+                "retryAfter": 25,
+            }
+        ],
+    }
     other = (await shop["clerk_b"](VERIFY, {"code": "WRONG"}))["verifyPickup"]["errors"]
-    assert other[0]["code"] == "WRONG_CODE"  # each staff member has their own limit
+    assert other[0]["code"] == "NOT_FOUND"  # each staff member has their own limit
     assert (await PickupOrder.get(order_id=pk(order_id))).status == "awaiting"
 
     clock.advance(timedelta(minutes=1))
@@ -815,7 +823,7 @@ async def test_an_order_not_picked_up_is_auto_completed_at_the_deadline_once(
     assert await PickupHandover.all().count() == 1
     assert (await Order.get(id=pk(order_id))).status == "completed"
     late = (await shop["clerk_a"](VERIFY, {"code": code}))["verifyPickup"]["errors"]
-    assert late[0]["code"] == "NOT_AWAITING_PICKUP"
+    assert late[0]["code"] == "PICKUP_NOT_AWAITING"
 
 
 async def test_an_order_not_picked_up_is_auto_refunded_at_the_deadline_once(
@@ -850,7 +858,7 @@ async def test_an_order_not_picked_up_is_auto_refunded_at_the_deadline_once(
     assert await Refund.all().count() == 1
     assert await PickupHandover.all().count() == 1
     late = (await shop["clerk_a"](VERIFY, {"code": code}))["verifyPickup"]["errors"]
-    assert late[0]["code"] == "NOT_AWAITING_PICKUP"
+    assert late[0]["code"] == "PICKUP_NOT_AWAITING"
 
 
 # --- races (PostgreSQL) ----------------------------------------------------------------
@@ -870,7 +878,7 @@ async def test_two_clerks_verifying_one_code_at_once_hand_it_over_once(
         assert not any(b.get("errors") for b in bodies)
         won = [r for r in results[:3] if r["errors"] == []]
         lost = [r["errors"][0]["code"] for r in results[:3] if r["errors"]]
-        assert len(won) == 1 and lost == ["ALREADY_PICKED_UP"] * 2, results
+        assert len(won) == 1 and lost == ["PICKUP_ALREADY_PICKED_UP"] * 2, results
         assert results[3]["errors"][0]["code"] == "FORBIDDEN"
         assert (await Order.get(id=pk(order_id))).status == "completed"
         assert await PickupHandover.filter(order_id=pk(order_id)).count() == 1
@@ -915,7 +923,7 @@ async def test_ten_members_racing_for_a_slot_of_three_get_three_orders(
     )
     results = [b["data"]["placeOrder"] for b in bodies]
     assert sum(r["order"] is not None for r in results) == 3
-    assert {e["code"] for r in results for e in r["errors"]} == {"SLOT_FULL"}
+    assert {e["code"] for r in results for e in r["errors"]} == {"PICKUP_SLOT_FULL"}
     assert (await PickupSlotUsage.get()).taken == 3
     assert await PickupOrder.all().count() == 3
     assert (await Sku.get(id=pk(skus[0]))).stock == 97

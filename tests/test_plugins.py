@@ -342,6 +342,7 @@ async def test_graphql_fields_are_contributed_to_the_storefront_only(
             "version": "0.1.0",
             "enabled": True,
             "hooks": [
+                "yutang_error_codes",
                 "yutang_graphql_storefront",
                 "yutang_input_schema",
                 "yutang_order_paid",

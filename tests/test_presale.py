@@ -19,11 +19,13 @@ import pytest_asyncio
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from yutang import api
 from yutang.core.clock import FrozenClock
 from yutang.core.contract import TenantInfo
-from yutang.core.models import Member, Order, Product, Refund, Sku
+from yutang.core.models import Job, Member, Order, Product, Refund, Sku
 from yutang.core.worker import Worker
 from yutang.graphql.ids import from_global, to_global
+from yutang.plugins.presale.activities import WIND_UP
 from yutang.plugins.presale.models import PresaleActivity, PresaleOrder
 from yutang.testing import GraphQLClient, MakeTenant, create_member
 
@@ -259,7 +261,7 @@ async def test_an_unpaid_deposit_times_out_and_gives_its_units_back(
     me = await buyer(tenant, storefront, 1)
     order_id = await placed(me, [line(sku, sale)])
     again = await place(me, [line(sku, sale)], "again")
-    assert errors(again) == [("PRESALE_LIMIT_REACHED", "lines[0].quantity")]
+    assert errors(again) == [("LIMIT_REACHED", "lines[0].quantity")]
     clock.advance(timedelta(hours=1))
     await worker.run_until_idle()
     assert (await Order.get(id=from_global(order_id)[1])).status == "cancelled"
@@ -333,7 +335,34 @@ async def test_a_cancelled_presale_cancels_unpaid_orders_and_refunds_unpaid_bala
     assert (refund.amount, refund.status) == (1000, "refunded")
     assert (await Sku.get(id=sku.id)).stock == 99
     refused = await place(await buyer(tenant, storefront, 4), [line(sku, sale)], "late")
-    assert errors(refused) == [("PRESALE_NOT_OPEN", "lines[0].activity")]
+    assert errors(refused) == [("NOT_OPEN", "lines[0].activity")]
+
+
+async def test_cancelling_twice_succeeds_and_winds_up_once(
+    admin: GraphQLClient,
+    make_product: Make,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sku = await a_sku(make_product)
+    sale = await presale(admin, sku)
+    scheduled: list[str] = []
+    schedule = api.schedule_job
+
+    async def counting(tenant_id: int | None, name: str, *args: Any, **kwargs: Any) -> None:
+        scheduled.append(name)
+        await schedule(tenant_id, name, *args, **kwargs)
+
+    monkeypatch.setattr(api, "schedule_job", counting)
+    done = {"presale": {"presale": {"phase": "cancelled"}}, "errors": []}
+    assert (await admin(CANCEL, {"id": sale["id"]}))["cancelPresale"] == done
+    [first] = (await admin(ADMIN_LIST))["presales"]["edges"]
+    clock.advance(timedelta(minutes=5))
+    assert (await admin(CANCEL, {"id": sale["id"]}))["cancelPresale"] == done
+    [again] = (await admin(ADMIN_LIST))["presales"]["edges"]
+    assert again["node"]["cancelledAt"] == first["node"]["cancelledAt"] is not None
+    assert scheduled == [WIND_UP]
+    assert await Job.filter(name=WIND_UP).count() == 1
 
 
 # --- the one-line rule, the window ------------------------------------------------------------
@@ -351,16 +380,12 @@ async def test_a_presale_line_goes_alone_and_only_in_its_deposit_window(
     sale = await presale(admin, sku)
     me = await buyer(tenant, storefront, 1)
     plain = {"skuId": to_global("Sku", other.id), "quantity": 1}
-    assert errors(await place(me, [line(sku, sale), plain], "two")) == [
-        ("PRESALE_ALONE", "lines[1]")
-    ]
+    assert errors(await place(me, [line(sku, sale), plain], "two")) == [("ORDER_ALONE", "lines[1]")]
     assert errors(await place(me, [line(sku, sale, 3)], "three")) == [
         ("LIMIT_EXCEEDED", "lines[0].quantity")
     ]
     clock.advance(timedelta(days=2))
-    assert errors(await place(me, [line(sku, sale)], "late")) == [
-        ("PRESALE_NOT_OPEN", "lines[0].activity")
-    ]
+    assert errors(await place(me, [line(sku, sale)], "late")) == [("NOT_OPEN", "lines[0].activity")]
     assert await Order.all().count() == 0
 
 
@@ -392,7 +417,7 @@ async def test_50_members_paying_deposits_at_once_for_20_units_make_exactly_20(
     async def order_and_pay(client: GraphQLClient, n: int) -> str | None:
         result = await place(client, [line(sku, sale)], f"race-{n}")
         if result["order"] is None:
-            assert errors(result) == [("PRESALE_SOLD_OUT", "lines[0]")], result
+            assert errors(result) == [("SOLD_OUT", "lines[0]")], result
             return None
         paid = await pay(client, result["order"]["id"], f"pay-{n}")
         assert paid["order"]["status"] == "deposit_paid", paid

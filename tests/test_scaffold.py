@@ -65,7 +65,8 @@ def test_the_names_follow_the_plugin(tmp_path: Path) -> None:
     assert "'table': 'gift_card_favourite', 'app': 'gift_card'" in migration
     assert "dependencies = [('core', '0001_initial')]" in migration
     plugin = written["yutang_gift_card/__init__.py"]
-    assert '"GIFT_CARD_LIMIT_REACHED"' in plugin and 'api.ErrorCodes(\n    "gift_card"' in plugin
+    assert 'CODES = api.ErrorCodes("gift_card", {})' in plugin
+    assert 'CODES.error("LIMIT_REACHED",' in plugin and "GIFT_CARD_LIMIT" not in plugin
     assert "giftCardFavourites" in written["tests/test_gift_card.py"]
 
 

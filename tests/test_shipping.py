@@ -270,7 +270,7 @@ async def test_a_tenant_without_templates_ships_free_without_an_address(
 async def test_template_input_is_checked(admin: GraphQLClient, make_product: Make) -> None:
     bad = {"input": {"name": "x", "rules": [{"regions": ["330000"]}], "excluded": ["330000"]}}
     errors = (await admin(SAVE, bad))["saveShippingTemplate"]["errors"]
-    assert [(e["code"], e["field"]) for e in errors] == [("INVALID", "input.excluded[0]")]
+    assert [(e["code"], e["field"]) for e in errors] == [("DUPLICATE", "input.excluded[0]")]
     wrong = {"input": {"name": "x", "excluded": ["33"]}}
     errors = (await admin(SAVE, wrong))["saveShippingTemplate"]["errors"]
     assert [(e["code"], e["field"]) for e in errors] == [("INVALID", "input.excluded[0]")]

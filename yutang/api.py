@@ -43,7 +43,7 @@ from yutang.core.contract import (
     outside_transaction,
 )
 from yutang.core.db import check_constraints
-from yutang.core.errors import DomainError, Forbidden, NotFound
+from yutang.core.errors import DomainError, Forbidden, NotFound, TooManyAttempts
 from yutang.core.fulfilment import complete_order, fulfil_order
 from yutang.core.hookspecs import hookimpl, hookspec
 from yutang.core.inputs import bounded, convert, one_of
@@ -159,6 +159,7 @@ __all__ = [
     "TenantInfo",
     "TenantModel",
     "Timestamped",
+    "TooManyAttempts",
     "UserError",
     "VerificationProvider",
     "after_pk",

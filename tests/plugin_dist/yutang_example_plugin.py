@@ -18,6 +18,7 @@ from yutang import api
 
 PAID_EVENTS: list[int] = []
 CALLBACK_SECRET = b"example-callback-secret"
+CODES = api.ErrorCodes("example", {"EXAMPLE_LIMIT": "a line holds more units than allowed"})
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -44,11 +45,16 @@ def yutang_input_schema(operation: str) -> type[msgspec.Struct] | None:
 
 
 @api.hookimpl
+def yutang_error_codes() -> api.ErrorCodes:
+    return CODES
+
+
+@api.hookimpl
 def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
     limit = checkout.tenant.setting("example", Settings).max_quantity
     for line in checkout.lines:
         if line.quantity > limit:
-            raise api.DomainError(
+            raise CODES.error(
                 "EXAMPLE_LIMIT", f"at most {limit} per line", f"lines[{line.index}].quantity"
             )
 

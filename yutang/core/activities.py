@@ -75,7 +75,7 @@ async def resolve(checkout: CheckoutContext) -> dict[str, Any]:
         owned = _of(hooks, kind)
         if owned is None:
             raise DomainError(
-                "ACTIVITY_NOT_APPLICABLE",
+                "NOT_APPLICABLE",
                 f"no enabled plugin runs activities of kind {kind!r}",
                 f"lines[{lines[0].index}].activity.plugin",
             )
@@ -146,7 +146,7 @@ async def payment_plan(
     if len(plans) > 1:
         kinds = " and ".join(kind for kind, _ in plans)
         raise DomainError(
-            "INVALID", f"{kinds} each split the payment: order them separately", "lines"
+            "ORDER_ALONE", f"{kinds} each split the payment: order them separately", "lines"
         )
     return plans[0][1] if plans else []
 

@@ -168,7 +168,7 @@ async def add_line(
         if quantity > MAX_QUANTITY:
             raise DomainError("INVALID", f"at most {MAX_QUANTITY} of a SKU", "quantity")
         if existing is None and await lines.count() >= MAX_LINES:
-            raise DomainError("CART_FULL", f"a cart holds at most {MAX_LINES} lines", "skuId")
+            raise DomainError("LIMIT_REACHED", f"a cart holds at most {MAX_LINES} lines", "skuId")
         extensions = data.extensions or (existing.extensions if existing else {})
         await _check(tenant, member_id, data.sku_id, quantity, data.activity, extensions)
         if existing is None:
@@ -345,7 +345,7 @@ def _checkout_of(
         for plugin, value in ln.extensions.items():
             if plugin in merged and merged[plugin] != value:
                 raise DomainError(
-                    "CONFLICT",
+                    "INVALID",
                     f"another line or the checkout gives other {plugin} input",
                     f"lines[{i}].extensions.{plugin}",
                 )

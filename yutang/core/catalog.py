@@ -186,5 +186,5 @@ async def adjust_stock(tenant: TenantInfo, sku_id: int, delta: int) -> Sku:
             raise NotFound("SKU", "skuId")
         if delta > 0:
             raise DomainError("INVALID", f"stock cannot exceed {MAX_STOCK:,}", "delta")
-        raise DomainError("INSUFFICIENT_STOCK", "stock cannot go below zero", "delta")
+        raise DomainError("INVALID", "stock cannot go below zero", "delta")
     return await Sku.get(tenant_id=tenant.id, id=sku_id)

@@ -1,7 +1,7 @@
 """The plugin contract: every type a hook signature or an owned object's method names.
 
 This module is low-level on purpose: it imports only the standard library, msgspec and
-three leaf modules of the core (errors, money, regions), so any part of the core can
+four leaf modules of the core (codes, errors, money, regions), so any part of the core can
 import it and nothing here can form an import cycle. ``yutang.api`` re-exports it.
 
 Three kinds of objects a plugin registers are *owned*: the core calls only their owner.
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from yutang.core.codes import CORE
 from yutang.core.errors import ConfigError, DomainError
 from yutang.core.money import apportion
 from yutang.core.regions import Destination
@@ -63,9 +64,10 @@ class ErrorCodes:
 
     Declared codes are listed by ``yutang plugins`` and checked twice: the namespace here
     and, at registration, that the owner is the registered plugin and that no two plugins
-    declare one code. Raising through :meth:`error` refuses an undeclared code, so a
-    plugin's own codes never leave its namespace. The core's shared codes (``INVALID``,
-    ``NOT_FOUND``, ``FORBIDDEN``, ``UNAUTHENTICATED``, ``CONFLICT``) need no declaration.
+    declare one code. :meth:`error` raises a declared code or one of the core's
+    (``yutang.core.codes.CORE``: ``NOT_OPEN``, ``SOLD_OUT``, ``LIMIT_REACHED``, ...), and
+    refuses any other, so every code a client can see is declared somewhere. A plugin
+    declares only what is its own: a gesture the core has a code for uses that code.
     """
 
     def __init__(self, plugin: str, codes: Mapping[str, str]) -> None:
@@ -81,8 +83,8 @@ class ErrorCodes:
         self.codes = dict(codes)
 
     def error(self, code: str, message: str, field: str | None = None) -> DomainError:
-        """A :class:`DomainError` with a declared ``code`` (undeclared: a bug, KeyError)."""
-        if code not in self.codes:
+        """A :class:`DomainError` with a declared or core ``code`` (else a bug: KeyError)."""
+        if code not in self.codes and code not in CORE:
             raise KeyError(f"plugin {self.plugin!r} did not declare the error code {code!r}")
         return DomainError(code, message, field)
 

@@ -182,7 +182,7 @@ async def _create_order(tenant: TenantInfo, member_id: int, resolved: Resolved) 
             stock=F("stock") - qty
         )
         if not taken:
-            raise DomainError("OUT_OF_STOCK", "sold out", f"lines[{index}].quantity")
+            raise DomainError("INSUFFICIENT_STOCK", "sold out", f"lines[{index}].quantity")
     settings = core_settings(tenant)
     now = clock.now()
     default_deadline = now + timedelta(minutes=settings.payment_timeout_minutes)

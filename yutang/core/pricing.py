@@ -68,7 +68,7 @@ async def run_pipeline(
             for ln in draft.lines:
                 if ln.line.activity is not None and ln.activity_source is None:
                     raise DomainError(
-                        "ACTIVITY_NOT_APPLICABLE",
+                        "NOT_APPLICABLE",
                         f"activity {ln.line.activity.ref!r} does not apply to this SKU now",
                         f"lines[{ln.index}].activity",
                     )

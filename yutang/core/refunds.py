@@ -100,7 +100,7 @@ def _plan(lines: list[OrderLine], wanted: list[RefundLineInput]) -> list[dict[st
         if ln is None:
             raise DomainError("NOT_FOUND", "no such line in this order", f"lines[{i}].lineId")
         if w.line_id in seen:
-            raise DomainError("INVALID", "each line at most once", f"lines[{i}].lineId")
+            raise DomainError("DUPLICATE", "each line at most once", f"lines[{i}].lineId")
         seen.add(w.line_id)
         left = ln.quantity - ln.refunded_quantity
         if w.quantity > left:

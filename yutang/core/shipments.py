@@ -61,7 +61,7 @@ def _plan(lines: list[OrderLine], wanted: list[ShipLineInput]) -> dict[int, int]
         if line is None:
             raise DomainError("NOT_FOUND", "no such line in this order", f"lines[{i}].lineId")
         if w.line_id in plan:
-            raise DomainError("INVALID", "each line at most once", f"lines[{i}].lineId")
+            raise DomainError("DUPLICATE", "each line at most once", f"lines[{i}].lineId")
         if w.quantity > left_to_ship(line):
             raise DomainError(
                 "INVALID", f"only {left_to_ship(line)} left to ship", f"lines[{i}].quantity"

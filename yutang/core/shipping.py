@@ -80,7 +80,7 @@ def _check(data: TemplateInput) -> None:
     for at, codes in places:
         for j, code in enumerate(codes):
             if code in seen:
-                raise DomainError("INVALID", f"{code} is already in {seen[code]}", f"{at}[{j}]")
+                raise DomainError("DUPLICATE", f"{code} is already in {seen[code]}", f"{at}[{j}]")
             seen[code] = at
 
 

@@ -35,6 +35,7 @@ from yutang.edge.documents import MAX_TOKENS
 from yutang.graphql import persisted
 from yutang.graphql.admin import AdminMutation, AdminQuery
 from yutang.graphql.cost import QueryCost
+from yutang.graphql.error_codes import code_field
 from yutang.graphql.execution import Executor
 from yutang.graphql.input_bounds import InputBoundsRule
 from yutang.graphql.limits import Limits, Policy, RuleSets
@@ -104,19 +105,23 @@ EXTENSIONS_BASE = "Input for the tenant's plugins by plugin name, checked by eac
 
 
 class PluginSchema(strawberry.Schema):
-    """A schema whose types carry plugin-contributed fields, and whose ``extensions``
-    inputs describe what the plugins of the set take."""
+    """A schema whose types carry plugin-contributed fields, whose ``extensions`` inputs
+    describe what the plugins of the set take, and whose error codes are the set's."""
 
     def __init__(
         self, *, extra: dict[str, list[StrawberryField]], plugins: PluginSet, **kwargs: Any
     ) -> None:
         self._extra = extra
         self._plugins = plugins
+        self._code = code_field(plugins)
         super().__init__(**kwargs)
 
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
-        """Core fields (``extensions`` described for the set), then the plugins' fields."""
+        """Core fields (``extensions`` described for the set, ``UserError.code`` typed with
+        the set's codes), then the plugins' fields."""
         core = [self._described(type_definition.name, f) for f in type_definition.fields]
+        if type_definition.name == "UserError":
+            core = [self._code if f.python_name == "code" else f for f in core]
         return [*core, *self._extra.get(type_definition.name, [])]
 
     def _described(self, type_name: str, f: StrawberryField) -> StrawberryField:

@@ -143,9 +143,11 @@ async def keyset_page(
 
 @strawberry.type(description="A problem with the input or the request the caller can act on.")
 class UserError:
-    code: str
-    field: str | None
-    message: str
+    code: str = strawberry.field(
+        description="Typed in each schema as its ErrorCode enum (yutang.graphql.error_codes)."
+    )
+    field: str | None = strawberry.field(description="The input at fault, as a path.")
+    message: str = strawberry.field(description="For people; do not parse it.")
     retry_after: int | None = strawberry.field(
         default=None, description="Seconds to wait before trying again (TOO_MANY_ATTEMPTS)."
     )

@@ -17,11 +17,10 @@ MAX_HELPERS = 100
 CODES = api.ErrorCodes(
     "bargain",
     {
-        "BARGAIN_NO_OFFER": "the SKU is not offered for bargaining (or no longer leaves room)",
+        "BARGAIN_NO_OFFER": "the SKU is not offered for bargaining",
         "BARGAIN_OWN": "a member cannot cut their own bargain",
         "BARGAIN_ALREADY_HELPED": "a member cuts each bargain once",
         "BARGAIN_COMPLETE": "every helper has cut: the price stands at the floor",
-        "BARGAIN_EXPIRED": "the bargain's validity is over",
         "BARGAIN_CLOSED": "the bargain was already used for an order",
     },
 )
@@ -79,7 +78,7 @@ async def start(tenant: api.TenantInfo, member_id: int, sku_id: int) -> Bargain:
             return running
         sku = (await api.sku_summaries(tenant, [sku_id])).get(sku_id)
         if sku is None or not sku.published or sku.price - offer.floor_price < offer.helpers:
-            raise CODES.error("BARGAIN_NO_OFFER", "this SKU cannot be bargained for now", "skuId")
+            raise CODES.error("NOT_OPEN", "this SKU cannot be bargained for now", "skuId")
         hours = tenant.setting("bargain", Settings).valid_hours
         bargain = await Bargain.create(
             tenant_id=tenant.id,
@@ -117,7 +116,7 @@ async def help_cut(tenant: api.TenantInfo, member_id: int, bargain_id: int) -> t
         if bargain.member_id == member_id:
             raise CODES.error("BARGAIN_OWN", "ask your friends to cut your bargain", "bargainId")
         if bargain.status == "expired" or bargain.expires_at <= api.now():
-            raise CODES.error("BARGAIN_EXPIRED", "this bargain has expired", "bargainId")
+            raise CODES.error("EXPIRED", "this bargain has expired", "bargainId")
         if bargain.status != "open":
             raise CODES.error("BARGAIN_CLOSED", "this bargain was already ordered", "bargainId")
         if bargain.helpers >= bargain.helpers_needed:

@@ -45,7 +45,7 @@ class BargainActivity(api.Activity[Claim]):
             if ln.quantity != 1:
                 raise api.DomainError("INVALID", "a bargain buys one unit", f"{at}.quantity")
             if bargain.status == "expired" or bargain.expires_at <= checkout.now:
-                raise CODES.error("BARGAIN_EXPIRED", "this bargain has expired", f"{at}.activity")
+                raise CODES.error("EXPIRED", "this bargain has expired", f"{at}.activity")
             if bargain.status != "open":
                 raise CODES.error(
                     "BARGAIN_CLOSED", "this bargain was already ordered", f"{at}.activity"

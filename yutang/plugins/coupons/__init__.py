@@ -31,6 +31,12 @@ def yutang_models() -> str:
 
 
 @api.hookimpl
+def yutang_error_codes() -> api.ErrorCodes:
+    """The codes a coupon is refused with besides the shared ones."""
+    return _checkout.CODES
+
+
+@api.hookimpl
 def yutang_settings_schema() -> type[msgspec.Struct]:
     """Limits on templates and quote hints."""
     return Settings

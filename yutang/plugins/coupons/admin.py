@@ -104,7 +104,8 @@ async def create_coupon_template(info: api.Info, input: TemplateIn) -> TemplateP
 
 
 async def stop_coupon_template(info: api.Info, id: strawberry.ID) -> TemplatePayload:
-    """Stop issuing a template's coupons; issued ones stay valid."""
+    """Stop issuing a template's coupons; issued ones stay valid. Stopping again changes
+    nothing."""
     ctx = info.context
 
     async def run() -> TemplateNode:
@@ -123,7 +124,8 @@ def contribution() -> api.GraphQLContribution:
             api.mutation(create_coupon_template, description="Create a coupon template."),
             api.mutation(
                 stop_coupon_template,
-                description="Stop issuing a template's coupons; issued ones stay valid.",
+                description="Stop issuing a template's coupons; issued ones stay valid. "
+                "Stopping again changes nothing.",
             ),
         ],
     )

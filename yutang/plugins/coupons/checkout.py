@@ -19,6 +19,13 @@ from yutang.plugins.coupons.templates import in_scope, saving, summary
 
 COUPON = "Coupon"
 FIELD = "extensions.coupons.couponId"
+CODES = api.ErrorCodes(
+    "coupons",
+    {
+        "COUPONS_UNAVAILABLE": "the coupon is used, void or locked by another order",
+        "COUPONS_NOT_STACKABLE": "the coupon does not combine with the promotions on these goods",
+    },
+)
 
 
 class CheckoutInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
@@ -52,22 +59,22 @@ def _usable(coupon: CouponsCoupon, draft: api.Draft) -> tuple[list[api.DraftLine
     now = draft.checkout.now.astimezone(UTC)
     template = coupon.template
     if coupon.status != "unused":
-        raise api.DomainError("COUPON_UNAVAILABLE", f"this coupon is {coupon.status}", FIELD)
+        raise CODES.error("COUPONS_UNAVAILABLE", f"this coupon is {coupon.status}", FIELD)
     if now < coupon.starts_at:
-        raise api.DomainError("COUPON_NOT_STARTED", "this coupon cannot be used yet", FIELD)
+        raise api.DomainError("NOT_OPEN", "this coupon cannot be used yet", FIELD)
     if now >= coupon.ends_at:
-        raise api.DomainError("COUPON_EXPIRED", "this coupon has expired", FIELD)
+        raise api.DomainError("EXPIRED", "this coupon has expired", FIELD)
     lines = _lines(draft, template)
     if not lines:
-        raise api.DomainError("COUPON_NOT_APPLICABLE", "no goods in this order qualify", FIELD)
+        raise api.DomainError("NOT_APPLICABLE", "no goods in this order qualify", FIELD)
     if not template.stacks and _promoted(draft, lines):
-        raise api.DomainError(
-            "COUPON_NOT_STACKABLE", "this coupon does not combine with promotions", FIELD
+        raise CODES.error(
+            "COUPONS_NOT_STACKABLE", "this coupon does not combine with promotions", FIELD
         )
     spend = sum(ln.amount for ln in lines)
     if spend < template.min_spend:
         short = api.format_money(template.min_spend - spend, draft.checkout.tenant.currency)
-        raise api.DomainError("COUPON_NOT_APPLICABLE", f"再买{short}可用", FIELD)
+        raise api.DomainError("NOT_APPLICABLE", f"再买{short}可用", FIELD)
     return lines, saving(template, spend)
 
 
@@ -133,7 +140,7 @@ async def lock(checkout: api.CheckoutContext, order_id: int) -> None:
         member_id=checkout.member.id,
         status="unused",
     ).update(status="locked", order_id=order_id):
-        raise api.DomainError("COUPON_UNAVAILABLE", "this coupon was just used", FIELD)
+        raise CODES.error("COUPONS_UNAVAILABLE", "this coupon was just used", FIELD)
 
 
 async def give_back(tenant: api.TenantInfo, order_id: int, statuses: tuple[str, ...]) -> None:

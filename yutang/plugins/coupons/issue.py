@@ -23,7 +23,7 @@ def _open(template: CouponsTemplate | None, field: str) -> CouponsTemplate:
     if template.stopped_at is not None or (
         template.valid_until is not None and template.valid_until <= now
     ):
-        raise api.DomainError("ENDED", "coupons of this template are no longer issued", field)
+        raise api.DomainError("NOT_OPEN", "coupons of this template are no longer issued", field)
     return template
 
 

@@ -22,6 +22,7 @@ import pluggy
 from yutang import api
 from yutang.plugins.distributor import binding, commission, payout, promoters, withdrawals
 from yutang.plugins.distributor.admin import contribution as admin_contribution
+from yutang.plugins.distributor.codes import CODES
 from yutang.plugins.distributor.settings import Settings, settings_of
 from yutang.plugins.distributor.storefront import contribution as storefront_contribution
 
@@ -36,6 +37,12 @@ class RegisterInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def yutang_add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
     """``yutang_distributor_payout``, for plugins that transfer withdrawals."""
     plugin_manager.add_hookspecs(payout)
+
+
+@api.hookimpl
+def yutang_error_codes() -> api.ErrorCodes:
+    """The codes binding, promoting and withdrawing refuse with."""
+    return CODES
 
 
 @api.hookimpl

@@ -16,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from yutang import api
+from yutang.plugins.distributor.codes import CODES
 from yutang.plugins.distributor.models import (
     DistributorBinding,
     DistributorBindingLog,
@@ -40,7 +41,9 @@ async def bind(
         raise api.DomainError("INVALID", f"unknown source {source!r}", "source")
     settings = settings_of(tenant)
     if settings.bind_mode == "signup" and source != "register":
-        raise api.DomainError("BINDING_CLOSED", "members are bound only when signing up", "code")
+        raise CODES.error(
+            "DISTRIBUTOR_BINDING_CLOSED", "members are bound only when signing up", "code"
+        )
     typed = api.bounded(code.strip().upper(), "code", 16)
     async with in_transaction():
         promoter = await DistributorPromoter.get_or_none(
@@ -49,11 +52,13 @@ async def bind(
         if promoter is None:
             raise api.NotFound("promoter code", "code")
         if promoter.member_id == member_id:
-            raise api.DomainError("SELF_BINDING", "a promoter cannot bind to themselves", "code")
+            raise CODES.error(
+                "DISTRIBUTOR_SELF_BINDING", "a promoter cannot bind to themselves", "code"
+            )
         await _lock_pair(tenant.id, member_id, promoter)
         if await _leads_back(tenant.id, promoter.member_id, member_id):
-            raise api.DomainError(
-                "BINDING_LOOP", "this promoter is already in the member's team", "code"
+            raise CODES.error(
+                "DISTRIBUTOR_BINDING_LOOP", "this promoter is already in the member's team", "code"
             )
         current = (
             await DistributorBinding.filter(tenant_id=tenant.id, member_id=member_id)
@@ -105,10 +110,10 @@ def _check_replaceable(settings: Settings, current: DistributorBinding, now: dat
     if not live(current, now):
         return
     if settings.bind_mode in ("first", "signup"):
-        raise api.DomainError("ALREADY_BOUND", "this member is already bound", "code")
+        raise CODES.error("DISTRIBUTOR_ALREADY_BOUND", "this member is already bound", "code")
     if current.protected_until is not None and now < current.protected_until:
-        raise api.DomainError(
-            "BINDING_PROTECTED", "this member's binding is still protected", "code"
+        raise CODES.error(
+            "DISTRIBUTOR_BINDING_PROTECTED", "this member's binding is still protected", "code"
         )
 
 

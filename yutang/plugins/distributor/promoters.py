@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from yutang import api
+from yutang.plugins.distributor.codes import CODES
 from yutang.plugins.distributor.models import DistributorPromoter
 from yutang.plugins.distributor.settings import settings_of
 
@@ -122,8 +123,8 @@ async def appoint_staff(
     if not stores:
         raise api.NotFound("store", "storeId")
     if staff_id not in stores[0].staff_ids:
-        raise api.DomainError(
-            "NOT_STORE_STAFF", "this staff does not work at that store", "storeId"
+        raise CODES.error(
+            "DISTRIBUTOR_NOT_STORE_STAFF", "this staff does not work at that store", "storeId"
         )
     if await api.member_joined_at(tenant, member_id) is None:
         raise api.NotFound("member", "memberId")

@@ -11,6 +11,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang import api
+from yutang.plugins.distributor.codes import CODES
 from yutang.plugins.distributor.ledger import post
 from yutang.plugins.distributor.models import (
     DistributorEntry,
@@ -42,7 +43,7 @@ async def request(
         raise api.DomainError("INVALID", "1 to 200 characters", "account")
     promoter = await DistributorPromoter.get_or_none(tenant_id=tenant.id, member_id=member_id)
     if promoter is None:
-        raise api.DomainError("NOT_A_PROMOTER", "only promoters withdraw", "amount")
+        raise CODES.error("DISTRIBUTOR_NOT_A_PROMOTER", "only promoters withdraw", "amount")
     found = await _by_key(tenant.id, promoter.id, key, amount, account.strip())
     if found is not None:
         return found
@@ -52,7 +53,9 @@ async def request(
                 available=F("available") - amount, withdrawing=F("withdrawing") + amount
             )
             if not taken:
-                raise api.DomainError("INSUFFICIENT_BALANCE", "more than is available", "amount")
+                raise CODES.error(
+                    "DISTRIBUTOR_INSUFFICIENT_BALANCE", "more than is available", "amount"
+                )
             row = await DistributorWithdrawal.create(
                 tenant_id=tenant.id,
                 promoter_id=promoter.id,

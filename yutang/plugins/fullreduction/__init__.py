@@ -26,11 +26,20 @@ from yutang.plugins.fullreduction.rules import next_window_edge
 from yutang.plugins.fullreduction.settings import Settings
 from yutang.plugins.fullreduction.storefront import contribution as storefront_contribution
 
+CODES = api.ErrorCodes("fullreduction", {})
+"""None of its own: a rule refuses with the shared codes only (INVALID, NOT_FOUND, OVERLAP)."""
+
 
 @api.hookimpl
 def yutang_models() -> str:
     """Rules and the rewards orders earned."""
     return "yutang.plugins.fullreduction.models"
+
+
+@api.hookimpl
+def yutang_error_codes() -> api.ErrorCodes:
+    """No codes of its own: everything a rule refuses with is shared."""
+    return CODES
 
 
 @api.hookimpl

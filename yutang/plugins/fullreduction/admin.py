@@ -123,7 +123,7 @@ async def create_full_reduction_rule(info: api.Info, input: RuleIn) -> RulePaylo
 
 
 async def stop_full_reduction_rule(info: api.Info, id: strawberry.ID) -> RulePayload:
-    """Stop a rule for good."""
+    """Stop a rule for good. Stopping again changes nothing."""
     ctx = info.context
 
     async def run() -> RuleNode:
@@ -146,6 +146,9 @@ def contribution() -> api.GraphQLContribution:
                 "Should a catalogue edit later bring a product under two rules, the rule saved "
                 "first prices it.",
             ),
-            api.mutation(stop_full_reduction_rule, description="Stop a rule for good."),
+            api.mutation(
+                stop_full_reduction_rule,
+                description="Stop a rule for good. Stopping again changes nothing.",
+            ),
         ],
     )

@@ -33,6 +33,12 @@ def yutang_models() -> str:
 
 
 @api.hookimpl
+def yutang_error_codes() -> api.ErrorCodes:
+    """The codes a group buy refuses with."""
+    return _checkout.CODES
+
+
+@api.hookimpl
 def yutang_settings_schema() -> type[msgspec.Struct]:
     """The default seat hold and the bounds of team size and validity."""
     return Settings

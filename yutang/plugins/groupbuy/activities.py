@@ -73,7 +73,7 @@ async def create_activity(tenant: api.TenantInfo, data: ActivityInput) -> Groupb
         if sku is None:
             raise api.NotFound("SKU", f"input.items[{i}].skuId")
         if it.sku_id in seen:
-            raise api.DomainError("INVALID", "each SKU at most once", f"input.items[{i}].skuId")
+            raise api.DomainError("DUPLICATE", "each SKU at most once", f"input.items[{i}].skuId")
         seen.add(it.sku_id)
         if it.price > sku.price:
             raise api.DomainError(

@@ -184,7 +184,7 @@ async def create_groupbuy_activity(info: api.Info, input: ActivityIn) -> Activit
 
 
 async def stop_groupbuy_activity(info: api.Info, id: strawberry.ID) -> ActivityPayload:
-    """Stop an activity for good."""
+    """Stop an activity for good. Stopping again changes nothing."""
     ctx = info.context
 
     async def run() -> GroupbuyActivity:
@@ -206,7 +206,7 @@ def contribution() -> api.GraphQLContribution:
             api.mutation(
                 stop_groupbuy_activity,
                 description="Stop an activity for good: no new teams; open teams run on "
-                "to success or expiry.",
+                "to success or expiry. Stopping again changes nothing.",
             ),
         ],
     )

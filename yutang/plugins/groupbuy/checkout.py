@@ -36,6 +36,18 @@ from yutang.plugins.groupbuy.models import (
 PLUGIN = "groupbuy"
 ITEM, TEAM = "GroupbuyItem", "GroupbuyTeam"
 TEAM_FIELD = "extensions.groupbuy.team"
+CODES = api.ErrorCodes(
+    PLUGIN,
+    {
+        "GROUPBUY_TEAM_MISMATCH": "the team joined is of another group buy than the line's",
+        "GROUPBUY_TEAM_CLOSED": "the team joined takes nobody any more: it is pending (its "
+        "leader has not paid), succeeded or failed",
+        "GROUPBUY_TEAM_FULL": "every seat of the team joined is taken",
+        "GROUPBUY_ALREADY_IN_TEAM": "the member already holds a seat in the team joined",
+    },
+)
+"""Its own codes; every other refusal is a shared one (ORDER_ALONE, NOT_APPLICABLE,
+NOT_OPEN, EXPIRED, LIMIT_EXCEEDED, LIMIT_REACHED)."""
 
 
 class GroupbuyInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -131,8 +143,8 @@ async def _resolve(checkout: api.CheckoutContext, line: api.CheckoutLine) -> Cla
     joining: GroupbuyInput | None = checkout.input(PLUGIN)
     if len(checkout.lines) > 1:
         other = next(ln for ln in checkout.lines if ln is not line)
-        raise api.DomainError(
-            "GROUPBUY_ALONE",
+        raise CODES.error(
+            "ORDER_ALONE",
             "a group-buy order holds its one group-buy line only; order this separately",
             f"lines[{other.index}]",
         )
@@ -147,7 +159,7 @@ async def _resolve(checkout: api.CheckoutContext, line: api.CheckoutLine) -> Cla
     if item is None:
         raise api.NotFound("group-buy item", f"{where}.activity.ref")
     if item.sku_id != line.sku_id:
-        raise api.DomainError("NOT_IN_ACTIVITY", "this SKU is not that item's", f"{where}.skuId")
+        raise CODES.error("NOT_APPLICABLE", "this SKU is not that item's", f"{where}.skuId")
     activity = item.activity
     if line.quantity > activity.member_limit:
         raise api.DomainError(
@@ -159,8 +171,8 @@ async def _resolve(checkout: api.CheckoutContext, line: api.CheckoutLine) -> Cla
     if joining is not None:
         team = await _joinable(checkout, activity, joining.team)
     elif not running(activity, checkout.now):
-        raise api.DomainError(
-            "ACTIVITY_NOT_RUNNING", "this group buy is not open for new teams", f"{where}.activity"
+        raise CODES.error(
+            "NOT_OPEN", "this group buy is not open for new teams", f"{where}.activity"
         )
     return Claim(line.index, line.quantity, item, activity, team)
 
@@ -174,27 +186,27 @@ async def _joinable(
     if team is None:
         raise api.NotFound("group-buy team", TEAM_FIELD)
     if team.activity_id != activity.id:
-        raise api.DomainError("TEAM_MISMATCH", "that team is of another group buy", TEAM_FIELD)
+        raise CODES.error("GROUPBUY_TEAM_MISMATCH", "that team is of another group buy", TEAM_FIELD)
     if activity.stopped_at is not None:
-        raise api.DomainError("TEAM_CLOSED", "this group buy was stopped", TEAM_FIELD)
+        raise CODES.error("NOT_OPEN", "this group buy was stopped", TEAM_FIELD)
     _check_open(team, checkout.now)
     member = checkout.member
     if member is not None and await GroupbuySeat.exists(
         tenant_id=checkout.tenant.id, team_id=team.id, member_id=member.id, status__in=(HELD, PAID)
     ):
-        raise api.DomainError("ALREADY_IN_TEAM", "you are already in this team", TEAM_FIELD)
+        raise CODES.error("GROUPBUY_ALREADY_IN_TEAM", "you are already in this team", TEAM_FIELD)
     return team
 
 
 def _check_open(team: GroupbuyTeam, now: datetime) -> None:
     """Refuse a team that takes nobody any more, saying why."""
     if team.status != OPEN:
-        raise api.DomainError("TEAM_CLOSED", f"this team is {team.status}", TEAM_FIELD)
+        raise CODES.error("GROUPBUY_TEAM_CLOSED", f"this team is {team.status}", TEAM_FIELD)
     assert team.expires_at is not None
     if team.expires_at <= now:
-        raise api.DomainError("TEAM_EXPIRED", "this team has expired", TEAM_FIELD)
+        raise CODES.error("EXPIRED", "this team has expired", TEAM_FIELD)
     if team.seats >= team.size:
-        raise api.DomainError("TEAM_FULL", "every seat of this team is taken", TEAM_FIELD)
+        raise CODES.error("GROUPBUY_TEAM_FULL", "every seat of this team is taken", TEAM_FIELD)
 
 
 async def precheck(checkout: api.CheckoutContext, claim: Claim) -> None:
@@ -266,11 +278,11 @@ async def _take_seat(tenant_id: int, team_id: int, member_id: int, now: datetime
     team = await GroupbuyTeam.get(tenant_id=tenant_id, id=team_id)
     if not took:
         _check_open(team, now)
-        raise api.DomainError("TEAM_FULL", "every seat of this team is taken", TEAM_FIELD)
+        raise CODES.error("GROUPBUY_TEAM_FULL", "every seat of this team is taken", TEAM_FIELD)
     if await GroupbuySeat.exists(
         tenant_id=tenant_id, team_id=team_id, member_id=member_id, status__in=(HELD, PAID)
     ):
-        raise api.DomainError("ALREADY_IN_TEAM", "you are already in this team", TEAM_FIELD)
+        raise CODES.error("GROUPBUY_ALREADY_IN_TEAM", "you are already in this team", TEAM_FIELD)
     return team
 
 

@@ -17,6 +17,7 @@ import msgspec
 from yutang import api
 from yutang.plugins.lottery.admin import contribution as admin_contribution
 from yutang.plugins.lottery.claims import expire_claim
+from yutang.plugins.lottery.codes import CODES
 from yutang.plugins.lottery.earned import credit_paid_order
 from yutang.plugins.lottery.settings import Settings
 from yutang.plugins.lottery.storefront import contribution as storefront_contribution
@@ -26,6 +27,12 @@ from yutang.plugins.lottery.storefront import contribution as storefront_contrib
 def yutang_models() -> str:
     """Activities, prizes, counters, draws, claims and order credits."""
     return "yutang.plugins.lottery.models"
+
+
+@api.hookimpl
+def yutang_error_codes() -> api.ErrorCodes:
+    """The codes a lucky draw refuses with besides the shared ones."""
+    return CODES
 
 
 @api.hookimpl

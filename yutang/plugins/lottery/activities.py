@@ -143,16 +143,15 @@ async def create_activity(tenant: api.TenantInfo, data: ActivityInput) -> Lotter
 
 
 async def stop_activity(tenant: api.TenantInfo, activity_id: int) -> LotteryActivity:
-    """Stop an activity for good: no more draws; won prizes can still be claimed."""
+    """Stop an activity for good: no more draws; won prizes can still be claimed. Stopping
+    a stopped activity writes nothing and returns it as it is (stopped the first time)."""
     async with in_transaction():
-        stopped = await LotteryActivity.filter(
+        await LotteryActivity.filter(
             tenant_id=tenant.id, id=activity_id, stopped_at__isnull=True
         ).update(stopped_at=api.now())
         activity = await LotteryActivity.get_or_none(tenant_id=tenant.id, id=activity_id)
         if activity is None:
             raise api.NotFound("lottery activity", "id")
-        if not stopped:
-            raise api.DomainError("ALREADY_STOPPED", "this activity was already stopped", "id")
     return activity
 
 

@@ -187,7 +187,8 @@ async def create_lottery_activity(info: api.Info, input: ActivityIn) -> Activity
 
 
 async def stop_lottery_activity(info: api.Info, id: strawberry.ID) -> ActivityPayload:
-    """Stop a lucky draw for good; won prizes can still be claimed."""
+    """Stop a lucky draw for good; won prizes can still be claimed. Stopping again changes
+    nothing."""
     ctx = info.context
 
     async def run() -> LotteryActivity:
@@ -227,7 +228,10 @@ def contribution() -> api.GraphQLContribution:
         ],
         mutation=[
             api.mutation(create_lottery_activity, description="Create a lucky draw."),
-            api.mutation(stop_lottery_activity, description="Stop a lucky draw for good."),
+            api.mutation(
+                stop_lottery_activity,
+                description="Stop a lucky draw for good. Stopping again changes nothing.",
+            ),
             api.mutation(
                 mark_lottery_prize_shipped,
                 description="Mark a claimed goods prize shipped (or picked up).",

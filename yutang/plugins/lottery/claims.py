@@ -12,6 +12,7 @@ import msgspec
 from tortoise.transactions import in_transaction
 
 from yutang import api
+from yutang.plugins.lottery.codes import CODES
 from yutang.plugins.lottery.models import LotteryClaim
 from yutang.plugins.lottery.settings import settings_of
 
@@ -66,10 +67,10 @@ async def claim_prize(
         row = await _locked(tenant, draw_id, "input.drawId", member_id=member_id)
         status = status_of(row, now)
         if status == "expired":
-            raise api.DomainError("CLAIM_EXPIRED", "the claim deadline has passed", "input.drawId")
+            raise api.DomainError("EXPIRED", "the claim deadline has passed", "input.drawId")
         if status != "pending":
-            raise api.DomainError(
-                "ALREADY_CLAIMED", "this prize was already claimed", "input.drawId"
+            raise CODES.error(
+                "LOTTERY_ALREADY_CLAIMED", "this prize was already claimed", "input.drawId"
             )
         row.update_from_dict(
             {

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from yutang import api
 from yutang.plugins.lottery.activities import ineligible, member_facts, restricted
+from yutang.plugins.lottery.codes import CODES
 from yutang.plugins.lottery.models import (
     LotteryActivity,
     LotteryClaim,
@@ -79,9 +80,9 @@ async def _by_key(
 
 def _check_open(activity: LotteryActivity, now: datetime) -> None:
     if activity.stopped_at is not None or now >= activity.ends_at:
-        raise api.DomainError("ACTIVITY_ENDED", "this lucky draw has ended", "activityId")
+        raise api.DomainError("NOT_OPEN", "this lucky draw has ended", "activityId")
     if now < activity.starts_at:
-        raise api.DomainError("NOT_STARTED", "this lucky draw has not started yet", "activityId")
+        raise api.DomainError("NOT_OPEN", "this lucky draw has not started yet", "activityId")
 
 
 def _payment(activity: LotteryActivity, counter: LotteryCounter, free_today: int) -> str:
@@ -92,17 +93,17 @@ def _payment(activity: LotteryActivity, counter: LotteryCounter, free_today: int
         return "earned"
     if activity.points_per_draw:
         return "points"
-    raise api.DomainError("NO_DRAWS_LEFT", "no free or earned draws left", "activityId")
+    raise CODES.error("LOTTERY_NO_DRAWS_LEFT", "no free or earned draws left", "activityId")
 
 
 def _check_caps(activity: LotteryActivity, today: int, total: int) -> None:
     if activity.daily_cap is not None and today >= activity.daily_cap:
         raise api.DomainError(
-            "DAILY_CAP_REACHED", f"at most {activity.daily_cap} draws a day", "activityId"
+            "LIMIT_REACHED", f"at most {activity.daily_cap} draws a day", "activityId"
         )
     if activity.total_cap is not None and total >= activity.total_cap:
         raise api.DomainError(
-            "TOTAL_CAP_REACHED", f"at most {activity.total_cap} draws in all", "activityId"
+            "LIMIT_REACHED", f"at most {activity.total_cap} draws in all", "activityId"
         )
 
 

@@ -201,14 +201,13 @@ def contribution() -> api.GraphQLContribution:
         mutation=[
             api.mutation(
                 draw_lottery,
-                description="Draw once. Codes: NOT_STARTED, ACTIVITY_ENDED, NOT_ELIGIBLE, "
-                "DAILY_CAP_REACHED, TOTAL_CAP_REACHED, NO_DRAWS_LEFT, INSUFFICIENT_POINTS, "
-                "IDEMPOTENCY_KEY_REUSED.",
+                description="Draw once. Codes: NOT_OPEN, NOT_ELIGIBLE, LIMIT_REACHED (a day "
+                "or in all), LOTTERY_NO_DRAWS_LEFT, INSUFFICIENT_POINTS, IDEMPOTENCY_KEY_REUSED.",
             ),
             api.mutation(
                 claim_lottery_prize,
-                description="Claim a goods prize by its deadline. Codes: CLAIM_EXPIRED, "
-                "ALREADY_CLAIMED.",
+                description="Claim a goods prize by its deadline. Codes: EXPIRED, "
+                "LOTTERY_ALREADY_CLAIMED.",
             ),
         ],
     )

@@ -18,6 +18,7 @@ from yutang import api
 from yutang.plugins.pickup import checkout as _checkout
 from yutang.plugins.pickup import codes, handover
 from yutang.plugins.pickup.admin import contribution as admin_contribution
+from yutang.plugins.pickup.errors import CODES
 from yutang.plugins.pickup.settings import Settings
 from yutang.plugins.pickup.storefront import contribution as storefront_contribution
 
@@ -26,6 +27,12 @@ from yutang.plugins.pickup.storefront import contribution as storefront_contribu
 def yutang_models() -> str:
     """Store details, offered SKUs, slot usage, pickup orders, handovers, lookup counters."""
     return "yutang.plugins.pickup.models"
+
+
+@api.hookimpl
+def yutang_error_codes() -> api.ErrorCodes:
+    """The codes a pickup checkout and hand-over refuse with."""
+    return CODES
 
 
 @api.hookimpl

@@ -16,6 +16,7 @@ import msgspec
 from tortoise.expressions import F
 
 from yutang import api
+from yutang.plugins.pickup.errors import CODES
 from yutang.plugins.pickup.hours import SlotTime, find_slot
 from yutang.plugins.pickup.models import PickupOrder, PickupSlotUsage
 from yutang.plugins.pickup.settings import settings_of
@@ -93,8 +94,8 @@ async def _resolve(checkout: api.CheckoutContext) -> Choice:
     missing = (await missing_skus(tenant, found, (ln.sku_id for ln in checkout.lines)))[store_id]
     for ln in checkout.lines:
         if ln.sku_id in missing:
-            raise api.DomainError(
-                "NOT_OFFERED",
+            raise CODES.error(
+                "PICKUP_NOT_OFFERED",
                 f"{store.view.name} does not offer {ln.product_name} for pickup",
                 f"lines[{ln.index}].skuId",
             )
@@ -124,7 +125,7 @@ async def _slot(checkout: api.CheckoutContext, store: Store, key: str | None) ->
         tenant_id=tenant.id, store_id=store.view.id, starts_at=slot.starts_at
     )
     if usage is not None and usage.taken >= slot.capacity:
-        raise api.DomainError("SLOT_FULL", "this pickup slot is full", f"{AT}.slot")
+        raise CODES.error("PICKUP_SLOT_FULL", "this pickup slot is full", f"{AT}.slot")
     return slot
 
 
@@ -144,7 +145,7 @@ async def reserve(checkout: api.CheckoutContext, chosen: Choice, order_id: int) 
             taken__lt=slot.capacity,
         ).update(taken=F("taken") + 1)
         if not took:
-            raise api.DomainError("SLOT_FULL", "this pickup slot is full", f"{AT}.slot")
+            raise CODES.error("PICKUP_SLOT_FULL", "this pickup slot is full", f"{AT}.slot")
     await PickupOrder.create(
         tenant_id=tenant.id,
         order_id=order_id,

@@ -9,6 +9,7 @@ holds (a group-buy team not yet succeeded) still apply.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from tortoise.transactions import in_transaction
 from yutang import api
 from yutang.plugins.pickup.checkout import METHOD
 from yutang.plugins.pickup.codes import normalize
+from yutang.plugins.pickup.errors import CODES
 from yutang.plugins.pickup.models import PickupHandover, PickupLookupCount, PickupOrder
 from yutang.plugins.pickup.settings import settings_of
 
@@ -42,9 +44,11 @@ async def counted(
 ) -> T:
     """Count one code lookup, then run ``work``, in one transaction: the count commits even
     when ``work`` is refused (a wrong code must use up the limit), ``work``'s writes only
-    when it succeeds. Beyond the limit, RATE_LIMITED and nothing runs."""
+    when it succeeds. Beyond the limit, TOO_MANY_ATTEMPTS (``retryAfter``: the seconds
+    left in the current minute) and nothing runs."""
     limit = settings_of(tenant).lookups_per_minute
-    actor, window = actor_of(principal), api.now().replace(second=0, microsecond=0)
+    now = api.now()
+    actor, window = actor_of(principal), now.replace(second=0, microsecond=0)
     async with in_transaction():
         await PickupLookupCount.filter(tenant_id=tenant.id, actor=actor, window__lt=window).delete()
         await PickupLookupCount.bulk_create(
@@ -55,9 +59,8 @@ async def counted(
             tenant_id=tenant.id, actor=actor, window=window, count__lt=limit
         ).update(count=F("count") + 1)
         if not took:
-            raise api.DomainError(
-                "RATE_LIMITED", f"at most {limit} code lookups a minute; try again soon", "code"
-            )
+            left = (window + timedelta(minutes=1) - now).total_seconds()
+            raise api.TooManyAttempts(max(1, math.ceil(left)))
         try:
             async with in_transaction():  # a savepoint: a refusal undoes only the work
                 return await work()
@@ -87,16 +90,16 @@ async def find(
     """The pickup order with ``code`` and the caller's role, if they may act for its store."""
     row = await PickupOrder.get_or_none(tenant_id=tenant.id, code=normalize(code))
     if row is None:
-        raise api.DomainError("WRONG_CODE", "no pickup order has this code", "code")
+        raise api.DomainError("NOT_FOUND", "no pickup order has this code", "code")
     return row, await _authorize(tenant, principal, row.store_id)
 
 
 def _awaiting(row: PickupOrder) -> None:
     """Refuse a pickup order that is no longer waiting at the store."""
     if row.status == "picked_up":
-        raise api.DomainError("ALREADY_PICKED_UP", "this order was already picked up", "code")
+        raise CODES.error("PICKUP_ALREADY_PICKED_UP", "this order was already picked up", "code")
     if row.status != "awaiting":
-        raise api.DomainError("NOT_AWAITING_PICKUP", f"this pickup order is {row.status}", "code")
+        raise CODES.error("PICKUP_NOT_AWAITING", f"this pickup order is {row.status}", "code")
 
 
 async def _claim(row: PickupOrder, status: str) -> None:
@@ -113,9 +116,9 @@ async def _ready(tenant: api.TenantInfo, order_id: int) -> None:
     """Refuse an order that is not paid (and unfulfilled), or has a refund request open."""
     order = await api.order_view(tenant, order_id)
     if order.status != "paid":
-        raise api.DomainError("NOT_AWAITING_PICKUP", f"this order is {order.status}", "code")
+        raise CODES.error("PICKUP_NOT_AWAITING", f"this order is {order.status}", "code")
     if await api.orders_with_open_refunds(tenant, [order_id]):
-        raise api.DomainError("REFUND_OPEN", "a refund request for this order is open", "code")
+        raise CODES.error("PICKUP_REFUND_OPEN", "a refund request for this order is open", "code")
 
 
 async def verify(tenant: api.TenantInfo, principal: api.Principal, code: str) -> PickupOrder:
@@ -168,9 +171,9 @@ async def deadline(tenant: api.TenantInfo, payload: dict[str, Any]) -> None:
                 actor="job",
             )
     except api.DomainError as err:
-        if err.code in ("NOT_AWAITING_PICKUP", "ALREADY_PICKED_UP"):
+        if err.code in ("PICKUP_NOT_AWAITING", "PICKUP_ALREADY_PICKED_UP"):
             return
-        if err.code not in ("FULFILMENT_HELD", "REFUND_OPEN"):
+        if err.code not in ("FULFILMENT_HELD", "PICKUP_REFUND_OPEN"):
             raise
         later = api.now() + RETRY
         await api.schedule_job(

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from yutang import api
+from yutang.plugins.pickup.errors import CODES
 
 DAY_MINUTES = 24 * 60
 EARTH_RADIUS_M = 6_371_000
@@ -109,8 +110,8 @@ def find_slot(
     for slot in upcoming_slots(slots, closed_days, zone, now, days):
         if slot.key == text and not wanted.second and not wanted.microsecond:
             return slot
-    raise api.DomainError(
-        "SLOT_UNAVAILABLE", "this store has no such pickup slot open for booking", field
+    raise CODES.error(
+        "PICKUP_SLOT_UNAVAILABLE", "this store has no such pickup slot open for booking", field
     )
 
 

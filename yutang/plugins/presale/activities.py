@@ -86,7 +86,7 @@ async def create_presale(tenant: api.TenantInfo, data: PresaleInput) -> PresaleA
 async def cancel_presale(tenant: api.TenantInfo, activity_id: int) -> PresaleActivity:
     """Cancel a presale for good: no more deposits; a job cancels its unpaid orders and
     refunds every deposit whose balance is still due (orders paid in full, and deposits
-    already forfeited, stand)."""
+    already forfeited, stand). Cancelling again writes and schedules nothing."""
     async with in_transaction():
         cancelled = await PresaleActivity.filter(
             tenant_id=tenant.id, id=activity_id, cancelled_at__isnull=True

@@ -137,7 +137,7 @@ async def create_presale_activity(info: api.Info, input: PresaleIn) -> Payload:
 
 
 async def cancel_presale_activity(info: api.Info, id: strawberry.ID) -> Payload:
-    """Cancel a presale for good."""
+    """Cancel a presale for good. Cancelling again changes nothing."""
     ctx = info.context
 
     async def run() -> PresaleActivity:
@@ -159,7 +159,8 @@ def contribution() -> api.GraphQLContribution:
                 cancel_presale_activity,
                 name="cancelPresale",
                 description="Cancel a presale for good: unpaid orders are cancelled and "
-                "deposits whose balance is unpaid are refunded; orders paid in full stand.",
+                "deposits whose balance is unpaid are refunded; orders paid in full stand. "
+                "Cancelling again changes nothing.",
             ),
         ],
     )

@@ -33,13 +33,11 @@ ACTIVITY = "PresaleActivity"
 CODES = api.ErrorCodes(
     PLUGIN,
     {
-        "PRESALE_ALONE": "a presale order holds its one presale line only",
-        "PRESALE_NOT_OPEN": "deposits are not being taken for this presale now",
-        "PRESALE_SOLD_OUT": "every unit of this presale is taken",
-        "PRESALE_LIMIT_REACHED": "the member already holds the units allowed",
         "PRESALE_DEPOSIT_KEPT": "a deposit whose balance is unpaid is not refunded",
     },
 )
+"""Its one code of its own; every other refusal is a shared one (ORDER_ALONE, NOT_OPEN,
+NOT_APPLICABLE, LIMIT_EXCEEDED, LIMIT_REACHED, SOLD_OUT)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +117,7 @@ async def _resolve(checkout: api.CheckoutContext, line: api.CheckoutLine) -> Cla
     if len(checkout.lines) > 1:
         other = next(ln for ln in checkout.lines if ln is not line)
         raise CODES.error(
-            "PRESALE_ALONE",
+            "ORDER_ALONE",
             "a presale order holds its one presale line only; order this separately",
             f"lines[{other.index}]",
         )
@@ -129,10 +127,10 @@ async def _resolve(checkout: api.CheckoutContext, line: api.CheckoutLine) -> Cla
     if activity is None:
         raise api.NotFound("presale", f"{where}.activity.ref")
     if activity.sku_id != line.sku_id:
-        raise api.DomainError("NOT_IN_ACTIVITY", "this SKU is not that presale's", f"{where}.skuId")
+        raise CODES.error("NOT_APPLICABLE", "this SKU is not that presale's", f"{where}.skuId")
     if phase_of(activity, checkout.now) != "deposit":
         raise CODES.error(
-            "PRESALE_NOT_OPEN",
+            "NOT_OPEN",
             f"deposits are taken from {activity.deposit_starts_at.isoformat()} "
             f"to {activity.deposit_ends_at.isoformat()}",
             f"{where}.activity",
@@ -148,7 +146,7 @@ async def _resolve(checkout: api.CheckoutContext, line: api.CheckoutLine) -> Cla
 
 def _limit_reached(claim: Claim) -> api.DomainError:
     return CODES.error(
-        "PRESALE_LIMIT_REACHED",
+        "LIMIT_REACHED",
         f"you already hold the {claim.activity.member_limit} allowed in this presale "
         "(unpaid orders count)",
         f"lines[{claim.index}].quantity",
@@ -178,7 +176,7 @@ async def _reserve(checkout: api.CheckoutContext, claim: Claim, order_id: int) -
         reserved__lte=F("stock") - claim.quantity,
     ).update(reserved=F("reserved") + claim.quantity):
         raise CODES.error(
-            "PRESALE_SOLD_OUT", "every unit of this presale is taken", f"lines[{claim.index}]"
+            "SOLD_OUT", "every unit of this presale is taken", f"lines[{claim.index}]"
         )
     await PresaleOrder.create(
         tenant_id=tenant_id,

@@ -33,6 +33,12 @@ def yutang_models() -> str:
 
 
 @api.hookimpl
+def yutang_error_codes() -> api.ErrorCodes:
+    """No codes of its own: everything a seckill line is refused with is shared."""
+    return _checkout.CODES
+
+
+@api.hookimpl
 def yutang_settings_schema() -> type[msgspec.Struct]:
     """Defaults for new activities and the optional Redis gate."""
     return Settings

@@ -217,14 +217,13 @@ async def create_activity(tenant: api.TenantInfo, data: ActivityInput) -> Seckil
 
 async def stop_activity(tenant: api.TenantInfo, activity_id: int) -> SeckillActivity:
     """Stop an activity for good: its sessions stop selling at once; unpaid orders may
-    still be paid until their deadline."""
+    still be paid until their deadline. Stopping again writes nothing and returns the
+    activity as it is (``stopped_at`` keeps the first stop's time)."""
     async with in_transaction():
-        stopped = await SeckillActivity.filter(
+        await SeckillActivity.filter(
             tenant_id=tenant.id, id=activity_id, stopped_at__isnull=True
         ).update(stopped_at=api.now())
         activity = await SeckillActivity.get_or_none(tenant_id=tenant.id, id=activity_id)
         if activity is None:
             raise api.NotFound("seckill activity", "id")
-        if not stopped:
-            raise api.DomainError("ALREADY_STOPPED", "this activity was already stopped", "id")
     return activity

@@ -304,7 +304,8 @@ async def create_seckill_activity(info: api.Info, input: ActivityIn) -> Activity
 
 
 async def stop_seckill_activity(info: api.Info, id: strawberry.ID) -> ActivityPayload:
-    """Stop an activity for good; its sessions stop selling at once."""
+    """Stop an activity for good; its sessions stop selling at once. Stopping again
+    changes nothing."""
     ctx = info.context
 
     async def run() -> ActivityNode:
@@ -330,7 +331,8 @@ def contribution() -> api.GraphQLContribution:
             ),
             api.mutation(
                 stop_seckill_activity,
-                description="Stop an activity for good; its sessions stop selling at once.",
+                description="Stop an activity for good; its sessions stop selling at once. "
+                "Stopping again changes nothing.",
             ),
         ],
     )

@@ -32,6 +32,9 @@ from yutang.plugins.seckill.schedule import Slot, open_slot
 
 PLUGIN = "seckill"
 ITEM = "SeckillItem"
+CODES = api.ErrorCodes(PLUGIN, {})
+"""None of its own: a seckill line is refused with the shared codes only (NOT_APPLICABLE,
+NOT_OPEN, LIMIT_EXCEEDED, LIMIT_REACHED, SOLD_OUT)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +128,13 @@ async def resolve(
         if item is None:
             raise api.NotFound("seckill item", f"lines[{index}].activity.ref")
         if item.sku_id != sku_id:
-            raise api.DomainError(
-                "NOT_IN_SESSION", "this SKU is not in that seckill session", f"lines[{index}].skuId"
+            raise CODES.error(
+                "NOT_APPLICABLE", "this SKU is not in that seckill session", f"lines[{index}].skuId"
             )
         slot = open_slot(item.session, item.activity, tenant.zone, now)
         if slot is None:
-            raise api.DomainError(
-                "SESSION_NOT_OPEN",
+            raise CODES.error(
+                "NOT_OPEN",
                 "this seckill session is not open now",
                 f"lines[{index}].activity",
             )
@@ -202,7 +205,7 @@ def _named(found: list[Claim], refused: Refused) -> api.DomainError:
             f"that would take you past the {claim.quota_keys()[key]} allowed per member "
             f"{where(scope_of(key))} (unpaid orders count)"
         )
-    return api.DomainError(refused.code, message, f"lines[{claim.index}].quantity")
+    return CODES.error(refused.code, message, f"lines[{claim.index}].quantity")
 
 
 async def precheck(checkout: api.CheckoutContext, found: list[Claim]) -> None:
