@@ -1,4 +1,4 @@
-"""A schema's ``ErrorCode`` enum: the core's codes and those its plugins declare.
+"""A schema's ``ErrorCode`` enum: the core's codes and those installed plugins declare.
 
 ``UserError.code`` is typed with it, so frontend codegen gets the codes a tenant's
 schema can answer with. A code nobody declared (a plugin's bug: ``CODES.error`` refuses
@@ -26,13 +26,13 @@ DESCRIPTION = (
 
 
 def declared(plugins: PluginSet) -> dict[str, str]:
-    """Code → meaning: the core's, then the set's plugins' in name order."""
+    """Code → meaning: the core's, then every installed plugin's in name order. Not only
+    the set's: a plugin the tenant disabled still answers for the orders it took part in
+    (a refund policy), and its code must reach the client as it is."""
     codes = dict(CORE)
     registry = plugins.registry
-    for name in sorted(plugins.names):
-        info = registry.plugins.get(name)
-        if info is not None:
-            codes.update(info.error_codes)
+    for name in sorted(registry.plugins):
+        codes.update(registry.plugins[name].error_codes)
     return codes
 
 
