@@ -11,21 +11,11 @@ Each instalment has at most one open payment attempt at a time
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import msgspec
-
 from yutang.core import clock
 from yutang.core.contract import Instalment as Planned
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.models import Instalment, Order
-
-
-def planned(quote: Mapping[str, Any]) -> list[Planned]:
-    """The payment plan of an order's stored quote (empty when paid at once)."""
-    return msgspec.convert(quote.get("instalments") or [], list[Planned])
 
 
 def has_plan(order: Order) -> bool:
@@ -54,11 +44,6 @@ async def create(tenant: TenantInfo, order: Order, plan: list[Planned]) -> None:
             for i, part in enumerate(plan)
         ]
     )
-
-
-async def of_order(tenant: TenantInfo, order_id: int) -> list[Instalment]:
-    """An order's instalments in order."""
-    return await Instalment.filter(tenant_id=tenant.id, order_id=order_id).order_by("position")
 
 
 async def payable(tenant: TenantInfo, order: Order) -> Instalment:

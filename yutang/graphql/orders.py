@@ -12,6 +12,7 @@ from tortoise.queryset import QuerySet
 
 from yutang.core.contract import Quote as CoreQuote
 from yutang.core.contract import TenantInfo
+from yutang.core.instalments import has_plan
 from yutang.core.models import Instalment as InstalmentRow
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel
@@ -253,7 +254,7 @@ def order_node(tenant: TenantInfo, o: OrderRow) -> Order:
         id=gid("Order", o.id),
         pk=o.id,
         tenant_id=tenant.id,
-        in_parts=bool(o.quote.get("instalments")),
+        in_parts=has_plan(o),
         number=o.number,
         status=o.status,
         subtotal=Money.of(o.subtotal, cur),
