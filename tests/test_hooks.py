@@ -38,7 +38,7 @@ from yutang.core.clock import FrozenClock
 from yutang.core.config import validate_settings
 from yutang.core.db import apps_config
 from yutang.core.errors import ConfigError
-from yutang.core.models import Job, Member, Order, OrderLine, Payment, Refund, Sku, Tenant
+from yutang.core.models import Job, Member, Order, OrderLine, Payment, Refund, Sku, Store, Tenant
 from yutang.core.plugins import PluginRegistry
 from yutang.core.runtime import Runtime
 from yutang.core.worker import Worker
@@ -774,7 +774,7 @@ async def test_the_activitys_and_the_methods_holds_refuse_fulfilment(
 # --- fulfilment method -------------------------------------------------------------------------
 
 
-@covers("method.resolve", "method.fee", "method.needs_address")
+@covers("method.resolve", "method.fee", "method.needs_address", "method.store_of")
 async def test_the_chosen_method_resolves_charges_its_fee_and_decides_on_the_address(
     me: GraphQLClient, make_product: Make, plugins: Plugins
 ) -> None:
@@ -796,6 +796,12 @@ async def test_the_chosen_method_resolves_charges_its_fee_and_decides_on_the_add
     _, order_id = await placed(me, line(sku), fulfilment="hooksship")
     order = await Order.get(id=order_id)
     assert (order.fulfilment, order.address, order.fees) == ("hooksship", None, 300)
+    assert order.store_id is None  # the shop's own order
+    store = await Store.create(tenant_id=order.tenant_id, name="东门店")
+    hooks.store = store.id
+    _, order_id = await placed(me, line(sku), fulfilment="hooksship", idempotencyKey="k2")
+    assert (await Order.get(id=order_id)).store_id == store.id  # its staff act on it
+    assert hooks.seen("method.store_of")[-1] == {"choice": hooks.choices[-1]}
 
 
 # --- query ---------------------------------------------------------------------------------

@@ -619,6 +619,26 @@ async def test_a_clerk_of_the_orders_store_verifies_once_and_completes_the_order
     assert (await Order.get(id=pk(order_id))).completed_at is not None
 
 
+ORDERS = "{ orders { edges { node { id } } } }"
+ORDER = "query($id: ID!) { order(id: $id) { id } }"
+
+
+async def test_a_clerk_sees_and_hands_over_only_their_own_stores_orders(
+    admin: GraphQLClient, shop: dict[str, Any], worker: Worker
+) -> None:
+    at_a, _ = await paid_order(shop["me"], shop["skus"][:1], shop["a"], "scope-a", worker)
+    at_b, _ = await paid_order(shop["me"], shop["skus"][:1], shop["b"], "scope-b", worker)
+    assert await Order.filter(store_id=pk(shop["a"])).count() == 1
+    clerk = shop["clerk_a"]
+    listed = (await clerk(ORDERS))["orders"]["edges"]
+    assert [e["node"]["id"] for e in listed] == [at_a]
+    assert (await clerk(ORDER, {"id": at_a}))["order"] == {"id": at_a}
+    assert (await clerk(ORDER, {"id": at_b}))["order"] is None
+    refused = (await clerk(FULFIL, {"o": at_b}))["fulfilOrder"]["errors"]
+    assert [e["code"] for e in refused] == ["FORBIDDEN"]
+    assert len((await admin(ORDERS))["orders"]["edges"]) == 2
+
+
 async def test_another_stores_clerk_a_member_and_anonymous_callers_are_refused(
     shop: dict[str, Any], admin: GraphQLClient, worker: Worker, make_tenant: MakeTenant
 ) -> None:

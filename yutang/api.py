@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from strawberry.extensions import FieldExtension
 from strawberry.types.field import StrawberryField
 
-from yutang.core.auth import Principal, authorize
+from yutang.core.auth import Principal
 from yutang.core.clock import now
 from yutang.core.contract import (
     Activity,
@@ -71,8 +72,10 @@ from yutang.core.views import (
     staff_role,
     store_views,
 )
+from yutang.graphql import permissions
 from yutang.graphql.context import Context
 from yutang.graphql.ids import from_global, pk_of, to_global
+from yutang.graphql.permissions import ANY_STAFF, Requires
 from yutang.graphql.types import Connection, Node, UserError, after_pk, connection, keyset_page
 from yutang.graphql.types import Money as MoneyType
 
@@ -80,19 +83,41 @@ Info = strawberry.Info[Context, None]
 
 
 def field(
-    resolver: Callable[..., Any], *, name: str | None = None, description: str | None = None
+    resolver: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    permission: str | None = None,
 ) -> StrawberryField:
-    """A GraphQL field for a contribution, named after its resolver unless ``name``."""
-    f: StrawberryField = strawberry.field(resolver=resolver, name=name, description=description)
+    """A GraphQL field for a contribution, named after its resolver unless ``name``.
+
+    An admin field names the ``permission`` it requires (declared in
+    ``yutang_permissions``), checked before the resolver runs; the admin schema refuses a
+    field without one. ``api.ANY_STAFF`` lets any of the tenant's staff in."""
+    extensions: list[FieldExtension] = [] if permission is None else [Requires(permission)]
+    f: StrawberryField = strawberry.field(
+        resolver=resolver, name=name, description=description, extensions=extensions
+    )
     f.python_name = resolver.__name__
     return f
 
 
 def mutation(
-    resolver: Callable[..., Any], *, name: str | None = None, description: str | None = None
+    resolver: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    permission: str | None = None,
 ) -> StrawberryField:
-    """A GraphQL mutation field for a contribution."""
-    f: StrawberryField = strawberry.mutation(resolver=resolver, name=name, description=description)
+    """A GraphQL mutation field for a contribution; an admin mutation names its
+    ``permission`` as :func:`field` does, and each one that goes through is written to
+    the audit log."""
+    extensions: list[FieldExtension] = (
+        [] if permission is None else [Requires(permission, audited=True)]
+    )
+    f: StrawberryField = strawberry.mutation(
+        resolver=resolver, name=name, description=description, extensions=extensions
+    )
     f.python_name = resolver.__name__
     return f
 
@@ -107,16 +132,34 @@ async def first_answer(tenant: TenantInfo, hook: str, /, **kwargs: Any) -> Any:
 async def require_permission(info: Info, permission: str) -> Principal:
     """The caller if they hold ``permission`` (declared in ``yutang_permissions``).
 
-    Operators and owners always do; other staff by their role; anyone else gets
-    UNAUTHENTICATED or FORBIDDEN. An undeclared permission raises LookupError (a bug).
-    """
-    ctx = info.context
-    return await authorize(
-        ctx.runtime.registry.permissions, ctx.tenant.id, await ctx.principal(), permission
-    )
+    The field's own permission is checked before its resolver runs; call this for a
+    second one. Anyone else gets UNAUTHENTICATED or FORBIDDEN; an undeclared permission
+    raises LookupError (a bug)."""
+    await permissions.require(info.context, permission)
+    return await _caller(info)
+
+
+async def require_store(info: Info, permission: str, store_id: int | None) -> Principal:
+    """The caller if they hold ``permission`` for an object of ``store_id`` (None: of no
+    store): a role bound to its stores, as a clerk is, reaches its own stores only."""
+    await permissions.require_store(info.context, permission, store_id)
+    return await _caller(info)
+
+
+async def _caller(info: Info) -> Principal:
+    principal = await info.context.principal()
+    assert principal is not None, "permissions are held by a caller"
+    return principal
+
+
+async def store_scope(info: Info, permission: str) -> frozenset[int] | None:
+    """The stores whose objects the caller reaches through ``permission`` (a list of
+    them filters on these), or None for every store and none."""
+    return await permissions.store_scope(info.context, permission)
 
 
 __all__ = [
+    "ANY_STAFF",
     "Activity",
     "ActivityRef",
     "Capture",
@@ -195,10 +238,12 @@ __all__ = [
     "product_views",
     "refund_order",
     "require_permission",
+    "require_store",
     "revoke_reward",
     "schedule_job",
     "sku_summaries",
     "staff_role",
+    "store_scope",
     "store_views",
     "to_global",
 ]

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import os
 import secrets
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,8 +15,6 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock
-from yutang.core.contract import Permission
-from yutang.core.errors import DomainError, Forbidden
 from yutang.core.expiry import schedule_purge
 from yutang.core.models import AuthToken
 from yutang.core.sql import Statement, moment
@@ -144,29 +141,3 @@ async def principal_for(token: str) -> Principal | None:
     return Principal(
         kind=row["kind"], id=row["subject_id"], tenant_id=row["tenant_id"], role=row["role"]
     )
-
-
-async def authorize(
-    permissions: Mapping[str, Permission],
-    tenant_id: int,
-    principal: Principal | None,
-    name: str,
-) -> Principal:
-    """``principal`` if it holds permission ``name`` in this tenant.
-
-    UNAUTHENTICATED for anonymous callers, members and another tenant's staff, FORBIDDEN
-    for staff whose role lacks it; an undeclared permission is a bug (LookupError), never
-    a silent pass.
-    """
-    permission = permissions.get(name)
-    if permission is None:
-        raise LookupError(f"no plugin declares the permission {name!r}")
-    if principal is None or principal.kind == "member":
-        raise DomainError("UNAUTHENTICATED", "log in as staff first")
-    if principal.kind == "operator":
-        return principal
-    if principal.tenant_id != tenant_id:
-        raise DomainError("UNAUTHENTICATED", "log in as staff first")
-    if principal.role != "owner" and principal.role not in permission.roles:
-        raise Forbidden(f"needs permission {name}")
-    return principal

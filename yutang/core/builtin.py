@@ -16,6 +16,7 @@ from yutang.core.contract import (
     FulfilmentMethod,
     JobHandler,
     PaymentProvider,
+    Permission,
     PriceStep,
     Reward,
     RewardKind,
@@ -29,8 +30,15 @@ from yutang.core.hookspecs import hookimpl
 from yutang.core.members import change_points, revoke_points
 from yutang.core.money import apportion, format_money, percent_of
 from yutang.core.payments import DevProvider
+from yutang.core.permissions import CORE_PERMISSIONS
 from yutang.core.settings_core import CoreSettings, core_settings
 from yutang.core.verification import DevProvider as DevCodes
+
+
+@hookimpl
+def yutang_permissions() -> list[Permission]:
+    """The core's admin permissions (``yutang.core.permissions``)."""
+    return list(CORE_PERMISSIONS)
 
 
 @hookimpl

@@ -64,6 +64,7 @@ CORE_ONLY: Mapping[str, str] = MappingProxyType(
         "PAYMENT_EXPIRED": "the time to pay has run out",
         "PHONE_TAKEN": "that phone number is already registered",
         "PRICE_CHANGED": "the price moved since the quote the client saw; the new one is sent",
+        "ROLE_IN_USE": "staff still hold this role: give them another one first",
         "SLUG_TAKEN": "that tenant slug exists",
         "TENANT_SUSPENDED": "the shop is suspended",
         "UNAVAILABLE": "the product is not on sale",

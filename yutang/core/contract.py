@@ -43,20 +43,28 @@ ChoiceT = TypeVar("ChoiceT")
 
 
 ROLES = ("owner", "manager", "clerk")
-"""The staff roles of a tenant (a clerk works at stores)."""
+"""The built-in staff roles of a tenant. An owner holds every permission; a manager and a
+clerk hold what each permission grants them by default, a clerk only at their own stores.
+An owner may add roles of their own (``core.roles``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Permission:
-    """A permission a plugin declares, ``<plugin>.<what>``, and the staff roles holding it.
+    """A permission the core or a plugin declares, ``<plugin>.<what>``, and the built-in
+    roles holding it by default.
 
-    ``roles`` are the roles granted it by default, among owner, manager and clerk (a store
-    clerk); platform operators and owners hold every permission whatever the list says.
+    ``roles`` are among manager and clerk (``owner`` is accepted and changes nothing:
+    owners and platform operators hold every permission). ``store_scoped`` says it acts on
+    objects that belong to a store (a pickup order): a role bound to its stores, as a clerk
+    is, exercises it there only. A permission that is not ``grantable`` is the owner's
+    alone: no role an owner makes can hold it (managing staff, reading the audit log).
     """
 
     name: str
     description: str
     roles: tuple[str, ...] = ("owner", "manager")
+    store_scoped: bool = False
+    grantable: bool = True
 
 
 class ErrorCodes:
@@ -967,6 +975,22 @@ class FulfilmentMethod(Protocol[ChoiceT]):
                     return False
         """
         return False
+
+    def store_of(self, choice: ChoiceT) -> int | None:
+        """The store the order belongs to, whose staff act on it (a pickup store); a
+        role bound to its stores reaches no order of None (the shop's). Default: None.
+
+        Kind: in-transaction (pure).
+
+        Example::
+
+            class Locker(api.FulfilmentMethod[int]):
+                name, label = "locker", "快递柜"
+
+                def store_of(self, choice):
+                    return choice  # the store whose locker it is
+        """
+        return None
 
     async def fee(self, draft: Draft, choice: ChoiceT) -> None:
         """Stage FEES, before the fee steps: charge what the method costs with

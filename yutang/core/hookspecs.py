@@ -385,11 +385,13 @@ def yutang_verification_providers() -> list[VerificationProvider] | None:
 
 @hookspec(firstresult=True)
 def yutang_permissions() -> list[Permission] | None:
-    """Return the permissions this plugin's admin resolvers require, or None.
+    """Return the permissions this plugin's admin fields require, or None.
 
     Kind: registration. Each is ``api.Permission("<plugin>.<what>", description, roles)``,
-    ``roles`` the staff roles (owner, manager, clerk) granted it by default; operators and
-    owners hold every permission. A resolver checks one with ``api.require_permission``.
+    ``roles`` the built-in roles (manager, clerk) holding it by default; operators and
+    owners hold every permission, and a role an owner makes holds what they chose.
+    ``store_scoped=True`` limits a store-bound role to its own stores' objects. An admin
+    field names one with ``api.field(..., permission=...)``, checked before its resolver.
 
     Example::
 

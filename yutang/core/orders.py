@@ -202,6 +202,7 @@ async def _create_order(tenant: TenantInfo, member_id: int, resolved: Resolved) 
         plugins=sorted(tenant.plugins),
         extensions={k: msgspec.to_builtins(v) for k, v in checkout.extensions.items()},
         fulfilment=checkout.fulfilment,
+        store_id=resolved.chosen.method.store_of(resolved.chosen.choice),
         address=msgspec.to_builtins(checkout.destination) if checkout.destination else None,
         payment_deadline=deadline,
     )

@@ -317,7 +317,8 @@ class PluginRegistry:
             if not isinstance(perm, Permission):
                 raise ConfigError(f"plugin {name!r}: permissions must be api.Permission")
             prefix, _, what = perm.name.partition(".")
-            if prefix != name or not what.isidentifier() or what != what.lower():
+            parts = what.split(".")
+            if prefix != name or not all(p.isidentifier() and p == p.lower() for p in parts):
                 raise ConfigError(
                     f"plugin {name!r}: permission {perm.name!r} must look like {name}.what"
                 )

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from yutang.core import auth
-from yutang.core.contract import ROLES
+from yutang.core import auth, roles
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.models import Staff
 
@@ -49,10 +48,9 @@ async def set_active(tenant_id: int, staff_id: int, active: bool) -> Staff:
 
 
 async def set_role(tenant_id: int, staff_id: int, role: str) -> Staff:
-    """Give a staff member another role (owner, manager or clerk)."""
-    if role not in ROLES:
-        raise DomainError("INVALID", f"role must be one of {', '.join(ROLES)}", "role")
+    """Give a staff member another role: built in or one the owner made."""
     async with in_transaction():
+        await roles.check_role(tenant_id, role)
         staff = await _locked(tenant_id, staff_id)
         if role != "owner":
             await _keep_an_owner(tenant_id, staff)

@@ -10,10 +10,9 @@ import msgspec
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from yutang.core import auth
+from yutang.core import auth, roles
 from yutang.core.accounts import checked_password
 from yutang.core.config import merge_settings, validate_settings
-from yutang.core.contract import ROLES
 from yutang.core.errors import ConfigError, DomainError, NotFound
 from yutang.core.inputs import bounded
 from yutang.core.models import Operator, Staff, Tenant
@@ -129,9 +128,8 @@ def _check_username(username: str, field: str) -> None:
 async def create_staff(
     tenant_id: int, username: str, password: str, role: str, name: str = ""
 ) -> Staff:
-    """A staff member of a tenant with one of the roles owner, manager, clerk."""
-    if role not in ROLES:
-        raise DomainError("INVALID", f"role must be one of {', '.join(ROLES)}", "role")
+    """A staff member of a tenant with a built-in role or one the owner made."""
+    await roles.check_role(tenant_id, role)
     _check_username(username, "username")
     checked_password(password, "password")
     bounded(name, "name", 100)

@@ -20,6 +20,7 @@ from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.orders import member_nodes
 from yutang.graphql.payloads import AuthPayload, attempt
+from yutang.graphql.permissions import ANYONE, admin_mutation
 from yutang.graphql.types import UserError
 
 Info = strawberry.Info[Context, None]
@@ -213,9 +214,10 @@ class MemberAccountMutation:
 
 @strawberry.type
 class StaffAccountMutation:
-    @strawberry.mutation(
+    @admin_mutation(
+        ANYONE,
         description="Log in as staff of this tenant; failed attempts are limited per "
-        "username and per client address."
+        "username and per client address.",
     )
     async def staff_login(self, info: Info, username: str, password: str) -> TokenPayload:
         ctx = info.context
@@ -229,7 +231,7 @@ class StaffAccountMutation:
         result, errors = await attempt(run)
         return result or TokenPayload(errors=errors)
 
-    @strawberry.mutation(description="Log in as a platform operator.")
+    @admin_mutation(ANYONE, description="Log in as a platform operator.")
     async def operator_login(self, info: Info, username: str, password: str) -> TokenPayload:
         ctx = info.context
 
@@ -242,13 +244,14 @@ class StaffAccountMutation:
         result, errors = await attempt(run)
         return result or TokenPayload(errors=errors)
 
-    @strawberry.mutation(description="End the session of the token this request carries.")
+    @admin_mutation(ANYONE, description="End the session of the token this request carries.")
     async def logout(self, info: Info) -> LogoutPayload:
         return await _logout(info.context, "staff", "operator")
 
-    @strawberry.mutation(
+    @admin_mutation(
+        ANYONE,
         description="Change the caller's password (staff or operator); their other "
-        "sessions end at once."
+        "sessions end at once.",
     )
     async def change_password(
         self, info: Info, current_password: str, new_password: str

@@ -19,11 +19,19 @@ from yutang.core.models import Refund as RefundRow
 from yutang.core.orders import TRANSITIONS
 from yutang.graphql import catalog
 from yutang.graphql.accounts import StaffAccountMutation
-from yutang.graphql.context import MANAGERS, Context
+from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
 from yutang.graphql.orders import Order, member_nodes, order_node, order_page
 from yutang.graphql.payloads import OrderPayload, RefundPayload, attempt
+from yutang.graphql.permissions import (
+    OPERATORS,
+    admin_field,
+    admin_mutation,
+    reach_order,
+    store_scope,
+)
+from yutang.graphql.roles import RolesMutation, RolesQuery
 from yutang.graphql.shipping import ShippingMutation, ShippingQuery
 from yutang.graphql.staff import StaffMember, StaffMutation, StaffPayload, staff_nodes
 from yutang.graphql.storefront import refund_node
@@ -199,52 +207,52 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
 
 
 @strawberry.type(name="Query")
-class AdminQuery(ShippingQuery):
-    @strawberry.field(description="Every product, published or not.")
+class AdminQuery(ShippingQuery, RolesQuery):
+    @admin_field("core.catalog.view", description="Every product, published or not.")
     async def products(
         self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
     ) -> Connection[Product]:
-        await info.context.staff()
         return await catalog.product_page(
             info.context.tenant, first, after, published_only=False, search=search
         )
 
-    @strawberry.field
+    @admin_field("core.catalog.view")
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
-        await info.context.staff()
         return await catalog.one_product(
             info.context.tenant, pk_of(id, "Product"), published_only=False
         )
 
-    @strawberry.field
+    @admin_field("core.catalog.view")
     async def categories(self, info: Info) -> list[Category]:
-        await info.context.staff()
         return await catalog.categories(info.context.tenant)
 
-    @strawberry.field(description="Orders, newest first, optionally by status.")
+    @admin_field("core.orders.view", description="Orders, newest first, optionally by status.")
     async def orders(
         self, info: Info, first: int = 20, after: str | None = None, status: str | None = None
     ) -> Connection[Order]:
         ctx = info.context
-        await ctx.staff()
         query = OrderRow.filter(tenant_id=ctx.tenant.id)
+        stores = await store_scope(ctx, "core.orders.view")
+        if stores is not None:
+            query = query.filter(store_id__in=sorted(stores) or [0])
         if status:
             query = query.filter(status=one_of(status, TRANSITIONS, "status"))
         return await order_page(ctx.tenant, query, first, after)
 
-    @strawberry.field
+    @admin_field("core.orders.view")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         ctx = info.context
-        await ctx.staff()
         row = await OrderRow.get_or_none(tenant_id=ctx.tenant.id, id=pk_of(id, "Order"))
-        return order_node(ctx.tenant, row) if row else None
+        stores = await store_scope(ctx, "core.orders.view")
+        if row is None or (stores is not None and row.store_id not in stores):
+            return None
+        return order_node(ctx.tenant, row)
 
-    @strawberry.field
+    @admin_field("core.members.view")
     async def members(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[Member]:
         ctx = info.context
-        await ctx.staff(*MANAGERS)
         return await keyset_page(
             MemberRow.filter(tenant_id=ctx.tenant.id),
             first,
@@ -253,40 +261,39 @@ class AdminQuery(ShippingQuery):
             newest_first=False,
         )
 
-    @strawberry.field
+    @admin_field("core.staff.view")
     async def staff(self, info: Info) -> list[StaffMember]:
         ctx = info.context
-        await ctx.staff(*MANAGERS)
         rows = await Staff.filter(tenant_id=ctx.tenant.id).order_by("id")
         return await staff_nodes(ctx.tenant.id, rows)
 
-    @strawberry.field
+    @admin_field("core.shop.view")
     async def stores(self, info: Info) -> list[StoreNode]:
         ctx = info.context
-        await ctx.staff()
         rows = await Store.filter(tenant_id=ctx.tenant.id).order_by("id")
         return [StoreNode(id=gid("Store", s.id), name=s.name, address=s.address) for s in rows]
 
-    @strawberry.field
+    @admin_field("core.shop.view")
     async def member_levels(self, info: Info) -> list[MemberLevelNode]:
         ctx = info.context
-        await ctx.staff()
         rows = await MemberLevel.filter(tenant_id=ctx.tenant.id).order_by("min_spend")
         return [
             MemberLevelNode(name=r.name, min_spend=r.min_spend, discount_percent=r.discount_percent)
             for r in rows
         ]
 
-    @strawberry.field(description="This tenant: profile, enabled plugins, effective settings.")
+    @admin_field(
+        "core.shop.manage", description="This tenant: profile, enabled plugins, effective settings."
+    )
     async def tenant(self, info: Info) -> TenantNode:
         ctx = info.context
-        await ctx.staff(*MANAGERS)
         return tenant_node(ctx, await Tenant.get(id=ctx.tenant.id))
 
-    @strawberry.field(description="Installed plugins and whether this tenant enables them.")
+    @admin_field(
+        "core.shop.manage", description="Installed plugins and whether this tenant enables them."
+    )
     async def plugins(self, info: Info) -> list[InstalledPlugin]:
         ctx = info.context
-        await ctx.staff(*MANAGERS)
         return [
             InstalledPlugin(
                 name=p.name,
@@ -298,35 +305,32 @@ class AdminQuery(ShippingQuery):
             if p.name != "core"
         ]
 
-    @strawberry.field(description="Every tenant (platform operators only).")
+    @admin_field(OPERATORS, description="Every tenant (platform operators only).")
     async def tenants(self, info: Info) -> list[TenantNode]:
         ctx = info.context
-        await ctx.operator()
         return [tenant_node(ctx, t) for t in await Tenant.all().order_by("id")]
 
 
 @strawberry.type(name="Mutation")
-class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
-    @strawberry.mutation
+class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation, RolesMutation):
+    @admin_mutation("core.catalog.manage")
     async def create_product(self, info: Info, input: ProductInput) -> ProductPayload:
         ctx = info.context
 
         async def run() -> Product:
-            await ctx.staff(*MANAGERS)
             row = await core_catalog.save_product(ctx.tenant, product_data(input))
             return await _product(ctx, row.id)
 
         product, errors = await attempt(run)
         return ProductPayload(product=product, errors=errors)
 
-    @strawberry.mutation
+    @admin_mutation("core.catalog.manage")
     async def update_product(
         self, info: Info, id: strawberry.ID, input: ProductInput
     ) -> ProductPayload:
         ctx = info.context
 
         async def run() -> Product:
-            await ctx.staff(*MANAGERS)
             row = await core_catalog.save_product(
                 ctx.tenant, product_data(input), pk_of(id, "Product")
             )
@@ -335,26 +339,24 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         product, errors = await attempt(run)
         return ProductPayload(product=product, errors=errors)
 
-    @strawberry.mutation
+    @admin_mutation("core.catalog.manage")
     async def delete_product(self, info: Info, id: strawberry.ID) -> DeletePayload:
         ctx = info.context
 
         async def run() -> bool:
-            await ctx.staff(*MANAGERS)
             await core_catalog.delete_product(ctx.tenant, pk_of(id, "Product"))
             return True
 
         done, errors = await attempt(run)
         return DeletePayload(deleted=bool(done), errors=errors)
 
-    @strawberry.mutation
+    @admin_mutation("core.catalog.manage")
     async def update_sku(
         self, info: Info, id: strawberry.ID, price: int | None = None, specs: JSON | None = None
     ) -> SkuPayload:
         ctx = info.context
 
         async def run() -> Sku:
-            await ctx.staff(*MANAGERS)
             spec_map = None if specs is None else convert(specs, dict[str, str], "specs")
             row = await core_catalog.update_sku(ctx.tenant, pk_of(id, "Sku"), price, spec_map)
             product = await _product(ctx, row.product_id)
@@ -363,12 +365,13 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         sku, errors = await attempt(run)
         return SkuPayload(sku=sku, errors=errors)
 
-    @strawberry.mutation(description="Add (or, with a negative delta, remove) stock.")
+    @admin_mutation(
+        "core.catalog.manage", description="Add (or, with a negative delta, remove) stock."
+    )
     async def adjust_stock(self, info: Info, sku_id: strawberry.ID, delta: int) -> SkuPayload:
         ctx = info.context
 
         async def run() -> Sku:
-            await ctx.staff(*MANAGERS)
             row = await core_catalog.adjust_stock(ctx.tenant, pk_of(sku_id, "Sku", "skuId"), delta)
             product = await _product(ctx, row.product_id)
             return next(s for s in product.skus if s.pk == row.id)
@@ -376,7 +379,7 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         sku, errors = await attempt(run)
         return SkuPayload(sku=sku, errors=errors)
 
-    @strawberry.mutation
+    @admin_mutation("core.catalog.manage")
     async def save_category(
         self,
         info: Info,
@@ -387,7 +390,6 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         ctx = info.context
 
         async def run() -> Category:
-            await ctx.staff(*MANAGERS)
             row = await core_catalog.save_category(
                 ctx.tenant,
                 name,
@@ -399,80 +401,85 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         category, errors = await attempt(run)
         return CategoryPayload(category=category, errors=errors)
 
-    @strawberry.mutation
+    @admin_mutation("core.catalog.manage")
     async def delete_category(self, info: Info, id: strawberry.ID) -> DeletePayload:
         ctx = info.context
 
         async def run() -> bool:
-            await ctx.staff(*MANAGERS)
             await core_catalog.delete_category(ctx.tenant, pk_of(id, "Category"))
             return True
 
         done, errors = await attempt(run)
         return DeletePayload(deleted=bool(done), errors=errors)
 
-    @strawberry.mutation(description="Mark a paid order shipped/handed over.")
+    @admin_mutation("core.orders.ship", description="Mark a paid order shipped/handed over.")
     async def fulfil_order(self, info: Info, order_id: strawberry.ID) -> OrderPayload:
         ctx = info.context
 
         async def run() -> OrderRow:
-            await ctx.staff()
-            return await fulfilment.fulfil_order(ctx.tenant, pk_of(order_id, "Order", "orderId"))
+            pk = pk_of(order_id, "Order", "orderId")
+            await reach_order(ctx, "core.orders.ship", pk)
+            return await fulfilment.fulfil_order(ctx.tenant, pk)
 
         row, errors = await attempt(run)
         return OrderPayload(order=order_node(ctx.tenant, row) if row else None, errors=errors)
 
-    @strawberry.mutation(description="Refund lines (all when none are given); idempotent.")
+    @admin_mutation(
+        "core.orders.refund", description="Refund lines (all when none are given); idempotent."
+    )
     async def refund_order(self, info: Info, input: RefundRequestInput) -> RefundPayload:
         ctx = info.context
 
         async def run() -> RefundRow:
-            staff = await ctx.staff(*MANAGERS)
-            actor = f"{staff.kind}:{staff.id}"
-            return await refunds.refund_now(ctx.tenant, actor, refund_data(input))
+            staff = await ctx.principal()
+            assert staff is not None
+            data = refund_data(input)
+            await reach_order(ctx, "core.orders.refund", data.order_id)
+            return await refunds.refund_now(ctx.tenant, f"{staff.kind}:{staff.id}", data)
 
         row, errors = await attempt(run)
         return RefundPayload(
             refund=refund_node(ctx.tenant.currency, row) if row else None, errors=errors
         )
 
-    @strawberry.mutation(description="Approve or reject a member's refund request.")
+    @admin_mutation(
+        "core.orders.refund", description="Approve or reject a member's refund request."
+    )
     async def decide_refund(
         self, info: Info, refund_id: strawberry.ID, approve: bool
     ) -> RefundPayload:
         ctx = info.context
 
         async def run() -> RefundRow:
-            await ctx.staff(*MANAGERS)
-            return await refunds.decide_refund(
-                ctx.tenant, pk_of(refund_id, "Refund", "refundId"), approve
-            )
+            pk = pk_of(refund_id, "Refund", "refundId")
+            order = await RefundRow.filter(tenant_id=ctx.tenant.id, id=pk).values_list("order_id")
+            if order:
+                await reach_order(ctx, "core.orders.refund", order[0][0])
+            return await refunds.decide_refund(ctx.tenant, pk, approve)
 
         row, errors = await attempt(run)
         return RefundPayload(
             refund=refund_node(ctx.tenant.currency, row) if row else None, errors=errors
         )
 
-    @strawberry.mutation
+    @admin_mutation("core.staff.manage")
     async def create_staff(
         self, info: Info, username: str, password: str, role: str, name: str = ""
     ) -> StaffPayload:
         ctx = info.context
 
         async def run() -> StaffMember:
-            await ctx.staff("owner")
             row = await tenants.create_staff(ctx.tenant.id, username, password, role, name)
             return (await staff_nodes(ctx.tenant.id, [row]))[0]
 
         staff, errors = await attempt(run)
         return StaffPayload(staff=staff, errors=errors)
 
-    @strawberry.mutation
+    @admin_mutation("core.shop.manage")
     async def create_store(self, info: Info, name: str, address: str = "") -> StorePayload:
         ctx = info.context
 
         async def run() -> StoreNode:
-            await ctx.staff(*MANAGERS)
             if not name.strip():
                 raise DomainError("INVALID", "a store needs a name", "name")
             bounded(name, "name", 200)
@@ -483,14 +490,13 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         store, errors = await attempt(run)
         return StorePayload(store=store, errors=errors)
 
-    @strawberry.mutation(description="Make a staff member belong to a store.")
+    @admin_mutation("core.shop.manage", description="Make a staff member belong to a store.")
     async def assign_store_staff(
         self, info: Info, store_id: strawberry.ID, staff_id: strawberry.ID
     ) -> StaffPayload:
         ctx = info.context
 
         async def run() -> StaffMember:
-            await ctx.staff(*MANAGERS)
             store = await Store.get_or_none(
                 tenant_id=ctx.tenant.id, id=pk_of(store_id, "Store", "storeId")
             )
@@ -507,14 +513,15 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         staff, errors = await attempt(run)
         return StaffPayload(staff=staff, errors=errors)
 
-    @strawberry.mutation(description="Create or change the level reached at `minSpend`.")
+    @admin_mutation(
+        "core.shop.manage", description="Create or change the level reached at `minSpend`."
+    )
     async def save_member_level(
         self, info: Info, name: str, min_spend: int, discount_percent: int
     ) -> MemberLevelPayload:
         ctx = info.context
 
         async def run() -> MemberLevelNode:
-            await ctx.staff(*MANAGERS)
             if min_spend < 0:
                 raise DomainError("INVALID", "cannot be negative", "minSpend")
             if not 0 < discount_percent <= 100:
@@ -532,9 +539,10 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         level, errors = await attempt(run)
         return MemberLevelPayload(level=level, errors=errors)
 
-    @strawberry.mutation(
+    @admin_mutation(
+        OPERATORS,
         description="Create a tenant on a profile (platform operators), with its first "
-        "owner when `ownerUsername` and `ownerPassword` are given."
+        "owner when `ownerUsername` and `ownerPassword` are given.",
     )
     async def create_tenant(
         self,
@@ -550,7 +558,6 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         ctx = info.context
 
         async def run() -> TenantNode:
-            await ctx.operator()
             if (owner_username is None) != (owner_password is None):
                 missing = "ownerPassword" if owner_password is None else "ownerUsername"
                 raise DomainError("INVALID", "give the owner's username and password", missing)
@@ -565,9 +572,10 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         tenant, errors = await attempt(run)
         return TenantPayload(tenant=tenant, errors=errors)
 
-    @strawberry.mutation(
+    @admin_mutation(
+        OPERATORS,
         description="Change a tenant's profile, plugin set, settings overrides or status "
-        "(platform operators); takes effect on every worker at once."
+        "(platform operators); takes effect on every worker at once.",
     )
     async def update_tenant(
         self,
@@ -581,7 +589,6 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation):
         ctx = info.context
 
         async def run() -> TenantNode:
-            await ctx.operator()
             if settings is not None and not isinstance(settings, dict):
                 raise DomainError("INVALID", "an object keyed by plugin", "settings")
             row = await tenants.set_tenant_plugins(

@@ -13,14 +13,13 @@ from strawberry.litestar.controller import BaseContext
 from yutang.core.accounts import Gate
 from yutang.core.auth import Principal, principal_for
 from yutang.core.contract import TenantInfo
-from yutang.core.errors import DomainError, Forbidden
+from yutang.core.errors import DomainError
 from yutang.core.proxies import Network, client_address, trusted_networks
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import current_tenant
 from yutang.core.throttle import Throttle
 
 LoadFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
-MANAGERS = ("owner", "manager")  # the staff roles that change the shop's set-up
 # Where a layer in front of the app leaves the caller it already looked up.
 PRINCIPAL_STATE = "yutang.principal"
 # Where the admission layer marks a placeOrder the plugins already admitted.
@@ -101,25 +100,6 @@ class Context(BaseContext, kw_only=True):
         """The logged-in member, or None for anonymous callers."""
         p = await self.principal()
         return p.id if p is not None and p.kind == "member" else None
-
-    async def staff(self, *roles: str) -> Principal:
-        """A staff member of this tenant with one of ``roles`` (any role if none), or an
-        operator; UNAUTHENTICATED / FORBIDDEN otherwise."""
-        p = await self.principal()
-        if p is None or p.kind == "member":
-            raise DomainError("UNAUTHENTICATED", "log in as staff first")
-        if p.kind == "operator" or not roles:
-            return p
-        if p.role not in roles:
-            raise Forbidden(f"needs role {' or '.join(roles)}")
-        return p
-
-    async def operator(self) -> Principal:
-        """A platform operator; FORBIDDEN for anyone else."""
-        p = await self.principal()
-        if p is None or p.kind != "operator":
-            raise Forbidden("platform operators only")
-        return p
 
 
 def context_getter_for(

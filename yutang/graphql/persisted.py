@@ -27,7 +27,8 @@ from yutang.core.contract import GraphQLContribution
 from yutang.core.errors import DomainError
 from yutang.core.models import PersistedOperation
 from yutang.edge.documents import parse_document
-from yutang.graphql.context import MANAGERS, Context
+from yutang.graphql.context import Context
+from yutang.graphql.permissions import Requires
 from yutang.graphql.types import UserError
 
 Info = strawberry.Info[Context, None]
@@ -111,7 +112,6 @@ def _node(row: PersistedOperation) -> PersistedOperationNode:
 async def persisted_operations(info: Info) -> list[PersistedOperationNode]:
     """The storefront operations this tenant registered (owner or manager)."""
     ctx = info.context
-    await ctx.staff(*MANAGERS)
     rows = await PersistedOperation.filter(tenant_id=ctx.tenant.id).order_by("id")
     return [_node(r) for r in rows]
 
@@ -123,7 +123,6 @@ async def upload_persisted_operations(
     makes the upload the whole allowlist. Cached storefront responses are dropped."""
     ctx = info.context
     try:
-        await ctx.staff(*MANAGERS)
         if len(operations) > MAX_UPLOAD:
             raise DomainError("INVALID", f"at most {MAX_UPLOAD} operations", "operations")
         for i, op in enumerate(operations):
@@ -164,6 +163,7 @@ def admin_contribution() -> GraphQLContribution:
         StrawberryField,
         strawberry.field(
             resolver=persisted_operations,
+            extensions=[Requires("core.shop.manage")],
             description="The storefront operations registered for this tenant (the allowlist).",
         ),
     )
@@ -172,6 +172,7 @@ def admin_contribution() -> GraphQLContribution:
         StrawberryField,
         strawberry.mutation(
             resolver=upload_persisted_operations,
+            extensions=[Requires("core.shop.manage", audited=True)],
             description="Register storefront operations by sha256 (owner or manager); "
             "`replace` makes this upload the whole allowlist.",
         ),

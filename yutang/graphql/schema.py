@@ -39,6 +39,7 @@ from yutang.graphql.error_codes import code_field
 from yutang.graphql.execution import Executor
 from yutang.graphql.input_bounds import InputBoundsRule
 from yutang.graphql.limits import Limits, Policy, RuleSets
+from yutang.graphql.permissions import check_fields
 from yutang.graphql.plugin_inputs import describe
 from yutang.graphql.response_cache import Invalidate, InvalidateOnWrite
 from yutang.graphql.scalars import SCALARS
@@ -179,10 +180,15 @@ def build_schema(
     contributions = plugins.collect(hook)
     if surface == "admin":
         contributions.insert(0, (CORE_PLUGIN, persisted.admin_contribution()))
+        for root, kind in (("Query", query), ("Mutation", mutation)):
+            check_fields(CORE_PLUGIN, root, get_object_definition(kind, strict=True).fields)
     for plugin, contribution in contributions:
         if not isinstance(contribution, GraphQLContribution):
             raise ConfigError(f"plugin {plugin!r}: {hook} must return a GraphQLContribution")
         targets = {"Query": contribution.query, "Mutation": contribution.mutation}
+        if surface == "admin":
+            check_fields(plugin, "Query", contribution.query)
+            check_fields(plugin, "Mutation", contribution.mutation)
         targets.update(contribution.extend)
         for type_name, fields in targets.items():
             for f in fields:

@@ -10,10 +10,11 @@ from yutang.core import shipments
 from yutang.core import shipping as core_shipping
 from yutang.core.inputs import convert
 from yutang.core.models import ShippingTemplate as TemplateRow
-from yutang.graphql.context import MANAGERS, Context
+from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.orders import Order, order_node, shipment_node
 from yutang.graphql.payloads import attempt
+from yutang.graphql.permissions import admin_field, admin_mutation, reach_order
 from yutang.graphql.scalars import MinorUnits
 from yutang.graphql.types import Node, Shipment, UserError, gid
 
@@ -155,24 +156,24 @@ def _prices(inp: ShippingTemplateInput | ShippingRuleInput) -> dict[str, Any]:
 
 @strawberry.type
 class ShippingQuery:
-    @strawberry.field(description="The tenant's shipping fee templates.")
+    @admin_field("core.catalog.view", description="The tenant's shipping fee templates.")
     async def shipping_templates(self, info: Info) -> list[ShippingTemplate]:
         ctx = info.context
-        await ctx.staff()
         rows = await TemplateRow.filter(tenant_id=ctx.tenant.id).order_by("id")
         return [template_node(r) for r in rows]
 
 
 @strawberry.type
 class ShippingMutation:
-    @strawberry.mutation(description="Create a shipping template (with `id`: replace it).")
+    @admin_mutation(
+        "core.catalog.manage", description="Create a shipping template (with `id`: replace it)."
+    )
     async def save_shipping_template(
         self, info: Info, input: ShippingTemplateInput, id: strawberry.ID | None = None
     ) -> ShippingTemplatePayload:
         ctx = info.context
 
         async def run() -> ShippingTemplatePayload:
-            await ctx.staff(*MANAGERS)
             raw = {
                 **_prices(input),
                 "name": input.name,
@@ -189,26 +190,28 @@ class ShippingMutation:
         result, errors = await attempt(run)
         return result or ShippingTemplatePayload(errors=errors)
 
-    @strawberry.mutation(description="Delete a template; its SKUs use the default one.")
+    @admin_mutation(
+        "core.catalog.manage", description="Delete a template; its SKUs use the default one."
+    )
     async def delete_shipping_template(self, info: Info, id: strawberry.ID) -> DeletedPayload:
         ctx = info.context
 
         async def run() -> DeletedPayload:
-            await ctx.staff(*MANAGERS)
             await core_shipping.delete_template(ctx.tenant, pk_of(id, "ShippingTemplate"))
             return DeletedPayload(deleted=True)
 
         result, errors = await attempt(run)
         return result or DeletedPayload(errors=errors)
 
-    @strawberry.mutation(description="Make SKUs use a template (none: the default template).")
+    @admin_mutation(
+        "core.catalog.manage", description="Make SKUs use a template (none: the default template)."
+    )
     async def set_sku_shipping_template(
         self, info: Info, sku_ids: list[strawberry.ID], template_id: strawberry.ID | None = None
     ) -> SkuTemplatePayload:
         ctx = info.context
 
         async def run() -> SkuTemplatePayload:
-            await ctx.staff(*MANAGERS)
             ids = [pk_of(v, "Sku", f"skuIds[{i}]") for i, v in enumerate(sku_ids)]
             template = pk_of(template_id, "ShippingTemplate", "templateId") if template_id else None
             await core_shipping.assign_template(ctx.tenant, ids, template)
@@ -217,18 +220,20 @@ class ShippingMutation:
         result, errors = await attempt(run)
         return result or SkuTemplatePayload(errors=errors)
 
-    @strawberry.mutation(
+    @admin_mutation(
+        "core.orders.ship",
         description="Ship lines of a paid delivery order with a carrier and tracking number; "
         "partial shipments are fine, the last one fulfils the order. A parcel sent again (same "
-        "carrier and tracking number) is answered as recorded, not shipped twice."
+        "carrier and tracking number) is answered as recorded, not shipped twice.",
     )
     async def ship_order_lines(self, info: Info, input: ShipInput) -> ShipmentPayload:
         ctx = info.context
 
         async def run() -> ShipmentPayload:
-            await ctx.staff()
+            order_pk = pk_of(input.order_id, "Order", "orderId")
+            await reach_order(ctx, "core.orders.ship", order_pk)
             raw = {
-                "orderId": pk_of(input.order_id, "Order", "orderId"),
+                "orderId": order_pk,
                 "carrier": input.carrier,
                 "trackingNumber": input.tracking_number,
                 "lines": [

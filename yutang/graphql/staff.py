@@ -12,6 +12,7 @@ from yutang.core.models import Staff, StoreStaff
 from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.payloads import attempt
+from yutang.graphql.permissions import admin_mutation
 from yutang.graphql.types import Node, UserError, gid
 
 Info = strawberry.Info[Context, None]
@@ -58,7 +59,6 @@ async def _changed(ctx: Context, change: Callable[[], Awaitable[Staff]]) -> Staf
     """Run an owner's change of a staff member (its errors in the payload)."""
 
     async def run() -> StaffMember:
-        await ctx.staff("owner")
         row = await change()
         return (await staff_nodes(ctx.tenant.id, [row]))[0]
 
@@ -68,9 +68,10 @@ async def _changed(ctx: Context, change: Callable[[], Awaitable[Staff]]) -> Staf
 
 @strawberry.type
 class StaffMutation:
-    @strawberry.mutation(
+    @admin_mutation(
+        "core.staff.manage",
         description="Deactivate a staff member (owners): their sessions end now and they "
-        "cannot log in. The last active owner stays (LAST_OWNER)."
+        "cannot log in. The last active owner stays (LAST_OWNER).",
     )
     async def deactivate_staff(self, info: Info, staff_id: strawberry.ID) -> StaffPayload:
         ctx = info.context
@@ -78,16 +79,19 @@ class StaffMutation:
             ctx, lambda: core_staff.set_active(ctx.tenant.id, _pk(staff_id), False)
         )
 
-    @strawberry.mutation(description="Let a deactivated staff member log in again (owners).")
+    @admin_mutation(
+        "core.staff.manage", description="Let a deactivated staff member log in again (owners)."
+    )
     async def reactivate_staff(self, info: Info, staff_id: strawberry.ID) -> StaffPayload:
         ctx = info.context
         return await _changed(
             ctx, lambda: core_staff.set_active(ctx.tenant.id, _pk(staff_id), True)
         )
 
-    @strawberry.mutation(
+    @admin_mutation(
+        "core.staff.manage",
         description="Give a staff member another role: owner, manager or clerk (owners); "
-        "the last active owner cannot be demoted (LAST_OWNER)."
+        "the last active owner cannot be demoted (LAST_OWNER).",
     )
     async def set_staff_role(self, info: Info, staff_id: strawberry.ID, role: str) -> StaffPayload:
         ctx = info.context

@@ -161,7 +161,6 @@ async def save_bargain_offer(
     ctx = info.context
 
     async def run() -> BargainOffer:
-        await api.require_permission(info, "bargain.manage")
         sku = api.pk_of(sku_id, "Sku", "skuId")
         return await bargains.save_offer(ctx.tenant, sku, floor_price, helpers)
 
@@ -179,4 +178,6 @@ async def save_bargain_offer(
 
 def admin() -> api.GraphQLContribution:
     """The admin schema's bargain fields."""
-    return api.GraphQLContribution(mutation=[api.mutation(save_bargain_offer)])
+    return api.GraphQLContribution(
+        mutation=[api.mutation(save_bargain_offer, permission="bargain.manage")]
+    )

@@ -13,10 +13,20 @@ from yutang.core.models.orders import (
     Refund,
 )
 from yutang.core.models.persisted import PersistedOperation
-from yutang.core.models.tenancy import AuthToken, Operator, Staff, Store, StoreStaff, Tenant
+from yutang.core.models.tenancy import (
+    AuditEntry,
+    AuthToken,
+    Operator,
+    Staff,
+    StaffRole,
+    Store,
+    StoreStaff,
+    Tenant,
+)
 
 __all__ = [
     "Address",
+    "AuditEntry",
     "AuthToken",
     "Cart",
     "CartLine",
@@ -39,6 +49,7 @@ __all__ = [
     "ShippingTemplate",
     "Sku",
     "Staff",
+    "StaffRole",
     "Store",
     "StoreStaff",
     "Tenant",

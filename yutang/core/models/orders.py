@@ -29,6 +29,7 @@ class Order(Timestamped):
     plugins: list[str] = fields.JSONField(default=list)
     extensions: dict[str, object] = fields.JSONField(default=dict)
     fulfilment = fields.CharField(max_length=32, default="delivery")
+    store_id = fields.BigIntField(null=True)
     address: dict[str, str] | None = fields.JSONField(null=True)
     payment_deadline = fields.DatetimeField()
     paid_at = fields.DatetimeField(null=True)
@@ -40,7 +41,11 @@ class Order(Timestamped):
     class Meta:
         table = "orders"
         unique_together = (("tenant", "number"),)
-        indexes = (("tenant_id", "member_id", "id"), ("tenant_id", "status", "id"))
+        indexes = (
+            ("tenant_id", "member_id", "id"),
+            ("tenant_id", "status", "id"),
+            ("tenant_id", "store_id", "id"),
+        )
 
 
 class OrderLine(Timestamped):

@@ -39,17 +39,49 @@ class Operator(Model):
 
 
 class Staff(Timestamped):
-    """A staff member of a tenant, with one role: owner, manager or clerk."""
+    """A staff member of a tenant, with one role: built-in or one the owner made."""
 
     username = fields.CharField(max_length=64)
     name = fields.CharField(max_length=100, default="")
-    role = fields.CharField(max_length=16)
+    role = fields.CharField(max_length=32)
     password_hash = fields.CharField(max_length=200)
     active = fields.BooleanField(default=True)
 
     class Meta:
         table = "staff"
         unique_together = (("tenant", "username"),)
+
+
+class StaffRole(Timestamped):
+    """A role an owner made from declared permissions, assigned to staff by its ``key``.
+
+    ``all_stores`` false binds its holders to their own stores for store-scoped
+    permissions, as a clerk is bound."""
+
+    key = fields.CharField(max_length=32)
+    name = fields.CharField(max_length=64)
+    permissions: list[str] = fields.JSONField(default=list)
+    all_stores = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "staff_role"
+        unique_together = (("tenant", "key"),)
+
+
+class AuditEntry(Timestamped):
+    """One staff action through the admin API (操作日志): who, what, on which object.
+
+    ``actor`` is ``staff:<id>`` or ``operator:<id>``, ``action`` the admin mutation,
+    ``plugin`` whose it is, ``target`` the global ID it acted on (or empty)."""
+
+    actor = fields.CharField(max_length=64)
+    action = fields.CharField(max_length=100)
+    plugin = fields.CharField(max_length=64)
+    target = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "audit_entry"
+        indexes = (("tenant_id", "id"), ("tenant_id", "actor", "id"))
 
 
 class Store(Timestamped):

@@ -83,7 +83,6 @@ async def coupon_templates(
 ) -> api.Connection[TemplateNode]:
     """Templates, newest first, with issued and granted counts."""
     ctx = info.context
-    await api.require_permission(info, "coupons.view")
     return await api.keyset_page(
         CouponsTemplate.filter(tenant_id=ctx.tenant.id),
         first,
@@ -97,7 +96,6 @@ async def create_coupon_template(info: api.Info, input: TemplateIn) -> TemplateP
     ctx = info.context
 
     async def run() -> TemplateNode:
-        await api.require_permission(info, "coupons.manage")
         return template_node(ctx.tenant, await create_template(ctx.tenant, template_data(input)))
 
     return await _payload(run)
@@ -109,7 +107,6 @@ async def stop_coupon_template(info: api.Info, id: strawberry.ID) -> TemplatePay
     ctx = info.context
 
     async def run() -> TemplateNode:
-        await api.require_permission(info, "coupons.manage")
         row = await stop_template(ctx.tenant, api.pk_of(id, "CouponTemplate", "id"))
         return template_node(ctx.tenant, row)
 
@@ -119,11 +116,22 @@ async def stop_coupon_template(info: api.Info, id: strawberry.ID) -> TemplatePay
 def contribution() -> api.GraphQLContribution:
     """The admin schema's coupon fields."""
     return api.GraphQLContribution(
-        query=[api.field(coupon_templates, description="Coupon templates, newest first.")],
+        query=[
+            api.field(
+                coupon_templates,
+                permission="coupons.view",
+                description="Coupon templates, newest first.",
+            )
+        ],
         mutation=[
-            api.mutation(create_coupon_template, description="Create a coupon template."),
+            api.mutation(
+                create_coupon_template,
+                permission="coupons.manage",
+                description="Create a coupon template.",
+            ),
             api.mutation(
                 stop_coupon_template,
+                permission="coupons.manage",
                 description="Stop issuing a template's coupons; issued ones stay valid. "
                 "Stopping again changes nothing.",
             ),

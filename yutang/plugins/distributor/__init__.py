@@ -71,13 +71,13 @@ def yutang_graphql_storefront() -> api.GraphQLContribution:
 
 @api.hookimpl
 def yutang_permissions() -> list[api.Permission]:
-    """Every staff member sees promoters, bindings, commissions, withdrawals and the
-    ranking; owners and managers review and appoint promoters and set SKU rules, and review
-    and pay withdrawals (owners hold every permission)."""
+    """Every staff member sees promoters, bindings, commissions and the ranking; owners and
+    managers review and appoint promoters and set SKU rules, and see, review and pay
+    withdrawals, whose payout accounts no clerk reads (owners hold every permission)."""
     return [
         api.Permission(
             "distributor.view",
-            "see promoters, bindings, commissions, withdrawals and the ranking",
+            "see promoters, bindings, commissions and the ranking",
             ("clerk", "manager"),
         ),
         api.Permission(
@@ -87,7 +87,8 @@ def yutang_permissions() -> list[api.Permission]:
         ),
         api.Permission(
             "distributor.withdrawals",
-            "approve, reject and mark paid promoters' withdrawals",
+            "see promoters' withdrawals with their payout accounts, approve, reject and "
+            "mark them paid",
             ("manager",),
         ),
     ]

@@ -69,7 +69,6 @@ async def distributor_promoters(
 ) -> api.Connection[PromoterNode]:
     """Promoters, newest first (``status: "applied"`` for the review queue)."""
     ctx = info.context
-    await api.require_permission(info, "distributor.view")
     query = DistributorPromoter.filter(tenant_id=ctx.tenant.id)
     if status is not None:
         query = query.filter(status=api.one_of(status, PROMOTER_STATUSES, "status"))
@@ -86,7 +85,6 @@ async def distributor_bindings(
 ) -> api.Connection[BindingNode]:
     """Members' current bindings, newest first, optionally of one promoter."""
     ctx = info.context
-    await api.require_permission(info, "distributor.view")
     query = DistributorBinding.filter(tenant_id=ctx.tenant.id)
     pid = _pk(promoter_id, "DistributorPromoter", "promoterId")
     if pid is not None:
@@ -104,7 +102,6 @@ async def distributor_commissions(
 ) -> api.Connection[CommissionNode]:
     """Commissions, newest first, by promoter, order or status."""
     ctx = info.context
-    await api.require_permission(info, "distributor.view")
     query = DistributorCommission.filter(tenant_id=ctx.tenant.id)
     pid = _pk(promoter_id, "DistributorPromoter", "promoterId")
     oid = _pk(order_id, "Order", "orderId")
@@ -124,7 +121,6 @@ async def distributor_withdrawals(
 ) -> api.Connection[WithdrawalNode]:
     """Withdrawals, newest first (``status: "requested"`` for the review queue)."""
     ctx = info.context
-    await api.require_permission(info, "distributor.view")
     query = DistributorWithdrawal.filter(tenant_id=ctx.tenant.id)
     if status is not None:
         query = query.filter(status=api.one_of(status, WITHDRAWAL_STATUSES, "status"))
@@ -139,7 +135,6 @@ async def distributor_ranking(
     """The merchant's leaderboard: promoters by the sales they brought (level 1, net of
     refunds) in orders paid between ``since`` and ``until``."""
     ctx = info.context
-    await api.require_permission(info, "distributor.view")
     if until <= since:
         raise api.DomainError("INVALID", "must be after since", "until")
     rows = (
@@ -185,7 +180,6 @@ async def review_promoter(
     ctx = info.context
 
     async def run() -> PromoterNode:
-        await api.require_permission(info, "distributor.manage")
         pid = api.pk_of(promoter_id, "DistributorPromoter", "promoterId")
         return promoter_node(ctx.tenant, await promoters.review(ctx.tenant, pid, approve))
 
@@ -200,7 +194,6 @@ async def appoint_staff_promoter(
     ctx = info.context
 
     async def run() -> PromoterNode:
-        await api.require_permission(info, "distributor.manage")
         row = await promoters.appoint_staff(
             ctx.tenant,
             api.pk_of(member_id, "Member", "memberId"),
@@ -221,7 +214,6 @@ async def set_distributor_rule(
     ctx = info.context
 
     async def run() -> RuleNode:
-        await api.require_permission(info, "distributor.manage")
         sku = api.pk_of(sku_id, "Sku", "skuId")
         if kind not in KINDS:
             raise api.DomainError("INVALID", "percent or fixed", "kind")
@@ -248,7 +240,6 @@ async def review_distributor_withdrawal(
     ctx = info.context
 
     async def run() -> WithdrawalNode:
-        await api.require_permission(info, "distributor.withdrawals")
         wid = api.pk_of(withdrawal_id, "DistributorWithdrawal", "withdrawalId")
         return withdrawal_node(ctx.tenant, await withdrawals.review(ctx.tenant, wid, approve))
 
@@ -263,7 +254,6 @@ async def mark_distributor_withdrawal_paid(
     ctx = info.context
 
     async def run() -> WithdrawalNode:
-        await api.require_permission(info, "distributor.withdrawals")
         wid = api.pk_of(withdrawal_id, "DistributorWithdrawal", "withdrawalId")
         return withdrawal_node(ctx.tenant, await withdrawals.mark_paid(ctx.tenant, wid, reference))
 
@@ -275,17 +265,17 @@ def contribution() -> api.GraphQLContribution:
     """The admin schema's distributor fields."""
     return api.GraphQLContribution(
         query=[
-            api.field(distributor_promoters),
-            api.field(distributor_bindings),
-            api.field(distributor_commissions),
-            api.field(distributor_withdrawals),
-            api.field(distributor_ranking),
+            api.field(distributor_promoters, permission="distributor.view"),
+            api.field(distributor_bindings, permission="distributor.view"),
+            api.field(distributor_commissions, permission="distributor.view"),
+            api.field(distributor_withdrawals, permission="distributor.withdrawals"),
+            api.field(distributor_ranking, permission="distributor.view"),
         ],
         mutation=[
-            api.mutation(review_promoter),
-            api.mutation(appoint_staff_promoter),
-            api.mutation(set_distributor_rule),
-            api.mutation(review_distributor_withdrawal),
-            api.mutation(mark_distributor_withdrawal_paid),
+            api.mutation(review_promoter, permission="distributor.manage"),
+            api.mutation(appoint_staff_promoter, permission="distributor.manage"),
+            api.mutation(set_distributor_rule, permission="distributor.manage"),
+            api.mutation(review_distributor_withdrawal, permission="distributor.withdrawals"),
+            api.mutation(mark_distributor_withdrawal_paid, permission="distributor.withdrawals"),
         ],
     )

@@ -102,7 +102,6 @@ async def full_reduction_rules(
 ) -> api.Connection[RuleNode]:
     """Rules, newest first."""
     ctx = info.context
-    await api.require_permission(info, "fullreduction.view")
     return await api.keyset_page(
         FullreductionRule.filter(tenant_id=ctx.tenant.id),
         first,
@@ -116,7 +115,6 @@ async def create_full_reduction_rule(info: api.Info, input: RuleIn) -> RulePaylo
     ctx = info.context
 
     async def run() -> RuleNode:
-        await api.require_permission(info, "fullreduction.manage")
         return rule_node(ctx.tenant, await create_rule(ctx.tenant, rule_data(input)))
 
     return await _payload(run)
@@ -127,7 +125,6 @@ async def stop_full_reduction_rule(info: api.Info, id: strawberry.ID) -> RulePay
     ctx = info.context
 
     async def run() -> RuleNode:
-        await api.require_permission(info, "fullreduction.manage")
         rule = await stop_rule(ctx.tenant, api.pk_of(id, "FullReductionRule", "id"))
         return rule_node(ctx.tenant, rule)
 
@@ -137,10 +134,17 @@ async def stop_full_reduction_rule(info: api.Info, id: strawberry.ID) -> RulePay
 def contribution() -> api.GraphQLContribution:
     """The admin schema's full-reduction fields."""
     return api.GraphQLContribution(
-        query=[api.field(full_reduction_rules, description="Full-reduction rules, newest first.")],
+        query=[
+            api.field(
+                full_reduction_rules,
+                permission="fullreduction.view",
+                description="Full-reduction rules, newest first.",
+            )
+        ],
         mutation=[
             api.mutation(
                 create_full_reduction_rule,
+                permission="fullreduction.manage",
                 description="Create a full-reduction rule; one overlapping a live rule in time "
                 "and goods (a product of the catalogue falls under both) is refused (OVERLAP). "
                 "Should a catalogue edit later bring a product under two rules, the rule saved "
@@ -148,6 +152,7 @@ def contribution() -> api.GraphQLContribution:
             ),
             api.mutation(
                 stop_full_reduction_rule,
+                permission="fullreduction.manage",
                 description="Stop a rule for good. Stopping again changes nothing.",
             ),
         ],

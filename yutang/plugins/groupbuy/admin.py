@@ -155,7 +155,6 @@ async def groupbuy_activities(
 ) -> api.Connection[ActivityNode]:
     """Activities, newest first."""
     ctx = info.context
-    await api.require_permission(info, "groupbuy.view")
     return await api.keyset_page(
         GroupbuyActivity.filter(tenant_id=ctx.tenant.id),
         first,
@@ -167,7 +166,6 @@ async def groupbuy_activities(
 async def groupbuy_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:
     """One activity with its items and team counts."""
     ctx = info.context
-    await api.require_permission(info, "groupbuy.view")
     row = await GroupbuyActivity.get_or_none(tenant_id=ctx.tenant.id, id=api.pk_of(id, ACTIVITY))
     return (await activity_nodes(ctx.tenant, [row]))[0] if row else None
 
@@ -177,7 +175,6 @@ async def create_groupbuy_activity(info: api.Info, input: ActivityIn) -> Activit
     ctx = info.context
 
     async def run() -> GroupbuyActivity:
-        await api.require_permission(info, "groupbuy.manage")
         return await create_activity(ctx.tenant, activity_data(input))
 
     return await _payload(run, info)
@@ -188,7 +185,6 @@ async def stop_groupbuy_activity(info: api.Info, id: strawberry.ID) -> ActivityP
     ctx = info.context
 
     async def run() -> GroupbuyActivity:
-        await api.require_permission(info, "groupbuy.manage")
         return await stop_activity(ctx.tenant, api.pk_of(id, ACTIVITY, "id"))
 
     return await _payload(run, info)
@@ -198,13 +194,24 @@ def contribution() -> api.GraphQLContribution:
     """The admin schema's group-buy fields."""
     return api.GraphQLContribution(
         query=[
-            api.field(groupbuy_activities, description="Group-buy activities, newest first."),
-            api.field(groupbuy_activity, description="One group-buy activity."),
+            api.field(
+                groupbuy_activities,
+                permission="groupbuy.view",
+                description="Group-buy activities, newest first.",
+            ),
+            api.field(
+                groupbuy_activity, permission="groupbuy.view", description="One group-buy activity."
+            ),
         ],
         mutation=[
-            api.mutation(create_groupbuy_activity, description="Create a group-buy activity."),
+            api.mutation(
+                create_groupbuy_activity,
+                permission="groupbuy.manage",
+                description="Create a group-buy activity.",
+            ),
             api.mutation(
                 stop_groupbuy_activity,
+                permission="groupbuy.manage",
                 description="Stop an activity for good: no new teams; open teams run on "
                 "to success or expiry. Stopping again changes nothing.",
             ),

@@ -126,7 +126,6 @@ async def lottery_activities(
 ) -> api.Connection[ActivityNode]:
     """Lucky draws, newest first, with each prize's stock left and wins."""
     ctx = info.context
-    await api.require_permission(info, "lottery.view")
     return await api.keyset_page(
         LotteryActivity.filter(tenant_id=ctx.tenant.id),
         first,
@@ -138,7 +137,6 @@ async def lottery_activities(
 async def lottery_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:
     """One lucky draw with its prizes, stock left and wins."""
     ctx = info.context
-    await api.require_permission(info, "lottery.view")
     row = await LotteryActivity.get_or_none(
         tenant_id=ctx.tenant.id, id=api.pk_of(id, "LotteryActivity")
     )
@@ -164,7 +162,6 @@ async def lottery_draws(
 ) -> api.Connection[DrawNode]:
     """The draw records of an activity, newest first, with the audit of each choice."""
     ctx = info.context
-    await api.require_permission(info, "lottery.view")
     pk = api.pk_of(activity_id, "LotteryActivity", "activityId")
     query = LotteryDraw.filter(tenant_id=ctx.tenant.id, activity_id=pk)
     if winners_only:
@@ -180,7 +177,6 @@ async def create_lottery_activity(info: api.Info, input: ActivityIn) -> Activity
     ctx = info.context
 
     async def run() -> LotteryActivity:
-        await api.require_permission(info, "lottery.manage")
         return await create_activity(ctx.tenant, activity_data(input))
 
     return await _activity_payload(ctx.tenant, run)
@@ -192,7 +188,6 @@ async def stop_lottery_activity(info: api.Info, id: strawberry.ID) -> ActivityPa
     ctx = info.context
 
     async def run() -> LotteryActivity:
-        await api.require_permission(info, "lottery.manage")
         return await stop_activity(ctx.tenant, api.pk_of(id, "LotteryActivity"))
 
     return await _activity_payload(ctx.tenant, run)
@@ -205,7 +200,6 @@ async def mark_lottery_prize_shipped(
     ctx = info.context
 
     async def run() -> LotteryDraw:
-        await api.require_permission(info, "lottery.ship")
         pk = api.pk_of(draw_id, "LotteryDraw", "drawId")
         data = api.convert({"carrier": carrier, "trackingNumber": tracking_number}, ShipInput)
         await mark_shipped(ctx.tenant, pk, data)
@@ -218,22 +212,37 @@ def contribution() -> api.GraphQLContribution:
     """The admin schema's lottery fields."""
     return api.GraphQLContribution(
         query=[
-            api.field(lottery_activities, description="Lucky draws, newest first."),
-            api.field(lottery_activity, description="One lucky draw with stock left and wins."),
+            api.field(
+                lottery_activities,
+                permission="lottery.view",
+                description="Lucky draws, newest first.",
+            ),
+            api.field(
+                lottery_activity,
+                permission="lottery.view",
+                description="One lucky draw with stock left and wins.",
+            ),
             api.field(
                 lottery_draws,
+                permission="lottery.view",
                 description="Draw records of an activity; `claimStatus`: pending, claimed, "
                 "shipped, picked_up or expired.",
             ),
         ],
         mutation=[
-            api.mutation(create_lottery_activity, description="Create a lucky draw."),
+            api.mutation(
+                create_lottery_activity,
+                permission="lottery.manage",
+                description="Create a lucky draw.",
+            ),
             api.mutation(
                 stop_lottery_activity,
+                permission="lottery.manage",
                 description="Stop a lucky draw for good. Stopping again changes nothing.",
             ),
             api.mutation(
                 mark_lottery_prize_shipped,
+                permission="lottery.ship",
                 description="Mark a claimed goods prize shipped (or picked up).",
             ),
         ],

@@ -62,8 +62,9 @@ def yutang_permissions() -> list[api.Permission]:
         api.Permission("pickup.view", "see stores' pickup details", ("clerk", "manager")),
         api.Permission(
             "pickup.verify",
-            "look up and verify pickup codes (clerks at their own stores only)",
+            "look up and verify pickup codes at the order's store",
             ("clerk", "manager"),
+            store_scoped=True,
         ),
         api.Permission("pickup.manage", "change stores' pickup details", ("manager",)),
     ]

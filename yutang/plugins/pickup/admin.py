@@ -182,11 +182,13 @@ async def _by_code(info: api.Info, code: str, act: bool) -> PickupPayload:
         principal = await api.require_permission(info, "pickup.verify")
         code = typed_code(code)
 
+        async def reach(store_id: int) -> None:
+            await api.require_store(info, "pickup.verify", store_id)
+
         async def work() -> PickupOrder:
             if act:
-                return await handover.verify(ctx.tenant, principal, code)
-            row, _ = await handover.find(ctx.tenant, principal, code)
-            return row
+                return await handover.verify(ctx.tenant, principal, reach, code)
+            return await handover.find(ctx.tenant, reach, code)
 
         row = await handover.counted(ctx.tenant, principal, work)
         return PickupPayload(order=await _summary(ctx.tenant, row))
@@ -197,7 +199,6 @@ async def _by_code(info: api.Info, code: str, act: bool) -> PickupPayload:
 async def pickup_stores(info: api.Info) -> list[StoreDetailsNode]:
     """Every store with its pickup details (disabled where none were saved)."""
     ctx = info.context
-    await api.require_permission(info, "pickup.view")
     return await _details(ctx.tenant, await api.store_views(ctx.tenant))
 
 
@@ -210,7 +211,6 @@ async def save_pickup_store(info: api.Info, input: StoreIn) -> StorePayload:
     """Replace a store's pickup details (owners and managers)."""
     ctx = info.context
     try:
-        await api.require_permission(info, "pickup.manage")
         saved = await save_store(ctx.tenant, store_data(input))
     except api.DomainError as err:
         return StorePayload(errors=[api.UserError.of(err)])
@@ -231,16 +231,26 @@ def contribution() -> api.GraphQLContribution:
     """The admin schema's pickup fields."""
     return api.GraphQLContribution(
         query=[
-            api.field(pickup_stores, description="Stores with their pickup details."),
+            api.field(
+                pickup_stores,
+                permission="pickup.view",
+                description="Stores with their pickup details.",
+            ),
             api.field(
                 pickup_order_by_code,
+                permission="pickup.verify",
                 description="The pickup order with this code (rate-limited per staff member).",
             ),
         ],
         mutation=[
-            api.mutation(save_pickup_store, description="Replace a store's pickup details."),
+            api.mutation(
+                save_pickup_store,
+                permission="pickup.manage",
+                description="Replace a store's pickup details.",
+            ),
             api.mutation(
                 verify_pickup,
+                permission="pickup.verify",
                 description="Hand a pickup order over by its code and complete it: staff of "
                 "the order's store (or owners, managers, operators), once; rate-limited.",
             ),

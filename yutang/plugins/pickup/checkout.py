@@ -52,6 +52,10 @@ class Pickup(api.FulfilmentMethod[Choice]):
         """The store exists, offers every line's SKU, and the slot is bookable."""
         return await _resolve(checkout)
 
+    def store_of(self, choice: Choice) -> int:
+        """A pickup order belongs to its store: its clerks hand it over."""
+        return choice.store.view.id
+
     async def fee(self, draft: api.Draft, choice: Choice) -> None:
         """The tenant's pickup fee (usually nothing)."""
         draft.add_fee(PLUGIN, settings_of(draft.checkout.tenant).fee, "到店自提")

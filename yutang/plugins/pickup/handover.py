@@ -25,7 +25,6 @@ from yutang.plugins.pickup.models import PickupHandover, PickupLookupCount, Pick
 from yutang.plugins.pickup.settings import settings_of
 
 T = TypeVar("T")
-ANY_STORE = ("owner", "manager")
 RETRY = timedelta(days=1)
 
 
@@ -69,29 +68,17 @@ async def counted(
     raise refused
 
 
-async def _authorize(tenant: api.TenantInfo, principal: api.Principal, store_id: int) -> str:
-    """The caller's role if they may act for ``store_id``: an operator, an owner or a
-    manager anywhere, a clerk only at their own stores."""
-    if principal.kind == "operator":
-        return "operator"
-    role = await api.staff_role(tenant, principal.id)
-    if role in ANY_STORE:
-        return role
-    if role == "clerk":
-        views = await api.store_views(tenant, [store_id])
-        if views and principal.id in views[0].staff_ids:
-            return role
-    raise api.Forbidden("only staff of the order's pickup store may do this")
+Reach = Callable[[int], Awaitable[None]]
+"""Refuses (FORBIDDEN) unless the caller may act for the store of this id."""
 
 
-async def find(
-    tenant: api.TenantInfo, principal: api.Principal, code: str
-) -> tuple[PickupOrder, str]:
-    """The pickup order with ``code`` and the caller's role, if they may act for its store."""
+async def find(tenant: api.TenantInfo, reach: Reach, code: str) -> PickupOrder:
+    """The pickup order with ``code``, if the caller may act for its store."""
     row = await PickupOrder.get_or_none(tenant_id=tenant.id, code=normalize(code))
     if row is None:
         raise api.DomainError("NOT_FOUND", "no pickup order has this code", "code")
-    return row, await _authorize(tenant, principal, row.store_id)
+    await reach(row.store_id)
+    return row
 
 
 def _awaiting(row: PickupOrder) -> None:
@@ -121,10 +108,12 @@ async def _ready(tenant: api.TenantInfo, order_id: int) -> None:
         raise CODES.error("PICKUP_REFUND_OPEN", "a refund request for this order is open", "code")
 
 
-async def verify(tenant: api.TenantInfo, principal: api.Principal, code: str) -> PickupOrder:
+async def verify(
+    tenant: api.TenantInfo, principal: api.Principal, reach: Reach, code: str
+) -> PickupOrder:
     """Hand the order with ``code`` over: once, by staff of its store, then complete it.
     Run in a transaction: a refusal after the claim must undo it."""
-    row, role = await find(tenant, principal, code)
+    row = await find(tenant, reach, code)
     await _claim(row, "picked_up")
     await _ready(tenant, row.order_id)
     await _fulfil_and_complete(tenant, row.order_id)
@@ -135,7 +124,7 @@ async def verify(tenant: api.TenantInfo, principal: api.Principal, code: str) ->
         store_id=row.store_id,
         action="picked_up",
         actor=actor_of(principal),
-        role=role,
+        role=principal.role or principal.kind,
     )
     return row
 

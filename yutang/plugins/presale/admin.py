@@ -116,7 +116,6 @@ async def presales(
 ) -> api.Connection[AdminNode]:
     """Presales, newest first."""
     ctx = info.context
-    await api.require_permission(info, "presale.view")
     return await api.keyset_page(
         PresaleActivity.filter(tenant_id=ctx.tenant.id),
         first,
@@ -130,7 +129,6 @@ async def create_presale_activity(info: api.Info, input: PresaleIn) -> Payload:
     ctx = info.context
 
     async def run() -> PresaleActivity:
-        await api.require_permission(info, "presale.manage")
         return await create_presale(ctx.tenant, presale_data(input))
 
     return await _payload(run, info)
@@ -141,7 +139,6 @@ async def cancel_presale_activity(info: api.Info, id: strawberry.ID) -> Payload:
     ctx = info.context
 
     async def run() -> PresaleActivity:
-        await api.require_permission(info, "presale.manage")
         return await cancel_presale(ctx.tenant, api.pk_of(id, ACTIVITY, "id"))
 
     return await _payload(run, info)
@@ -150,13 +147,23 @@ async def cancel_presale_activity(info: api.Info, id: strawberry.ID) -> Payload:
 def contribution() -> api.GraphQLContribution:
     """The admin schema's presale fields."""
     return api.GraphQLContribution(
-        query=[api.field(presales, description="Presales with their counts, newest first.")],
+        query=[
+            api.field(
+                presales,
+                permission="presale.view",
+                description="Presales with their counts, newest first.",
+            )
+        ],
         mutation=[
             api.mutation(
-                create_presale_activity, name="createPresale", description="Create a presale."
+                create_presale_activity,
+                permission="presale.manage",
+                name="createPresale",
+                description="Create a presale.",
             ),
             api.mutation(
                 cancel_presale_activity,
+                permission="presale.manage",
                 name="cancelPresale",
                 description="Cancel a presale for good: unpaid orders are cancelled and "
                 "deposits whose balance is unpaid are refunded; orders paid in full stand. "

@@ -272,7 +272,6 @@ async def seckill_activities(
 ) -> api.Connection[ActivityNode]:
     """Activities, newest first."""
     ctx = info.context
-    await api.require_permission(info, "seckill.view")
     return await api.keyset_page(
         SeckillActivity.filter(tenant_id=ctx.tenant.id),
         first,
@@ -284,7 +283,6 @@ async def seckill_activities(
 async def seckill_activity(info: api.Info, id: strawberry.ID) -> ActivityNode | None:
     """One activity with its sessions, items and figures."""
     ctx = info.context
-    await api.require_permission(info, "seckill.view")
     row = await SeckillActivity.get_or_none(
         tenant_id=ctx.tenant.id, id=api.pk_of(id, "SeckillActivity")
     )
@@ -296,7 +294,6 @@ async def create_seckill_activity(info: api.Info, input: ActivityIn) -> Activity
     ctx = info.context
 
     async def run() -> ActivityNode:
-        await api.require_permission(info, "seckill.manage")
         row = await create_activity(ctx.tenant, activity_data(input))
         return await _node(ctx.tenant, row)
 
@@ -309,7 +306,6 @@ async def stop_seckill_activity(info: api.Info, id: strawberry.ID) -> ActivityPa
     ctx = info.context
 
     async def run() -> ActivityNode:
-        await api.require_permission(info, "seckill.manage")
         row = await stop_activity(ctx.tenant, api.pk_of(id, "SeckillActivity"))
         return await _node(ctx.tenant, row)
 
@@ -320,17 +316,27 @@ def contribution() -> api.GraphQLContribution:
     """The admin schema's seckill fields."""
     return api.GraphQLContribution(
         query=[
-            api.field(seckill_activities, description="Seckill activities, newest first."),
-            api.field(seckill_activity, description="One seckill activity with its figures."),
+            api.field(
+                seckill_activities,
+                permission="seckill.view",
+                description="Seckill activities, newest first.",
+            ),
+            api.field(
+                seckill_activity,
+                permission="seckill.view",
+                description="One seckill activity with its figures.",
+            ),
         ],
         mutation=[
             api.mutation(
                 create_seckill_activity,
+                permission="seckill.manage",
                 description="Create a seckill activity; a SKU already selling at an "
                 "overlapping time is refused (OVERLAP).",
             ),
             api.mutation(
                 stop_seckill_activity,
+                permission="seckill.manage",
                 description="Stop an activity for good; its sessions stop selling at once. "
                 "Stopping again changes nothing.",
             ),
