@@ -16,7 +16,6 @@ import inspect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
@@ -153,7 +152,6 @@ class _Reader:
 
     def kind(self, info: mi.Type, stem: str, at: str) -> tuple[Kind, bool, str | None]:
         """(kind, whether None is accepted, description) of one msgspec type."""
-        description = None
         if isinstance(info, mi.Metadata):
             description = (info.extra_json_schema or {}).get("description")
             kind, nullable, inner = self.kind(info.type, stem, at)
@@ -184,6 +182,6 @@ class _Reader:
         return kinds.pop(), False, f"One of {described}."
 
 
-def _shown(info: Any) -> str:
+def _shown(info: mi.Type) -> str:
     """``DictType``, ``AnyType`` → ``dict``, ``any``: how the refusal names a type."""
-    return type(info).__name__.removesuffix("Type").lower() or repr(info)
+    return type(info).__name__.removesuffix("Type").lower()
