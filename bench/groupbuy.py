@@ -58,7 +58,7 @@ from yutang.core.runtime import build_runtime
 from yutang.core.settings import AppSettings
 
 SLUG = "shop"
-JOIN = """mutation Join($lines: [LineInput!]!, $key: String!, $ext: JSON) {
+JOIN = """mutation Join($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
     order { id status total { amount } }
     errors { code field message }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -31,7 +31,7 @@ class HooksSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class CheckoutIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    note: str
+    note: Annotated[str, msgspec.Meta(max_length=20)]
 
 
 class RegisterIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -41,7 +41,7 @@ CLAIM = """mutation($id: ID!) {
 MINE = """query($usable: Boolean! = false) {
   myCoupons(usable: $usable) { id name status orderId } }"""
 QUOTE = """
-query($lines: [LineInput!]!, $ext: JSON) {
+query($lines: [LineInput!]!, $ext: CheckoutExtensionsInput) {
   quote(input: {lines: $lines, extensions: $ext}) {
     quote { total { amount } lines { amount { amount } }
             adjustments { source stage label amount { amount } lines { line amount { amount } } }
@@ -50,7 +50,7 @@ query($lines: [LineInput!]!, $ext: JSON) {
   }
 }"""
 PLACE = """
-mutation($lines: [LineInput!]!, $key: String!, $ext: JSON) {
+mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
     order { id status total { amount } } errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
@@ -343,7 +343,9 @@ async def test_a_tenant_without_the_plugin_refuses_the_extension(make_tenant, ht
     client = GraphQLClient(http, "/graphql", "plain", token)
     sku = await product(plain, "Tea", 100)
     q = await quote(client, [line(sku)], use(to_global("Coupon", 1)))
-    assert q["errors"][0]["code"] == "UNKNOWN_EXTENSION"
+    assert [(e["code"], e["field"]) for e in q["errors"]] == [
+        ("PLUGIN_DISABLED", "extensions.coupons")
+    ]
     assert (await client.raw(MINE)).get("errors")
 
 
@@ -476,7 +478,7 @@ LINE_REFUND = """mutation($o: ID!, $k: String!, $l: ID!) {
   refundOrder(input: {orderId: $o, idempotencyKey: $k, lines: [{lineId: $l, quantity: 1}]}) {
     refund { amount { amount } } errors { code field message } } }"""
 PLACED_LINES = """
-mutation($lines: [LineInput!]!, $key: String!, $ext: JSON) {
+mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
     order { id lines { id } } errors { code field message } } }"""
 

@@ -254,8 +254,8 @@ async def test_auto_mode_enrols_new_members_and_their_code_binds_them(
     shop: Shop, storefront: GraphQLClient
 ) -> None:
     _, code = await shop.promoter()
-    register = """mutation($ext: JSON) { register(phone: "13912345678", password: "secret-1",
-      extensions: $ext) { token errors { code field } } }"""
+    register = """mutation($ext: RegisterExtensionsInput) { register(phone: "13912345678",
+      password: "secret-1", extensions: $ext) { token errors { code field } } }"""
     done = await storefront(register, {"ext": {"distributor": {"code": code}}})
     await shop.worker.run_until_idle()
     newcomer = storefront.as_(done["register"]["token"])
@@ -382,14 +382,14 @@ async def test_sign_up_only_binds_at_registration_alone(
     _, member = await shop.member()
     later = (await member(BIND, {"code": code}))["bindPromoter"]["errors"]
     assert [e["code"] for e in later] == ["DISTRIBUTOR_BINDING_CLOSED"]
-    register = """mutation($ext: JSON) { register(phone: "13912345670", password: "secret-1",
-      extensions: $ext) { token errors { code } } }"""
+    register = """mutation($ext: RegisterExtensionsInput) { register(phone: "13912345670",
+      password: "secret-1", extensions: $ext) { token errors { code } } }"""
     await storefront(register, {"ext": {"distributor": {"code": code}}})
     await shop.worker.run_until_idle()
     assert (await promoter(ME))["myPromoter"]["team"]["level1"] == 1
 
 
-SIGN_UP = """mutation($phone: String!, $ext: JSON) {
+SIGN_UP = """mutation($phone: String!, $ext: RegisterExtensionsInput) {
   register(phone: $phone, password: "secret-1", extensions: $ext) { token errors { code } } }"""
 
 

@@ -50,7 +50,7 @@ mutation($input: FullReductionRuleInput!) {
 STOP = """mutation($id: ID!) {
   stopFullReductionRule(id: $id) { rule { status } errors { code field } } }"""
 QUOTE = """
-query($lines: [LineInput!]!, $ext: JSON) {
+query($lines: [LineInput!]!, $ext: CheckoutExtensionsInput) {
   quote(input: {lines: $lines, extensions: $ext}) {
     quote { subtotal { amount } discount { amount } total { amount } hash
             lines { index skuId unitPrice { amount } discount { amount } amount { amount } }
@@ -61,7 +61,7 @@ query($lines: [LineInput!]!, $ext: JSON) {
   }
 }"""
 PLACE = """
-mutation($lines: [LineInput!]!, $key: String!, $ext: JSON) {
+mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
     order { id status total { amount } lines { id skuId quantity unitPrice { amount }
             amount { amount } } }

@@ -25,7 +25,7 @@ from yutang import api
 from yutang.core import clock as core_clock
 from yutang.core.clock import FrozenClock
 from yutang.core.contract import TenantInfo
-from yutang.core.models import Job, Order, Payment, Product, Refund, Sku
+from yutang.core.models import IdempotencyRecord, Job, Order, Payment, Product, Refund, Sku
 from yutang.core.payments import record_capture
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.worker import Worker
@@ -49,7 +49,7 @@ STOP = (
     "mutation($id: ID!) { stopGroupbuyActivity(id: $id) { activity { status } errors { code } } }"
 )
 PLACE = """
-mutation($lines: [LineInput!]!, $key: String!, $ext: JSON) {
+mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
     order { id status total { amount } }
     errors { code field message }
@@ -166,6 +166,62 @@ async def joined(client: GraphQLClient, sku: Sku, act: dict[str, Any], team: str
     assert placed["errors"] == [], placed
     order_id: str = placed["order"]["id"]
     return order_id
+
+
+# --- one document for every tenant --------------------------------------------------------
+
+JOIN = """
+mutation($lines: [LineInput!]!, $key: String!, $team: String!) {
+  placeOrder(input: {lines: $lines, idempotencyKey: $key,
+                     extensions: {groupbuy: {team: $team}}}) {
+    order { id status }
+    errors { code field message }
+  }
+}"""
+TEAM_INPUT = """{ __type(name: "GroupbuyCheckoutInput") {
+  inputFields { name type { kind ofType { name } } } } }"""
+
+
+async def test_one_typed_document_joins_here_and_is_refused_where_groupbuy_is_disabled(
+    admin: GraphQLClient,
+    storefront: GraphQLClient,
+    tenant: TenantInfo,
+    make_tenant: MakeTenant,
+    make_product: Make,
+    worker: Worker,
+) -> None:
+    """``extensions: {groupbuy: {team}}`` is typed in every tenant's schema, so a
+    storefront sends one document to all of them; a tenant without group buy answers
+    PLUGIN_DISABLED naming ``extensions.groupbuy`` and writes nothing."""
+    plain = await make_tenant("plain")
+    bare = storefront.as_(tenant="plain")
+    team_field = [{"name": "team", "type": {"kind": "NON_NULL", "ofType": {"name": "String"}}}]
+    for client in (storefront, bare):
+        assert (await client(TEAM_INPUT))["__type"]["inputFields"] == team_field
+    sku = await a_sku(make_product)
+    act = await activity(admin, sku, teamSize=3)
+    _, team_id = await opened_team(await buyer(tenant, storefront, 1), sku, act, worker)
+    variables = {"lines": [line(sku, act)], "key": "join", "team": team_id}
+
+    joiner = await buyer(tenant, storefront, 2)
+    placed = (await joiner(JOIN, variables))["placeOrder"]
+    assert placed["errors"] == [] and placed["order"]["status"] == "pending_payment"
+
+    _, token = await create_member(plain, "13800000002")
+    written = (await Order.all().count(), await IdempotencyRecord.all().count())
+    refused = (await bare.as_(token)(JOIN, variables))["placeOrder"]
+    assert refused == {
+        "order": None,
+        "errors": [
+            {
+                "code": "PLUGIN_DISABLED",
+                "field": "extensions.groupbuy",
+                "message": "groupbuy is not enabled for this shop",
+            }
+        ],
+    }
+    assert (await Order.all().count(), await IdempotencyRecord.all().count()) == written
+    assert await GroupbuySeat.all().count() == 2  # the leader's and the joiner's
 
 
 # --- activities --------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from yutang.core.config import validate_settings
 from yutang.core.db import apps_config
 from yutang.core.errors import ConfigError
 from yutang.core.models import Job, Member, Order, OrderLine, Payment, Refund, Sku, Store, Tenant
+from yutang.core.plugin_inputs import OPERATIONS
 from yutang.core.plugins import PluginRegistry
 from yutang.core.runtime import Runtime
 from yutang.core.worker import Worker
@@ -68,7 +69,8 @@ REQUEST_REFUND = """mutation($input: RefundRequestInput!) { requestRefund(input:
   refund { status } errors { code field message } } }"""
 REFUND = """mutation($input: RefundRequestInput!) { refundOrder(input: $input) {
   refund { status amount { amount } } errors { code field message } } }"""
-REGISTER = """mutation($phone: String!, $referrer: ID, $ext: JSON, $code: String) {
+REGISTER = """
+mutation($phone: String!, $referrer: ID, $ext: RegisterExtensionsInput, $code: String) {
   register(phone: $phone, password: "secret-pass-1", referrerId: $referrer,
            extensions: $ext, code: $code) {
     token member { id } errors { code field message } } }"""
@@ -216,11 +218,16 @@ def test_registration_hooks_are_read_once_when_the_plugin_registers() -> None:
     plugin = HooksPlugin("hooks", specs=True, models="hooks_models.models")
     registry = fresh(("hooks", plugin))
     read = Counter(plugin.order())
+    assert read.pop("yutang_input_schema") == len(OPERATIONS)  # once per operation
     assert set(read.values()) == {1} and len(read) == 11
     assert plugin.seen("yutang_add_hookspecs") == [{"plugin_manager": registry.pm}]
     assert registry.pm.hook.yutang_hooks_answer.spec is not None
     info = registry.plugins["hooks"]
     assert info.models == "hooks_models.models" and info.settings_schema is HooksSettings
+    assert {op: i.struct for op, i in info.inputs.items()} == {
+        "checkout": CheckoutIn,
+        "register": RegisterIn,
+    }
     assert apps_config(registry)["hooks"]["migrations"] == "hooks_models.migrations"
     assert registry.permissions["hooks.manage"].roles == ("manager",)
     assert registry.error_codes == {"HOOKS_VETO": "a test veto", "HOOKS_REFUSED": "a test refusal"}
@@ -293,7 +300,11 @@ async def test_the_input_schema_validates_checkout_extensions_naming_the_field(
 ) -> None:
     hooks = plugins[0]
     sku = await sku_of(make_product)
-    bad = {"lines": [line(sku)], "extensions": {"hooks": {"note": 5}}}
+    # GraphQL refuses what the input type cannot hold; the Struct, what it alone bounds
+    mistyped = {"lines": [line(sku)], "extensions": {"hooks": {"note": 5}}}
+    [error] = (await storefront.raw(QUOTE, {"input": mistyped}))["errors"]
+    assert "at .extensions.hooks.note: String cannot represent" in error["message"]
+    bad = {"lines": [line(sku)], "extensions": {"hooks": {"note": "x" * 21}}}
     refused = (await storefront(QUOTE, {"input": bad}))["quote"]
     assert errors(refused) == [("INVALID", "extensions.hooks.note")]
     assert hooks.seen("yutang_validate_checkout") == []

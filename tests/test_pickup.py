@@ -42,14 +42,15 @@ mutation($input: PickupStoreInput!) {
   }
 }"""
 QUOTE = """
-query($lines: [LineInput!]!, $f: String! = "pickup", $ext: JSON) {
+query($lines: [LineInput!]!, $f: String! = "pickup", $ext: CheckoutExtensionsInput) {
   quote(input: {lines: $lines, fulfilment: $f, extensions: $ext}) {
     quote { total { amount } fees { amount } adjustments { source label amount { amount } } }
     errors { code field message }
   }
 }"""
 PLACE = """
-mutation($lines: [LineInput!]!, $key: String!, $ext: JSON, $f: String! = "pickup") {
+mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput,
+         $f: String! = "pickup") {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, fulfilment: $f, extensions: $ext}) {
     order { id status total { amount } lines { id } }
     errors { code field message }
@@ -306,8 +307,9 @@ async def test_pickup_checkout_charges_the_fee_and_checks_every_line(
     assert (await error(f="delivery", ext=ext(store)))["field"] == "fulfilment"
     assert (await error(ext=ext(gid("Store", 999_999))))["code"] == "NOT_FOUND"
     assert (await error(ext=ext(gid("Sku", 1))))["field"] == "extensions.pickup.storeId"
-    unknown = await error(ext={"pickup": {"storeId": store, "shelf": 1}})
-    assert unknown["field"] == "extensions.pickup" and "shelf" in unknown["message"]
+    unknown = {"lines": lines(skus[0]), "ext": {"pickup": {"storeId": store, "shelf": 1}}}
+    [refused] = (await me.raw(QUOTE, unknown))["errors"]  # PickupCheckoutInput has no shelf
+    assert "not to include unknown field 'shelf'" in refused["message"]
     assert (await error(ext=ext(store, "2026-06-02T10:00")))["field"] == "extensions.pickup.slot"
 
     await admin(SAVE, {"input": {"storeId": store, "enabled": False, "allSkus": True}})

@@ -35,7 +35,7 @@ from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, create_member, create_staff
 
 PLACE = """
-mutation($lines: [LineInput!]!, $key: String!, $ext: JSON) {
+mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
     order { id status total { amount } lines { id } }
     errors { code field message }
@@ -62,7 +62,7 @@ mutation($id: ID!) {
   }
 }"""
 QUOTE = """
-query($lines: [LineInput!]!, $points: Int! = 0, $ext: JSON) {
+query($lines: [LineInput!]!, $points: Int! = 0, $ext: CheckoutExtensionsInput) {
   quote(input: {lines: $lines, usePoints: $points, extensions: $ext}) {
     quote { total { amount } adjustments { source label amount { amount } } }
     errors { code field message }
@@ -653,9 +653,9 @@ async def test_plugin_of_one_tenant_does_not_price_validate_or_hear_the_other(
     )
     assert with_ext["quote"]["errors"] == [
         {
-            "code": "UNKNOWN_EXTENSION",
+            "code": "PLUGIN_DISABLED",
             "field": "extensions.example",
-            "message": "no enabled plugin 'example'",
+            "message": "example is not enabled for this shop",
         }
     ]
     # Only events of the tenant enabling the plugin are queued for it and delivered.

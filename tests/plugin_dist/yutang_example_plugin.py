@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -29,9 +29,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class CheckoutInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Per-checkout input: a note and an extra discount in minor units."""
+    """An extra discount in minor units."""
 
-    extra_off: int = 0
+    extra_off: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 @api.hookimpl

@@ -63,12 +63,14 @@ CORE_ONLY: Mapping[str, str] = MappingProxyType(
         "NO_REWARD_PROVIDER": "no enabled plugin grants this kind of reward",
         "PAYMENT_EXPIRED": "the time to pay has run out",
         "PHONE_TAKEN": "that phone number is already registered",
+        "PLUGIN_DISABLED": "`extensions` holds input for a plugin the shop does not enable; "
+        "`field` names it",
         "PRICE_CHANGED": "the price moved since the quote the client saw; the new one is sent",
         "ROLE_IN_USE": "staff still hold this role: give them another one first",
         "SLUG_TAKEN": "that tenant slug exists",
         "TENANT_SUSPENDED": "the shop is suspended",
         "UNAVAILABLE": "the product is not on sale",
-        "UNKNOWN_EXTENSION": "`extensions` names a plugin that is not enabled or takes no "
+        "UNKNOWN_EXTENSION": "`extensions` names a plugin that is not installed or takes no "
         "input here",
         "USERNAME_TAKEN": "that staff username exists",
         "VERIFICATION_UNAVAILABLE": "verification codes cannot be sent now",

@@ -152,9 +152,13 @@ def yutang_settings_schema() -> type[msgspec.Struct] | None:
 def yutang_input_schema(operation: str) -> type[msgspec.Struct] | None:
     """Return the Struct that validates this plugin's input for ``operation``.
 
-    Kind: registration. ``operation`` is ``"checkout"`` (quote, placeOrder) or
-    ``"register"``. The client sends ``extensions: {"<plugin>": {...}}``; the core
-    validates the value with this Struct and errors name ``extensions.<plugin>.<field>``.
+    Kind: registration. ``operation`` is ``"checkout"`` (quote, placeOrder, the cart) or
+    ``"register"``. The Struct becomes the GraphQL input type ``<Plugin><Operation>Input``
+    (``StampsCheckoutInput``), the field ``<plugin>`` of ``CheckoutExtensionsInput`` or
+    ``RegisterExtensionsInput``, in every tenant's schema; a type GraphQL cannot carry fails
+    registration. The client sends ``extensions: {<plugin>: {...}}``; the core refuses it
+    (``PLUGIN_DISABLED``) where the tenant does not enable the plugin, else validates it
+    with this Struct, and errors name ``extensions.<plugin>.<field>``.
 
     Example::
 

@@ -59,27 +59,25 @@ def one_of(value: str, choices: Collection[str], field: str) -> str:
 def validate_extensions(
     tenant: TenantInfo, operation: str, raw: dict[str, Any] | None
 ) -> dict[str, msgspec.Struct]:
-    """Validate ``extensions: {plugin: {...}}`` with each enabled plugin's input Struct."""
+    """Validate ``extensions: {plugin: {...}}`` with each plugin's input Struct.
+
+    Every installed plugin's input type is in every schema, so that one document serves
+    every tenant: input for a plugin this tenant does not enable is refused here,
+    PLUGIN_DISABLED, before anything is written. A plugin given null gives no input."""
     out: dict[str, msgspec.Struct] = {}
+    installed = hooks_of(tenant).registry.plugins
     for plugin, value in (raw or {}).items():
+        if value is None:
+            continue
         field = f"extensions.{plugin}"
-        if plugin not in tenant.plugins:
-            raise DomainError("UNKNOWN_EXTENSION", f"no enabled plugin {plugin!r}", field)
-        schema = hooks_of(tenant).memo.get(("input", operation, plugin))
-        if schema is None:
-            schema = _input_schema(tenant, operation, plugin)
-            hooks_of(tenant).memo[("input", operation, plugin)] = schema
-        if schema is False:
+        if plugin not in installed:
+            raise DomainError("UNKNOWN_EXTENSION", f"no plugin {plugin!r} is installed", field)
+        declared = installed[plugin].inputs.get(operation)
+        if declared is None:
             raise DomainError(
                 "UNKNOWN_EXTENSION", f"plugin {plugin!r} takes no {operation} input", field
             )
-        out[plugin] = convert(value, schema, field)
+        if plugin not in tenant.plugins:
+            raise DomainError("PLUGIN_DISABLED", f"{plugin} is not enabled for this shop", field)
+        out[plugin] = convert(value, declared.struct, field)
     return out
-
-
-def _input_schema(tenant: TenantInfo, operation: str, plugin: str) -> Any:
-    caller = hooks_of(tenant).caller("yutang_input_schema")
-    for impl in caller.get_hookimpls():
-        if impl.plugin_name == plugin:
-            return impl.function(operation=operation) or False
-    return False

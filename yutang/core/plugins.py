@@ -18,6 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from yutang.core import hookspecs
 from yutang.core.contract import ROLES, ErrorCodes, Permission, TenantInfo
 from yutang.core.errors import ConfigError
+from yutang.core.plugin_inputs import OPERATIONS, PluginInput, plugin_input
 
 ENTRY_POINT_GROUP = "yutang.plugins"
 CORE_PLUGIN = "core"
@@ -56,6 +57,7 @@ class PluginInfo:
     hooks: tuple[str, ...] = field(default=())
     permissions: tuple[Permission, ...] = field(default=())
     error_codes: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, PluginInput] = field(default_factory=dict)
 
 
 class PluginSet:
@@ -245,6 +247,7 @@ class PluginRegistry:
             hooks=hooks,
             permissions=self._permissions(name),
             error_codes=self._error_codes(name),
+            inputs=self._inputs(name),
         )
         return info, owned
 
@@ -347,6 +350,28 @@ class PluginRegistry:
             shared = ", ".join(sorted(taken))
             raise ConfigError(f"plugin {name!r}: error codes declared by another plugin: {shared}")
         return dict(declared.codes)
+
+    def _inputs(self, name: str) -> dict[str, PluginInput]:
+        """Plugin ``name``'s input per operation, read as GraphQL input types whose names
+        no other installed plugin's input types take."""
+        found: dict[str, PluginInput] = {}
+        for impl in self.pm.hook.yutang_input_schema.get_hookimpls():
+            if impl.plugin_name != name:
+                continue
+            for operation in OPERATIONS:
+                struct = impl.function(*(operation for _ in impl.argnames))
+                if struct is not None:
+                    found[operation] = plugin_input(name, operation, struct)
+        mine = {n for declared in found.values() for n in declared.shape.names()}
+        for other in self.plugins.values():
+            for declared in other.inputs.values():
+                taken = mine.intersection(declared.shape.names())
+                if taken:
+                    raise ConfigError(
+                        f"plugin {name!r}: input type {min(taken)} is plugin "
+                        f"{other.name!r}'s already"
+                    )
+        return found
 
     def check(self) -> None:
         """Once every plugin is registered: no implementation of an unknown hook (a

@@ -112,7 +112,7 @@ class MemberAccountMutation:
         password: str,
         nickname: str = "",
         referrer_id: strawberry.ID | None = None,
-        extensions: strawberry.scalars.JSON | None = None,
+        extensions: strawberry.scalars.JSON | None = None,  # typed per schema
         cart_token: str | None = None,
         code: str | None = None,
     ) -> AuthPayload:

@@ -92,7 +92,7 @@ class CartQuoteInput:
         "nothing) or a plugin's method (`pickup`); by default `virtual` when every product "
         "is virtual, else `delivery`.",
     )
-    extensions: JSON | None = None
+    extensions: JSON | None = None  # typed per schema, see yutang.graphql.plugin_inputs
 
 
 @strawberry.type
@@ -154,7 +154,7 @@ class AddToCartInput:
     quantity: int
     cart_token: str | None = None
     activity: ActivityRefInput | None = None
-    extensions: JSON | None = None
+    extensions: JSON | None = None  # typed per schema, see yutang.graphql.plugin_inputs
 
 
 @strawberry.input

@@ -55,7 +55,7 @@ class CheckoutInput:
         "nothing) or a plugin's method (`pickup`); by default `virtual` when every product "
         "is virtual, else `delivery`.",
     )
-    extensions: JSON | None = None
+    extensions: JSON | None = None  # typed per schema, see yutang.graphql.plugin_inputs
     address: CheckoutAddressInput | None = None
 
 
@@ -75,7 +75,7 @@ class PlaceOrderInput:
         "nothing) or a plugin's method (`pickup`); by default `virtual` when every product "
         "is virtual, else `delivery`.",
     )
-    extensions: JSON | None = None
+    extensions: JSON | None = None  # typed per schema, see yutang.graphql.plugin_inputs
     address: CheckoutAddressInput | None = None
 
 

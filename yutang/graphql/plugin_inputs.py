@@ -1,60 +1,104 @@
-"""What the tenant's plugins take in ``extensions``, written into the schema.
+"""Plugins' input as GraphQL input types: ``extensions: {groupbuy: {team: "..."}}`` typed.
 
 A plugin declares its input for a checkout or a sign-up as a msgspec Struct
-(``yutang_input_schema``), and the core validates ``extensions: {plugin: {...}}`` with it,
-naming the field of any error. The GraphQL type stays ``JSON`` on purpose: a storefront
-that serves many tenants sends one document to all of them, and a typed input object
-could not exist for a tenant whose plugins take no input. What each enabled plugin
-accepts is instead spelled out in the field's description, per plugin set, so
-introspection and the GraphiQL docs show the exact shape.
+(``yutang_input_schema``); the core read it as an input type when the plugin was
+registered (:mod:`yutang.core.plugin_inputs`). Here each becomes a strawberry input type,
+gathered in ``CheckoutExtensionsInput`` and ``RegisterExtensionsInput``, one field per
+plugin. Every installed plugin's field is in every tenant's schema — the one exception
+to "disabled means absent" — so that a storefront serving many tenants sends one
+document to all of them; the core refuses input for a plugin the tenant does not enable
+(``PLUGIN_DISABLED``). The types only shape what GraphQL accepts: the value reaches the
+core as the plain dictionary GraphQL coerced, keyed by the Structs' encoded names, and
+the Struct validates it as before, so errors still name ``extensions.<plugin>.<field>``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-import msgspec.inspect as mi
+import strawberry
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import get_object_definition
 
+from yutang.core.plugin_inputs import InputObject, Kind, ListOf, PluginInput, pascal
 from yutang.core.plugins import PluginSet
 
-LEAVES: dict[type[mi.Type], str] = {
-    mi.StrType: "String",
-    mi.IntType: "Int",
-    mi.BoolType: "Boolean",
-    mi.FloatType: "Float",
-    mi.DateTimeType: "DateTime",
-    mi.DateType: "Date",
-}
+OPERATIONS = MappingProxyType(
+    {"checkout": "checkout (quote, placeOrder, the cart)", "register": "sign-up (register)"}
+)
+EXTENSIONS_DESCRIPTION = (
+    "Input for plugins at {operation}, one field per installed plugin that takes any. "
+    "Every shop's schema has every field, so one document serves every shop: input for a "
+    "plugin the shop does not enable is refused with `PLUGIN_DISABLED` naming "
+    "`extensions.<plugin>`, and a field left out or null gives that plugin no input."
+)
 
 
-def shape(info: mi.Type) -> str:
-    """A GraphQL-like rendering of a msgspec type: ``{storeId: String!, slot: String}``."""
-    if isinstance(info, mi.UnionType):
-        others = [t for t in info.types if not isinstance(t, mi.NoneType)]
-        return " | ".join(shape(t) for t in others)
-    if isinstance(info, mi.LiteralType):
-        return " | ".join(repr(v) for v in info.values)
-    if isinstance(info, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
-        return f"[{shape(info.item_type)}]"
-    if isinstance(info, mi.StructType):
-        fields = (
-            f"{f.encode_name}: {shape(f.type)}{'!' if f.required else ''}" for f in info.fields
-        )
-        return "{" + ", ".join(fields) + "}"
-    return LEAVES.get(type(info), "JSON")
-
-
-def describe(plugins: PluginSet, operation: str, base: str) -> str:
-    """``base`` followed by the shape of each enabled plugin's input, built once per set."""
-    key = ("extensions_description", operation)
+def extensions_input(plugins: PluginSet, operation: str) -> type | None:
+    """``<Operation>ExtensionsInput``: a field per installed plugin taking input for
+    ``operation`` (None when none does), built once per plugin set."""
+    key = ("extensions_input", operation)
     if key not in plugins.memo:
-        inputs: list[tuple[str, Any]] = plugins.collect("yutang_input_schema", operation=operation)
-        if inputs:
-            lines = [
-                f"`{plugin}`: `{shape(mi.type_info(struct))}`" for plugin, struct in sorted(inputs)
-            ]
-            plugins.memo[key] = f"{base} Enabled here: " + "; ".join(lines) + "."
-        else:
-            plugins.memo[key] = f"{base} No plugin enabled here takes any."
-    text: str = plugins.memo[key]
-    return text
+        registry = plugins.registry
+        declared = [
+            registry.plugins[name].inputs[operation]
+            for name in sorted(registry.plugins)
+            if operation in registry.plugins[name].inputs
+        ]
+        plugins.memo[key] = _extensions_type(operation, declared) if declared else None
+    built: type | None = plugins.memo[key]
+    return built
+
+
+def describe(plugins: PluginSet, operation: str) -> str:
+    """What an ``extensions`` field says in this plugin set's schema."""
+    enabled = sorted(
+        name for name in plugins.names if operation in plugins.registry.plugins[name].inputs
+    )
+    here = ", ".join(enabled) if enabled else "none"
+    return f"Input for plugins by plugin name (see the type). Enabled here: {here}."
+
+
+def _extensions_type(operation: str, declared: list[PluginInput]) -> type:
+    fields = {
+        d.plugin: (_object_type(d.shape) | None, strawberry.field(name=d.plugin)) for d in declared
+    }
+    text = EXTENSIONS_DESCRIPTION.format(operation=OPERATIONS.get(operation, operation))
+    return _input_type(pascal(operation) + "ExtensionsInput", text, fields)
+
+
+def _object_type(shape: InputObject) -> type:
+    fields = {
+        f.name: (
+            _annotation(f.kind, f.nullable),
+            strawberry.field(name=f.key, description=f.description),
+        )
+        for f in shape.fields
+    }
+    return _input_type(shape.name, shape.description, fields)
+
+
+def _annotation(kind: Kind, nullable: bool) -> Any:
+    if isinstance(kind, ListOf):
+        inner: Any = list[_annotation(kind.item, kind.nullable)]  # type: ignore[misc]
+    elif isinstance(kind, InputObject):
+        inner = _object_type(kind)
+    else:
+        inner = kind
+    return inner | None if nullable else inner
+
+
+def _input_type(name: str, description: str | None, fields: Mapping[str, Any]) -> type:
+    """A strawberry input type whose value is the mapping GraphQL coerced, as given."""
+    namespace: dict[str, Any] = {"__annotations__": {n: t for n, (t, _) in fields.items()}}
+    namespace.update((n, f) for n, (_, f) in fields.items())
+    cls = strawberry.input(type(name, (), namespace), name=name, description=description)
+    get_object_definition(cls, strict=True).from_input = _as_coerced
+    return cls
+
+
+def _as_coerced(_cls: type, value: Mapping[str, Any], _context: InputContext) -> dict[str, Any]:
+    """The input as GraphQL coerced it: plain values keyed by the Structs' encoded names."""
+    return dict(value)

@@ -2,17 +2,20 @@
 
 One schema per (surface, plugin set), built on first use and cached; plugin fields are
 appended to core types through ``Schema.get_fields``, so a disabled plugin's fields do
-not exist in that tenant's schema at all.
+not exist in that tenant's schema at all. Its input types do: ``extensions`` is typed
+with every installed plugin's input (:mod:`yutang.graphql.plugin_inputs`).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, ValidationContext, ValidationRule
+from strawberry.annotation import StrawberryAnnotation
 from strawberry.extensions import (
     MaskErrors,
     MaxTokensLimiter,
@@ -40,7 +43,7 @@ from yutang.graphql.execution import Executor
 from yutang.graphql.input_bounds import InputBoundsRule
 from yutang.graphql.limits import Limits, Policy, RuleSets
 from yutang.graphql.permissions import check_fields
-from yutang.graphql.plugin_inputs import describe
+from yutang.graphql.plugin_inputs import describe, extensions_input
 from yutang.graphql.response_cache import Invalidate, InvalidateOnWrite
 from yutang.graphql.scalars import SCALARS
 from yutang.graphql.storefront import StorefrontMutation, StorefrontQuery
@@ -97,17 +100,20 @@ def _extensions(
 
 
 # Where the core takes plugin input: (type, field, argument or None) -> operation.
-EXTENSIONS = {
-    ("CheckoutInput", "extensions", None): "checkout",
-    ("PlaceOrderInput", "extensions", None): "checkout",
-    ("Mutation", "register", "extensions"): "register",
-}
-EXTENSIONS_BASE = "Input for the tenant's plugins by plugin name, checked by each plugin."
+EXTENSIONS = MappingProxyType(
+    {
+        ("CheckoutInput", "extensions", None): "checkout",
+        ("PlaceOrderInput", "extensions", None): "checkout",
+        ("CartQuoteInput", "extensions", None): "checkout",
+        ("AddToCartInput", "extensions", None): "checkout",
+        ("Mutation", "register", "extensions"): "register",
+    }
+)
 
 
 class PluginSchema(strawberry.Schema):
     """A schema whose types carry plugin-contributed fields, whose ``extensions`` inputs
-    describe what the plugins of the set take, and whose error codes are the set's."""
+    are typed with every installed plugin's input, and whose error codes are the set's."""
 
     def __init__(
         self, *, extra: dict[str, list[StrawberryField]], plugins: PluginSet, **kwargs: Any
@@ -118,23 +124,39 @@ class PluginSchema(strawberry.Schema):
         super().__init__(**kwargs)
 
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
-        """Core fields (``extensions`` described for the set, ``UserError.code`` typed with
-        the set's codes), then the plugins' fields."""
-        core = [self._described(type_definition.name, f) for f in type_definition.fields]
+        """Core fields (``extensions`` typed, ``UserError.code`` typed with the set's
+        codes), then the plugins' fields."""
+        core = [
+            typed
+            for f in type_definition.fields
+            if (typed := self._typed(type_definition.name, f)) is not None
+        ]
         if type_definition.name == "UserError":
             core = [self._code if f.python_name == "code" else f for f in core]
         return [*core, *self._extra.get(type_definition.name, [])]
 
-    def _described(self, type_name: str, f: StrawberryField) -> StrawberryField:
+    def _typed(self, type_name: str, f: StrawberryField) -> StrawberryField | None:
+        """``f`` with its ``extensions`` (the field or an argument) typed with the plugins'
+        ``<Operation>ExtensionsInput``, or without it when no installed plugin takes input
+        for the operation (a GraphQL input object cannot be empty)."""
         for (owner, name, argument), operation in EXTENSIONS.items():
             if owner != type_name or f.python_name != name:
                 continue
-            text = describe(self._plugins, operation, EXTENSIONS_BASE)
-            f = copy.copy(f)
+            kind = extensions_input(self._plugins, operation)
+            text = describe(self._plugins, operation)
             if argument is None:
+                if kind is None:
+                    return None
+                f = copy.copy(f)
+                f.type = kind | None
                 f.description = text
             else:
-                f.arguments = [_with_description(a, text, argument) for a in f.arguments]
+                f = copy.copy(f)
+                f.arguments = [
+                    typed
+                    for a in f.arguments
+                    if (typed := _typed_argument(a, argument, kind, text)) is not None
+                ]
         return f
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
@@ -144,10 +166,15 @@ class PluginSchema(strawberry.Schema):
             super().process_errors(bugs, execution_context)
 
 
-def _with_description(arg: StrawberryArgument, text: str, name: str) -> StrawberryArgument:
+def _typed_argument(
+    arg: StrawberryArgument, name: str, kind: type | None, text: str
+) -> StrawberryArgument | None:
     if arg.python_name != name:
         return arg
+    if kind is None:
+        return None
     arg = copy.copy(arg)
+    arg.type_annotation = StrawberryAnnotation(kind | None)
     arg.description = text
     return arg
 

@@ -29,7 +29,7 @@ CODES = api.ErrorCodes(
 
 
 class CheckoutInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
-    """``extensions: {"coupons": {"couponId": <Coupon ID>}}``: the coupon to use."""
+    """The coupon the checkout uses: the ID of one of the member's coupons."""
 
     coupon_id: str | None = None
 

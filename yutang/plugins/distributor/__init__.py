@@ -28,7 +28,7 @@ from yutang.plugins.distributor.storefront import contribution as storefront_con
 
 
 class RegisterInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``extensions.distributor`` of ``register``: the invite code that brought the member."""
+    """The promoter's invite code that brought the member."""
 
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 

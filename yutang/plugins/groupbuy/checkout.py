@@ -51,7 +51,7 @@ NOT_OPEN, EXPIRED, LIMIT_EXCEEDED, LIMIT_REACHED)."""
 
 
 class GroupbuyInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``extensions.groupbuy`` of a checkout: the team to join (absent: open a team)."""
+    """The team a group-buy line joins (its ID); leave `groupbuy` out to open a team."""
 
     team: str
 
