@@ -13,7 +13,8 @@ request as another's).
 
 What is found is one :class:`RequestIdentity` in the scope's state, which every layer
 behind and the GraphQL context read; the tenant is also set in ``current_tenant`` here, in
-the handler's task, so schema selection and every resolver see it.
+the handler's task, so schema selection and every resolver see it. ``/health`` and
+``OPTIONS`` (answered by litestar, or by the CORS preflight) belong to no tenant.
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ class Identity(Layer):
         self.runtime = runtime
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["path"] == "/health":
-            await next_app(scope, receive, send)
+        if scope["path"] == "/health" or scope.get("method") == "OPTIONS":
+            await next_app(scope, receive, send)  # no tenant's: litestar answers OPTIONS
             return
         slug = requested_slug(scope, self.runtime.settings.default_tenant)
         if slug is None:
