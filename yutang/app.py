@@ -75,14 +75,16 @@ def edge(
     settings = runtime.settings
     cors = Cors(origins(settings.cors_origins)) if settings.cors_origins else None
     hooks: list[Hook] = [SecurityHeaders(settings)]
+    cache = None if store is None else ResponseCache(runtime, store)
     layers: list[Middleware | None] = [
         None if cors is None else Preflight(cors),  # before anything reads the request
         DocumentLimit(),  # 413, documents over the token or length limit
         ReadOperation(),  # the storefront operation, decoded once
-        None if store is None else ResponseCache(runtime, store),  # anonymous reads
+        cache,  # anonymous reads answered from the store, no database
         Identity(runtime),  # tenant and caller, once: 400/404/403/401
         PersistedQueries(settings),  # hash to document, the allowlist
         Admission(schemas) if settings.front_admission else None,  # placeOrder storms
+        None if cache is None else cache.fill,  # a miss's answer kept
     ]
     if cors is not None:
         hooks.append(cors)

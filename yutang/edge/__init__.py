@@ -8,13 +8,15 @@ Litestar middleware, outermost first:
 3. ``operation.ReadOperation`` — the storefront request decoded once into an
    ``Operation`` for the layers behind.
 4. ``response_cache.ResponseCache`` — anonymous storefront reads answered from the
-   store, before any database work; misses go on and their answers are kept.
+   store, before any database work; misses go on.
 5. ``identity.Identity`` — tenant and caller resolved once into a ``RequestIdentity``
    (400 two ``X-Tenant``, 404/403 tenant, 401 token), read by everything behind.
 6. ``persisted.PersistedQueries`` — a persisted hash resolved to its document; the
    allowlist.
 7. ``admission.Admission`` — a placeOrder the plugins refuse answered without GraphQL
    (``YUTANG_FRONT_ADMISSION``).
+8. ``response_cache.CacheFill`` — a miss's answer kept, if it may be, with its expiry
+   computed before GraphQL runs.
 
 Then the GraphQL controllers, whose schemas check query cost and introspection before
 execution (``yutang.graphql.limits``). Every response, whoever answers it (a layer,

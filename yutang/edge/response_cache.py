@@ -32,18 +32,20 @@ Exactness:
 The store (``cache_store``) is in-process with one worker, Redis when ``YUTANG_REDIS_URL``
 is set; several workers without Redis refuse to start.
 
-The layer sits in front of the identity layer: a hit is found from the ``X-Tenant`` slug
-and the key part of that tenant seen last, so it costs no database, no GraphQL, no
-dependency injection. A miss goes on through identity, persisted queries and admission;
-whether its response is kept is decided when the response starts, from what those layers
-handed on (the tenant, the operation's resolved document), and its expiry is computed
-from the moment before it ran.
+Two layers share the cache. :class:`ResponseCache` looks up in front of the identity
+layer: a hit is found from the ``X-Tenant`` slug and the key part of that tenant seen
+last, so it costs no database, no GraphQL, no dependency injection. A miss goes on
+through identity, persisted queries and admission to :class:`CacheFill`, the last layer,
+which knows from what they handed on (the tenant, the operation's resolved document)
+whether the answer may be kept, computes its expiry before GraphQL runs, and stores it
+under the generations the lookup read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +62,8 @@ from yutang.edge.identity import identity_of, requested_slug
 from yutang.edge.operation import GraphQLRequest, Operation, operation_of, sha256_hex
 from yutang.edge.persisted import operation_type
 
+MISS = "yutang.cache_miss"
+"""The scope's state key of a lookup's :class:`Miss`, for :class:`CacheFill`."""
 REVALIDATE = (b"cache-control", b"public, no-cache")
 VARY = (b"vary", b"X-Tenant, Authorization")
 
@@ -67,15 +71,27 @@ _object_decoder = msgspec.json.Decoder(dict[str, Any])
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
+@dataclass
+class Miss:
+    """A lookup that missed: the tenant's slug and the generations read before the
+    request ran, and the entry the fill layer stored (for requests waiting on it)."""
+
+    slug: str
+    generation: str
+    entry: Entry | None = None
+
+
 class ResponseCache(Layer):
-    """Answers anonymous storefront reads from the store; keeps the answers of misses."""
+    """Answers anonymous storefront reads from the store; its :attr:`fill` layer keeps
+    the answers of misses."""
 
     def __init__(self, runtime: Runtime, store: Store) -> None:
         self.settings = runtime.settings
         self.store = store
         # the cache key part of each tenant seen lately (slug → id, version, plugins)
-        self._tenant_keys: LRUCache[str, str] = LRUCache(10_000)
+        self.tenant_keys: LRUCache[str, str] = LRUCache(10_000)
         self._flights: dict[tuple[str, str, str], asyncio.Future[Entry | None]] = {}
+        self.fill = CacheFill(self)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         operation = operation_of(scope)
@@ -85,15 +101,14 @@ class ResponseCache(Layer):
         if operation is None or slug is None or not anonymous or sha is None:
             await next_app(scope, receive, send)
             return
-        tenant_key = self._tenant_keys.get(slug)
+        tenant_key = self.tenant_keys.get(slug)
         key = "" if tenant_key is None else _key(tenant_key, sha, operation.request)
-        since = clock.now()
         generation, entry = await self.store.lookup(slug, key)
-        if entry is not None and since.timestamp() < entry.expires:
+        if entry is not None and clock.now().timestamp() < entry.expires:
             await _send_hit(scope, entry, send)
             return
         if tenant_key is None:  # the tenant's first request here: nothing to share
-            await self._miss(scope, receive, send, next_app, (slug, generation, since))
+            await _miss(scope, receive, send, next_app, Miss(slug, generation))
             return
         flight = (slug, generation, key)
         leader = self._flights.get(flight)
@@ -102,7 +117,7 @@ class ResponseCache(Layer):
             if entry is not None:
                 await _send_hit(scope, entry, send)
                 return
-            await self._miss(scope, receive, send, next_app, (slug, generation, since))
+            await _miss(scope, receive, send, next_app, Miss(slug, generation))
             return
         self._flights[flight] = asyncio.get_running_loop().create_future()
         entry = None
@@ -112,44 +127,51 @@ class ResponseCache(Layer):
             if entry is not None and clock.now().timestamp() < entry.expires:
                 await _send_hit(scope, entry, send)
                 return
-            entry = await self._miss(scope, receive, send, next_app, (slug, generation, since))
+            entry = await _miss(scope, receive, send, next_app, Miss(slug, generation))
         finally:
             self._flights.pop(flight).set_result(entry)
 
-    async def _miss(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        next_app: ASGIApp,
-        read: tuple[str, str, datetime],
-    ) -> Entry | None:
-        """Run the request through the layers behind; the entry stored, if any.
-        ``read`` is the slug, and the generation read at ``since``, before it ran."""
-        slug, generation, since = read
+    async def expiry(self, tenant: TenantInfo) -> float:
+        """Now plus the stock-lag bound, or the next price change if sooner."""
+        now = clock.now()
+        changes: list[datetime] = await hooks_of(tenant).call(
+            "yutang_next_price_change", tenant=tenant, now=now
+        )
+        expires = now.timestamp() + self.settings.response_cache_ttl
+        return min([expires, *(c.timestamp() for c in changes)])
+
+
+async def _miss(
+    scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, miss: Miss
+) -> Entry | None:
+    """Run the request through the layers behind; the entry the fill layer stored."""
+    scope.setdefault("state", {})[MISS] = miss
+    await next_app(scope, receive, send)
+    return miss.entry
+
+
+class CacheFill(Layer):
+    """The last layer: keeps the answer of a lookup's miss if it may be cached."""
+
+    def __init__(self, cache: ResponseCache) -> None:
+        self.cache = cache
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        miss = scope.get("state", {}).get(MISS)
+        held = _cacheable(scope)
+        if not isinstance(miss, Miss) or held is None:
+            await next_app(scope, receive, send)
+            return
+        tenant, operation = held
+        expires = await self.cache.expiry(tenant)  # before it runs: a price change ends it
         capture = _Capture(scope, send)
         await next_app(scope, receive, capture.send)
-        if capture.held is None:
-            return None
-        tenant, operation = capture.held
-        expires = await self._expiry(tenant, since)
-        entry = await capture.finish(expires)
-        if entry is not None:
-            tenant_key = self._tenant_keys[slug] = _tenant_key(tenant)
+        miss.entry = await capture.finish(expires)
+        if miss.entry is not None:
+            tenant_key = self.cache.tenant_keys[miss.slug] = _tenant_key(tenant)
             sha = operation.request.persisted_hash() or sha256_hex(operation.text or "")
-            await self.store.store(
-                slug, generation, _key(tenant_key, sha, operation.request), entry
-            )
-        return entry
-
-    async def _expiry(self, tenant: TenantInfo, since: datetime) -> float:
-        """``since`` plus the stock-lag bound, or the next price change after it if sooner:
-        a price that changed while the miss ran ends the entry at once."""
-        changes: list[datetime] = await hooks_of(tenant).call(
-            "yutang_next_price_change", tenant=tenant, now=since
-        )
-        expires = since.timestamp() + self.settings.response_cache_ttl
-        return min([expires, *(c.timestamp() for c in changes)])
+            key = _key(tenant_key, sha, operation.request)
+            await self.cache.store.store(miss.slug, miss.generation, key, miss.entry)
 
 
 def _tenant_key(tenant: TenantInfo) -> str:
@@ -174,24 +196,19 @@ def _cacheable(scope: Scope) -> tuple[TenantInfo, Operation] | None:
 
 
 class _Capture:
-    """Holds the response of a cacheable request, then decides whether to keep it;
-    passes any other straight on."""
+    """Holds the app's response, decides whether it is cacheable, then sends it."""
 
     def __init__(self, scope: Scope, send: Send) -> None:
         self.scope = scope
         self.downstream = send
-        self.held: tuple[TenantInfo, Operation] | None = None
         self.status = 500
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: list[bytes] = []
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            self.held = _cacheable(self.scope)
             self.status = message["status"]
             self.headers = list(message.get("headers", []))
-        if self.held is None:
-            await self.downstream(message)
         elif message["type"] == "http.response.body":
             self.chunks.append(message.get("body", b""))
 
