@@ -61,8 +61,8 @@ from yutang.core.models import Sku
 from yutang.core.runtime import build_runtime
 from yutang.core.settings import AppSettings
 from yutang.core.tenants import create_staff
+from yutang.edge.operation import sha256_hex
 from yutang.graphql.ids import to_global
-from yutang.graphql.persisted import sha256_hex
 
 SLUG = "shop"
 REDIS_DEFAULT = "redis://127.0.0.1:6379/0"

@@ -8,6 +8,9 @@ the next member in turn, with a unique idempotency key (``wrk/storm.lua``). Serv
 * ``yutang`` — the real ``yutang serve --no-worker`` in production settings;
 * ``yutang+redis`` — the same with the deployment's Redis (``YUTANG_REDIS_URL``), which the
   seckill gate uses;
+* ``yutang:resolver`` / ``yutang:resolver+redis`` (with ``--compare-admission``) — the same
+  with ``YUTANG_FRONT_ADMISSION=0``: the plugins are asked by the resolver only, inside
+  GraphQL, instead of in front of it;
 * ``bare`` / ``bare+redis`` — ``bench.bare_marketing``: the same statements on the raw
   driver in one transaction (conditional UPDATEs, same order), and with Redis the plugin's
   own gate script, asked before the transaction as the plugin's admission asks it: the
@@ -105,21 +108,29 @@ class Item:
         return graphql_body(PLACE_ORDER, {"lines": [line], "key": "%KEY%"})
 
 
-def configs(redis: str) -> list[str]:
-    """The servers measured: Yutang and the bare app, each with Redis when given one."""
-    found = ["yutang", "bare"]
-    if redis:
-        found += ["yutang+redis", "bare+redis"]
-    return found
+RESOLVER = ":resolver"  # a Yutang configuration without admission in front of GraphQL
+
+
+def configs(redis: str, compare_admission: bool = False) -> list[str]:
+    """The servers measured: Yutang (and without front admission, if compared) and the
+    bare app, each with Redis when given one."""
+    found = ["yutang", *(["yutang" + RESOLVER] if compare_admission else []), "bare"]
+    return found + [f"{c}+redis" for c in found] if redis else found
+
+
+def mode_of(config: str) -> str:
+    """The server a configuration runs: ``yutang`` or ``bare``."""
+    return "bare" if config.startswith("bare") else "yutang"
 
 
 def server_env(config: str, redis: str) -> dict[str, str]:
-    """The Redis of a configuration, by environment: the deployment's (which the seckill
-    gate uses since 0.2) and, for a server of 0.1 measured as the baseline, the plugin's own
-    variable of that version."""
+    """A configuration's environment: its Redis, the deployment's (which the seckill gate
+    uses since 0.2) and, for a server of 0.1 measured as the baseline, the plugin's own
+    variable of that version; and whether admission runs in front of GraphQL."""
     url = redis if config.endswith("+redis") else ""
     names = ("YUTANG_REDIS_URL", "YUTANG_SECKILL_REDIS_URL", "BENCH_SECKILL_REDIS_URL")
-    return dict.fromkeys(names, url)
+    front = "0" if RESOLVER in config else "1"
+    return dict.fromkeys(names, url) | {"YUTANG_FRONT_ADMISSION": front}
 
 
 async def clear_redis(redis: str, tenant_id: int) -> None:
@@ -220,7 +231,7 @@ async def sql_counts(shop: Shop, config: str, redis: str) -> dict[str, int]:
     """SQL statements of an order and of a sold-out answer, counted in-process: the
     ``count`` item (3 units) takes a warm-up order and the counted one, a third sells it
     out, then a warm-up and a counted refusal."""
-    mode = config.removesuffix("+redis")
+    mode = mode_of(config)
     saved = {k: os.environ.get(k) for k in server_env(config, redis)}
     os.environ.update(server_env(config, redis))
     item = shop.items[(config, "count")]
@@ -234,7 +245,9 @@ async def sql_counts(shop: Shop, config: str, redis: str) -> dict[str, int]:
     try:
         # the deployment's Redis, as the server of this configuration has it
         url = server_env(config, redis)["YUTANG_REDIS_URL"] or None
-        settings = msgspec.structs.replace(shop.settings, redis_url=url)
+        settings = msgspec.structs.replace(
+            shop.settings, redis_url=url, front_admission=RESOLVER not in config
+        )
         async with in_process(SERVERS[mode], settings) as client:
             with counting_sql() as counter:
                 for step in ("warm", "order", "last", "warm refusal", "sold out"):
@@ -322,7 +335,7 @@ def bench_database(
     times: Timing,
 ) -> str:
     """Measure every configuration on one database; the tables of results."""
-    names = configs(args.redis)
+    names = configs(args.redis, args.compare_admission)
     say(f"== {kind}: seeding {args.members} members and {len(names) * 4} activities")
     shop = asyncio.run(prepare(kind, workdir, args.pg, args.members, args.units, names))
     (workdir / "tokens.txt").write_text("\n".join(shop.tokens), encoding="utf-8")
@@ -335,7 +348,7 @@ def bench_database(
         servers = {
             c: stack.enter_context(
                 Server(
-                    SERVERS[c.removesuffix("+redis")],
+                    SERVERS[mode_of(c)],
                     shop.settings,
                     env=server_env(c, args.redis),
                 )
@@ -343,7 +356,7 @@ def bench_database(
             for c in names
         }
         for config, server in servers.items():
-            mode = config.removesuffix("+redis")
+            mode = mode_of(config)
             item = shop.items[(config, "sold out")]
             first = place(server, mode, item, shop.tokens[0], f"check-{config}-1")
             second = place(server, mode, item, shop.tokens[1], f"check-{config}-2")
@@ -359,7 +372,7 @@ def bench_database(
             Load(
                 f"{config} {path}",
                 server,
-                PATHS[config.removesuffix("+redis")],
+                PATHS[mode_of(config)],
                 "storm.lua",
                 storm_args(workdir, shop, config, path, 0),
             )
@@ -371,7 +384,7 @@ def bench_database(
             say(f"  {config} storm: {args.storm} requests for {args.units} units")
             storms[config] = storm(
                 server,
-                config.removesuffix("+redis"),
+                mode_of(config),
                 storm_args(workdir, shop, config, "storm", args.storm),
                 args.connections,
             )
@@ -465,8 +478,32 @@ def report(
         notes.append(
             f"{config}: sold-out answers at {per_round:.1f}× its order throughput{verdict}."
         )
+    notes += admission_notes(names, measured)
     notes.append(f"Load average {load_average()} at the end.")
     return "\n\n".join(out) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+
+
+def admission_notes(names: list[str], measured: dict[str, Result]) -> list[str]:
+    """Admission in front of GraphQL against the resolver's alone: per path, the median
+    of the per-round throughput ratios and the ratio of CPU per answer."""
+    notes = []
+    for config in names:
+        if RESOLVER not in config:
+            continue
+        front = config.replace(RESOLVER, "")
+        for path, counter in (("order", "ok"), ("sold out", "refused")):
+            with_front, without = measured[f"{front} {path}"], measured[f"{config} {path}"]
+            per_round = statistics.median(
+                (f.counters[counter] / f.seconds) / max(w.counters[counter] / w.seconds, 1e-9)
+                for f, w in zip(with_front.runs, without.runs, strict=True)
+            )
+            notes.append(
+                f"{front} against {config}, {path} path: {per_round:.2f}× the answers per "
+                f"second with admission in front ({with_front.per_second(counter):,.0f} "
+                f"against {without.per_second(counter):,.0f}/s; CPU per answer "
+                f"{with_front.cpu_us(counter):,.0f} against {without.cpu_us(counter):,.0f} µs)."
+            )
+    return notes
 
 
 def main() -> None:
@@ -477,6 +514,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--storm", type=int, default=2000, help="requests of the storm")
     parser.add_argument("--units", type=int, default=100, help="units the storm is for")
+    parser.add_argument(
+        "--compare-admission",
+        action="store_true",
+        help="also run Yutang with YUTANG_FRONT_ADMISSION=0 and print the ratios",
+    )
     args = parser.parse_args()
     kind = one_database("bench.seckill", args.db)
     if kind is None:

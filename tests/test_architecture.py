@@ -355,3 +355,74 @@ def test_api_name_reading_sees_every_form() -> None:
         "y.internal_thing\n"
     )
     assert api_names_used(source) == {"Draft", "hookimpl", "Stage", "internal_thing"}
+
+
+# --- (e) the request edge -------------------------------------------------------------------
+
+EDGE_READS = frozenset(
+    {"yutang.graphql.schema", "yutang.graphql.inputs", "yutang.graphql.input_bounds"}
+    | {"yutang.graphql.json_nesting"}
+)
+"""What the edge may take from the GraphQL layer: schema assembly and input conversion
+(admission renders placeOrder's answer as GraphQL would), never a resolver module."""
+
+
+def yutang_modules(*packages: str) -> dict[str, set[str]]:
+    """Each module of ``packages`` and the yutang modules it imports (wherever in it),
+    ``from m import name`` counted as importing ``m.name`` when that is a module, else ``m``."""
+    paths = {module_of(p)[0]: p for p in sources(PACKAGE) if "migrations" not in p.parts}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        if not any(within(name, package) for package in packages):
+            continue
+        found = set()
+        for _, target in imports(path.read_text(encoding="utf-8"), *module_of(path)):
+            while target and target not in paths:
+                target = target.rpartition(".")[0]
+            if target and target != name and target != "yutang":
+                found.add(target)
+        graph[name] = found
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Import cycles among the modules of ``graph``."""
+    found: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph.get(module, ())):
+            if target not in graph:
+                continue
+            if state.get(target) == 1:
+                found.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    return found
+
+
+def test_the_edge_and_the_graphql_layer_import_each_other_in_no_circle() -> None:
+    graph = yutang_modules("yutang.edge", "yutang.graphql", "yutang.app")
+    assert "yutang.edge.admission" in graph and "yutang.graphql.schema" in graph
+    assert cycles(graph) == []
+
+
+def test_the_cycle_rule_sees_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}}
+    assert cycles(graph) == [["a", "b", "c", "a"]]
+
+
+def test_the_edge_reads_no_resolver_module() -> None:
+    found = [
+        f"{module} imports {target}"
+        for module, targets in yutang_modules("yutang.edge").items()
+        for target in sorted(targets)
+        if within(target, "yutang.graphql") and target not in EDGE_READS
+    ]
+    assert found == []

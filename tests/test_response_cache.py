@@ -26,7 +26,7 @@ from yutang.core.clock import FrozenClock
 from yutang.core.errors import ConfigError
 from yutang.core.models import Operator, Product, Sku
 from yutang.core.runtime import Runtime
-from yutang.graphql.cache_store import Entry, LocalStore, check_workers
+from yutang.edge.cache_store import Entry, LocalStore, check_workers
 from yutang.graphql.ids import to_global
 from yutang.testing import (
     GraphQLClient,

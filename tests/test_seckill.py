@@ -32,7 +32,7 @@ from yutang.core.payments import record_capture
 from yutang.core.plugins import hooks_of
 from yutang.core.settings import AppSettings
 from yutang.core.worker import Worker
-from yutang.graphql.admission import Admission
+from yutang.edge.admission import Admission
 from yutang.graphql.ids import from_global, to_global
 from yutang.graphql.schema import SchemaCache
 from yutang.plugins.seckill.models import (

@@ -1,88 +1,42 @@
-"""The litestar application: tenant middleware, both GraphQL endpoints, payment callbacks."""
+"""The litestar application: the request edge, both GraphQL endpoints, payment callbacks."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, get, post
 from litestar.datastructures import State
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.params import FromPath
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import BeforeMessageSendHookHandler, Middleware
 from strawberry.litestar import make_graphql_controller
 
 from yutang.core.contract import TenantInfo
 from yutang.core.db import close_db, init_db
-from yutang.core.errors import DomainError
 from yutang.core.payments import providers, record_capture
 from yutang.core.plugins import hooks_of
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import TENANT_STATE, current_tenant
+from yutang.core.tenancy import current_tenant
 from yutang.core.throttle import Throttle
 from yutang.core.worker import Worker
+from yutang.edge.admission import Admission
+from yutang.edge.asgi import Hook, before_send
+from yutang.edge.cache_store import Store, make_store
+from yutang.edge.cors import Cors, Preflight, origins
 from yutang.edge.documents import DocumentLimit
 from yutang.edge.headers import SecurityHeaders
-from yutang.graphql.admission import Admission
-from yutang.graphql.cache_store import make_store
+from yutang.edge.identity import Identity
+from yutang.edge.operation import ReadOperation
+from yutang.edge.persisted import PersistedQueries
+from yutang.edge.response_cache import ResponseCache
 from yutang.graphql.context import context_getter_for
-from yutang.graphql.identity import IdentityMiddleware
 from yutang.graphql.json_nesting import BoundedJSON
-from yutang.graphql.response_cache import ResponseCache
 from yutang.graphql.schema import SchemaCache
 
 _encoder = msgspec.json.Encoder()
-
-
-class TenantMiddleware(ASGIMiddleware):
-    """Resolve the request's tenant from ``X-Tenant`` (gateway callbacks: the path; else
-    the demo tenant) into a ContextVar; set here, in the handler's task, so every
-    resolver sees it."""
-
-    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["path"] == "/health":
-            await next_app(scope, receive, send)
-            return
-        slug = self.runtime.settings.default_tenant
-        path = scope["path"]
-        if path.startswith("/payments/"):
-            slug = path.split("/")[2]
-        for key, value in scope["headers"]:
-            if key == b"x-tenant":
-                slug = value.decode("latin-1").strip()
-                break
-        try:
-            tenant = scope.get("state", {}).get(TENANT_STATE) or await self.runtime.tenants.by_slug(
-                slug
-            )
-        except DomainError as err:
-            status = 404 if err.code == "NOT_FOUND" else 403
-            body = _encoder.encode(
-                {"errors": [{"code": err.code, "field": err.field, "message": err.message}]}
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-            return
-        token = current_tenant.set(tenant)
-        try:
-            await next_app(scope, receive, send)
-        finally:
-            current_tenant.reset(token)
 
 
 def _controller(
@@ -110,6 +64,31 @@ def _controller(
             return _encoder.encode(data)
 
     return TenantGraphQL
+
+
+def edge(
+    runtime: Runtime, schemas: SchemaCache, store: Store | None
+) -> tuple[list[BeforeMessageSendHookHandler], list[Middleware]]:
+    """The request edge (``yutang.edge``): the hooks every response passes through, and
+    the layers a request meets, outermost first. A refused body, a cache hit or a refused
+    placeOrder costs no dependency injection and no GraphQL."""
+    settings = runtime.settings
+    cors = Cors(origins(settings.cors_origins)) if settings.cors_origins else None
+    hooks: list[Hook] = [SecurityHeaders(settings)]
+    cache = None if store is None else ResponseCache(runtime, store)
+    layers: list[Middleware | None] = [
+        None if cors is None else Preflight(cors),  # before anything reads the request
+        DocumentLimit(),  # 413, documents over the token or length limit
+        ReadOperation(),  # the storefront operation, decoded once
+        cache,  # anonymous reads answered from the store, no database
+        Identity(runtime),  # tenant and caller, once: 400/404/403/401
+        PersistedQueries(settings),  # hash to document, the allowlist
+        Admission(schemas) if settings.front_admission else None,  # placeOrder storms
+        None if cache is None else cache.fill,  # a miss's answer kept
+    ]
+    if cors is not None:
+        hooks.append(cors)
+    return before_send(hooks), [layer for layer in layers if layer is not None]
 
 
 def create_app(
@@ -159,24 +138,20 @@ def create_app(
         await record_capture(tenant, provider, capture.reference, capture.amount)
         return {"status": "ok"}
 
-    app = Litestar(
+    hooks, middleware = edge(runtime, schemas, store)
+    return Litestar(
         route_handlers=[
             _controller(runtime, schemas, throttle, "storefront", "/graphql"),
             _controller(runtime, schemas, throttle, "admin", "/admin/graphql"),
             health,
             payment_callback,
         ],
-        middleware=[TenantMiddleware(runtime), IdentityMiddleware()],
+        before_send=hooks,
+        middleware=middleware,
         lifespan=[lifespan],
         state=State({"runtime": runtime, "schemas": schemas, "response_cache": store}),
         debug=debug,
     )
-    # The request edge (yutang.edge), in front of the router: a refused document, a cache
-    # hit or a refused placeOrder costs no routing, no DI, no GraphQL.
-    front = ResponseCache(cast(Any, app.asgi_handler), runtime, store, Admission(schemas))
-    edge = SecurityHeaders(DocumentLimit(front), runtime.settings)
-    app.asgi_handler = cast(Any, edge)
-    return app
 
 
 def serve_app() -> Litestar:

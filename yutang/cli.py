@@ -52,7 +52,7 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
     import uvicorn
 
     from yutang.app import create_app
-    from yutang.graphql.cache_store import check_workers
+    from yutang.edge.cache_store import check_workers
 
     check_workers(runtime.settings, args.workers)
     if runtime.settings.is_sqlite or args.demo:

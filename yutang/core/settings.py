@@ -29,6 +29,11 @@ class AppSettings(msgspec.Struct, frozen=True):
     ``staff`` (staff and operators with a valid token, admin API only) or ``off``; None
     means ``on`` in development and ``staff`` in production.
     ``hsts_seconds`` > 0 sends ``Strict-Transport-Security`` with that max-age.
+    ``cors_origins`` are the comma-separated origins whose browser pages may call the API
+    (``https://shop.example.com``; ``*`` for any; none: no CORS).
+    ``front_admission`` asks the plugins about a placeOrder in front of GraphQL (off: the
+    resolver asks them); ``plan_executor`` completes plain object trees with plans
+    (off: graphql-core's generic completion).
     ``trace_plugins`` logs every hook and owned-object call with its plugin and timing
     (logger ``yutang.plugins.trace``).
     """
@@ -56,6 +61,9 @@ class AppSettings(msgspec.Struct, frozen=True):
     max_cost_persisted: int = 250_000
     introspection: Literal["on", "staff", "off"] | None = None
     hsts_seconds: int = 0
+    cors_origins: str = ""
+    front_admission: bool = True
+    plan_executor: bool = True
     trace_plugins: bool = False
 
     @property
@@ -89,12 +97,15 @@ class AppSettings(msgspec.Struct, frozen=True):
             "max_cost_persisted": "YUTANG_MAX_COST_PERSISTED",
             "introspection": "YUTANG_INTROSPECTION",
             "hsts_seconds": "YUTANG_HSTS_SECONDS",
+            "cors_origins": "YUTANG_CORS_ORIGINS",
+            "front_admission": "YUTANG_FRONT_ADMISSION",
+            "plan_executor": "YUTANG_PLAN_EXECUTOR",
             "trace_plugins": "YUTANG_TRACE_PLUGINS",
         }
         values: dict[str, object] = {
             key: os.environ[var] for key, var in names.items() if os.environ.get(var)
         }
-        for switch in ("response_cache", "trace_plugins"):
+        for switch in ("response_cache", "front_admission", "plan_executor", "trace_plugins"):
             value = values.get(switch)
             if isinstance(value, str):
                 values[switch] = value.lower() not in ("off", "0", "false", "no")

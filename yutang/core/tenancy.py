@@ -17,9 +17,6 @@ from yutang.core.resources import Resources
 from yutang.core.sql import Statement
 
 S = TypeVar("S", bound=msgspec.Struct)
-# Where a layer in front of the app leaves the tenant it resolved, in the ASGI scope's state.
-TENANT_STATE = "yutang.tenant"
-
 
 current_tenant: ContextVar[TenantInfo | None] = ContextVar("yutang_tenant", default=None)
 

@@ -1,15 +1,52 @@
-"""Plain ASGI types and the request-body helpers the edge layers share."""
+"""Plain ASGI types and the request and response helpers the edge layers share."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, overload
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast, overload
+
+from litestar import types as litestar_types
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = Iterable[tuple[bytes, bytes]]
+Hook = Callable[[Message, Scope], Awaitable[None]]
+"""A ``before_send`` hook: may change a message before it is sent."""
+
+NO_STORE = (b"cache-control", b"no-store")
+
+
+def before_send(hooks: Iterable[Hook]) -> list[litestar_types.BeforeMessageSendHookHandler]:
+    """``hooks`` as litestar's ``before_send`` takes them."""
+    return [cast(litestar_types.BeforeMessageSendHookHandler, hook) for hook in hooks]
+
+
+class Layer(ASGIMiddleware):
+    """An edge layer: litestar middleware (HTTP only unless ``scopes`` says otherwise)
+    written over plain ASGI dicts, as the edge reads and answers them."""
+
+    scopes: tuple[ScopeType, ...] = (ScopeType.HTTP,)
+
+    async def handle(
+        self,
+        scope: litestar_types.Scope,
+        receive: litestar_types.Receive,
+        send: litestar_types.Send,
+        next_app: litestar_types.ASGIApp,
+    ) -> None:
+        await self.serve(
+            cast(Scope, scope), cast(Receive, receive), cast(Send, send), cast(ASGIApp, next_app)
+        )
+
+    @abstractmethod
+    async def serve(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Answer the request, or hand it on to ``next_app``."""
 
 
 @overload
@@ -47,3 +84,19 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replayed
+
+
+def header(headers: Headers, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower-case), if sent."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+async def send_json(send: Send, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
+    """A complete JSON response; ``Cache-Control: no-store`` unless ``extra`` says otherwise."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += extra if any(name == NO_STORE[0] for name, _ in extra) else (*extra, NO_STORE)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

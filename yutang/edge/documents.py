@@ -3,21 +3,23 @@
 graphql-core's parser spends about 10 µs per token building the AST, and a text it parses
 without ``max_tokens`` costs that for every token: a 1 MB body of 480,000 tokens held the
 event loop for seconds. Every parse in Yutang goes through :func:`parse_document`, and
-the :class:`DocumentLimit` layer refuses an over-limit document on both GraphQL endpoints
-before anything parses it. It counts tokens with one regular expression that stops at
-the limit, so a refusal costs about as much as reading the body.
+the :class:`DocumentLimit` layer refuses an over-limit document (and a body over the
+endpoint's size, with 413) on both GraphQL endpoints before anything reads or parses
+it. It counts tokens with one regular expression that stops at the limit, so a refusal
+costs about as much as reading the body.
 """
 
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
 from graphql import DocumentNode, GraphQLError, parse
 
-from yutang.edge.asgi import ASGIApp, Receive, Scope, Send, read_body, replay
+from yutang.edge.asgi import ASGIApp, Layer, Receive, Scope, Send, read_body, replay, send_json
 from yutang.graphql.json_nesting import nesting_error
 
 MAX_TOKENS = 5000
@@ -25,7 +27,7 @@ MAX_TOKENS = 5000
 MAX_LENGTH = 100_000
 """Characters a document may hold: long comments and strings are lexed character by
 character, so length is bounded as well as tokens."""
-GRAPHQL_PATHS = {"/graphql": 1, "/admin/graphql": 8}
+GRAPHQL_PATHS = MappingProxyType({"/graphql": 1, "/admin/graphql": 8})
 """Each GraphQL endpoint and the largest request body it takes, in MiB (the admin API's
 is larger for allowlist uploads). The layers behind read only bodies within it."""
 
@@ -80,19 +82,16 @@ class _Query(msgspec.Struct):
 _query_decoder = msgspec.json.Decoder(_Query)
 
 
-class DocumentLimit:
-    """Refuses an over-limit document on the GraphQL endpoints before any parse.
+class DocumentLimit(Layer):
+    """Refuses an over-limit body or document on the GraphQL endpoints before any parse.
 
     A request whose body (or query string) is no longer than the token limit cannot hold
     more tokens, so it goes on unread: the product list's POST costs a header lookup."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = GRAPHQL_PATHS.get(scope["path"]) if scope["type"] == "http" else None
+    async def serve(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        limit = GRAPHQL_PATHS.get(scope["path"])
         if limit is None:
-            await self.app(scope, receive, send)
+            await next_app(scope, receive, send)
             return
         text: str | None = None
         if scope["method"] == "GET":
@@ -103,7 +102,7 @@ class DocumentLimit:
             body = await read_body(receive, limit << 20)
             if body is None:
                 error = _error("TOO_LARGE", f"the request body is over {limit} MiB")
-                await _answer(send, 413, {"errors": [error]})
+                await send_json(send, 413, msgspec.json.encode({"errors": [error]}))
                 return
             receive = replay(body, receive)
             try:  # the app answers a body that is not a request, or nests too deep
@@ -113,9 +112,10 @@ class DocumentLimit:
                 text = None
         refused = None if text is None else refusal(text)
         if refused is not None:  # as the GraphQL view answers a syntax error
-            await _answer(send, 200, {"data": None, "errors": [_error(*refused)]})
+            body = msgspec.json.encode({"data": None, "errors": [_error(*refused)]})
+            await send_json(send, 200, body)
             return
-        await self.app(scope, receive, send)
+        await next_app(scope, receive, send)
 
 
 def _may_be_long(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -128,15 +128,3 @@ def _may_be_long(headers: list[tuple[bytes, bytes]]) -> bool:
 
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code}}
-
-
-async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
-    """A JSON error response, never cached."""
-    body = msgspec.json.encode(payload)
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})

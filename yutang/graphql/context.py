@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 import msgspec
@@ -11,37 +11,16 @@ from strawberry.dataloader import DataLoader
 from strawberry.litestar.controller import BaseContext
 
 from yutang.core.accounts import Gate
-from yutang.core.auth import Principal, principal_for
+from yutang.core.auth import Principal
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.proxies import Network, client_address, trusted_networks
 from yutang.core.runtime import Runtime
-from yutang.core.tenancy import current_tenant
 from yutang.core.throttle import Throttle
+from yutang.edge.identity import identity_of, tenant_principal
+from yutang.edge.operation import operation_of
 
 LoadFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
-# Where a layer in front of the app leaves the caller it already looked up.
-PRINCIPAL_STATE = "yutang.principal"
-# Where the admission layer marks a placeOrder the plugins already admitted.
-ADMITTED_STATE = "yutang.admitted"
-
-
-def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The token of an ``Authorization: Bearer …`` header, if any."""
-    for key, value in headers:
-        if key == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return (token.strip() or None) if scheme.lower() == "bearer" else None
-    return None
-
-
-async def tenant_principal(token: str | None, tenant: TenantInfo) -> Principal | None:
-    """The caller behind ``token`` if it may act for ``tenant``: one of its members or
-    staff, or a platform operator."""
-    found = await principal_for(token) if token else None
-    if found is not None and found.kind != "operator" and found.tenant_id != tenant.id:
-        return None
-    return found
 
 
 def request_client(scope: Scope, trusted: Sequence[Network]) -> str:
@@ -105,26 +84,26 @@ class Context(BaseContext, kw_only=True):
 def context_getter_for(
     runtime: Runtime, throttle: Throttle
 ) -> Callable[[Scope], Awaitable[Context]]:
-    """A litestar dependency building the context (the tenant comes from middleware).
+    """A litestar dependency building the context from what the edge resolved: the
+    tenant and caller (``yutang.edge.identity``), whether placeOrder was admitted.
 
     It takes the ASGI scope rather than the request so it serves websockets too.
     """
     trusted = trusted_networks(runtime.settings.trusted_proxies)
 
     async def get_context(scope: Scope) -> Context:
-        tenant = current_tenant.get()
-        if tenant is None:
-            raise RuntimeError("tenant middleware did not run")
-        state = scope.get("state", {})
-        cache = {"principal": state[PRINCIPAL_STATE]} if PRINCIPAL_STATE in state else {}
+        identity = identity_of(scope)
+        if identity is None:
+            raise RuntimeError("the identity layer did not run")
+        operation = operation_of(scope)
         return Context(
             runtime=runtime,
-            tenant=tenant,
+            tenant=identity.tenant,
             throttle=throttle,
             client=request_client(scope, trusted),
-            token=bearer_token(scope["headers"]),
-            admitted=state.get(ADMITTED_STATE, False),
-            cache=cache,
+            token=identity.token,
+            admitted=operation is not None and operation.admitted,
+            cache={"principal": identity.principal},
         )
 
     return get_context

@@ -110,9 +110,9 @@ def _strawberry_field(field_def: Any) -> StrawberryField | None:
     return definition if isinstance(definition, StrawberryField) else None
 
 
-class Executor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor with plans for plain object trees, refusing variables that
-    hold a NUL character before they are coerced (:mod:`yutang.graphql.input_bounds`)."""
+class CheckedExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, refusing variables that hold a NUL character before they
+    are coerced (:mod:`yutang.graphql.input_bounds`)."""
 
     @classmethod
     def build(
@@ -125,7 +125,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         operation_name: str | None = None,
         *args: Any,
         **kwargs: Any,
-    ) -> list[GraphQLError] | Executor:
+    ) -> list[GraphQLError] | CheckedExecutor:
         """graphql-core's build, after the variables' NUL check."""
         operation = get_operation_ast(document, operation_name)
         if operation is not None and raw_variable_values:
@@ -142,8 +142,13 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             *args,
             **kwargs,
         )
-        assert isinstance(built, list | Executor)
+        assert isinstance(built, list | CheckedExecutor)
         return built
+
+
+class Executor(CheckedExecutor):
+    """:class:`CheckedExecutor` with plans for plain object trees (``YUTANG_PLAN_EXECUTOR``,
+    on by default)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,8 +26,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
 from yutang.core.settings import AppSettings
+from yutang.edge.operation import sha256_hex
+from yutang.edge.persisted import registered
 from yutang.graphql.cost import QueryCost
-from yutang.graphql.persisted import registered, sha256_hex
 
 
 class NoIntrospection(ValidationRule):

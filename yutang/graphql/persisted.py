@@ -1,25 +1,17 @@
-"""Persisted queries: the automatic persisted query protocol and the tenant allowlist.
+"""The admin API's allowlist: the storefront operations a tenant registers.
 
-A client sends ``extensions.persistedQuery.sha256Hash``; when the server does not know
-the hash it answers ``PersistedQueryNotFound`` and the client resends the full text once
-with the hash. Texts learned that way are kept in a bounded in-process LRU (a worker
-that does not know a hash just asks for the text again). Operations a frontend team
-uploads through the admin API (``uploadPersistedOperations``) are stored per tenant in
-the database: every worker resolves their hashes, and with
-``YUTANG_PERSISTED_QUERIES=allowlist`` they are the only operations anonymous storefront
-callers may run.
+A frontend team uploads its operations (``uploadPersistedOperations``); they are stored
+per tenant in the database, where the edge's persisted-query layer
+(:mod:`yutang.edge.persisted`) resolves their hashes on every worker and, with
+``YUTANG_PERSISTED_QUERIES=allowlist``, lets anonymous storefront callers run only them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from functools import lru_cache
 from typing import cast
 
 import strawberry
-from cachetools import LRUCache
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError
 from strawberry.types.field import StrawberryField
 from tortoise.transactions import in_transaction
 
@@ -27,63 +19,13 @@ from yutang.core.contract import GraphQLContribution
 from yutang.core.errors import DomainError
 from yutang.core.models import PersistedOperation
 from yutang.edge.documents import parse_document
+from yutang.edge.operation import sha256_hex
 from yutang.graphql.context import Context
 from yutang.graphql.permissions import Requires
 from yutang.graphql.types import UserError
 
 Info = strawberry.Info[Context, None]
 MAX_UPLOAD = 1000
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def sha256_hex(text: str) -> str:
-    """The hash the protocol uses: sha256 of the UTF-8 text, lower-case hex."""
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def operation_type(query: str, operation_name: str | None) -> str | None:
-    """``query``, ``mutation`` or ``subscription`` for the operation a request runs;
-    None when the text does not parse (within the document limits) or names no single
-    operation (GraphQL reports it). Failures are not cached: junk cannot fill memory."""
-    try:
-        return _operation_type(query, operation_name)
-    except GraphQLError:
-        return None
-
-
-@lru_cache(maxsize=1024)
-def _operation_type(query: str, operation_name: str | None) -> str | None:
-    document = parse_document(query, no_location=True)
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1:
-        return None
-    return operations[0].operation.value
-
-
-class PersistedQueries:
-    """Texts learned through the automatic protocol, by hash (bounded LRU)."""
-
-    def __init__(self, maxsize: int = 4096) -> None:
-        self._texts: LRUCache[str, str] = LRUCache(maxsize)
-
-    def remember(self, sha256: str, query: str) -> None:
-        """Keep ``query`` under its (already verified) hash."""
-        self._texts[sha256] = query
-
-    def text(self, sha256: str) -> str | None:
-        """The text for ``sha256``, if this process learned it."""
-        return self._texts.get(sha256)
-
-
-async def registered(tenant_id: int, sha256: str) -> str | None:
-    """The text of an operation the tenant registered under ``sha256``, if any (a value
-    that is no sha256 is never looked up: it could not fit the column)."""
-    if not _SHA256.fullmatch(sha256):
-        return None
-    row = await PersistedOperation.get_or_none(tenant_id=tenant_id, sha256=sha256)
-    return None if row is None else row.query
 
 
 @strawberry.type

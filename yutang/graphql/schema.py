@@ -39,12 +39,12 @@ from yutang.graphql import persisted
 from yutang.graphql.admin import AdminMutation, AdminQuery
 from yutang.graphql.cost import QueryCost
 from yutang.graphql.error_codes import code_field
-from yutang.graphql.execution import Executor
+from yutang.graphql.execution import CheckedExecutor, Executor
 from yutang.graphql.input_bounds import InputBoundsRule
+from yutang.graphql.invalidation import Invalidate, InvalidateOnWrite
 from yutang.graphql.limits import Limits, Policy, RuleSets
 from yutang.graphql.permissions import check_fields
 from yutang.graphql.plugin_inputs import describe, extensions_input
-from yutang.graphql.response_cache import Invalidate, InvalidateOnWrite
 from yutang.graphql.scalars import SCALARS
 from yutang.graphql.storefront import StorefrontMutation, StorefrontQuery
 
@@ -240,7 +240,7 @@ def build_schema(
             settings.production,
             on_write if surface == "admin" else None,
         ),
-        execution_context_class=Executor,
+        execution_context_class=Executor if settings.plan_executor else CheckedExecutor,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALARS),
     )
 

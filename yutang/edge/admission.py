@@ -14,13 +14,17 @@ cart's). The refusal is rendered from the field's selection with GraphQL's field
 collection (aliases, fragments, ``@skip``/``@include``); a selection it cannot render
 goes on to GraphQL. A request the plugins let through goes on marked as admitted,
 so the resolver does not ask them again.
+
+The layer is on unless ``YUTANG_FRONT_ADMISSION=0``; without it the resolver's own
+admission (the same hook, inside GraphQL) refuses the same orders with the same answer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from cachetools import LRUCache
@@ -59,13 +63,10 @@ from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.orders import PlaceOrderInput as CorePlaceOrderInput
 from yutang.core.plugins import hooks_of
+from yutang.edge.asgi import ASGIApp, Layer, Receive, Scope, Send, send_json
 from yutang.edge.documents import parse_document
-from yutang.graphql.context import (
-    ADMITTED_STATE,
-    PRINCIPAL_STATE,
-    bearer_token,
-    tenant_principal,
-)
+from yutang.edge.identity import bearer_token, identity_of, tenant_principal
+from yutang.edge.operation import hand_on, operation_of
 from yutang.graphql.input_bounds import variable_errors
 from yutang.graphql.inputs import order_lines_data, place_order_data
 from yutang.graphql.schema import RULES, PluginSchema, SchemaCache
@@ -74,6 +75,9 @@ FIELD = "placeOrder"
 LINES_ONLY = ("lines", "idempotencyKey", "fromCart")  # what order_lines_data converts
 
 _encoder = msgspec.json.Encoder()
+ADMITTED: Literal["admitted"] = "admitted"
+Verdict = bytes | Literal["admitted"] | None
+"""A refusal's response body, ``ADMITTED``, or None: not one for this layer."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def _new_shape(schema: GraphQLSchema, text: str, operation_name: str | None) -> 
     return _Shape(roots[0], definition, operation, fragments)
 
 
-class Admission:
+class Admission(Layer):
     """Asks the tenant's activities about a placeOrder before GraphQL runs it.
 
     Valid documents' shapes are kept by (schema, sha256 of the text, operation name), the
@@ -130,6 +134,21 @@ class Admission:
     def __init__(self, schemas: SchemaCache) -> None:
         self.schemas = schemas
         self._shapes: LRUCache[tuple[GraphQLSchema, str, str | None], _Shape] = LRUCache(MAX_SHAPES)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        operation = operation_of(scope)
+        identity = identity_of(scope)
+        if operation is not None and operation.text is not None and identity is not None:
+            request = operation.request
+            verdict = await self.verdict(
+                scope, identity.tenant, operation.text, request.variables, request.operation_name
+            )
+            if isinstance(verdict, bytes):
+                await send_json(send, 200, verdict)
+                return
+            if verdict == ADMITTED:
+                hand_on(scope, dataclasses.replace(operation, admitted=True))
+        await next_app(scope, receive, send)
 
     def _shape(self, schema: GraphQLSchema, text: str, operation_name: str | None) -> _Shape | None:
         """The ``placeOrder`` field of a valid document whose operation is that one mutation."""
@@ -150,16 +169,31 @@ class Admission:
         operation_name: str | None,
     ) -> bytes | None:
         """The response body refusing this request, or None to let it go on to GraphQL."""
+        verdict = await self.verdict(scope, tenant, text, variables, operation_name)
+        return verdict if isinstance(verdict, bytes) else None
+
+    async def verdict(
+        self,
+        scope: dict[str, Any],
+        tenant: TenantInfo,
+        text: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> Verdict:
+        """Refused (the response body), admitted, or None: GraphQL decides. The caller is
+        the identity layer's; asked outside the edge, it is looked up from the token."""
         if FIELD not in text or not _json_post(scope) or not activities.admits(hooks_of(tenant)):
             return None
         schema = self.schemas.get("storefront", hooks_of(tenant))
         shape = self._shape(schema._schema, text, operation_name)
         if shape is None:
             return None
-        state = scope.setdefault("state", {})
-        if PRINCIPAL_STATE not in state:  # handed to the request's context either way
-            state[PRINCIPAL_STATE] = await tenant_principal(bearer_token(scope["headers"]), tenant)
-        principal = state[PRINCIPAL_STATE]
+        identity = identity_of(scope)
+        principal = (
+            identity.principal
+            if identity is not None
+            else await tenant_principal(bearer_token(scope["headers"]), tenant)
+        )
         definitions = shape.operation.variable_definitions or ()
         if variable_errors(definitions, variables):
             return None  # GraphQL refuses them
@@ -175,8 +209,7 @@ class Admission:
             await orders.admit(tenant, principal.id, data)
         except DomainError as refused:
             return _render(shape, values, refused)
-        state[ADMITTED_STATE] = True
-        return None
+        return ADMITTED
 
 
 def _json_post(scope: dict[str, Any]) -> bool:

@@ -1,0 +1,85 @@
+"""CORS: a browser storefront on another origin may call the API.
+
+The origins are the deployment's (``YUTANG_CORS_ORIGINS``, comma-separated, ``*`` for any;
+none by default: no CORS at all). Two parts, each where nothing can answer past it:
+
+* :meth:`Cors.__call__` is a ``before_send`` hook of the app, so every response — cache
+  hits, refusals of the edge layers, 413, persisted-query errors, litestar's own 404/405,
+  GraphQL answers — carries ``Access-Control-Allow-Origin`` for an allowed ``Origin``, the
+  headers a frontend may read, and ``Vary: Origin``.
+* :class:`Preflight` is the outermost middleware: an allowed origin's preflight is
+  answered before any other layer looks (a preflight carries no ``X-Tenant`` and no
+  token). A disallowed origin gets no CORS header at all, so the browser refuses.
+
+The requests it allows carry the headers the API reads: ``Content-Type``,
+``Authorization``, ``X-Tenant`` and ``If-None-Match``. No credentials (cookies) are used:
+the caller is the bearer token.
+"""
+
+from __future__ import annotations
+
+from yutang.edge.asgi import ASGIApp, Layer, Message, Receive, Scope, Send, header
+
+ALLOW_METHODS = b"GET, POST, OPTIONS"
+ALLOW_HEADERS = b"authorization, content-type, if-none-match, x-tenant"
+EXPOSE_HEADERS = b"etag, www-authenticate, x-yutang-cache"
+MAX_AGE = b"600"
+VARY_ORIGIN = (b"vary", b"Origin")
+
+
+def origins(setting: str) -> frozenset[str]:
+    """The allowed origins of ``YUTANG_CORS_ORIGINS``, as browsers serialise them."""
+    return frozenset(o.strip().rstrip("/").lower() for o in setting.split(",") if o.strip())
+
+
+class Cors:
+    """The deployment's allowed origins, and the headers a response gets for them."""
+
+    def __init__(self, allowed: frozenset[str]) -> None:
+        self.allowed = allowed
+        self.any = "*" in allowed
+
+    def allows(self, origin: bytes | None) -> bool:
+        """Whether a request from ``origin`` may read the response."""
+        if origin is None:
+            return False
+        return self.any or origin.decode("latin-1").lower() in self.allowed
+
+    async def __call__(self, message: Message, scope: Scope) -> None:
+        """The ``before_send`` hook: CORS headers on every response to an allowed origin."""
+        if message["type"] != "http.response.start":
+            return
+        headers = [*message.get("headers", ()), VARY_ORIGIN]
+        origin = header(scope["headers"], b"origin")
+        if origin is not None and self.allows(origin):
+            headers += [
+                (b"access-control-allow-origin", origin),
+                (b"access-control-expose-headers", EXPOSE_HEADERS),
+            ]
+        message["headers"] = headers
+
+
+class Preflight(Layer):
+    """Answers an allowed origin's preflight (``OPTIONS`` with ``Origin`` and
+    ``Access-Control-Request-Method``) with 204 and what it may send."""
+
+    def __init__(self, cors: Cors) -> None:
+        self.cors = cors
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        headers = scope["headers"]
+        if (
+            scope["method"] != "OPTIONS"
+            or header(headers, b"access-control-request-method") is None
+            or not self.cors.allows(header(headers, b"origin"))
+        ):
+            await next_app(scope, receive, send)
+            return
+        answer = [
+            (b"access-control-allow-methods", ALLOW_METHODS),
+            (b"access-control-allow-headers", ALLOW_HEADERS),
+            (b"access-control-max-age", MAX_AGE),
+            (b"content-length", b"0"),
+        ]
+        await send({"type": "http.response.start", "status": 204, "headers": answer})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
