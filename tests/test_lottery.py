@@ -420,7 +420,7 @@ async def test_a_coupon_nobody_grants_falls_through_and_keeps_its_stock(
 
 
 async def test_a_goods_prize_is_claimed_shipped_and_listed(
-    member, admin: GraphQLClient, clock: FrozenClock
+    member, admin: GraphQLClient, clock: FrozenClock, tenant: TenantInfo
 ) -> None:
     row, me = member
     activity = await create(admin, prizes=[TEAPOT | {"claimDays": 3}, THANKS | {"weight": 0}])
@@ -446,6 +446,17 @@ async def test_a_goods_prize_is_claimed_shipped_and_listed(
     assert [e["node"]["memberId"] for e in winners["lotteryDraws"]["edges"]] == [
         to_global("Member", row.id)
     ]
+    contact = """query($a: ID!) { lotteryDraws(activityId: $a, winnersOnly: true) {
+      edges { node { claim { name phone address } } } } }"""
+    full = (await admin(contact, {"a": activity["id"]}))["lotteryDraws"]["edges"]
+    assert full[0]["node"]["claim"] == {
+        "name": "张三",
+        "phone": "13900000001",
+        "address": claim["address"],
+    }
+    _, clerk = await create_staff(tenant, "clerk", "clerk")  # sees draws, ships no prize
+    masked = (await admin.as_(clerk)(contact, {"a": activity["id"]}))["lotteryDraws"]["edges"]
+    assert masked[0]["node"]["claim"] == {"name": "张*", "phone": "139****0001", "address": ""}
     shipped = (await admin(SHIP, {"d": won["id"], "c": "SF", "t": "SF1"}))[
         "markLotteryPrizeShipped"
     ]["draw"]["claim"]

@@ -34,7 +34,7 @@ from yutang import api
 from yutang.core import auth
 from yutang.core.contract import ROLES, TenantInfo
 from yutang.core.errors import ConfigError
-from yutang.core.models import AuditEntry, Operator, Staff
+from yutang.core.models import AuditEntry, Operator, Staff, Store, StoreStaff
 from yutang.core.permissions import Grants
 from yutang.core.runtime import Runtime
 from yutang.graphql.permissions import ANY_STAFF, ANYONE, OPERATORS, required
@@ -402,3 +402,55 @@ def test_the_list_in_docs_is_current(yutang_runtime: Runtime) -> None:
     assert LIST.read_text(encoding="utf-8") == expected, (
         "regenerate: UPDATE_SDL=1 pytest tests/test_permissions.py"
     )
+
+
+ASSIGN = """mutation($store: ID!, $staff: ID!) {
+  assignStoreStaff(storeId: $store, staffId: $staff) { staff { id } errors { code } } }"""
+
+
+async def test_no_made_role_can_widen_its_own_stores(
+    admin: GraphQLClient, tenant: TenantInfo
+) -> None:
+    """A branch manager bound to its stores cannot join another store to reach its orders;
+    the owner's assignment is in the audit log against the staff member."""
+    store = await Store.create(tenant_id=tenant.id, name="西门店")
+    shop_manage = {"key": "branch", "name": "店长", "permissions": ["core.shop.manage"]}
+    assert (await admin(SAVE_ROLE, shop_manage | {"all": False}))["saveStaffRole"]["errors"] == []
+    staff, token = await create_staff(tenant, "branch1", "branch")
+    ids = {"store": api.to_global("Store", store.id), "staff": api.to_global("Staff", staff.id)}
+    refused = (await admin.as_(token)(ASSIGN, ids))["assignStoreStaff"]
+    assert [e["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+    assert not await StoreStaff.exists(tenant_id=tenant.id, staff_id=staff.id)
+    assert (await admin(ASSIGN, ids))["assignStoreStaff"]["errors"] == []
+    entry = await AuditEntry.get(tenant_id=tenant.id, action="assignStoreStaff")
+    assert entry.target == ids["staff"]
+
+
+async def test_an_operators_platform_actions_stay_out_of_the_tenants_log(
+    admin: GraphQLClient, tenant: TenantInfo
+) -> None:
+    operator = await Operator.create(username="op", password_hash="x")
+    token = await auth.issue_token("operator", operator.id, None)
+    made = (
+        'mutation { createTenant(slug: "other", name: "别家") { tenant { slug } errors { code } } }'
+    )
+    assert (await admin.as_(token)(made))["createTenant"]["errors"] == []
+    assert not await AuditEntry.filter(tenant_id=tenant.id).exists()
+
+
+def test_root_fields_cannot_hide_in_extend(yutang_runtime: Runtime) -> None:
+    async def loose(info: api.Info) -> int:
+        return 1
+
+    module = ModuleType("hiding_plugin")
+
+    @api.hookimpl
+    def yutang_graphql_admin() -> api.GraphQLContribution:
+        return api.GraphQLContribution(extend={"Query": [api.field(loose)]})
+
+    module.yutang_graphql_admin = yutang_graphql_admin  # type: ignore[attr-defined]
+    registry = type(yutang_runtime.registry)()
+    registry.register("core", __import__("yutang.core.builtin", fromlist=["x"]))
+    registry.register("hiding", module)
+    with pytest.raises(ConfigError, match=r"root fields go in query= and mutation="):
+        build_schema("admin", registry.plugin_set(["hiding"]))

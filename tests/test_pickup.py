@@ -8,6 +8,7 @@ The frozen clock stands at Monday 2026-06-01 10:00 in the tenant's zone (Asia/Sh
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from tortoise import Tortoise
 from tortoise.expressions import F
 
 from yutang import api
@@ -949,3 +951,16 @@ async def test_ten_members_racing_for_a_slot_of_three_get_three_orders(
     assert (await PickupSlotUsage.get()).taken == 3
     assert await PickupOrder.all().count() == 3
     assert (await Sku.get(id=pk(skus[0]))).stock == 97
+
+
+async def test_the_migration_gives_earlier_pickup_orders_their_store(
+    shop: dict[str, Any], worker: Worker
+) -> None:
+    """Orders placed before the core kept an order's store get it from their pickup row."""
+    order_id, _ = await paid_order(shop["me"], shop["skus"][:1], shop["b"], "before", worker)
+    await Order.filter(id=pk(order_id)).update(store_id=None)
+    migration = importlib.import_module("yutang.plugins.pickup.migrations.0002_order_store")
+    await Tortoise.get_connection("default").execute_script(migration.Migration.operations[0].sql)
+    assert (await Order.get(id=pk(order_id))).store_id == pk(shop["b"])
+    listed = (await shop["clerk_b"](ORDERS))["orders"]["edges"]
+    assert [e["node"]["id"] for e in listed] == [order_id]

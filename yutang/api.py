@@ -139,6 +139,12 @@ async def require_permission(info: Info, permission: str) -> Principal:
     return await _caller(info)
 
 
+async def holds(info: Info, permission: str) -> bool:
+    """Whether the caller holds ``permission``: to show more to those who do (a winner's
+    address to who ships prizes) on a field that requires less."""
+    return await permissions.holds(info.context, permission)
+
+
 async def require_store(info: Info, permission: str, store_id: int | None) -> Principal:
     """The caller if they hold ``permission`` for an object of ``store_id`` (None: of no
     store): a role bound to its stores, as a clerk is, reaches its own stores only."""
@@ -220,6 +226,7 @@ __all__ = [
     "from_global",
     "fulfil_order",
     "grant_reward",
+    "holds",
     "hookimpl",
     "hookspec",
     "keyset_page",

@@ -107,7 +107,8 @@ async def grants_for(
         held, all_stores = default_grants(permissions, role), role == "manager"
     else:
         made = await StaffRole.get_or_none(tenant_id=tenant_id, key=role)
-        held = frozenset(made.permissions if made else ()) & permissions.keys()
+        kept = made.permissions if made else ()
+        held = frozenset(n for n in kept if n in permissions and permissions[n].grantable)
         all_stores = made is not None and made.all_stores
     stores = None
     if not all_stores:

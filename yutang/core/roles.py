@@ -23,8 +23,12 @@ KEY = re.compile(r"[a-z][a-z0-9_]{1,31}")
 
 
 async def check_role(tenant_id: int, role: str, field: str = "role") -> None:
-    """Refuse a role that is neither built in nor made in this tenant."""
-    if role in ROLES or await StaffRole.exists(tenant_id=tenant_id, key=role):
+    """Refuse a role that is neither built in nor made in this tenant. Called in the
+    assigning transaction: the made role's row stays locked until it commits, so a
+    concurrent ``delete_role`` waits and then sees the staff member holding it."""
+    if role in ROLES:
+        return
+    if await StaffRole.filter(tenant_id=tenant_id, key=role).select_for_update().first():
         return
     raise DomainError("INVALID", f"no role {role!r}: {', '.join(ROLES)} or one you made", field)
 

@@ -129,19 +129,21 @@ async def create_staff(
     tenant_id: int, username: str, password: str, role: str, name: str = ""
 ) -> Staff:
     """A staff member of a tenant with a built-in role or one the owner made."""
-    await roles.check_role(tenant_id, role)
     _check_username(username, "username")
     checked_password(password, "password")
     bounded(name, "name", 100)
-    if await Staff.exists(tenant_id=tenant_id, username=username):
-        raise DomainError("USERNAME_TAKEN", "this username exists", "username")
-    return await Staff.create(
-        tenant_id=tenant_id,
-        username=username,
-        name=name,
-        role=role,
-        password_hash=await auth.hash_in_thread(password),
-    )
+    password_hash = await auth.hash_in_thread(password)
+    async with in_transaction():
+        await roles.check_role(tenant_id, role)
+        if await Staff.exists(tenant_id=tenant_id, username=username):
+            raise DomainError("USERNAME_TAKEN", "this username exists", "username")
+        return await Staff.create(
+            tenant_id=tenant_id,
+            username=username,
+            name=name,
+            role=role,
+            password_hash=password_hash,
+        )
 
 
 async def create_operator(username: str, password: str) -> Operator:

@@ -34,7 +34,8 @@ is set; several workers without Redis refuse to start.
 
 Two layers share the cache. :class:`ResponseCache` looks up in front of the identity
 layer: a hit is found from the ``X-Tenant`` slug and the key part of that tenant seen
-last, so it costs no database, no GraphQL, no dependency injection. A miss goes on
+last (the first request of a tenant on a worker asks the tenant resolver once), so it
+costs no database, no GraphQL, no dependency injection. A miss goes on
 through identity, persisted queries and admission to :class:`CacheFill`, the last layer,
 which knows from what they handed on (the tenant, the operation's resolved document)
 whether the answer may be kept, computes its expiry before GraphQL runs, and stores it
@@ -54,6 +55,7 @@ from cachetools import LRUCache
 
 from yutang.core import clock
 from yutang.core.contract import TenantInfo
+from yutang.core.errors import DomainError
 from yutang.core.plugins import hooks_of
 from yutang.core.runtime import Runtime
 from yutang.edge.asgi import NO_STORE, ASGIApp, Layer, Message, Receive, Scope, Send, send_json
@@ -87,6 +89,7 @@ class ResponseCache(Layer):
 
     def __init__(self, runtime: Runtime, store: Store) -> None:
         self.settings = runtime.settings
+        self.tenants = runtime.tenants
         self.store = store
         # the cache key part of each tenant seen lately (slug → id, version, plugins)
         self.tenant_keys: LRUCache[str, str] = LRUCache(10_000)
@@ -101,13 +104,13 @@ class ResponseCache(Layer):
         if operation is None or slug is None or not anonymous or sha is None:
             await next_app(scope, receive, send)
             return
-        tenant_key = self.tenant_keys.get(slug)
+        tenant_key = self.tenant_keys.get(slug) or await self._tenant_key(slug)
         key = "" if tenant_key is None else _key(tenant_key, sha, operation.request)
         generation, entry = await self.store.lookup(slug, key)
         if entry is not None and clock.now().timestamp() < entry.expires:
             await _send_hit(scope, entry, send)
             return
-        if tenant_key is None:  # the tenant's first request here: nothing to share
+        if tenant_key is None:  # no such tenant, or suspended: identity answers
             await _miss(scope, receive, send, next_app, Miss(slug, generation))
             return
         flight = (slug, generation, key)
@@ -130,6 +133,16 @@ class ResponseCache(Layer):
             entry = await _miss(scope, receive, send, next_app, Miss(slug, generation))
         finally:
             self._flights.pop(flight).set_result(entry)
+
+    async def _tenant_key(self, slug: str) -> str | None:
+        """The key part of a tenant this worker has not answered for yet (the tenant
+        resolver's cache makes this one query per worker and tenant)."""
+        try:
+            tenant = await self.tenants.by_slug(slug)
+        except DomainError:
+            return None
+        found = self.tenant_keys[slug] = _tenant_key(tenant)
+        return found
 
     async def expiry(self, tenant: TenantInfo) -> float:
         """Now plus the stock-lag bound, or the next price change if sooner."""

@@ -490,7 +490,7 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation, Roles
         store, errors = await attempt(run)
         return StorePayload(store=store, errors=errors)
 
-    @admin_mutation("core.shop.manage", description="Make a staff member belong to a store.")
+    @admin_mutation("core.staff.manage", description="Make a staff member belong to a store.")
     async def assign_store_staff(
         self, info: Info, store_id: strawberry.ID, staff_id: strawberry.ID
     ) -> StaffPayload:

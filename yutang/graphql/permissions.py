@@ -60,6 +60,17 @@ async def require(ctx: Context, name: str) -> Grants:
     return found
 
 
+async def holds(ctx: Context, name: str) -> bool:
+    """Whether the caller's grants hold permission ``name`` (False for non-staff)."""
+    try:
+        found = await grants(ctx)
+    except DomainError:
+        return False
+    if name not in ctx.runtime.registry.permissions:
+        raise LookupError(f"nothing declares the permission {name!r}")
+    return found.holds(name)
+
+
 async def require_store(ctx: Context, name: str, store_id: int | None) -> Grants:
     """As :func:`require`, for an object of ``store_id`` (None: of no store)."""
     found = await grants(ctx)
@@ -96,10 +107,15 @@ def _payload_class(field: StrawberryField) -> type | None:
 
 
 def _ids(values: Iterable[tuple[str, Any]]) -> str | None:
-    for key, value in values:
-        if (key == "id" or key.endswith("_id")) and isinstance(value, str) and value:
-            return value
-    return None
+    """The first global ID among ``values``: ``id``, then ``staff_id`` (who was acted on,
+    rather than where), then any other ``…_id``."""
+    found = {
+        k: v for k, v in values if isinstance(v, str) and v and (k == "id" or k.endswith("_id"))
+    }
+    for key in ("id", "staff_id"):
+        if key in found:
+            return found[key]
+    return next(iter(found.values()), None)
 
 
 def target_of(kwargs: dict[str, Any], result: Any) -> str:
@@ -109,11 +125,11 @@ def target_of(kwargs: dict[str, Any], result: Any) -> str:
     inp = kwargs.get("input")
     if found is None and inp is not None and hasattr(inp, "__dict__"):
         found = _ids(vars(inp).items())
-    if found is None:
-        for value in vars(result).values() if hasattr(result, "__dict__") else ():
-            node_id = getattr(value, "id", None)
-            if isinstance(node_id, str):
-                return node_id
+    for value in vars(result).values() if found is None and hasattr(result, "__dict__") else ():
+        if hasattr(value, "__dict__"):
+            found = _ids(vars(value).items())
+            if found is not None:
+                break
     key = kwargs.get("key")
     return found or (key if isinstance(key, str) else "")
 
@@ -143,7 +159,7 @@ class Requires(FieldExtension):
                 raise
             return self._payload(errors=[UserError.of(err)])
         result = await next_(source, info, **kwargs)
-        if self.audited and not getattr(result, "errors", None):
+        if self.audited and self.permission != OPERATORS and not getattr(result, "errors", None):
             await self._record(ctx, info.field_name, target_of(kwargs, result))
         return result
 

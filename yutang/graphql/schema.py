@@ -213,6 +213,10 @@ def build_schema(
         if not isinstance(contribution, GraphQLContribution):
             raise ConfigError(f"plugin {plugin!r}: {hook} must return a GraphQLContribution")
         targets = {"Query": contribution.query, "Mutation": contribution.mutation}
+        if {"Query", "Mutation"} & contribution.extend.keys():
+            raise ConfigError(
+                f"plugin {plugin!r}: root fields go in query= and mutation=, not extend="
+            )
         if surface == "admin":
             check_fields(plugin, "Query", contribution.query)
             check_fields(plugin, "Mutation", contribution.mutation)

@@ -50,7 +50,11 @@ def yutang_permissions() -> list[api.Permission]:
             "lottery.view", "see lucky draws, their prizes and draw records", ("clerk", "manager")
         ),
         api.Permission("lottery.manage", "create and stop lucky draws", ("manager",)),
-        api.Permission("lottery.ship", "mark claimed goods prizes shipped", ("manager",)),
+        api.Permission(
+            "lottery.ship",
+            "see winners' contact details and mark goods prizes shipped",
+            ("manager",),
+        ),
     ]
 
 

@@ -160,7 +160,8 @@ async def lottery_draws(
     first: int = 20,
     after: str | None = None,
 ) -> api.Connection[DrawNode]:
-    """The draw records of an activity, newest first, with the audit of each choice."""
+    """The draw records of an activity, newest first, with the audit of each choice; a
+    winner's name and phone masked and address hidden unless the caller ships prizes."""
     ctx = info.context
     pk = api.pk_of(activity_id, "LotteryActivity", "activityId")
     query = LotteryDraw.filter(tenant_id=ctx.tenant.id, activity_id=pk)
@@ -169,7 +170,8 @@ async def lottery_draws(
     if claim_status is not None:
         status = api.one_of(claim_status, CLAIM_STATUSES, "claimStatus")
         query = query.filter(_claim_filter(status, api.now()))
-    return await draw_page(ctx.tenant, query, first, after)
+    contact = await api.holds(info, "lottery.ship")
+    return await draw_page(ctx.tenant, query, first, after, contact)
 
 
 async def create_lottery_activity(info: api.Info, input: ActivityIn) -> ActivityPayload:

@@ -206,14 +206,15 @@ async def activity_nodes(
     return [activity_node(tenant, a, by_activity[a.id], now) for a in activities]
 
 
-def claim_node(c: LotteryClaim, now: datetime) -> ClaimNode:
+def claim_node(c: LotteryClaim, now: datetime, contact: bool = True) -> ClaimNode:
+    """A claim; without ``contact`` its name and phone masked and no address (脱敏)."""
     return ClaimNode(
         status=claim_status(c, now),
         deadline=c.deadline,
         method=c.method or None,
-        name=c.name,
-        phone=c.phone,
-        address=c.address,
+        name=c.name if contact else c.name[:1] + "*" * (len(c.name) > 1),
+        phone=c.phone if contact else c.phone[:3] + "****" + c.phone[-4:],
+        address=c.address if contact else "",
         claimed_at=c.claimed_at,
         carrier=c.carrier,
         tracking_number=c.tracking_number,
@@ -221,8 +222,11 @@ def claim_node(c: LotteryClaim, now: datetime) -> ClaimNode:
     )
 
 
-async def draw_nodes(tenant: api.TenantInfo, draws: list[LotteryDraw]) -> list[DrawNode]:
-    """Draws with their prizes and claims, in two queries for any page."""
+async def draw_nodes(
+    tenant: api.TenantInfo, draws: list[LotteryDraw], contact: bool = True
+) -> list[DrawNode]:
+    """Draws with their prizes and claims, in two queries for any page; claims masked
+    without ``contact``."""
     prizes = {
         row.id: node
         for row, node in await prize_nodes(tenant, list({d.activity_id for d in draws}))
@@ -255,7 +259,7 @@ async def draw_nodes(tenant: api.TenantInfo, draws: list[LotteryDraw]) -> list[D
                     WeightNode(prize_id=strawberry.ID(api.to_global("LotteryPrize", pk)), weight=w)
                     for pk, w in d.weights
                 ],
-                claim=claim_node(claim, now) if claim else None,
+                claim=claim_node(claim, now, contact) if claim else None,
             )
         )
     return nodes
@@ -279,7 +283,13 @@ async def draw_payload(
 
 
 async def draw_page(
-    tenant: api.TenantInfo, query: QuerySet[LotteryDraw], first: int, after: str | None
+    tenant: api.TenantInfo,
+    query: QuerySet[LotteryDraw],
+    first: int,
+    after: str | None,
+    contact: bool = True,
 ) -> api.Connection[DrawNode]:
     """One page of draws, newest first (keyset by id)."""
-    return await api.keyset_page(query, first, after, lambda rows: draw_nodes(tenant, rows))
+    return await api.keyset_page(
+        query, first, after, lambda rows: draw_nodes(tenant, rows, contact)
+    )
