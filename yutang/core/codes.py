@@ -59,7 +59,8 @@ CORE_ONLY: Mapping[str, str] = MappingProxyType(
         "NOTHING_TO_SHIP": "every unit of the order is shipped or refunded",
         "NOT_DELIVERABLE": "the product is not delivered to this region",
         "NOT_DELIVERY": "the order goes another way than delivery (pickup, virtual)",
-        "NOT_REFUNDABLE": "the order cannot be refunded in its status, or nothing is left",
+        "NOT_REFUNDABLE": "the order cannot be refunded in its status, or nothing is left (units "
+        "an open refund request holds are not left: `field` names the line's quantity)",
         "NO_REWARD_PROVIDER": "no enabled plugin grants this kind of reward",
         "PAYMENT_EXPIRED": "the time to pay has run out",
         "PHONE_TAKEN": "that phone number is already registered",

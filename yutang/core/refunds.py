@@ -3,10 +3,14 @@
 Approval books the refund on the lines (quantities, amounts, points, stock) in one
 transaction under a lock on the order, so concurrent approvals can never return more
 than was paid; the money then moves through the provider, outside any transaction.
+An open request holds its units until staff decide it: every path that asks for or
+books a refund takes the order's lock first and counts those units as taken, so open
+requests and refunds together never pass what a line has left.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
 from typing import Annotated, Any
 
@@ -24,7 +28,6 @@ from yutang.core.models import Member, Order, OrderLine, Payment, Refund
 from yutang.core.money import apportion
 from yutang.core.orders import (
     emit_order_event,
-    get_order,
     order_plugins,
     release_lines,
     released_line,
@@ -72,7 +75,10 @@ def _check_window(tenant: TenantInfo, order: Order) -> None:
 
 
 def _plan_for(
-    order: Order, lines: list[OrderLine], wanted: list[RefundLineInput]
+    order: Order,
+    lines: list[OrderLine],
+    wanted: list[RefundLineInput],
+    held: dict[int, int],
 ) -> list[dict[str, int]]:
     """:func:`_plan` for ``order``; one paid in part is refunded whole."""
     if wanted and order.status in PART_PAID:
@@ -81,17 +87,20 @@ def _plan_for(
             raise DomainError(
                 "INVALID", "an order paid in part is refunded whole: give no lines", "lines"
             )
-    return _plan(lines, wanted)
+    return _plan(lines, wanted, held)
 
 
-def _plan(lines: list[OrderLine], wanted: list[RefundLineInput]) -> list[dict[str, int]]:
-    """Per line: quantity, amount and points to return; exact on the last unit."""
+def _plan(
+    lines: list[OrderLine], wanted: list[RefundLineInput], held: dict[int, int]
+) -> list[dict[str, int]]:
+    """Per line: quantity, amount and points to return; exact on the last unit. Units
+    ``held`` by open requests (line id to quantity) are not for this refund."""
     by_id = {ln.id: ln for ln in lines}
     if not wanted:
         wanted = [
-            RefundLineInput(line_id=ln.id, quantity=ln.quantity - ln.refunded_quantity)
+            RefundLineInput(line_id=ln.id, quantity=free)
             for ln in lines
-            if ln.quantity > ln.refunded_quantity
+            if (free := ln.quantity - ln.refunded_quantity - held.get(ln.id, 0)) > 0
         ]
     plan = []
     seen: set[int] = set()
@@ -105,6 +114,12 @@ def _plan(lines: list[OrderLine], wanted: list[RefundLineInput]) -> list[dict[st
         left = ln.quantity - ln.refunded_quantity
         if w.quantity > left:
             raise DomainError("INVALID", f"only {left} left to refund", f"lines[{i}].quantity")
+        if w.quantity > left - held.get(ln.id, 0):
+            raise DomainError(
+                "NOT_REFUNDABLE",
+                f"{held[ln.id]} of the {left} left wait in an open refund request",
+                f"lines[{i}].quantity",
+            )
         if w.quantity == left:
             amount = ln.amount - ln.refunded_amount
             points = ln.points - ln.refunded_points
@@ -113,20 +128,37 @@ def _plan(lines: list[OrderLine], wanted: list[RefundLineInput]) -> list[dict[st
             points = ln.points * w.quantity // ln.quantity
         plan.append({"line_id": ln.id, "quantity": w.quantity, "amount": amount, "points": points})
     if not plan:
-        raise DomainError("NOT_REFUNDABLE", "nothing left to refund", "lines")
+        why = "what is left waits in an open refund request" if held else "nothing left to refund"
+        raise DomainError("NOT_REFUNDABLE", why, "lines")
     return plan
 
 
+async def _open_requests(tenant: TenantInfo, order_id: int) -> list[Refund]:
+    """The order's requests waiting for staff, oldest first (read under the order's lock)."""
+    return await Refund.filter(tenant_id=tenant.id, order_id=order_id, status="open").order_by("id")
+
+
+def _held(requests: list[Refund], but: int | None = None) -> dict[int, int]:
+    """Units of each line the open ``requests`` hold (leaving out request ``but``)."""
+    held: dict[int, int] = defaultdict(int)
+    for request in requests:
+        if request.id != but:
+            for p in request.lines:
+                held[p["line_id"]] += p["quantity"]
+    return dict(held)
+
+
 async def request_refund(tenant: TenantInfo, member_id: int, data: RefundInput) -> Refund:
-    """A member asks for a refund; it waits for staff (open → approved | rejected)."""
+    """A member asks for a refund; it waits for staff (open → approved | rejected) and
+    holds its units meanwhile: a second request for them is NOT_REFUNDABLE."""
     actor = f"member:{member_id}"
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "requestRefund", data.idempotency_key, data)
-            order = await get_order(tenant, data.order_id, member_id)
-            _check_window(tenant, order)
+            order = await _locked_order(tenant, data.order_id, member_id)
             lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
-            plan = _plan_for(order, lines, data.lines)
+            held = _held(await _open_requests(tenant, order.id))
+            plan = _plan_for(order, lines, data.lines, held)
             await _ask_policy(tenant, order, lines, plan, data.reason)
             refund = await Refund.create(
                 tenant_id=tenant.id,
@@ -134,6 +166,7 @@ async def request_refund(tenant: TenantInfo, member_id: int, data: RefundInput) 
                 amount=sum(p["amount"] for p in plan),
                 lines=plan,
                 reason=data.reason,
+                requested_by=actor,
             )
             await idempotency.remember(
                 tenant, actor, "requestRefund", data.idempotency_key, {"refund_id": refund.id}
@@ -168,9 +201,15 @@ async def refund_now(
     data: RefundInput,
     if_status: Collection[str] | None = None,
 ) -> Refund:
-    """Staff (or an operator; ``actor`` is ``kind:id``) refund lines directly: an approved
-    refund, executed asynchronously. With ``if_status``, only an order in one of those
-    states (checked under the order's lock), else ILLEGAL_TRANSITION."""
+    """Staff (or an operator, or a plugin; ``actor`` is ``kind:id``) refund lines
+    directly: an approved refund, executed asynchronously. With ``if_status``, only an
+    order in one of those states (checked under the order's lock), else
+    ILLEGAL_TRANSITION.
+
+    Units an open request holds are the member's: named in ``lines`` they are refused
+    (NOT_REFUNDABLE: decide the request). With no lines, everything left is refunded, so
+    the open requests are approved first, as asked, and this refund takes the rest; when
+    nothing is left after them, the answer is the request that emptied the order."""
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "refundOrder", data.idempotency_key, data)
@@ -179,11 +218,7 @@ async def refund_now(
                 raise DomainError(
                     "ILLEGAL_TRANSITION", f"the order is {order.status} now", "orderId"
                 )
-            lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
-            refund = await Refund.create(
-                tenant_id=tenant.id, order_id=order.id, amount=0, lines=[], reason=data.reason
-            )
-            await _approve(tenant, order, refund, _plan_for(order, lines, data.lines))
+            refund = await _refund_rest(tenant, order, actor, data)
             await idempotency.remember(
                 tenant, actor, "refundOrder", data.idempotency_key, {"refund_id": refund.id}
             )
@@ -217,33 +252,77 @@ async def refund_order(
     return await refund_now(tenant, actor, data, if_status)
 
 
-async def decide_refund(tenant: TenantInfo, refund_id: int, approve: bool) -> Refund:
-    """Staff approve or reject an open refund request."""
-    async with in_transaction():
-        refund = await Refund.filter(tenant_id=tenant.id, id=refund_id).select_for_update().first()
-        if refund is None:
-            raise NotFound("refund", "refundId")
-        if refund.status != "open":
-            raise DomainError(
-                "ILLEGAL_TRANSITION", f"this refund is already {refund.status}", "refundId"
-            )
-        if not approve:
-            await Refund.filter(id=refund.id).update(status="rejected")
-            refund.status = "rejected"
-            return refund
-        order = await _locked_order(tenant, refund.order_id)
-        lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
-        wanted = [
-            RefundLineInput(line_id=p["line_id"], quantity=p["quantity"]) for p in refund.lines
-        ]
-        await _approve(tenant, order, refund, _plan_for(order, lines, wanted))
+async def _refund_rest(tenant: TenantInfo, order: Order, actor: str, data: RefundInput) -> Refund:
+    """:func:`refund_now`'s booking on the locked ``order``."""
+    requests = await _open_requests(tenant, order.id)
+    if not data.lines:
+        for i, request in enumerate(requests):
+            await _settle(tenant, order, request, requests[i + 1 :])
+            if order.status == "refunded":  # a gift line a later one holds went back too
+                return request
+        requests = []
+    lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
+    plan = _plan_for(order, lines, data.lines, _held(requests))
+    refund = await Refund.create(
+        tenant_id=tenant.id,
+        order_id=order.id,
+        amount=0,
+        lines=[],
+        reason=data.reason,
+        requested_by=actor,
+    )
+    await _approve(tenant, order, refund, plan)
     return refund
 
 
-async def _locked_order(tenant: TenantInfo, order_id: int) -> Order:
-    order = await Order.filter(tenant_id=tenant.id, id=order_id).select_for_update().first()
+async def decide_refund(tenant: TenantInfo, refund_id: int, approve: bool) -> Refund:
+    """Staff approve or reject an open refund request. The order is locked first, as
+    every path that books or asks for a refund locks it, so none waits on another."""
+    async with in_transaction():
+        found = await Refund.get_or_none(tenant_id=tenant.id, id=refund_id)
+        if found is None:
+            raise NotFound("refund", "refundId")
+        order = await _lock_order(tenant, found.order_id)
+        requests = await _open_requests(tenant, order.id)
+        refund = next((r for r in requests if r.id == refund_id), None)
+        if refund is None:  # decided before the lock was ours
+            status = (await Refund.get(id=refund_id)).status
+            raise DomainError("ILLEGAL_TRANSITION", f"this refund is already {status}", "refundId")
+        if not approve:
+            now = clock.now()
+            await Refund.filter(id=refund.id).update(status="rejected", decided_at=now)
+            refund.status, refund.decided_at = "rejected", now
+            return refund
+        _check_window(tenant, order)
+        await _settle(tenant, order, refund, requests)
+    return refund
+
+
+async def _settle(
+    tenant: TenantInfo, order: Order, request: Refund, requests: list[Refund]
+) -> None:
+    """Approve the open ``request`` on the locked ``order``, as it asked; the other open
+    ``requests`` keep their units."""
+    lines = await OrderLine.filter(tenant_id=tenant.id, order_id=order.id)
+    wanted = [RefundLineInput(line_id=p["line_id"], quantity=p["quantity"]) for p in request.lines]
+    plan = _plan_for(order, lines, wanted, _held(requests, but=request.id))
+    await _approve(tenant, order, request, plan)
+
+
+async def _lock_order(tenant: TenantInfo, order_id: int, member_id: int | None = None) -> Order:
+    """The order (the member's, when given), locked for the transaction; NOT_FOUND."""
+    query = Order.filter(tenant_id=tenant.id, id=order_id)
+    if member_id is not None:
+        query = query.filter(member_id=member_id)
+    order = await query.select_for_update().first()
     if order is None:
         raise NotFound("order", "orderId")
+    return order
+
+
+async def _locked_order(tenant: TenantInfo, order_id: int, member_id: int | None = None) -> Order:
+    """:func:`_lock_order`, refused unless the order can be refunded now."""
+    order = await _lock_order(tenant, order_id, member_id)
     _check_window(tenant, order)
     return order
 
@@ -323,10 +402,12 @@ async def _approve(
         await transition(tenant, order, "refunded")
     elif _all_shipped(order, after):
         await mark_fulfilled(tenant, order)
+    now = clock.now()
     await Refund.filter(id=refund.id).update(
-        status="approved", amount=amount, lines=plan, parts=parts
+        status="approved", amount=amount, lines=plan, parts=parts, decided_at=now
     )
     refund.status, refund.amount, refund.lines, refund.parts = "approved", amount, plan, parts
+    refund.decided_at = now
     await outbox.schedule(
         tenant.id,
         "core.execute_refund",

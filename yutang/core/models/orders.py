@@ -128,7 +128,9 @@ class Payment(Timestamped):
 
 class Refund(Timestamped):
     """An after-sale request: open, then approved or rejected, then refunded. ``parts``
-    is, once approved, how much goes back through each captured payment."""
+    is, once approved, how much goes back through each captured payment;
+    ``requested_by`` who asked (``member:<id>``, ``staff:<id>``, ``operator:<id>``,
+    ``plugin:<name>``; empty for refunds recorded before it was kept)."""
 
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "core.Order", related_name="refunds", on_delete=fields.RESTRICT
@@ -139,11 +141,13 @@ class Refund(Timestamped):
     lines: list[dict[str, int]] = fields.JSONField()
     reason = fields.CharField(max_length=500, default="")
     parts: list[dict[str, int]] = fields.JSONField(default=list, db_default="[]")
+    requested_by = fields.CharField(max_length=64, default="", db_default="")
+    decided_at = fields.DatetimeField(null=True)
     refunded_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "refund"
-        indexes = (("tenant_id", "order_id"),)
+        indexes = (("tenant_id", "order_id"), ("tenant_id", "status", "id"))
 
 
 class IdempotencyRecord(Timestamped):
