@@ -263,7 +263,7 @@ async def test_refunding_the_last_unshipped_units_fulfils_the_order(
            refund { status } errors { code } } }""",
         {"id": asked["requestRefund"]["refund"]["id"]},
     )
-    assert decided["decideRefund"] == {"refund": {"status": "approved"}, "errors": []}
+    assert decided["decideRefund"] == {"refund": {"status": "APPROVED"}, "errors": []}
     fulfilled = await Order.get()
     assert fulfilled.status == "fulfilled" and fulfilled.fulfilled_at == frozen_clock()
     assert (await Sku.get(product__name="Cup")).stock == 10

@@ -626,7 +626,7 @@ async def test_the_refund_policy_refuses_a_members_request_with_its_code(
     assert await Refund.all().count() == 0 and await Job.filter(name="zhooks.job").count() == 0
     del zhooks.raising["yutang_refund_policy"]
     opened = (await me(REQUEST_REFUND, {"input": {**ask, "idempotencyKey": "q2"}}))["requestRefund"]
-    assert opened == {"refund": {"status": "open"}, "errors": []}
+    assert opened == {"refund": {"status": "OPEN"}, "errors": []}
     [asked] = hooks.seen("yutang_refund_policy")
     assert asked["order_id"] == order_id and asked["reason"] == "late"
     assert [(ln.quantity, ln.activity) for ln in asked["lines"]] == [

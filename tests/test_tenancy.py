@@ -463,7 +463,7 @@ async def test_categories_stores_refunds_referrers_and_logins_stay_in_their_tena
 
     # A member's refund request of one tenant cannot be decided by the other's staff.
     asked = await b.me(REQUEST_REFUND, {"id": b.paid_order})
-    assert asked["requestRefund"] == {"refund": {"status": "open"}, "errors": []}
+    assert asked["requestRefund"] == {"refund": {"status": "OPEN"}, "errors": []}
     refund_id = to_global("Refund", (await Refund.get(tenant_id=b.info.id)).id)
     decided = await a.admin(
         """mutation($id: ID!) { decideRefund(refundId: $id, approve: true) {

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 import strawberry
 from strawberry.scalars import JSON
+from tortoise.expressions import Subquery
 
 from yutang.core import catalog as core_catalog
 from yutang.core import fulfilment, refunds, tenants
@@ -19,10 +20,11 @@ from yutang.core.models import Refund as RefundRow
 from yutang.core.orders import TRANSITIONS
 from yutang.graphql import catalog
 from yutang.graphql.accounts import StaffAccountMutation
+from yutang.graphql.after_sale import RefundStatus
 from yutang.graphql.context import Context
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
-from yutang.graphql.orders import Order, member_nodes, order_node, order_page
+from yutang.graphql.orders import Order, Refund, member_nodes, order_node, order_page, refund_node
 from yutang.graphql.payloads import OrderPayload, RefundPayload, attempt
 from yutang.graphql.permissions import (
     OPERATORS,
@@ -34,7 +36,6 @@ from yutang.graphql.permissions import (
 from yutang.graphql.roles import RolesMutation, RolesQuery
 from yutang.graphql.shipping import ShippingMutation, ShippingQuery
 from yutang.graphql.staff import StaffMember, StaffMutation, StaffPayload, staff_nodes
-from yutang.graphql.storefront import refund_node
 from yutang.graphql.types import (
     Category,
     Connection,
@@ -247,6 +248,34 @@ class AdminQuery(ShippingQuery, RolesQuery):
         if row is None or (stores is not None and row.store_id not in stores):
             return None
         return order_node(ctx.tenant, row)
+
+    @admin_field(
+        "core.orders.view",
+        description="Refunds and refund requests, newest first, by status or of one order; "
+        "a store-bound role sees those of its stores' orders.",
+    )
+    async def refunds(
+        self,
+        info: Info,
+        status: RefundStatus | None = None,
+        order_id: strawberry.ID | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Refund]:
+        ctx = info.context
+        tenant = ctx.tenant
+        query = RefundRow.filter(tenant_id=tenant.id)
+        stores = await store_scope(ctx, "core.orders.view")
+        if stores is not None:
+            reached = OrderRow.filter(tenant_id=tenant.id, store_id__in=sorted(stores) or [0])
+            query = query.filter(order_id__in=Subquery(reached.values("id")))
+        if status is not None:
+            query = query.filter(status=status.value)
+        if order_id is not None:
+            query = query.filter(order_id=pk_of(order_id, "Order", "orderId"))
+        return await keyset_page(
+            query, first, after, lambda rows: [refund_node(tenant.currency, r) for r in rows]
+        )
 
     @admin_field("core.members.view")
     async def members(

@@ -1,4 +1,5 @@
-"""Order, quote and member types built from core rows; order lines load in batches."""
+"""Order, refund, quote and member types built from core rows; what an order holds
+(lines, instalments, parcels, payments, refunds) loads in batches across orders."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 import msgspec
 import strawberry
+from strawberry.dataloader import DataLoader
 from tortoise.queryset import QuerySet
 
 from yutang.core.contract import Quote as CoreQuote
@@ -18,7 +20,17 @@ from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import OrderLine as OrderLineRow
+from yutang.core.models import Payment as PaymentRow
+from yutang.core.models import Refund as RefundRow
 from yutang.core.models import Shipment as ShipmentRow
+from yutang.graphql.after_sale import (
+    Payment,
+    RefundLine,
+    RefundRequester,
+    RefundStatus,
+    payment_node,
+    requester_of,
+)
 from yutang.graphql.context import Context
 from yutang.graphql.types import (
     ActivityRef,
@@ -133,6 +145,109 @@ class Order(Node):
 
         result: list[OrderLine] = await ctx.loader("order_lines", load).load(self.pk)
         return result
+
+    @strawberry.field(description="Its payment attempts, oldest first (batched across orders).")
+    async def payments(self, info: strawberry.Info[Context, None]) -> list[Payment]:
+        ctx = info.context
+        tenant = ctx.tenant
+
+        async def load(keys: Sequence[tuple[int, bool]]) -> list[list[Payment]]:
+            grouped: dict[int, list[Payment]] = defaultdict(list)
+            in_parts = dict(keys)
+            rows = PaymentRow.filter(tenant_id=tenant.id, order_id__in=list(in_parts))
+            for r in await rows.order_by("id"):
+                node = payment_node(r, tenant.currency, in_parts[r.order_id])
+                grouped[r.order_id].append(node)
+            return [grouped[k] for k, _ in keys]
+
+        loader = ctx.loader("order_payments", load)
+        result: list[Payment] = await loader.load((self.pk, self.in_parts))
+        return result
+
+    @strawberry.field(
+        description="Its refunds and refund requests, oldest first (batched across orders)."
+    )
+    async def refunds(self, info: strawberry.Info[Context, None]) -> list[Refund]:
+        ctx = info.context
+        tenant = ctx.tenant
+
+        async def load(keys: Sequence[int]) -> list[list[Refund]]:
+            grouped: dict[int, list[Refund]] = defaultdict(list)
+            rows = RefundRow.filter(tenant_id=tenant.id, order_id__in=keys)
+            for r in await rows.order_by("id"):
+                grouped[r.order_id].append(refund_node(tenant.currency, r))
+            return [grouped[k] for k in keys]
+
+        orders_by_pk(ctx).prime(self.pk, self)  # each refund's order is this one
+        result: list[Refund] = await ctx.loader("order_refunds", load).load(self.pk)
+        return result
+
+
+@strawberry.type(
+    description="A refund of an order's lines: a member's request waiting for staff, or "
+    "one booked on the lines (approved by staff, made by staff, or by a plugin)."
+)
+class Refund(Node):
+    status: RefundStatus
+    amount: Money = strawberry.field(
+        description="What goes back: an open request's estimate, what was booked once approved."
+    )
+    reason: str
+    lines: list[RefundLine]
+    requested_by: RefundRequester | None = strawberry.field(
+        description="Who asked; null for refunds recorded before that was kept."
+    )
+    created_at: datetime
+    decided_at: datetime | None = strawberry.field(
+        description="When it was approved or rejected (a direct refund: when it was made)."
+    )
+    refunded_at: datetime | None = strawberry.field(
+        description="When the providers confirmed the money went back."
+    )
+    pk: strawberry.Private[int]
+    order_pk: strawberry.Private[int]
+
+    @strawberry.field(description="The order it refunds (batched across refunds).")
+    async def order(self, info: strawberry.Info[Context, None]) -> Order:
+        result: Order = await orders_by_pk(info.context).load(self.order_pk)
+        return result
+
+
+def orders_by_pk(ctx: Context) -> DataLoader[int, Order]:
+    """The request's loader of this tenant's orders by primary key."""
+    tenant = ctx.tenant
+
+    async def load(keys: Sequence[int]) -> list[Order]:
+        rows = await OrderRow.filter(tenant_id=tenant.id, id__in=keys)
+        by_id = {o.id: order_node(tenant, o) for o in rows}
+        return [by_id[k] for k in keys]
+
+    return ctx.loader("orders", load)
+
+
+def refund_node(currency: str, r: RefundRow) -> Refund:
+    """A Refund object."""
+    return Refund(
+        id=gid("Refund", r.id),
+        pk=r.id,
+        order_pk=r.order_id,
+        status=RefundStatus(r.status),
+        amount=Money.of(r.amount, currency),
+        reason=r.reason,
+        lines=[
+            RefundLine(
+                line_id=gid("OrderLine", p["line_id"]),
+                quantity=p["quantity"],
+                amount=Money.of(p["amount"], currency),
+                points=p.get("points", 0),
+            )
+            for p in r.lines
+        ],
+        requested_by=requester_of(r.requested_by),
+        created_at=r.created_at,
+        decided_at=r.decided_at,
+        refunded_at=r.refunded_at,
+    )
 
 
 def shipment_node(r: ShipmentRow) -> Shipment:

@@ -10,8 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from yutang.core.errors import DomainError
-from yutang.graphql.orders import Order
-from yutang.graphql.types import Member, Quote, Refund, UserError
+from yutang.graphql.orders import Order, Refund
+from yutang.graphql.types import Member, Quote, UserError
 
 T = TypeVar("T")
 

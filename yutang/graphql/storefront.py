@@ -27,7 +27,15 @@ from yutang.graphql.inputs import (
     place_order_data,
     refund_data,
 )
-from yutang.graphql.orders import Order, member_nodes, order_node, order_page, quote_node
+from yutang.graphql.orders import (
+    Order,
+    Refund,
+    member_nodes,
+    order_node,
+    order_page,
+    quote_node,
+    refund_node,
+)
 from yutang.graphql.payloads import (
     OrderPayload,
     PaymentPayload,
@@ -39,27 +47,21 @@ from yutang.graphql.types import (
     Category,
     Connection,
     Member,
-    Money,
     Node,
     Product,
-    Refund,
     UserError,
-    gid,
 )
 
 Info = strawberry.Info[Context, None]
 
 
-def refund_node(currency: str, r: RefundRow) -> Refund:
-    """A Refund object."""
-    return Refund(
-        id=gid("Refund", r.id),
-        pk=r.id,
-        status=r.status,
-        amount=Money.of(r.amount, currency),
-        reason=r.reason,
-        created_at=r.created_at,
-    )
+async def _my_refund(ctx: Context, pk: int) -> Refund | None:
+    """A refund of one of the caller's orders; None for anyone else's, or no caller."""
+    member_id = await ctx.optional_member_id()
+    if member_id is None:
+        return None
+    row = await RefundRow.get_or_none(tenant_id=ctx.tenant.id, id=pk, order__member_id=member_id)
+    return refund_node(ctx.tenant.currency, row) if row else None
 
 
 async def my_orders(ctx: Context, first: int, after: str | None) -> Connection[Order]:
@@ -114,6 +116,8 @@ class StorefrontQuery(CartQuery):
             member_id = await ctx.optional_member_id()
             row = await OrderRow.get_or_none(tenant_id=ctx.tenant.id, id=pk, member_id=member_id)
             return order_node(ctx.tenant, row) if row and member_id else None
+        if kind == "Refund":
+            return await _my_refund(ctx, pk)
         return None
 
     @strawberry.field(description="The logged-in member, or null.")

@@ -352,15 +352,6 @@ class Shipment(Node):
 
 
 @strawberry.type
-class Refund(Node):
-    status: str
-    amount: Money
-    reason: str
-    created_at: datetime
-    pk: strawberry.Private[int]
-
-
-@strawberry.type
 class Member(Node):
     phone: str
     nickname: str
