@@ -558,7 +558,7 @@ def refund_in_steps(amount: int, quantity: int, steps: list[int]) -> int:
     )
     returned = 0
     for qty in steps:
-        plan = _plan(cast(Any, [row]), [RefundLineInput(line_id=1, quantity=qty)])[0]
+        plan = _plan(cast(Any, [row]), [RefundLineInput(line_id=1, quantity=qty)], {})[0]
         row.refunded_quantity += qty
         row.refunded_amount += plan["amount"]
         returned += plan["amount"]
