@@ -7,11 +7,14 @@ import argparse
 import asyncio
 import getpass
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from yutang.core.db import Unreachable, describe, exists, reach
 from yutang.core.errors import ConfigError, DomainError
+from yutang.core.plugins import installed_version
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
 
@@ -19,6 +22,38 @@ from yutang.core.settings import AppSettings
 def _say(message: str) -> None:
     sys.stdout.write(message + "\n")
     sys.stdout.flush()
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"yutang: warning: {message}\n")
+
+
+def _note_missing_plugins_file(settings: AppSettings) -> None:
+    """Say where ``plugins.toml`` was looked for when it is not there (a named file that
+    is missing is an error of its own): without it no tenant has any plugin."""
+    if settings.plugins_file is None and not settings.plugins_path().exists():
+        _warn(
+            f"no plugins.toml in {Path.cwd()}: tenants get no plugins "
+            "(YUTANG_PLUGINS_FILE names the file)"
+        )
+
+
+def _reach(runtime: Runtime) -> None:
+    """Fail in one line now when the database does not answer."""
+    asyncio.run(reach(runtime.settings, runtime.registry))
+
+
+def _port_free(host: str, port: int) -> None:
+    """Bind the address uvicorn will listen on and let it go, so a port in use is said
+    before migrations run and before the banner says the server is up."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind((host, port))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DomainError("UNAVAILABLE", f"cannot listen on {host}:{port}: {reason}") from exc
 
 
 def _progress(event: str, app: str, name: str) -> None:
@@ -33,7 +68,7 @@ async def _prepare(runtime: Runtime, demo: bool) -> None:
     from yutang.core.db import close_db, init_db, run_migrations
     from yutang.core.tenants import ensure_pinned_tenants
 
-    _say("migrating the database")
+    _say(f"migrating {describe(runtime.settings)}")
     await run_migrations(runtime.settings, runtime.registry, progress=_progress)
     await init_db(runtime.settings, runtime.registry)
     try:
@@ -55,6 +90,8 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
     from yutang.edge.cache_store import check_workers
 
     check_workers(runtime.settings, args.workers)
+    _port_free(args.host, args.port)
+    _reach(runtime)
     if runtime.settings.is_sqlite or args.demo:
         asyncio.run(_prepare(runtime, args.demo))
     _say(f"Yutang on http://{args.host}:{args.port}/graphql (admin: /admin/graphql)")
@@ -76,14 +113,17 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
 
 def cmd_migrate(runtime: Runtime, args: argparse.Namespace) -> None:
     """Apply the core's and every installed plugin's migrations."""
+    _reach(runtime)
     asyncio.run(_prepare(runtime, demo=args.demo))
-    _say("done")
+    _say(f"migrated {describe(runtime.settings)}")
 
 
 def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> None:
     """Run the durable job worker in this process (production: beside the servers)."""
     from yutang.core.db import close_db, init_db
     from yutang.core.worker import Worker
+
+    _reach(runtime)
 
     async def main() -> None:
         await init_db(runtime.settings, runtime.registry)
@@ -114,6 +154,7 @@ def cmd_operator(runtime: Runtime, args: argparse.Namespace) -> None:
     from yutang.core.models import Tenant
     from yutang.core.tenants import create_operator
 
+    _reach(runtime)
     password = _new_password(args)
 
     async def main() -> bool:
@@ -151,11 +192,14 @@ async def _enabling_tenants(runtime: Runtime) -> dict[str, list[str]]:
 def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
     """Installed plugins: version, hooks, permissions, error codes, and the profiles and
     tenants enabling them."""
-    try:
-        tenants = asyncio.run(_enabling_tenants(runtime))
-    except Exception as exc:  # an unmigrated database still lists what is installed
-        _say(f"(tenants unknown: {exc})")
-        tenants = {}
+    tenants: dict[str, list[str]] = {}
+    if not exists(runtime.settings):  # connecting would create the file
+        _say(f"(tenants unknown: {describe(runtime.settings)} does not exist yet)")
+    else:
+        try:
+            tenants = asyncio.run(_enabling_tenants(runtime))
+        except Exception as exc:  # an unmigrated database still lists what is installed
+            _say(f"(tenants unknown: {' '.join(str(exc).split())})")
     for info in sorted(runtime.registry.plugins.values(), key=lambda p: p.name):
         if info.name == "core":
             continue
@@ -234,6 +278,7 @@ def cmd_hook_reference(args: argparse.Namespace) -> bool:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``yutang`` command."""
     parser = argparse.ArgumentParser(prog="yutang", description="Yutang commerce engine")
+    parser.add_argument("--version", action="version", version=f"yutang {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--demo", action="store_true", help="load the demo tenant first")
@@ -284,9 +329,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             parser.exit(2, f"yutang: {exc}\n")
         return
     try:
-        runtime = build_runtime(AppSettings.from_env())
+        settings = AppSettings.from_env()
+        runtime = build_runtime(settings)
+        _note_missing_plugins_file(settings)
         args.run(runtime, args)
     except ConfigError as exc:
         parser.exit(2, f"yutang: configuration error: {exc}\n")
+    except Unreachable as exc:
+        parser.exit(1, f"yutang: {exc}\n")
     except DomainError as exc:
         parser.exit(1, f"yutang: {exc.field + ': ' if exc.field else ''}{exc.message}\n")
