@@ -1,5 +1,5 @@
 """The ``yutang`` command at start-up: an unreachable database, a port in use and a
-missing ``plugins.toml`` are said in one line.
+missing ``plugins.toml`` are said in one line; ``schema`` prints one tenant's schema.
 
 ``serve`` runs in a child process (were it to start, the timeout would fail the test);
 the others through the entry point in this process.
@@ -133,3 +133,38 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert exited.value.code == 0
     assert capsys.readouterr().out == f"yutang {installed_version()}\n"
     assert installed_version() not in ("", "0.0")
+
+
+def test_schema_of_one_tenant_profile_or_plugin_list(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (here / "plugins.toml").write_text(TOML, encoding="utf-8")
+
+    def schema(*argv: str) -> str:
+        main(["schema", *argv])
+        return capsys.readouterr().out
+
+    with pytest.raises(SystemExit) as exited:  # no database yet: none is made
+        schema("--tenant", "teahouse")
+    assert exited.value.code == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not (here / "shop.sqlite3").exists()
+
+    main(["migrate"])  # creates the pinned tenant teahouse
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"migrated the SQLite database {here / 'shop.sqlite3'}"
+    )
+    for surface in ("storefront", "admin"):
+        tenant = schema(surface, "--tenant", "teahouse")
+        assert tenant == schema(surface, "--profile", "tea")
+        assert tenant == schema(surface, "--plugins", "coupons, seckill")
+        assert "type Seckill" in tenant and "type Seckill" not in schema(surface, "--plugins", "")
+        assert "type Groupbuy" in schema(surface) and "type Groupbuy" not in tenant
+    for argv, message in (
+        (["--tenant", "nope"], f"--tenant: no tenant 'nope' in the SQLite database {here}"),
+        (["--profile", "nope"], "--profile: no profile 'nope' (profiles: default, tea)"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            schema(*argv)
+        assert exited.value.code == 1
+        assert capsys.readouterr().err.startswith(f"yutang: {message}")

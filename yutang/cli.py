@@ -12,9 +12,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from yutang.core.contract import TenantInfo
 from yutang.core.db import Unreachable, describe, exists, reach
 from yutang.core.errors import ConfigError, DomainError
-from yutang.core.plugins import installed_version
+from yutang.core.plugins import PluginSet, installed_version
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
 
@@ -218,11 +219,56 @@ def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
         _say("no plugins installed")
 
 
+async def _tenant_named(runtime: Runtime, slug: str) -> TenantInfo:
+    """The tenant ``slug`` as the server builds it (profile, pin and overrides), whatever
+    its status."""
+    from tortoise.exceptions import OperationalError
+
+    from yutang.core.db import close_db, init_db
+    from yutang.core.models import Tenant
+
+    if not exists(runtime.settings):
+        raise DomainError("NOT_FOUND", f"{describe(runtime.settings)} does not exist", "--tenant")
+    await reach(runtime.settings, runtime.registry)
+    await init_db(runtime.settings, runtime.registry)
+    try:
+        row = await Tenant.get_or_none(slug=slug)
+    except OperationalError as exc:
+        raise ConfigError(f"cannot read tenants ({exc}); has `yutang migrate` run?") from exc
+    finally:
+        await close_db()
+    if row is None:
+        where = describe(runtime.settings)
+        raise DomainError("NOT_FOUND", f"no tenant {slug!r} in {where}", "--tenant")
+    return runtime.tenants.from_row(row)
+
+
+def _schema_plugins(runtime: Runtime, args: argparse.Namespace) -> PluginSet:
+    """The plugin set ``yutang schema`` prints: a tenant's, a profile's, the named
+    plugins, or every installed plugin."""
+    from yutang.core.plugins import hooks_of
+
+    registry = runtime.registry
+    if args.plugins is not None:
+        return registry.plugin_set(n.strip() for n in args.plugins.split(",") if n.strip())
+    if args.profile is not None:
+        profile = runtime.plugins_file.profiles.get(args.profile)
+        if profile is None:
+            known = ", ".join(sorted(runtime.plugins_file.profiles))
+            message = f"no profile {args.profile!r} (profiles: {known})"
+            raise DomainError("NOT_FOUND", message, "--profile")
+        return registry.plugin_set(profile.plugins)
+    if args.tenant is not None:
+        return hooks_of(asyncio.run(_tenant_named(runtime, args.tenant)))
+    return registry.everything()
+
+
 def cmd_schema(runtime: Runtime, args: argparse.Namespace) -> None:
-    """Print the SDL of a schema with every installed plugin enabled."""
+    """Print the SDL of a schema: every installed plugin enabled, or one tenant's,
+    profile's or list's plugin set (code generation per merchant)."""
     from yutang.graphql.schema import build_schema
 
-    _say(build_schema(args.surface, runtime.registry.everything()).as_str())
+    _say(build_schema(args.surface, _schema_plugins(runtime, args)).as_str())
 
 
 def cmd_makemigrations(runtime: Runtime, args: argparse.Namespace) -> None:
@@ -306,6 +352,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub.add_parser("plugins", help="list installed plugins").set_defaults(run=cmd_plugins)
     schema = sub.add_parser("schema", help="print a schema's SDL")
     schema.add_argument("surface", nargs="?", default="storefront", choices=["storefront", "admin"])
+    of = schema.add_mutually_exclusive_group()
+    of.add_argument("--tenant", metavar="SLUG", help="that tenant's plugins (from the database)")
+    of.add_argument("--profile", metavar="NAME", help="that plugins.toml profile's plugins")
+    of.add_argument("--plugins", metavar="A,B", help="these plugins (empty: the core only)")
     schema.set_defaults(run=cmd_schema)
     mk = sub.add_parser("makemigrations", help="write migrations for the core or plugins")
     mk.add_argument("apps", nargs="*", help="app labels: core or plugin names")
