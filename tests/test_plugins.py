@@ -560,8 +560,9 @@ async def test_events_are_delivered_for_a_suspended_tenant(
 @pytest.fixture
 def registry(tmp_path: Path) -> Any:
     """The registry of installed plugins (entry points), as ``build_runtime`` makes it."""
-    settings = AppSettings(plugins_file=str(tmp_path / "absent.toml"))
-    return build_runtime(settings).registry
+    path = tmp_path / "plugins.toml"
+    path.write_text("", encoding="utf-8")
+    return build_runtime(AppSettings(plugins_file=str(path))).registry
 
 
 @pytest.mark.parametrize(
@@ -678,6 +679,15 @@ def test_unknown_top_level_key_and_bad_toml_name_the_file(tmp_path: Path, regist
     with pytest.raises(ConfigError) as caught:
         load_plugins_file(path, registry)
     assert str(caught.value).startswith(f"{path}: not valid TOML: ")
+
+
+def test_a_named_plugins_toml_must_exist(tmp_path: Path, registry: Any) -> None:
+    missing = tmp_path / "plugin.toml"
+    with pytest.raises(ConfigError) as caught:
+        build_runtime(AppSettings(plugins_file=str(missing)))
+    assert str(caught.value) == f"{missing}: no such file (YUTANG_PLUGINS_FILE names it)"
+    # Unnamed, a missing file is one empty default profile (the CLI warns).
+    assert load_plugins_file(missing, registry).profiles["default"].plugins == []
 
 
 def test_valid_plugins_toml_layers_profile_and_pin(tmp_path: Path, registry: Any) -> None:

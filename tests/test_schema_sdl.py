@@ -45,9 +45,9 @@ def first_party_plugins() -> list[tuple[str, object]]:
 
 def build_sdl(surface: str, tmp_path: Path) -> str:
     """The SDL of ``surface`` with the core and every first-party plugin enabled."""
-    settings = AppSettings(
-        database_url="sqlite://:memory:", plugins_file=str(tmp_path / "absent-plugins.toml")
-    )
+    empty = tmp_path / "plugins.toml"
+    empty.write_text("", encoding="utf-8")
+    settings = AppSettings(database_url="sqlite://:memory:", plugins_file=str(empty))
     plugins = first_party_plugins()
     runtime = build_runtime(settings, entry_points=False, extra_plugins=plugins)
     assert set(runtime.registry.plugins) == {"core", *(name for name, _ in plugins)}

@@ -32,6 +32,7 @@ from yutang.edge.identity import Identity
 from yutang.edge.operation import ReadOperation
 from yutang.edge.persisted import PersistedQueries
 from yutang.edge.response_cache import ResponseCache
+from yutang.graphiql import graphiql_asset, page
 from yutang.graphql.context import context_getter_for
 from yutang.graphql.json_nesting import BoundedJSON
 from yutang.graphql.schema import SchemaCache
@@ -42,15 +43,17 @@ _encoder = msgspec.json.Encoder()
 def _controller(
     runtime: Runtime, schemas: SchemaCache, throttle: Throttle, surface: str, path: str
 ) -> type:
-    """A GraphQL controller whose schema is the current tenant's for ``surface``."""
+    """A GraphQL controller whose schema is the current tenant's for ``surface``; in
+    development its GraphiQL page loads the files this package ships."""
     from yutang.core.plugins import CORE_PLUGIN
 
     fallback = schemas.get(surface, runtime.registry.plugin_set([CORE_PLUGIN]))
+    ide = None if runtime.settings.production else page()
     base: Any = make_graphql_controller(
         fallback,
         path=path,
         context_getter=context_getter_for(runtime, throttle),
-        graphql_ide=None if runtime.settings.production else "graphiql",
+        graphql_ide=None if ide is None else "graphiql",
     )
 
     class TenantGraphQL(BoundedJSON, base):  # type: ignore[misc]
@@ -59,6 +62,11 @@ def _controller(
             """Read per request; litestar also reads it at registration (no tenant yet)."""
             tenant: TenantInfo | None = current_tenant.get()
             return fallback if tenant is None else schemas.get(surface, hooks_of(tenant))
+
+        @property
+        def graphql_ide_html(self) -> str | None:
+            """The page with local files (strawberry's own loads them from a CDN)."""
+            return ide
 
         def encode_json(self, data: object) -> bytes:
             return _encoder.encode(data)
@@ -145,6 +153,7 @@ def create_app(
             _controller(runtime, schemas, throttle, "admin", "/admin/graphql"),
             health,
             payment_callback,
+            *([] if runtime.settings.production else [graphiql_asset]),
         ],
         before_send=hooks,
         middleware=middleware,

@@ -7,11 +7,15 @@ import argparse
 import asyncio
 import getpass
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from yutang.core.contract import TenantInfo
+from yutang.core.db import Unreachable, describe, exists, reach
 from yutang.core.errors import ConfigError, DomainError
+from yutang.core.plugins import PluginSet, installed_version
 from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
 
@@ -19,6 +23,38 @@ from yutang.core.settings import AppSettings
 def _say(message: str) -> None:
     sys.stdout.write(message + "\n")
     sys.stdout.flush()
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"yutang: warning: {message}\n")
+
+
+def _note_missing_plugins_file(settings: AppSettings) -> None:
+    """Say where ``plugins.toml`` was looked for when it is not there (a named file that
+    is missing is an error of its own): without it no tenant has any plugin."""
+    if settings.plugins_file is None and not settings.plugins_path().exists():
+        _warn(
+            f"no plugins.toml in {Path.cwd()}: tenants get no plugins "
+            "(YUTANG_PLUGINS_FILE names the file)"
+        )
+
+
+def _reach(runtime: Runtime) -> None:
+    """Fail in one line now when the database does not answer."""
+    asyncio.run(reach(runtime.settings, runtime.registry))
+
+
+def _port_free(host: str, port: int) -> None:
+    """Bind the address uvicorn will listen on and let it go, so a port in use is said
+    before migrations run and before the banner says the server is up."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind((host, port))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DomainError("UNAVAILABLE", f"cannot listen on {host}:{port}: {reason}") from exc
 
 
 def _progress(event: str, app: str, name: str) -> None:
@@ -33,7 +69,7 @@ async def _prepare(runtime: Runtime, demo: bool) -> None:
     from yutang.core.db import close_db, init_db, run_migrations
     from yutang.core.tenants import ensure_pinned_tenants
 
-    _say("migrating the database")
+    _say(f"migrating {describe(runtime.settings)}")
     await run_migrations(runtime.settings, runtime.registry, progress=_progress)
     await init_db(runtime.settings, runtime.registry)
     try:
@@ -55,6 +91,8 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
     from yutang.edge.cache_store import check_workers
 
     check_workers(runtime.settings, args.workers)
+    _port_free(args.host, args.port)
+    _reach(runtime)
     if runtime.settings.is_sqlite or args.demo:
         asyncio.run(_prepare(runtime, args.demo))
     _say(f"Yutang on http://{args.host}:{args.port}/graphql (admin: /admin/graphql)")
@@ -76,14 +114,17 @@ def cmd_serve(runtime: Runtime, args: argparse.Namespace) -> None:
 
 def cmd_migrate(runtime: Runtime, args: argparse.Namespace) -> None:
     """Apply the core's and every installed plugin's migrations."""
+    _reach(runtime)
     asyncio.run(_prepare(runtime, demo=args.demo))
-    _say("done")
+    _say(f"migrated {describe(runtime.settings)}")
 
 
 def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> None:
     """Run the durable job worker in this process (production: beside the servers)."""
     from yutang.core.db import close_db, init_db
     from yutang.core.worker import Worker
+
+    _reach(runtime)
 
     async def main() -> None:
         await init_db(runtime.settings, runtime.registry)
@@ -114,6 +155,7 @@ def cmd_operator(runtime: Runtime, args: argparse.Namespace) -> None:
     from yutang.core.models import Tenant
     from yutang.core.tenants import create_operator
 
+    _reach(runtime)
     password = _new_password(args)
 
     async def main() -> bool:
@@ -151,11 +193,14 @@ async def _enabling_tenants(runtime: Runtime) -> dict[str, list[str]]:
 def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
     """Installed plugins: version, hooks, permissions, error codes, and the profiles and
     tenants enabling them."""
-    try:
-        tenants = asyncio.run(_enabling_tenants(runtime))
-    except Exception as exc:  # an unmigrated database still lists what is installed
-        _say(f"(tenants unknown: {exc})")
-        tenants = {}
+    tenants: dict[str, list[str]] = {}
+    if not exists(runtime.settings):  # connecting would create the file
+        _say(f"(tenants unknown: {describe(runtime.settings)} does not exist yet)")
+    else:
+        try:
+            tenants = asyncio.run(_enabling_tenants(runtime))
+        except Exception as exc:  # an unmigrated database still lists what is installed
+            _say(f"(tenants unknown: {' '.join(str(exc).split())})")
     for info in sorted(runtime.registry.plugins.values(), key=lambda p: p.name):
         if info.name == "core":
             continue
@@ -174,11 +219,56 @@ def cmd_plugins(runtime: Runtime, args: argparse.Namespace) -> None:
         _say("no plugins installed")
 
 
+async def _tenant_named(runtime: Runtime, slug: str) -> TenantInfo:
+    """The tenant ``slug`` as the server builds it (profile, pin and overrides), whatever
+    its status."""
+    from tortoise.exceptions import OperationalError
+
+    from yutang.core.db import close_db, init_db
+    from yutang.core.models import Tenant
+
+    if not exists(runtime.settings):
+        raise DomainError("NOT_FOUND", f"{describe(runtime.settings)} does not exist", "--tenant")
+    await reach(runtime.settings, runtime.registry)
+    await init_db(runtime.settings, runtime.registry)
+    try:
+        row = await Tenant.get_or_none(slug=slug)
+    except OperationalError as exc:
+        raise ConfigError(f"cannot read tenants ({exc}); has `yutang migrate` run?") from exc
+    finally:
+        await close_db()
+    if row is None:
+        where = describe(runtime.settings)
+        raise DomainError("NOT_FOUND", f"no tenant {slug!r} in {where}", "--tenant")
+    return runtime.tenants.from_row(row)
+
+
+def _schema_plugins(runtime: Runtime, args: argparse.Namespace) -> PluginSet:
+    """The plugin set ``yutang schema`` prints: a tenant's, a profile's, the named
+    plugins, or every installed plugin."""
+    from yutang.core.plugins import hooks_of
+
+    registry = runtime.registry
+    if args.plugins is not None:
+        return registry.plugin_set(n.strip() for n in args.plugins.split(",") if n.strip())
+    if args.profile is not None:
+        profile = runtime.plugins_file.profiles.get(args.profile)
+        if profile is None:
+            known = ", ".join(sorted(runtime.plugins_file.profiles))
+            message = f"no profile {args.profile!r} (profiles: {known})"
+            raise DomainError("NOT_FOUND", message, "--profile")
+        return registry.plugin_set(profile.plugins)
+    if args.tenant is not None:
+        return hooks_of(asyncio.run(_tenant_named(runtime, args.tenant)))
+    return registry.everything()
+
+
 def cmd_schema(runtime: Runtime, args: argparse.Namespace) -> None:
-    """Print the SDL of a schema with every installed plugin enabled."""
+    """Print the SDL of a schema: every installed plugin enabled, or one tenant's,
+    profile's or list's plugin set (code generation per merchant)."""
     from yutang.graphql.schema import build_schema
 
-    _say(build_schema(args.surface, runtime.registry.everything()).as_str())
+    _say(build_schema(args.surface, _schema_plugins(runtime, args)).as_str())
 
 
 def cmd_makemigrations(runtime: Runtime, args: argparse.Namespace) -> None:
@@ -234,6 +324,7 @@ def cmd_hook_reference(args: argparse.Namespace) -> bool:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``yutang`` command."""
     parser = argparse.ArgumentParser(prog="yutang", description="Yutang commerce engine")
+    parser.add_argument("--version", action="version", version=f"yutang {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--demo", action="store_true", help="load the demo tenant first")
@@ -261,6 +352,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub.add_parser("plugins", help="list installed plugins").set_defaults(run=cmd_plugins)
     schema = sub.add_parser("schema", help="print a schema's SDL")
     schema.add_argument("surface", nargs="?", default="storefront", choices=["storefront", "admin"])
+    of = schema.add_mutually_exclusive_group()
+    of.add_argument("--tenant", metavar="SLUG", help="that tenant's plugins (from the database)")
+    of.add_argument("--profile", metavar="NAME", help="that plugins.toml profile's plugins")
+    of.add_argument("--plugins", metavar="A,B", help="these plugins (empty: the core only)")
     schema.set_defaults(run=cmd_schema)
     mk = sub.add_parser("makemigrations", help="write migrations for the core or plugins")
     mk.add_argument("apps", nargs="*", help="app labels: core or plugin names")
@@ -284,9 +379,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             parser.exit(2, f"yutang: {exc}\n")
         return
     try:
-        runtime = build_runtime(AppSettings.from_env())
+        settings = AppSettings.from_env()
+        runtime = build_runtime(settings)
+        _note_missing_plugins_file(settings)
         args.run(runtime, args)
     except ConfigError as exc:
         parser.exit(2, f"yutang: configuration error: {exc}\n")
+    except Unreachable as exc:
+        parser.exit(1, f"yutang: {exc}\n")
     except DomainError as exc:
         parser.exit(1, f"yutang: {exc.field + ': ' if exc.field else ''}{exc.message}\n")

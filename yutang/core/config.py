@@ -78,9 +78,14 @@ def validate_settings(
         raise ConfigError(f"{where}{'.' + key if key else ''}: {reason}") from exc
 
 
-def load_plugins_file(path: Path, registry: PluginRegistry) -> PluginsFile:
-    """Read and validate ``plugins.toml``; a missing file means one empty default profile."""
+def load_plugins_file(
+    path: Path, registry: PluginRegistry, *, required: bool = False
+) -> PluginsFile:
+    """Read and validate ``plugins.toml``; a missing file means one empty default profile,
+    unless it was named (``required``): then a typo would silently disable every plugin."""
     if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: no such file (YUTANG_PLUGINS_FILE names it)")
         return PluginsFile(profiles={"default": Profile()})
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

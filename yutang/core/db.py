@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from tortoise import Tortoise
+import asyncpg  # type: ignore[import-untyped]
+from tortoise import Tortoise, connections
+from tortoise.exceptions import DBConnectionError
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.operations import RunPython
 
@@ -67,6 +71,53 @@ def tortoise_config(
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+class Unreachable(Exception):
+    """The database does not answer; the message names it (never its password)."""
+
+
+def sqlite_file(settings: AppSettings) -> Path | None:
+    """The embedded database's file, as tortoise reads the URL (None: PostgreSQL, or
+    SQLite in memory)."""
+    if not settings.is_sqlite:
+        return None
+    parts = urlsplit(settings.database_url)
+    name = parts.netloc + parts.path
+    return None if name == ":memory:" else Path(name).absolute()
+
+
+def describe(settings: AppSettings) -> str:
+    """The database as a message names it: the file, or the database, host and port."""
+    if settings.is_sqlite:
+        path = sqlite_file(settings)
+        return "SQLite in memory" if path is None else f"the SQLite database {path}"
+    parts = urlsplit(settings.database_url)
+    host = parts.hostname or "localhost"
+    return f"the database {parts.path.lstrip('/')!r} on {host}:{parts.port or 5432}"
+
+
+def exists(settings: AppSettings) -> bool:
+    """False for a SQLite file not yet made: connecting to it would create it."""
+    path = sqlite_file(settings)
+    return path is None or path.exists()
+
+
+async def reach(settings: AppSettings, registry: PluginRegistry) -> None:
+    """Open one connection and close it, so a command that needs the database says in
+    one line that it cannot have it, before it starts (a server would answer 500 to
+    every request and its job loop log a traceback twice a second)."""
+    path = sqlite_file(settings)
+    if path is not None and not path.parent.is_dir():
+        raise Unreachable(f"cannot open {describe(settings)}: {path.parent} does not exist")
+    try:
+        await Tortoise.init(config=tortoise_config(settings, registry))
+        await connections.get("default").execute_query("SELECT 1")
+    except (OSError, DBConnectionError, sqlite3.Error, asyncpg.PostgresError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise Unreachable(f"cannot reach {describe(settings)}: {reason}") from exc
+    finally:
+        await Tortoise.close_connections()
 
 
 async def init_db(settings: AppSettings, registry: PluginRegistry) -> None:

@@ -154,7 +154,7 @@ class PluginRegistry:
 
     def __init__(self, *, trace: bool = False, core_version: str = "") -> None:
         self.trace = trace
-        self.core_version = core_version or _installed_version()
+        self.core_version = core_version or installed_version()
         self.pm = pluggy.PluginManager("yutang")
         self.pm.add_hookspecs(hookspecs)
         # Historic: replayed to every plugin registered later, so each may add its specs.
@@ -428,7 +428,7 @@ class PluginRegistry:
         return self.plugin_set(self.plugins)
 
 
-def _installed_version() -> str:
+def installed_version() -> str:
     """The installed Yutang's version (``0.0`` in a source tree never installed)."""
     try:
         return importlib.metadata.version(CORE_DISTRIBUTION)

@@ -39,7 +39,9 @@ def build_runtime(
     for name, module in extra_plugins:
         registry.register(name, module)
     registry.check()
-    plugins_file = load_plugins_file(settings.plugins_path(), registry)
+    plugins_file = load_plugins_file(
+        settings.plugins_path(), registry, required=settings.plugins_file is not None
+    )
     resources = Resources(settings.redis_url)
     return Runtime(
         settings=settings,

@@ -12,6 +12,8 @@ import msgspec
 class AppSettings(msgspec.Struct, frozen=True):
     """Where the database, Redis and ``plugins.toml`` are, and how the server behaves.
 
+    ``plugins_file`` unset means ``plugins.toml`` in the working directory, if there is
+    one (none: no plugins); a path that is set must exist.
     ``response_cache_ttl`` (seconds) is the longest a cached anonymous storefront response
     lives: the bound on how stale stock shown from the cache can be. ``persisted_queries``
     is ``open`` (any query, automatic persisted queries) or ``allowlist`` (anonymous
@@ -39,7 +41,7 @@ class AppSettings(msgspec.Struct, frozen=True):
     """
 
     database_url: str = "sqlite://yutang.sqlite3"
-    plugins_file: str = "plugins.toml"
+    plugins_file: str | None = None
     redis_url: str | None = None
     default_tenant: str = "demo"
     production: bool = False
@@ -122,4 +124,4 @@ class AppSettings(msgspec.Struct, frozen=True):
 
     def plugins_path(self) -> Path:
         """The ``plugins.toml`` path."""
-        return Path(self.plugins_file)
+        return Path(self.plugins_file or "plugins.toml")

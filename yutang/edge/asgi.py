@@ -21,6 +21,10 @@ Hook = Callable[[Message, Scope], Awaitable[None]]
 
 NO_STORE = (b"cache-control", b"no-store")
 
+EDGE_EXEMPT = "edge_exempt"
+"""A route handler's ``opt`` key: its requests are no tenant's and no GraphQL (the
+IDE's static files), so every edge layer hands them straight on."""
+
 
 def before_send(hooks: Iterable[Hook]) -> list[litestar_types.BeforeMessageSendHookHandler]:
     """``hooks`` as litestar's ``before_send`` takes them."""
@@ -29,9 +33,11 @@ def before_send(hooks: Iterable[Hook]) -> list[litestar_types.BeforeMessageSendH
 
 class Layer(ASGIMiddleware):
     """An edge layer: litestar middleware (HTTP only unless ``scopes`` says otherwise)
-    written over plain ASGI dicts, as the edge reads and answers them."""
+    written over plain ASGI dicts, as the edge reads and answers them; a route handler
+    with :data:`EDGE_EXEMPT` in its ``opt`` passes every layer untouched."""
 
     scopes: tuple[ScopeType, ...] = (ScopeType.HTTP,)
+    exclude_opt_key = EDGE_EXEMPT
 
     async def handle(
         self,
