@@ -252,9 +252,13 @@ async def test_two_requests_racing_for_the_last_unit_leave_one_open(
         ]
         won = [r for r in results if r["refund"] is not None]
         assert len(won) == 1, results
+        # a loser meets the unit held, or (after staff took it) the order refunded
+        fields = {"lines[0].quantity"} | (
+            {"orderId"} if won[0]["refund"]["status"] != "OPEN" else set()
+        )
         assert all(
-            [(e["code"], e["field"]) for e in r["errors"]]
-            == [("NOT_REFUNDABLE", "lines[0].quantity")]
+            [e["code"] for e in r["errors"]] == ["NOT_REFUNDABLE"]
+            and {e["field"] for e in r["errors"]} <= fields
             for r in results
             if r["refund"] is None
         ), results
