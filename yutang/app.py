@@ -11,7 +11,7 @@ import msgspec
 from litestar import Litestar, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
-from litestar.types import BeforeMessageSendHookHandler, Middleware
+from litestar.types import Middleware
 from strawberry.litestar import make_graphql_controller
 
 from yutang.core.contract import TenantInfo
@@ -23,10 +23,11 @@ from yutang.core.tenancy import current_tenant
 from yutang.core.throttle import Throttle
 from yutang.core.worker import Worker
 from yutang.edge.admission import Admission
-from yutang.edge.asgi import Hook, before_send
+from yutang.edge.asgi import Hook, Layer
 from yutang.edge.cache_store import Store, make_store
 from yutang.edge.cors import Cors, Preflight, origins
 from yutang.edge.documents import DocumentLimit
+from yutang.edge.front import Front
 from yutang.edge.headers import SecurityHeaders
 from yutang.edge.identity import Identity
 from yutang.edge.operation import ReadOperation
@@ -76,32 +77,37 @@ def _controller(
 
 def edge(
     runtime: Runtime, schemas: SchemaCache, store: Store | None
-) -> tuple[list[BeforeMessageSendHookHandler], list[Middleware]]:
-    """The request edge (``yutang.edge``): the hooks every response passes through, and
-    the layers a request meets, outermost first. A refused body, a cache hit or a refused
-    placeOrder costs no dependency injection and no GraphQL."""
+) -> tuple[list[Hook], list[Layer], list[Middleware]]:
+    """The request edge (``yutang.edge``): the hooks every response passes through, the
+    layers answering in front of the router, and the litestar middleware behind it, each
+    outermost first. A refused body, a cache hit or a refused placeOrder costs no
+    dependency injection and no GraphQL; a hit and a refused body no routing either."""
     settings = runtime.settings
     cors = Cors(origins(settings.cors_origins)) if settings.cors_origins else None
-    hooks: list[Hook] = [SecurityHeaders(settings)]
+    hooks: list[Hook] = [SecurityHeaders(settings), *([] if cors is None else [cors])]
     cache = None if store is None else ResponseCache(runtime, store)
-    layers: list[Middleware | None] = [
+    front: list[Layer | None] = [
         None if cors is None else Preflight(cors),  # before anything reads the request
         DocumentLimit(),  # 413, documents over the token or length limit
         ReadOperation(),  # the storefront operation, decoded once
         cache,  # anonymous reads answered from the store, no database
+    ]
+    behind: list[Middleware | None] = [
         Identity(runtime),  # tenant and caller, once: 400/404/403/401
         PersistedQueries(settings),  # hash to document, the allowlist
         Admission(schemas) if settings.front_admission else None,  # placeOrder storms
         None if cache is None else cache.fill,  # a miss's answer kept
     ]
-    if cors is not None:
-        hooks.append(cors)
-    return before_send(hooks), [layer for layer in layers if layer is not None]
+    return (
+        hooks,
+        [layer for layer in front if layer is not None],
+        [layer for layer in behind if layer is not None],
+    )
 
 
 def create_app(
     runtime: Runtime, *, worker: bool = True, manage_db: bool = True, debug: bool = False
-) -> Litestar:
+) -> Front:
     """The app. ``manage_db`` opens/closes the pool in the lifespan; ``worker`` runs the
     durable job loop in-process; ``debug`` puts tracebacks in 500 responses (tests)."""
     store = make_store(runtime.settings) if runtime.settings.response_cache else None
@@ -146,8 +152,8 @@ def create_app(
         await record_capture(tenant, provider, capture.reference, capture.amount)
         return {"status": "ok"}
 
-    hooks, middleware = edge(runtime, schemas, store)
-    return Litestar(
+    hooks, front, middleware = edge(runtime, schemas, store)
+    app = Litestar(
         route_handlers=[
             _controller(runtime, schemas, throttle, "storefront", "/graphql"),
             _controller(runtime, schemas, throttle, "admin", "/admin/graphql"),
@@ -155,15 +161,15 @@ def create_app(
             payment_callback,
             *([] if runtime.settings.production else [graphiql_asset]),
         ],
-        before_send=hooks,
         middleware=middleware,
         lifespan=[lifespan],
         state=State({"runtime": runtime, "schemas": schemas, "response_cache": store}),
         debug=debug,
     )
+    return Front(app, front, hooks)
 
 
-def serve_app() -> Litestar:
+def serve_app() -> Front:
     """The app of one of several server processes (``yutang serve --workers N``): settings
     from the environment; jobs run in ``yutang worker`` beside them."""
     from yutang.core.runtime import build_runtime

@@ -25,7 +25,6 @@ import httpx
 import msgspec
 import pytest
 import pytest_asyncio
-from litestar import Litestar
 from tortoise import Tortoise, connections
 
 from yutang.core import auth, clock
@@ -45,6 +44,7 @@ from yutang.core.runtime import Runtime, build_runtime
 from yutang.core.settings import AppSettings
 from yutang.core.tenancy import TenantResolver
 from yutang.core.worker import Worker
+from yutang.edge.front import Front
 
 POSTGRES_ENV = "YUTANG_TEST_POSTGRES_DSN"
 # A real argon2 hash of "password" made once: fixtures create members in bulk without hashing.
@@ -223,7 +223,7 @@ class GraphQLClient:
         return data
 
 
-def app_with(runtime: Runtime, **settings: Any) -> Litestar:
+def app_with(runtime: Runtime, **settings: Any) -> Front:
     """The real app with other settings (``token_days=3``), its own tenant cache,
     counters and shared resources (``redis_url=...``); no in-process worker."""
     from yutang.app import create_app
@@ -240,7 +240,7 @@ def app_with(runtime: Runtime, **settings: Any) -> Litestar:
 
 
 @contextlib.asynccontextmanager
-async def client_of(app: Litestar, peer: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:
+async def client_of(app: Front, peer: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for ``app`` over ASGI, connecting from the address ``peer``."""
     transport = httpx.ASGITransport(app=cast(Any, app), client=(peer, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://yutang.test") as client:

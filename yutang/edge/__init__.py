@@ -1,6 +1,7 @@
 """The request edge: small layers in front of GraphQL, composed in ``yutang.app.edge``.
 
-Litestar middleware, outermost first:
+Outermost first; 1–4 are plain ASGI around the litestar app (``front.Front``: a hit
+or a refused body needs no route), 5–8 litestar middleware:
 
 1. ``cors.Preflight`` — an allowed origin's preflight answered (``YUTANG_CORS_ORIGINS``).
 2. ``documents.DocumentLimit`` — a body over the endpoint's size (413) or a document over
@@ -20,8 +21,8 @@ Litestar middleware, outermost first:
 
 Then the GraphQL controllers, whose schemas check query cost and introspection before
 execution (``yutang.graphql.limits``). Every response, whoever answers it (a layer,
-GraphQL, litestar's own 404/405), passes the app's ``before_send`` hooks: security
-headers and ``no-store`` by default (``headers``), CORS headers (``cors``).
+GraphQL, litestar's own 404/405), passes the front's hooks on ``send``: security headers
+and ``no-store`` by default (``headers``), CORS headers (``cors``).
 
 The edge takes from ``yutang.graphql`` only schema assembly and input conversion, never a
 resolver module; the GraphQL layer reads what the edge hands on (``identity``,

@@ -17,18 +17,13 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = Iterable[tuple[bytes, bytes]]
 Hook = Callable[[Message, Scope], Awaitable[None]]
-"""A ``before_send`` hook: may change a message before it is sent."""
+"""A hook on ``send``: may change a message before it is sent."""
 
 NO_STORE = (b"cache-control", b"no-store")
 
 EDGE_EXEMPT = "edge_exempt"
 """A route handler's ``opt`` key: its requests are no tenant's and no GraphQL (the
 IDE's static files), so every edge layer hands them straight on."""
-
-
-def before_send(hooks: Iterable[Hook]) -> list[litestar_types.BeforeMessageSendHookHandler]:
-    """``hooks`` as litestar's ``before_send`` takes them."""
-    return [cast(litestar_types.BeforeMessageSendHookHandler, hook) for hook in hooks]
 
 
 class Layer(ASGIMiddleware):

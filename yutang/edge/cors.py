@@ -3,11 +3,11 @@
 The origins are the deployment's (``YUTANG_CORS_ORIGINS``, comma-separated, ``*`` for any;
 none by default: no CORS at all). Two parts, each where nothing can answer past it:
 
-* :meth:`Cors.__call__` is a ``before_send`` hook of the app, so every response — cache
+* :meth:`Cors.__call__` is a hook on ``send`` in the edge's front, so every response — cache
   hits, refusals of the edge layers, 413, persisted-query errors, litestar's own 404/405,
   GraphQL answers — carries ``Access-Control-Allow-Origin`` for an allowed ``Origin``, the
   headers a frontend may read, and ``Vary: Origin``.
-* :class:`Preflight` is the outermost middleware: an allowed origin's preflight is
+* :class:`Preflight` is the outermost layer: an allowed origin's preflight is
   answered before any other layer looks (a preflight carries no ``X-Tenant`` and no
   token). A disallowed origin gets no CORS header at all, so the browser refuses.
 
@@ -46,7 +46,7 @@ class Cors:
         return self.any or origin.decode("latin-1").lower() in self.allowed
 
     async def __call__(self, message: Message, scope: Scope) -> None:
-        """The ``before_send`` hook: CORS headers on every response to an allowed origin."""
+        """The hook on ``send``: CORS headers on every response to an allowed origin."""
         if message["type"] != "http.response.start":
             return
         headers = [*message.get("headers", ()), VARY_ORIGIN]

@@ -1,9 +1,9 @@
 """Security headers on every HTTP response, and ``Cache-Control: no-store`` by default.
 
-A ``before_send`` hook of the app: litestar wraps the connection's ``send`` with it before
-its router, its exception handler and every middleware, so error responses, litestar's
-own 404/405, ``/health``, payment callbacks, GraphiQL and whatever an edge layer answers
-itself get the headers too. The header list is built once.
+A hook on ``send`` in the edge's front (``front.Front``), which wraps the connection's
+``send`` before any layer, litestar's router and its exception handler, so error
+responses, litestar's own 404/405, ``/health``, payment callbacks, GraphiQL and whatever
+an edge layer answers itself get the headers too. The header list is built once.
 
 A response that does not say how it may be cached (a cache hit does, ``Cache-Control:
 public, no-cache``) gets ``no-store``: nothing but the response cache's own answers may be
