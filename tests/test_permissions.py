@@ -31,11 +31,12 @@ from graphql import (
 from graphql.pyutils import Undefined
 
 from yutang import api
-from yutang.core import auth
+from yutang.core import auth, builtin
 from yutang.core.contract import ROLES, TenantInfo
 from yutang.core.errors import ConfigError
 from yutang.core.models import AuditEntry, Operator, Staff, Store, StoreStaff
 from yutang.core.permissions import Grants
+from yutang.core.plugins import PluginRegistry
 from yutang.core.runtime import Runtime
 from yutang.graphql.permissions import ANY_STAFF, ANYONE, OPERATORS, required
 from yutang.graphql.schema import build_schema
@@ -162,22 +163,29 @@ async def test_every_admin_field_refuses_exactly_whom_the_declarations_say(
     assert not wrong, "\n".join(wrong)
 
 
-def test_an_admin_field_without_a_permission_does_not_build(yutang_runtime: Runtime) -> None:
-    async def loose(info: api.Info) -> int:
-        return 1
+async def loose(info: api.Info) -> int:
+    return 1
 
-    module = ModuleType("loose_plugin")
+
+def admin_schema_with(name: str, contribution: api.GraphQLContribution) -> None:
+    """Build the admin schema of a registry holding the core and a plugin contributing
+    ``contribution``."""
+    module = ModuleType(f"{name}_plugin")
 
     @api.hookimpl
     def yutang_graphql_admin() -> api.GraphQLContribution:
-        return api.GraphQLContribution(query=[api.field(loose)])
+        return contribution
 
     module.yutang_graphql_admin = yutang_graphql_admin  # type: ignore[attr-defined]
-    registry = type(yutang_runtime.registry)()
-    registry.register("core", __import__("yutang.core.builtin", fromlist=["x"]))
-    registry.register("loose", module)
+    registry = PluginRegistry()
+    registry.register("core", builtin)
+    registry.register(name, module)
+    build_schema("admin", registry.plugin_set([name]))
+
+
+def test_an_admin_field_without_a_permission_does_not_build() -> None:
     with pytest.raises(ConfigError, match=r"admin field Query.loose names no permission"):
-        build_schema("admin", registry.plugin_set(["loose"]))
+        admin_schema_with("loose", api.GraphQLContribution(query=[api.field(loose)]))
 
 
 # --- an owner's own roles, through the admin API -------------------------------------------
@@ -438,19 +446,6 @@ async def test_an_operators_platform_actions_stay_out_of_the_tenants_log(
     assert not await AuditEntry.filter(tenant_id=tenant.id).exists()
 
 
-def test_root_fields_cannot_hide_in_extend(yutang_runtime: Runtime) -> None:
-    async def loose(info: api.Info) -> int:
-        return 1
-
-    module = ModuleType("hiding_plugin")
-
-    @api.hookimpl
-    def yutang_graphql_admin() -> api.GraphQLContribution:
-        return api.GraphQLContribution(extend={"Query": [api.field(loose)]})
-
-    module.yutang_graphql_admin = yutang_graphql_admin  # type: ignore[attr-defined]
-    registry = type(yutang_runtime.registry)()
-    registry.register("core", __import__("yutang.core.builtin", fromlist=["x"]))
-    registry.register("hiding", module)
+def test_root_fields_cannot_hide_in_extend() -> None:
     with pytest.raises(ConfigError, match=r"root fields go in query= and mutation="):
-        build_schema("admin", registry.plugin_set(["hiding"]))
+        admin_schema_with("hiding", api.GraphQLContribution(extend={"Query": [api.field(loose)]}))

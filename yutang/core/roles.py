@@ -63,13 +63,11 @@ async def save_role(
     bounded(name, "name", 64)
     held = _checked(declared, permissions)
     async with in_transaction():
-        row, _ = await StaffRole.get_or_create(
-            tenant_id=tenant_id,
-            key=key,
-            defaults={"name": name, "permissions": held, "all_stores": all_stores},
-        )
-        await StaffRole.filter(id=row.id).update(name=name, permissions=held, all_stores=all_stores)
-        return await StaffRole.get(id=row.id)
+        values = {"name": name, "permissions": held, "all_stores": all_stores}
+        row, created = await StaffRole.get_or_create(tenant_id=tenant_id, key=key, defaults=values)
+        if not created:
+            await row.update_from_dict(values).save()
+        return row
 
 
 async def delete_role(tenant_id: int, key: str) -> None:

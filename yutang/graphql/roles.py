@@ -103,9 +103,10 @@ def _built_in(ctx: Context) -> list[StaffRoleNode]:
     ]
 
 
-async def _entries(rows: list[AuditEntry]) -> list[AuditEntryNode]:
+async def _entries(tenant_id: int, rows: list[AuditEntry]) -> list[AuditEntryNode]:
     staff_ids = {int(r.actor.partition(":")[2]) for r in rows if r.actor.startswith("staff:")}
-    names = dict(await Staff.filter(id__in=sorted(staff_ids)).values_list("id", "username"))
+    staff = Staff.filter(tenant_id=tenant_id, id__in=sorted(staff_ids))
+    names = dict(await staff.values_list("id", "username"))
     return [
         AuditEntryNode(
             id=gid("AuditEntry", r.id),
@@ -176,7 +177,7 @@ class RolesQuery:
             query = query.filter(actor=f"staff:{pk_of(staff_id, 'Staff', 'staffId')}")
         if action is not None:
             query = query.filter(action=action)
-        return await keyset_page(query, first, after, _entries)
+        return await keyset_page(query, first, after, lambda rows: _entries(ctx.tenant.id, rows))
 
 
 @strawberry.type
