@@ -17,7 +17,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = Iterable[tuple[bytes, bytes]]
 Hook = Callable[[Message, Scope], Awaitable[None]]
-"""A hook on ``send``: may change a message before it is sent."""
+"""A hook on ``send``: may change a response's ``http.response.start`` message (its
+status and headers) before it is sent; body messages pass untouched."""
 
 NO_STORE = (b"cache-control", b"no-store")
 

@@ -47,8 +47,6 @@ class Cors:
 
     async def __call__(self, message: Message, scope: Scope) -> None:
         """The hook on ``send``: CORS headers on every response to an allowed origin."""
-        if message["type"] != "http.response.start":
-            return
         headers = [*message.get("headers", ()), VARY_ORIGIN]
         origin = header(scope["headers"], b"origin")
         if origin is not None and self.allows(origin):

@@ -11,18 +11,12 @@ so whatever answers — a front layer, a litestar middleware, GraphQL, litestar'
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, cast
 
 from litestar import Litestar
 
-from yutang.edge.asgi import ASGIApp, Hook, Layer, Message, Receive, Scope, Send
-
-
-def _bound(layer: Layer, next_app: ASGIApp) -> ASGIApp:
-    async def call(scope: Scope, receive: Receive, send: Send) -> None:
-        await layer.serve(scope, receive, send, next_app)
-
-    return call
+from yutang.edge.asgi import ASGIApp, Hook, Layer, Message, Scope, Send
 
 
 class Front:
@@ -36,7 +30,7 @@ class Front:
         self._hooks = tuple(hooks)
         handler = cast(ASGIApp, app)
         for layer in reversed(layers):
-            handler = _bound(layer, handler)
+            handler = partial(layer.serve, next_app=handler)  # no frame of its own
         self._http = handler
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -50,8 +44,9 @@ class Front:
         hooks = self._hooks
 
         async def hooked(message: Message) -> None:
-            for hook in hooks:
-                await hook(message, scope)
+            if message["type"] == "http.response.start":
+                for hook in hooks:
+                    await hook(message, scope)
             await send(message)
 
         return hooked

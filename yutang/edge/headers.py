@@ -13,7 +13,7 @@ kept by a browser or a proxy.
 from __future__ import annotations
 
 from yutang.core.settings import AppSettings
-from yutang.edge.asgi import NO_STORE, Message, Scope
+from yutang.edge.asgi import NO_STORE, Message, Scope, header
 
 
 def security_headers(settings: AppSettings) -> tuple[tuple[bytes, bytes], ...]:
@@ -36,9 +36,8 @@ class SecurityHeaders:
         self.headers = security_headers(settings)
 
     async def __call__(self, message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start":
-            return
-        headers = list(message.get("headers", ()))
-        if all(name.lower() != NO_STORE[0] for name, _ in headers):
-            headers.append(NO_STORE)
-        message["headers"] = [*headers, *self.headers]
+        headers = message.get("headers", ())
+        if header(headers, NO_STORE[0]) is not None:  # ASGI header names are lower-case
+            message["headers"] = [*headers, *self.headers]
+        else:
+            message["headers"] = [*headers, NO_STORE, *self.headers]

@@ -50,23 +50,26 @@ class GraphQLRequest(msgspec.Struct, frozen=True):
 
 @dataclass(frozen=True)
 class Operation:
-    """A storefront request as the edge knows it: as sent; its document once the
-    persisted-query layer resolved it (``text``); ``admitted`` once the plugins admitted
-    its placeOrder in front of GraphQL (the resolver does not ask them again)."""
+    """A storefront request as the edge knows it: as sent, with its hash (:meth:`read`);
+    its document once the persisted-query layer resolved it (``text``); ``admitted``
+    once the plugins admitted its placeOrder in front of GraphQL (the resolver does not
+    ask them again)."""
 
     request: GraphQLRequest
+    sha256: str | None
+    """The text's hash, else the persisted hash; None when the two disagree (the
+    persisted-query layer answers 400) or neither was sent."""
     text: str | None = None
     admitted: bool = False
 
-    @property
-    def sha256(self) -> str | None:
-        """The operation's hash: the text's, else the persisted hash; None when the two
-        disagree (the persisted-query layer answers 400)."""
-        sent = self.request.persisted_hash()
-        if self.request.query is None:
-            return sent
-        text_sha = sha256_hex(self.request.query)
-        return text_sha if sent in (None, text_sha) else None
+    @classmethod
+    def read(cls, request: GraphQLRequest) -> Operation:
+        """The operation of ``request``, its hash computed once for every layer."""
+        sent = request.persisted_hash()
+        if request.query is None:
+            return cls(request, sent)
+        text_sha = sha256_hex(request.query)
+        return cls(request, text_sha if sent in (None, text_sha) else None)
 
 
 def operation_of(scope: Mapping[str, object]) -> Operation | None:
@@ -131,8 +134,7 @@ class ReadOperation(Layer):
                 body = await read_body(receive)  # bounded by the body limit in front
                 receive = replay(body, receive)
                 request = from_body(body)
-            if request is not None and (
-                request.query is not None or request.persisted_hash() is not None
-            ):
-                hand_on(scope, Operation(request))
+            operation = None if request is None else Operation.read(request)
+            if operation is not None and (operation.request.query or operation.sha256):
+                hand_on(scope, operation)
         await next_app(scope, receive, send)
