@@ -442,7 +442,8 @@ async def test_a_request_with_two_tenant_headers_is_refused(
                     {
                         "code": "BAD_REQUEST",
                         "field": "X-Tenant",
-                        "message": "send one X-Tenant header, not several",
+                        "message": "the request names two tenants: send one X-Tenant "
+                        "header, and on a tenant's own domain only that tenant's",
                     }
                 ]
             }

@@ -30,6 +30,7 @@ from yutang.edge.documents import DocumentLimit
 from yutang.edge.front import Front
 from yutang.edge.headers import SecurityHeaders
 from yutang.edge.identity import Identity
+from yutang.edge.naming import NameTenant
 from yutang.edge.operation import ReadOperation
 from yutang.edge.persisted import PersistedQueries
 from yutang.edge.response_cache import ResponseCache
@@ -83,11 +84,12 @@ def edge(
     outermost first. A refused body, a cache hit or a refused placeOrder costs no
     dependency injection and no GraphQL; a hit and a refused body no routing either."""
     settings = runtime.settings
-    cors = Cors(origins(settings.cors_origins)) if settings.cors_origins else None
-    hooks: list[Hook] = [SecurityHeaders(settings), *([] if cors is None else [cors])]
+    cors = Cors(origins(settings.cors_origins), runtime.domains)
+    hooks: list[Hook] = [SecurityHeaders(settings), cors]
     cache = None if store is None else ResponseCache(runtime, store)
     front: list[Layer | None] = [
-        None if cors is None else Preflight(cors),  # before anything reads the request
+        NameTenant(runtime),  # the tenant named by X-Tenant, the path or the host; 400
+        Preflight(cors),  # before anything else reads the request
         DocumentLimit(),  # 413, documents over the token or length limit
         ReadOperation(),  # the storefront operation, decoded once
         cache,  # anonymous reads answered from the store, no database

@@ -38,6 +38,7 @@ from yutang.core.contract import (
     TenantInfo,
 )
 from yutang.core.db import close_db, init_db, run_migrations
+from yutang.core.domains import Domains
 from yutang.core.models import Member, Product, Staff, Tenant
 from yutang.core.resources import Resources
 from yutang.core.runtime import Runtime, build_runtime
@@ -140,6 +141,7 @@ async def yutang_db(yutang_runtime: Runtime) -> AsyncIterator[Runtime]:
     """An open, empty database for one test; yields the runtime."""
     await init_db(yutang_runtime.settings, yutang_runtime.registry)
     yutang_runtime.tenants.clear()
+    yutang_runtime.domains.forget()
     try:
         await _empty_tables()
         yield yutang_runtime
@@ -224,8 +226,9 @@ class GraphQLClient:
 
 
 def app_with(runtime: Runtime, **settings: Any) -> Front:
-    """The real app with other settings (``token_days=3``), its own tenant cache,
-    counters and shared resources (``redis_url=...``); no in-process worker."""
+    """The real app with other settings (``token_days=3``), its own tenant and domain
+    caches, counters and shared resources (``redis_url=...``): another worker, without
+    an in-process job loop."""
     from yutang.app import create_app
 
     app_settings = msgspec.structs.replace(runtime.settings, **settings)
@@ -235,6 +238,7 @@ def app_with(runtime: Runtime, **settings: Any) -> Front:
         settings=app_settings,
         tenants=TenantResolver(runtime.registry, runtime.plugins_file, resources),
         resources=resources,
+        domains=Domains(),
     )
     return create_app(changed, worker=False, manage_db=False, debug=True)
 

@@ -46,6 +46,7 @@ CORE_ONLY: Mapping[str, str] = MappingProxyType(
         "AMOUNT_MISMATCH": "a gateway captured another amount than the payment's",
         "CODE_EXPIRED": "no usable verification code (expired, used or burnt): ask for a new one",
         "CODE_REQUIRED": "this shop asks for a verification code to sign up",
+        "DOMAIN_TAKEN": "that host name is already another tenant's domain",
         "DUPLICATE_TRACKING": "that tracking number is already on another parcel of the order",
         "EMPTY_CART": "no cart line is selected to check out",
         "FULFILMENT_HELD": "a plugin holds the order (a group-buy team not yet complete)",

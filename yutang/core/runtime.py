@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from yutang.core import builtin
 from yutang.core.config import PluginsFile, load_plugins_file
+from yutang.core.domains import Domains
 from yutang.core.plugins import CORE_PLUGIN, PluginRegistry
 from yutang.core.resources import Resources
 from yutang.core.settings import AppSettings
@@ -22,6 +23,7 @@ class Runtime:
     plugins_file: PluginsFile
     tenants: TenantResolver
     resources: Resources
+    domains: Domains
 
 
 def build_runtime(
@@ -49,4 +51,5 @@ def build_runtime(
         plugins_file=plugins_file,
         tenants=TenantResolver(registry, plugins_file, resources),
         resources=resources,
+        domains=Domains(),
     )

@@ -1,7 +1,10 @@
 """CORS: a browser storefront on another origin may call the API.
 
 The origins are the deployment's (``YUTANG_CORS_ORIGINS``, comma-separated, ``*`` for any;
-none by default: no CORS at all). Two parts, each where nothing can answer past it:
+none by default) and each tenant's own, set with its domains (``yutang.core.domains``): a
+tenant's origins apply to the requests that name it, a preflight included, which names
+its tenant by its host, a tenant's own domain. Two parts, each where nothing can answer
+past it:
 
 * :meth:`Cors.__call__` is a hook on ``send`` in the edge's front, so every response — cache
   hits, refusals of the edge layers, 413, persisted-query errors, litestar's own 404/405,
@@ -18,7 +21,9 @@ the caller is the bearer token.
 
 from __future__ import annotations
 
+from yutang.core.domains import Domains
 from yutang.edge.asgi import ASGIApp, Layer, Message, Receive, Scope, Send, header
+from yutang.edge.naming import slug_of
 
 ALLOW_METHODS = b"GET, POST, OPTIONS"
 ALLOW_HEADERS = b"authorization, content-type, if-none-match, x-tenant"
@@ -33,27 +38,41 @@ def origins(setting: str) -> frozenset[str]:
 
 
 class Cors:
-    """The deployment's allowed origins, and the headers a response gets for them."""
+    """The deployment's allowed origins and each tenant's, and the headers a response
+    gets for them."""
 
-    def __init__(self, allowed: frozenset[str]) -> None:
+    def __init__(self, allowed: frozenset[str], domains: Domains) -> None:
         self.allowed = allowed
         self.any = "*" in allowed
+        self.domains = domains
 
-    def allows(self, origin: bytes | None) -> bool:
-        """Whether a request from ``origin`` may read the response."""
+    async def allows(self, origin: bytes | None, scope: Scope) -> bool:
+        """Whether a request from ``origin`` may read the response: the deployment
+        allows it, or the tenant the request names (by its host, for a preflight) does."""
         if origin is None:
             return False
-        return self.any or origin.decode("latin-1").lower() in self.allowed
+        name = origin.decode("latin-1").lower()
+        return self.any or name in self.allowed or name in await self._tenant_origins(scope)
+
+    async def _tenant_origins(self, scope: Scope) -> frozenset[str]:
+        slug = slug_of(scope)
+        return frozenset() if slug is None else await self.domains.origins_of(slug)
 
     async def __call__(self, message: Message, scope: Scope) -> None:
-        """The hook on ``send``: CORS headers on every response to an allowed origin."""
+        """The hook on ``send``: CORS headers on every response to an allowed origin, and
+        ``Vary: Origin`` on every response where some origin would be allowed."""
+        tenant = await self._tenant_origins(scope)
+        if not (self.allowed or tenant):
+            return
         headers = [*message.get("headers", ()), VARY_ORIGIN]
         origin = header(scope["headers"], b"origin")
-        if origin is not None and self.allows(origin):
-            headers += [
-                (b"access-control-allow-origin", origin),
-                (b"access-control-expose-headers", EXPOSE_HEADERS),
-            ]
+        if origin is not None:
+            name = origin.decode("latin-1").lower()
+            if self.any or name in self.allowed or name in tenant:
+                headers += [
+                    (b"access-control-allow-origin", origin),
+                    (b"access-control-expose-headers", EXPOSE_HEADERS),
+                ]
         message["headers"] = headers
 
 
@@ -69,7 +88,7 @@ class Preflight(Layer):
         if (
             scope["method"] != "OPTIONS"
             or header(headers, b"access-control-request-method") is None
-            or not self.cors.allows(header(headers, b"origin"))
+            or not await self.cors.allows(header(headers, b"origin"), scope)
         ):
             await next_app(scope, receive, send)
             return

@@ -1,15 +1,15 @@
 """Who a request is for and from, resolved once before anything else looks.
 
-The tenant comes from ``X-Tenant`` (a payment gateway's callback: the path; neither: the
-deployment's default tenant). The caller: a request to a GraphQL endpoint without
-``Authorization`` is anonymous; one with it must carry ``Bearer`` and a live token of this
-tenant's (or a platform operator's). Anything else — unknown, expired, revoked at logout or
-by a password change, a deactivated staff member's, another tenant's, another scheme — is
-answered ``401`` with the GraphQL error code ``UNAUTHENTICATED``, so a frontend learns its
-session ended, and a made-up header is an error rather than a way around the anonymous
-response cache. An unknown tenant is answered 404, a suspended one 403, two ``X-Tenant``
-headers 400 (one layer reading the first and another the last could answer one tenant's
-request as another's).
+The tenant is the one the request names (``naming``: ``X-Tenant``, a payment callback's
+path or a tenant's own domain; none: the deployment's default tenant). The caller: a
+request to a GraphQL endpoint without ``Authorization`` is anonymous; one with it must
+carry ``Bearer`` and a live token of this tenant's (or a platform operator's). Anything
+else — unknown, expired, revoked at logout or by a password change, a deactivated staff
+member's, another tenant's, another scheme — is answered ``401`` with the GraphQL error
+code ``UNAUTHENTICATED``, so a frontend learns its session ended, and a made-up header is
+an error rather than a way around the anonymous response cache. An unknown tenant is
+answered 404, a suspended one 403; names that disagree 400 (``naming``, in front; here
+for a websocket, which no front layer sees).
 
 What is found is one :class:`RequestIdentity` in the scope's state, which every layer
 behind and the GraphQL context read; the tenant is also set in ``current_tenant`` here, in
@@ -31,28 +31,17 @@ from yutang.core.errors import DomainError
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import current_tenant
 from yutang.edge.asgi import ASGIApp, Layer, Receive, Scope, Send, send_json
+from yutang.edge.naming import TWO_TENANTS, slug_of, tenant_named
 
 IDENTITY = "yutang.identity"
 """The scope's state key of the request's :class:`RequestIdentity`."""
 GRAPHQL_PATHS = frozenset({"/graphql", "/admin/graphql"})
-TENANT_HEADER = b"x-tenant"
 UNAUTHENTICATED = msgspec.json.encode(
     {
         "errors": [
             {
                 "message": "the session has ended or the token is not valid; log in again",
                 "extensions": {"code": "UNAUTHENTICATED"},
-            }
-        ]
-    }
-)
-TWO_TENANTS = msgspec.json.encode(
-    {
-        "errors": [
-            {
-                "code": "BAD_REQUEST",
-                "field": "X-Tenant",
-                "message": "send one X-Tenant header, not several",
             }
         ]
     }
@@ -98,21 +87,6 @@ async def tenant_principal(token: str | None, tenant: TenantInfo) -> Principal |
     return found
 
 
-def requested_slug(scope: Scope, default: str) -> str | None:
-    """The slug of the tenant a request names, as every layer reads it; None when it
-    names several."""
-    slug: str | None = None
-    for key, value in scope["headers"]:
-        if key == TENANT_HEADER:
-            if slug is not None:
-                return None
-            slug = value.decode("latin-1").strip()
-    if slug is not None:
-        return slug
-    path: str = scope["path"]
-    return path.split("/")[2] if path.startswith("/payments/") else default
-
-
 class Identity(Layer):
     """Resolves the tenant and the caller into the scope's :class:`RequestIdentity`."""
 
@@ -125,7 +99,7 @@ class Identity(Layer):
         if scope["path"] == "/health" or scope.get("method") == "OPTIONS":
             await next_app(scope, receive, send)  # no tenant's: litestar answers OPTIONS
             return
-        slug = requested_slug(scope, self.runtime.settings.default_tenant)
+        slug = slug_of(scope) or await tenant_named(scope, self.runtime)  # a websocket: here
         if slug is None:
             await send_json(send, 400, TWO_TENANTS)
             return

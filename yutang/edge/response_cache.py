@@ -69,7 +69,8 @@ from yutang.edge.asgi import (
     send_json,
 )
 from yutang.edge.cache_store import Entry, Store
-from yutang.edge.identity import identity_of, requested_slug
+from yutang.edge.identity import identity_of
+from yutang.edge.naming import slug_of
 from yutang.edge.operation import GraphQLRequest, Operation, operation_of, sha256_hex
 from yutang.edge.persisted import operation_type
 
@@ -111,7 +112,7 @@ class ResponseCache(Layer):
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         operation = operation_of(scope)
-        slug = requested_slug(scope, self.settings.default_tenant)
+        slug = slug_of(scope)
         sha = None if operation is None else operation.sha256
         anonymous = header(scope["headers"], b"authorization") is None
         if operation is None or slug is None or sha is None or not anonymous:

@@ -22,6 +22,7 @@ from yutang.graphql import catalog
 from yutang.graphql.accounts import StaffAccountMutation
 from yutang.graphql.after_sale import RefundStatus
 from yutang.graphql.context import Context
+from yutang.graphql.domains import DomainsMutation, DomainsQuery
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
 from yutang.graphql.orders import Order, Refund, member_nodes, order_node, order_page, refund_node
@@ -208,7 +209,7 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
 
 
 @strawberry.type(name="Query")
-class AdminQuery(ShippingQuery, RolesQuery):
+class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
     @admin_field("core.catalog.view", description="Every product, published or not.")
     async def products(
         self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
@@ -341,7 +342,9 @@ class AdminQuery(ShippingQuery, RolesQuery):
 
 
 @strawberry.type(name="Mutation")
-class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation, RolesMutation):
+class AdminMutation(
+    ShippingMutation, StaffAccountMutation, StaffMutation, RolesMutation, DomainsMutation
+):
     @admin_mutation("core.catalog.manage")
     async def create_product(self, info: Info, input: ProductInput) -> ProductPayload:
         ctx = info.context

@@ -22,6 +22,7 @@ from yutang.core.models.tenancy import (
     Store,
     StoreStaff,
     Tenant,
+    TenantDomain,
 )
 
 __all__ = [
@@ -53,5 +54,6 @@ __all__ = [
     "Store",
     "StoreStaff",
     "Tenant",
+    "TenantDomain",
     "VerificationCode",
 ]

@@ -21,10 +21,24 @@ class Tenant(Model):
     plugins: list[str] | None = fields.JSONField(null=True)
     settings: dict[str, dict[str, object]] = fields.JSONField(default=dict)
     settings_version = fields.IntField(default=1, db_default=1)
+    cors_origins: list[str] | None = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "tenant"
+
+
+class TenantDomain(Model):
+    """A host name a tenant's storefront is served on: a request to it is the tenant's."""
+
+    id = fields.BigIntField(primary_key=True)
+    host = fields.CharField(max_length=253, unique=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "core.Tenant", related_name=False, on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "tenant_domain"
 
 
 class Operator(Model):
