@@ -457,6 +457,13 @@ class HooksPlugin:
         self.hit("yutang_next_price_change", tenant=tenant, now=now)
         return self.next_change
 
+    # --- set-up ---------------------------------------------------------------------------
+
+    @api.hookimpl
+    async def yutang_demo_data(self, tenant: api.TenantInfo, shop: api.DemoShop) -> str:
+        self.hit("yutang_demo_data", tenant=tenant, shop=shop)
+        return f"{self.name}: {len(shop.skus_for(self.name))} SKU(s) of its own"
+
     # --- events after commit ---------------------------------------------------------------
 
     def _event(self, hook: str, event: api.Event, tenant: api.TenantInfo) -> None:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "yutang"
 EXAMPLE_PLUGIN = ROOT / "tests" / "plugin_dist" / "yutang_example_plugin.py"
 EXAMPLES = ROOT / "examples"
-KINDS = ("registration", "admission", "in-transaction", "event after commit", "query")
+KINDS = ("registration", "admission", "in-transaction", "event after commit", "query", "set-up")
 
 
 # --- reading imports --------------------------------------------------------------------

@@ -37,6 +37,7 @@ from yutang.core import builtin, hookspecs
 from yutang.core.clock import FrozenClock
 from yutang.core.config import validate_settings
 from yutang.core.db import apps_config
+from yutang.core.demo import load_demo
 from yutang.core.errors import ConfigError
 from yutang.core.models import Job, Member, Order, OrderLine, Payment, Refund, Sku, Store, Tenant
 from yutang.core.plugin_inputs import OPERATIONS
@@ -191,7 +192,7 @@ def owned_methods() -> list[str]:
 
 def test_the_plugin_implements_every_hook_and_every_owned_method() -> None:
     registry = fresh(("hooks", HooksPlugin("hooks", specs=True)))
-    assert len(HOOKS) == 33  # the spec module was read
+    assert len(HOOKS) == 34  # the spec module was read
     assert set(HOOKS) <= set(registry.plugins["hooks"].hooks)
     assert "activity.claim_payment" in owned_methods() and "method.paid" in owned_methods()
     for prefix, (protocol, ours) in OWNED.items():
@@ -855,6 +856,32 @@ async def test_a_cached_response_ends_at_the_earliest_next_price_change(
             assert not await hit()  # nothing was cached by the failed request
     finally:
         await app.state.response_cache.aclose()
+
+
+# --- set-up ----------------------------------------------------------------------------------
+
+
+@covers("yutang_demo_data")
+async def test_the_demo_hands_each_plugin_the_catalogue_and_logs_what_it_made(
+    yutang_db: Runtime, make_tenant: MakeTenant, plugins: Plugins, clock: FrozenClock
+) -> None:
+    hooks, _ = plugins
+    await make_tenant("demo", plugins=["hooks", "zhooks"])
+    said: list[str] = []
+    await load_demo(yutang_db, "demo", said.append)
+    [call] = hooks.seen("yutang_demo_data")
+    shop: api.DemoShop = call["shop"]
+    assert call["tenant"].slug == "demo" and shop.now == clock()
+    assert shop.plugins == ("hooks", "zhooks") and len(shop.store_ids) == 1
+    assert len(shop.skus) == await Sku.all().count()
+    # Each plugin has a product of its own, and says what it made.
+    mine, theirs = shop.skus_for("hooks"), shop.skus_for("zhooks")
+    assert {s.product_id for s in mine}.isdisjoint({s.product_id for s in theirs})
+    assert f"hooks: {len(mine)} SKU(s) of its own" in said
+    assert f"zhooks: {len(theirs)} SKU(s) of its own" in said
+    # Loaded once: a second start leaves the demo as it is.
+    await load_demo(yutang_db, "demo", said.append)
+    assert len(hooks.seen("yutang_demo_data")) == 1
 
 
 # --- payment plans ---------------------------------------------------------------------------

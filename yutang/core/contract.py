@@ -241,6 +241,29 @@ class SkuSummary(msgspec.Struct, frozen=True):
     virtual: bool = False
 
 
+class DemoShop(msgspec.Struct, frozen=True):
+    """The demo tenant's core data, handed to each plugin's ``yutang_demo_data``: its
+    SKUs on sale (grouped by product, in catalogue order), its stores, the plugins it
+    enables and the moment the demo is loaded."""
+
+    skus: tuple[SkuSummary, ...]
+    store_ids: tuple[int, ...]
+    plugins: tuple[str, ...]
+    now: datetime
+
+    def skus_for(self, plugin: str) -> list[SkuSummary]:
+        """The SKUs of one product set aside for ``plugin``: a product of its own while
+        there are as many products as plugins, so two plugins' activities do not share
+        a product."""
+        products = list(dict.fromkeys(s.product_id for s in self.skus))
+        if not products:
+            return []
+        ranked = sorted(self.plugins)
+        at = ranked.index(plugin) if plugin in ranked else 0
+        chosen = products[at % len(products)]
+        return [s for s in self.skus if s.product_id == chosen]
+
+
 class Stage(IntEnum):
     """The fixed order in which price steps run."""
 

@@ -1,25 +1,29 @@
 """The demo tenant: a small tea shop catalogue, shipping, members with addresses and staff,
-loaded with progress."""
+then every enabled plugin's live play (``yutang_demo_data``), loaded with progress."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from yutang.core import auth
+from yutang.core import auth, clock
 from yutang.core.catalog import ProductInput, SkuInput, save_category, save_product
+from yutang.core.contract import DemoShop, TenantInfo
 from yutang.core.members import change_points
 from yutang.core.models import (
     Address,
     Member,
     MemberLevel,
     Product,
+    Sku,
     Staff,
     Store,
     StoreStaff,
     Tenant,
 )
+from yutang.core.plugins import CORE_PLUGIN, hooks_of
 from yutang.core.runtime import Runtime
 from yutang.core.shipping import Rule, TemplateInput, save_template
+from yutang.core.views import sku_summaries
 
 PRODUCTS = [
     (
@@ -37,7 +41,8 @@ PRODUCTS = [
 
 
 async def load_demo(runtime: Runtime, slug: str, progress: Callable[[str], None]) -> None:
-    """Create the demo tenant with catalogue, levels, a store, staff and members, once."""
+    """Create the demo tenant with catalogue, levels, a store, staff and members, then
+    each enabled plugin's live activities, once."""
     await Tenant.get_or_create(slug=slug, defaults={"name": "Yutang Tea House"})
     tenant = await runtime.tenants.by_slug(slug)
     if await Product.exists(tenant_id=tenant.id):
@@ -111,3 +116,20 @@ async def load_demo(runtime: Runtime, slug: str, progress: Callable[[str], None]
             is_default=True,
         )
     progress("members: 13800000000–2 (password yutang-demo), 1000 points and an address each")
+    await _plugins_demo(tenant, progress)
+
+
+async def _plugins_demo(tenant: TenantInfo, progress: Callable[[str], None]) -> None:
+    """Hand the catalogue to every enabled plugin's ``yutang_demo_data``."""
+    skus = await Sku.filter(tenant_id=tenant.id).order_by("product_id", "id").values("id")
+    ids = [int(r["id"]) for r in skus]
+    found = await sku_summaries(tenant, ids)
+    stores = await Store.filter(tenant_id=tenant.id).order_by("id").values("id")
+    shop = DemoShop(
+        skus=tuple(found[i] for i in ids if i in found),
+        store_ids=tuple(int(r["id"]) for r in stores),
+        plugins=tuple(sorted(tenant.plugins - {CORE_PLUGIN})),
+        now=clock.now(),
+    )
+    for line in await hooks_of(tenant).call("yutang_demo_data", tenant=tenant, shop=shop):
+        progress(str(line))

@@ -8,7 +8,9 @@ Each hook is one of these kinds, named in its docstring:
   operation back and reports the error to the caller;
 - **event after commit**: written to the outbox in the transaction of the change, then
   delivered by the job worker after commit, at least once. Handlers must be idempotent
-  (``event.id`` identifies a delivery). A handler that raises is retried with backoff.
+  (``event.id`` identifies a delivery). A handler that raises is retried with backoff;
+- **set-up**: awaited once, outside any transaction, while the demo tenant is first
+  loaded (``yutang serve --demo``).
 
 Line activities, fulfilment methods and reward kinds are not hooks but *owned objects*
 (see :mod:`yutang.core.contract`), registered by ``yutang_activities``,
@@ -42,6 +44,7 @@ name and an implementation may accept any subset of them. Hookwrappers are refus
 | yutang_refund_policy | in-transaction (may veto) |
 | yutang_accept_member | in-transaction (may veto) |
 | yutang_next_price_change | query (outside any transaction) |
+| yutang_demo_data | set-up (outside any transaction) |
 | yutang_order_placed | event after commit |
 | yutang_order_paid | event after commit |
 | yutang_instalment_paid | event after commit |
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from yutang.core.contract import (
         Activity,
         CheckoutContext,
+        DemoShop,
         ErrorCodes,
         Event,
         FulfilmentMethod,
@@ -543,6 +547,30 @@ def yutang_next_price_change(tenant: TenantInfo, now: datetime) -> datetime | No
         @api.hookimpl
         async def yutang_next_price_change(tenant, now):
             return None  # or when a price this plugin shows next changes
+    """
+
+
+# --- set-up ------------------------------------------------------------------------
+
+
+@hookspec
+def yutang_demo_data(tenant: TenantInfo, shop: DemoShop) -> str | None:
+    """Make this plugin's play live in the demo tenant; return one line saying what.
+
+    Kind: set-up, outside any transaction, once, when ``yutang serve --demo`` (or
+    ``migrate --demo``) first loads the demo tenant, after the core's catalogue, stores
+    and members. A plugin creates what a newcomer tries at once (an activity running now)
+    with its own code, exactly as its admin mutations would, and sets its activities on
+    ``shop.skus_for(<its name>)`` so no two plugins share a product. Raising stops the
+    demo load with the error.
+
+    Example::
+
+        @api.hookimpl
+        async def yutang_demo_data(tenant, shop):
+            sku = shop.skus_for("stamps")[0]
+            ...  # create a stamp card for ``sku`` running from ``shop.now``
+            return f"stamps: a card on {sku.product_name}"
     """
 
 

@@ -28,7 +28,10 @@ async def check_role(tenant_id: int, role: str, field: str = "role") -> None:
     concurrent ``delete_role`` waits and then sees the staff member holding it."""
     if role in ROLES:
         return
-    if await StaffRole.filter(tenant_id=tenant_id, key=role).select_for_update().first():
+    if (
+        KEY.fullmatch(role)
+        and await StaffRole.filter(tenant_id=tenant_id, key=role).select_for_update().first()
+    ):
         return
     raise DomainError("INVALID", f"no role {role!r}: {', '.join(ROLES)} or one you made", field)
 
@@ -72,6 +75,8 @@ async def save_role(
 
 async def delete_role(tenant_id: int, key: str) -> None:
     """Delete a made role nobody holds."""
+    if not KEY.fullmatch(key):  # no made role has it (nor could it fit the column)
+        raise NotFound("role", "key")
     async with in_transaction():
         row = await StaffRole.filter(tenant_id=tenant_id, key=key).select_for_update().first()
         if row is None:

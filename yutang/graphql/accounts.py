@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
 import strawberry
 
-from yutang.core import auth, members, verification
+from yutang.core import auth, members, profiles, verification
 from yutang.core import cart as carts
 from yutang.core.accounts import change_password, log_in
 from yutang.core.auth import IssuedToken
@@ -21,7 +21,8 @@ from yutang.graphql.ids import pk_of
 from yutang.graphql.orders import member_nodes
 from yutang.graphql.payloads import AuthPayload, attempt
 from yutang.graphql.permissions import ANYONE, admin_mutation
-from yutang.graphql.types import UserError
+from yutang.graphql.types import Gender, UserError
+from yutang.graphql.types import Member as MemberNode
 
 Info = strawberry.Info[Context, None]
 
@@ -33,12 +34,46 @@ class VerificationPurpose(Enum):
 
 
 async def signed_in(tenant: TenantInfo, member: Member, issued: IssuedToken) -> AuthPayload:
-    """The payload of a session just opened for ``member`` (sign-up, password reset)."""
+    """The payload of a session just opened for ``member`` (sign-up, login, password
+    reset): every one answers the member, so a client needs no ``me`` after it."""
     return AuthPayload(
         token=issued.token,
         expires_at=issued.expires_at,
         member=(await member_nodes(tenant, [member]))[0],
     )
+
+
+@strawberry.input(
+    description="What changes of the member's profile: a field left out stays as it is, "
+    "null clears it (gender back to UNKNOWN); a nickname can be replaced, not cleared."
+)
+class ProfileInput:
+    nickname: str | None = strawberry.UNSET
+    avatar_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="An http(s) address of the avatar image."
+    )
+    birthday: date | None = strawberry.UNSET
+    gender: Gender | None = strawberry.UNSET
+    region: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A 6-digit region code, like 330106."
+    )
+
+
+@strawberry.type
+class ProfilePayload:
+    member: MemberNode | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def profile_data(inp: ProfileInput) -> profiles.ProfileInput:
+    """The core's input: only the fields the caller gave (null included)."""
+    given = {k: v for k, v in vars(inp).items() if v is not strawberry.UNSET}
+    if given.get("nickname", "") is None:
+        raise DomainError("INVALID", "a nickname cannot be blank", "input.nickname")
+    gender = given.get("gender")
+    if isinstance(gender, Gender):
+        given["gender"] = gender.value
+    return profiles.ProfileInput(**given)
 
 
 @strawberry.type
@@ -154,7 +189,8 @@ class MemberAccountMutation:
             member_id, issued = await members.login(ctx.tenant, phone, password, ctx.gate)
             if cart_token:
                 await carts.merge_guest_cart(ctx.tenant, member_id, cart_token)
-            return AuthPayload(token=issued.token, expires_at=issued.expires_at)
+            member = await Member.get(tenant_id=ctx.tenant.id, id=member_id)
+            return await signed_in(ctx.tenant, member, issued)
 
         result, errors = await attempt(run)
         return result or AuthPayload(errors=errors)
@@ -162,6 +198,21 @@ class MemberAccountMutation:
     @strawberry.mutation(description="End the session of the token this request carries.")
     async def logout(self, info: Info) -> LogoutPayload:
         return await _logout(info.context, "member")
+
+    @strawberry.mutation(
+        description="Change the logged-in member's profile: nickname, avatar, birthday, "
+        "gender, region. A refused field (INVALID naming it) changes nothing."
+    )
+    async def update_profile(self, info: Info, input: ProfileInput) -> ProfilePayload:
+        ctx = info.context
+
+        async def run() -> MemberNode:
+            member_id = await ctx.member_id()
+            row = await profiles.update_profile(ctx.tenant, member_id, profile_data(input))
+            return (await member_nodes(ctx.tenant, [row]))[0]
+
+        member, errors = await attempt(run)
+        return ProfilePayload(member=member, errors=errors)
 
     @strawberry.mutation(
         description="Change the member's password; their other sessions end at once."

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
 
 import msgspec
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.field import StrawberryField
 from tortoise.expressions import Subquery
 
 from yutang.core import catalog as core_catalog
-from yutang.core import fulfilment, refunds, tenants
+from yutang.core import fulfilment, refunds, searches, tenants
+from yutang.core.contract import GraphQLContribution
 from yutang.core.errors import DomainError, NotFound
-from yutang.core.inputs import bounded, convert, one_of
+from yutang.core.inputs import bounded, convert
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel, Staff, Store, StoreStaff, Tenant
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
-from yutang.core.orders import TRANSITIONS
 from yutang.graphql import catalog
 from yutang.graphql.accounts import StaffAccountMutation
 from yutang.graphql.after_sale import RefundStatus
@@ -29,6 +32,7 @@ from yutang.graphql.orders import Order, Refund, member_nodes, order_node, order
 from yutang.graphql.payloads import OrderPayload, RefundPayload, attempt
 from yutang.graphql.permissions import (
     OPERATORS,
+    Requires,
     admin_field,
     admin_mutation,
     reach_order,
@@ -208,6 +212,39 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
     )
 
 
+async def order_member(root: Order, info: Info) -> Member | None:
+    """Who placed the order (batched across orders)."""
+    ctx = info.context
+    tenant = ctx.tenant
+
+    async def load(keys: Sequence[int]) -> list[Member | None]:
+        owners = await OrderRow.filter(tenant_id=tenant.id, id__in=keys).values_list(
+            "id", "member_id"
+        )
+        placed_by = {int(order): int(member) for order, member in owners}
+        rows = await MemberRow.filter(tenant_id=tenant.id, id__in=set(placed_by.values()))
+        nodes = {m.pk: m for m in await member_nodes(tenant, rows)}
+        return [nodes.get(placed_by.get(k, 0)) for k in keys]
+
+    found = await ctx.loader("order_member", load).load(root.pk)
+    return cast(Member | None, found)
+
+
+def admin_contribution() -> GraphQLContribution:
+    """The core's fields on admin types that the storefront shares: the member of an
+    order, for staff who may see members."""
+    member = cast(
+        StrawberryField,
+        strawberry.field(
+            resolver=order_member,
+            extensions=[Requires("core.members.view")],
+            description="Who placed it (needs core.members.view).",
+        ),
+    )
+    member.python_name = "member"
+    return GraphQLContribution(extend={"Order": [member]})
+
+
 @strawberry.type(name="Query")
 class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
     @admin_field("core.catalog.view", description="Every product, published or not.")
@@ -228,18 +265,35 @@ class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
     async def categories(self, info: Info) -> list[Category]:
         return await catalog.categories(info.context.tenant)
 
-    @admin_field("core.orders.view", description="Orders, newest first, optionally by status.")
+    @admin_field(
+        "core.orders.view",
+        description="Orders, newest first; each filter given must hold: the order number, "
+        "the member's phone (exact), the status, placed in [`createdFrom`, `createdTo`), "
+        "the store. A store-bound role sees its stores' orders only.",
+    )
     async def orders(
-        self, info: Info, first: int = 20, after: str | None = None, status: str | None = None
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: str | None = None,
+        number: str | None = None,
+        member_phone: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        store_id: strawberry.ID | None = None,
     ) -> Connection[Order]:
         ctx = info.context
-        query = OrderRow.filter(tenant_id=ctx.tenant.id)
-        stores = await store_scope(ctx, "core.orders.view")
-        if stores is not None:
-            query = query.filter(store_id__in=sorted(stores) or [0])
-        if status:
-            query = query.filter(status=one_of(status, TRANSITIONS, "status"))
-        return await order_page(ctx.tenant, query, first, after)
+        search = searches.OrderSearch(
+            number=number,
+            member_phone=member_phone,
+            status=status,
+            created_from=created_from,
+            created_to=created_to,
+            store_id=pk_of(store_id, "Store", "storeId") if store_id is not None else None,
+            stores=await store_scope(ctx, "core.orders.view"),
+        )
+        return await order_page(ctx.tenant, searches.orders(ctx.tenant, search), first, after)
 
     @admin_field("core.orders.view")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
@@ -278,13 +332,24 @@ class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
             query, first, after, lambda rows: [refund_node(tenant.currency, r) for r in rows]
         )
 
-    @admin_field("core.members.view")
+    @admin_field(
+        "core.members.view",
+        description="Members, oldest first; each filter given must hold: the phone (exact), "
+        "the nickname (contains, any case), the name of the level their spend reached.",
+    )
     async def members(
-        self, info: Info, first: int = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        phone: str | None = None,
+        nickname: str | None = None,
+        level: str | None = None,
     ) -> Connection[Member]:
         ctx = info.context
+        search = searches.MemberSearch(phone=phone, nickname=nickname, level=level)
         return await keyset_page(
-            MemberRow.filter(tenant_id=ctx.tenant.id),
+            await searches.members(ctx.tenant, search),
             first,
             after,
             lambda rows: member_nodes(ctx.tenant, rows),

@@ -36,7 +36,7 @@ from yutang.core.plugins import CORE_PLUGIN, PluginSet
 from yutang.core.settings import AppSettings
 from yutang.edge.documents import MAX_TOKENS
 from yutang.graphql import persisted
-from yutang.graphql.admin import AdminMutation, AdminQuery
+from yutang.graphql.admin import AdminMutation, AdminQuery, admin_contribution
 from yutang.graphql.cost import QueryCost
 from yutang.graphql.error_codes import code_field
 from yutang.graphql.execution import CheckedExecutor, Executor
@@ -207,6 +207,7 @@ def build_schema(
     contributions = plugins.collect(hook)
     if surface == "admin":
         contributions.insert(0, (CORE_PLUGIN, persisted.admin_contribution()))
+        contributions.insert(0, (CORE_PLUGIN, admin_contribution()))
         for root, kind in (("Query", query), ("Mutation", mutation)):
             check_fields(CORE_PLUGIN, root, get_object_definition(kind, strict=True).fields)
     for plugin, contribution in contributions:

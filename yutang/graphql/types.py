@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from enum import Enum
 from typing import Any, Generic, TypeVar, overload
 
 import strawberry
@@ -351,10 +352,21 @@ class Shipment(Node):
     lines: list[ShipmentLine]
 
 
+@strawberry.enum(description="A member's gender, as they give it.")
+class Gender(Enum):
+    UNKNOWN = "unknown"
+    MALE = "male"
+    FEMALE = "female"
+
+
 @strawberry.type
 class Member(Node):
     phone: str
     nickname: str
+    avatar_url: str | None
+    birthday: date | None
+    gender: Gender
+    region: str | None = strawberry.field(description="A 6-digit region code, like 330106.")
     tags: list[str]
     points: int
     paid_spend: Money

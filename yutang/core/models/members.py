@@ -7,13 +7,22 @@ from tortoise.migrations.constraints import CheckConstraint
 
 from yutang.core.models.base import Timestamped
 
+GENDERS = ("unknown", "male", "female")
+
 
 class Member(Timestamped):
-    """A customer of one tenant. ``points`` is the balance of the ledger, kept in step."""
+    """A customer of one tenant. ``points`` is the balance of the ledger, kept in step.
+
+    The profile (nickname, avatar, birthday, gender, region code) is the member's own to
+    change; empty strings and null mean not given."""
 
     phone = fields.CharField(max_length=32)
     password_hash = fields.CharField(max_length=200)
     nickname = fields.CharField(max_length=100, default="")
+    avatar_url = fields.CharField(max_length=500, default="", db_default="")
+    birthday = fields.DateField(null=True)
+    gender = fields.CharField(max_length=8, default="unknown", db_default="unknown")
+    region = fields.CharField(max_length=6, default="", db_default="")
     tags: list[str] = fields.JSONField(default=list)
     referrer: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "core.Member", related_name="referred", null=True, on_delete=fields.SET_NULL
@@ -25,6 +34,7 @@ class Member(Timestamped):
     class Meta:
         table = "member"
         unique_together = (("tenant", "phone"),)
+        indexes = (("tenant_id", "paid_spend", "id"),)
         constraints = (CheckConstraint(check="points >= 0", name="member_points_not_negative"),)
 
 

@@ -45,6 +45,7 @@ class Order(Timestamped):
             ("tenant_id", "member_id", "id"),
             ("tenant_id", "status", "id"),
             ("tenant_id", "store_id", "id"),
+            ("tenant_id", "created_at"),
         )
 
 

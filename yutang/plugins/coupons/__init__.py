@@ -16,7 +16,7 @@ import msgspec
 
 from yutang import api
 from yutang.plugins.coupons import checkout as _checkout
-from yutang.plugins.coupons import issue
+from yutang.plugins.coupons import demo, issue
 from yutang.plugins.coupons.admin import contribution as admin_contribution
 from yutang.plugins.coupons.settings import Settings
 from yutang.plugins.coupons.storefront import contribution as storefront_contribution
@@ -125,3 +125,9 @@ class Coupons(api.RewardKind):
 def yutang_reward_kinds() -> list[api.RewardKind]:
     """Coupons."""
     return [Coupons()]
+
+
+@api.hookimpl
+async def yutang_demo_data(tenant: api.TenantInfo, shop: api.DemoShop) -> str | None:
+    """The demo tenant's live coupons play."""
+    return await demo.seed(tenant, shop)

@@ -19,7 +19,7 @@ from datetime import datetime
 import msgspec
 
 from yutang import api
-from yutang.plugins.fullreduction import awards
+from yutang.plugins.fullreduction import awards, demo
 from yutang.plugins.fullreduction.admin import contribution as admin_contribution
 from yutang.plugins.fullreduction.pricing import Earned, promote
 from yutang.plugins.fullreduction.rules import next_window_edge
@@ -104,3 +104,9 @@ async def yutang_order_refunded(event: api.Event, tenant: api.TenantInfo) -> Non
 async def yutang_next_price_change(tenant: api.TenantInfo, now: datetime) -> datetime | None:
     """The next start or end of a rule: the promotion a quote shows changes then."""
     return await next_window_edge(tenant, now)
+
+
+@api.hookimpl
+async def yutang_demo_data(tenant: api.TenantInfo, shop: api.DemoShop) -> str | None:
+    """The demo tenant's live fullreduction play."""
+    return await demo.seed(tenant, shop)

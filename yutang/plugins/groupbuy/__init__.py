@@ -19,7 +19,7 @@ import msgspec
 
 from yutang import api
 from yutang.plugins.groupbuy import checkout as _checkout
-from yutang.plugins.groupbuy import teams
+from yutang.plugins.groupbuy import demo, teams
 from yutang.plugins.groupbuy.admin import contribution as admin_contribution
 from yutang.plugins.groupbuy.settings import Settings
 from yutang.plugins.groupbuy.storefront import contribution as storefront_contribution
@@ -104,3 +104,9 @@ async def yutang_order_paid(event: api.Event, tenant: api.TenantInfo) -> None:
 async def yutang_next_price_change(tenant: api.TenantInfo, now: datetime) -> datetime | None:
     """The next start or end of a group buy."""
     return await next_window_edge(tenant, now)
+
+
+@api.hookimpl
+async def yutang_demo_data(tenant: api.TenantInfo, shop: api.DemoShop) -> str | None:
+    """The demo tenant's live groupbuy play."""
+    return await demo.seed(tenant, shop)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import msgspec
 
 from yutang import api
+from yutang.plugins.lottery import demo
 from yutang.plugins.lottery.admin import contribution as admin_contribution
 from yutang.plugins.lottery.claims import expire_claim
 from yutang.plugins.lottery.codes import CODES
@@ -80,3 +81,9 @@ def yutang_jobs() -> dict[str, api.JobHandler]:
 async def yutang_order_paid(event: api.Event, tenant: api.TenantInfo) -> None:
     """Credit the draws a paid order earns."""
     await credit_paid_order(tenant, event)
+
+
+@api.hookimpl
+async def yutang_demo_data(tenant: api.TenantInfo, shop: api.DemoShop) -> str | None:
+    """The demo tenant's live lottery play."""
+    return await demo.seed(tenant, shop)

@@ -16,7 +16,7 @@ import msgspec
 
 from yutang import api
 from yutang.plugins.pickup import checkout as _checkout
-from yutang.plugins.pickup import codes, handover
+from yutang.plugins.pickup import codes, demo, handover
 from yutang.plugins.pickup.admin import contribution as admin_contribution
 from yutang.plugins.pickup.errors import CODES
 from yutang.plugins.pickup.settings import Settings
@@ -99,3 +99,9 @@ async def yutang_order_paid(event: api.Event, tenant: api.TenantInfo) -> None:
     """Issue the pickup code and schedule the deadline, once."""
     if event.order_id is not None:
         await codes.on_paid(tenant, event.order_id)
+
+
+@api.hookimpl
+async def yutang_demo_data(tenant: api.TenantInfo, shop: api.DemoShop) -> str | None:
+    """The demo tenant's live pickup play."""
+    return await demo.seed(tenant, shop)

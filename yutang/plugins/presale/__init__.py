@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from yutang import api
-from yutang.plugins.presale import lifecycle
+from yutang.plugins.presale import demo, lifecycle
 from yutang.plugins.presale.activities import WIND_UP
 from yutang.plugins.presale.admin import contribution as admin_contribution
 from yutang.plugins.presale.checkout import CODES, Presale
@@ -111,3 +111,9 @@ async def yutang_order_forfeited(event: api.Event, tenant: api.TenantInfo) -> No
 async def yutang_next_price_change(tenant: api.TenantInfo, now: datetime) -> datetime | None:
     """The next window edge of a presale."""
     return await upcoming_edge(tenant, now)
+
+
+@api.hookimpl
+async def yutang_demo_data(tenant: api.TenantInfo, shop: api.DemoShop) -> str | None:
+    """The demo tenant's live presale play."""
+    return await demo.seed(tenant, shop)

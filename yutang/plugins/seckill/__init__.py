@@ -20,6 +20,7 @@ import msgspec
 
 from yutang import api
 from yutang.plugins.seckill import checkout as _checkout
+from yutang.plugins.seckill import demo
 from yutang.plugins.seckill.admin import contribution as admin_contribution
 from yutang.plugins.seckill.settings import Settings
 from yutang.plugins.seckill.storefront import contribution as storefront_contribution
@@ -83,3 +84,9 @@ async def yutang_order_paid(event: api.Event) -> None:
 async def yutang_next_price_change(tenant: api.TenantInfo, now: datetime) -> datetime | None:
     """The next session start or end."""
     return await next_price_change(tenant, now)
+
+
+@api.hookimpl
+async def yutang_demo_data(tenant: api.TenantInfo, shop: api.DemoShop) -> str | None:
+    """The demo tenant's live seckill play."""
+    return await demo.seed(tenant, shop)
