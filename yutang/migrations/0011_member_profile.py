@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0009_refund_requests')]
+    dependencies = [('core', '0010_tenant_domains')]
 
     initial = False
 
