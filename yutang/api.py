@@ -30,6 +30,7 @@ from yutang.core.contract import (
     JobHandler,
     LineInput,
     MemberInfo,
+    NodeType,
     PaymentIntent,
     PaymentProvider,
     Permission,
@@ -76,6 +77,7 @@ from yutang.graphql import permissions
 from yutang.graphql.context import Context
 from yutang.graphql.ids import from_global, pk_of, to_global
 from yutang.graphql.permissions import ANY_STAFF, Requires
+from yutang.graphql.statuses import ActivityStatus, OrderStatus
 from yutang.graphql.types import Connection, Node, UserError, after_pk, connection, keyset_page
 from yutang.graphql.types import Money as MoneyType
 
@@ -168,6 +170,7 @@ __all__ = [
     "ANY_STAFF",
     "Activity",
     "ActivityRef",
+    "ActivityStatus",
     "Capture",
     "CheckoutContext",
     "CheckoutLine",
@@ -191,7 +194,9 @@ __all__ = [
     "Money",
     "MoneyType",
     "Node",
+    "NodeType",
     "NotFound",
+    "OrderStatus",
     "OrderView",
     "PaymentIntent",
     "PaymentProvider",

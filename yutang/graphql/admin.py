@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import strawberry
 from strawberry.scalars import JSON
 from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 
 from yutang.core import catalog as core_catalog
 from yutang.core import fulfilment, refunds, tenants
 from yutang.core.errors import DomainError, NotFound
-from yutang.core.inputs import bounded, convert, one_of
+from yutang.core.inputs import bounded, convert
 from yutang.core.models import Member as MemberRow
 from yutang.core.models import MemberLevel, Staff, Store, StoreStaff, Tenant
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
-from yutang.core.orders import TRANSITIONS
 from yutang.graphql import catalog
 from yutang.graphql.accounts import StaffAccountMutation
 from yutang.graphql.after_sale import RefundStatus
@@ -36,10 +36,12 @@ from yutang.graphql.permissions import (
 from yutang.graphql.roles import RolesMutation, RolesQuery
 from yutang.graphql.shipping import ShippingMutation, ShippingQuery
 from yutang.graphql.staff import StaffMember, StaffMutation, StaffPayload, staff_nodes
+from yutang.graphql.statuses import OrderStatus, TenantStatus
 from yutang.graphql.types import (
     Category,
     Connection,
     Member,
+    Money,
     Node,
     Product,
     Sku,
@@ -70,7 +72,7 @@ class TenantNode:
     slug: str
     name: str
     profile: str
-    status: str
+    status: TenantStatus
     time_zone: str
     currency: str
     settings_version: int
@@ -81,7 +83,7 @@ class TenantNode:
 @strawberry.type
 class MemberLevelNode:
     name: str
-    min_spend: int
+    min_spend: Money
     discount_percent: int
 
 
@@ -196,7 +198,7 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
         slug=row.slug,
         name=row.name,
         profile=row.profile,
-        status=row.status,
+        status=TenantStatus(row.status),
         time_zone=row.time_zone,
         currency=row.currency,
         settings_version=row.settings_version,
@@ -229,15 +231,19 @@ class AdminQuery(ShippingQuery, RolesQuery):
 
     @admin_field("core.orders.view", description="Orders, newest first, optionally by status.")
     async def orders(
-        self, info: Info, first: int = 20, after: str | None = None, status: str | None = None
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: OrderStatus | None = None,
     ) -> Connection[Order]:
         ctx = info.context
         query = OrderRow.filter(tenant_id=ctx.tenant.id)
         stores = await store_scope(ctx, "core.orders.view")
         if stores is not None:
             query = query.filter(store_id__in=sorted(stores) or [0])
-        if status:
-            query = query.filter(status=one_of(status, TRANSITIONS, "status"))
+        if status is not None:
+            query = query.filter(status=status.value)
         return await order_page(ctx.tenant, query, first, after)
 
     @admin_field("core.orders.view")
@@ -307,7 +313,11 @@ class AdminQuery(ShippingQuery, RolesQuery):
         ctx = info.context
         rows = await MemberLevel.filter(tenant_id=ctx.tenant.id).order_by("min_spend")
         return [
-            MemberLevelNode(name=r.name, min_spend=r.min_spend, discount_percent=r.discount_percent)
+            MemberLevelNode(
+                name=r.name,
+                min_spend=Money.of(r.min_spend, ctx.tenant.currency),
+                discount_percent=r.discount_percent,
+            )
             for r in rows
         ]
 
@@ -334,10 +344,19 @@ class AdminQuery(ShippingQuery, RolesQuery):
             if p.name != "core"
         ]
 
-    @admin_field(OPERATORS, description="Every tenant (platform operators only).")
-    async def tenants(self, info: Info) -> list[TenantNode]:
+    @admin_field(OPERATORS, description="Every tenant, oldest first (platform operators only).")
+    async def tenants(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[TenantNode]:
         ctx = info.context
-        return [tenant_node(ctx, t) for t in await Tenant.all().order_by("id")]
+        page = keyset_page(
+            cast("QuerySet[Any]", Tenant.all()),
+            first,
+            after,
+            lambda rows: [tenant_node(ctx, t) for t in rows],
+            newest_first=False,
+        )
+        return await page
 
 
 @strawberry.type(name="Mutation")
@@ -562,7 +581,9 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation, Roles
                 defaults={"name": name, "discount_percent": discount_percent},
             )
             return MemberLevelNode(
-                name=name, min_spend=min_spend, discount_percent=discount_percent
+                name=name,
+                min_spend=Money.of(min_spend, ctx.tenant.currency),
+                discount_percent=discount_percent,
             )
 
         level, errors = await attempt(run)
@@ -613,7 +634,7 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation, Roles
         profile: str | None = None,
         plugins: list[str] | None = None,
         settings: JSON | None = None,
-        status: str | None = None,
+        status: TenantStatus | None = None,
     ) -> TenantPayload:
         ctx = info.context
 
@@ -626,7 +647,7 @@ class AdminMutation(ShippingMutation, StaffAccountMutation, StaffMutation, Roles
                 profile=profile,
                 plugins=plugins,
                 settings=settings,
-                status=status,
+                status=None if status is None else status.value,
             )
             return tenant_node(ctx, row)
 
