@@ -54,7 +54,7 @@ mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
     order { id status total { amount } } errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code field } } }"""
 CANCEL = """mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }"""
 REFUND = """mutation($o: ID!, $k: String!) {
   refundOrder(input: {orderId: $o, idempotencyKey: $k}) {

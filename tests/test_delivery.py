@@ -28,7 +28,7 @@ mutation($input: PlaceOrderInput!) {
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { errors { code } }
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { errors { code } }
 }"""
 SHIP = """
 mutation($input: ShipInput!) {

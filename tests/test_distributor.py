@@ -70,7 +70,7 @@ PLACE = """mutation($lines: [LineInput!]!, $key: String!, $points: Int! = 0) {
     order { id total { amount } lines { id quantity amount { amount } } }
     errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code field } } }"""
 FULFIL = "mutation($id: ID!) { fulfilOrder(orderId: $id) { order { status } errors { code } } }"
 RECEIVE = "mutation($id: ID!) { confirmReceipt(orderId: $id) { order { status } errors { code } } }"
 REFUND = """mutation($o: ID!, $l: ID!, $q: Int!, $k: String!) {
@@ -81,7 +81,7 @@ COMMISSIONS = """query($status: String) { myDistributorCommissions(status: $stat
                  reversed { amount } } } } }"""
 FREEZES = "{ myDistributorCommissions { edges { node { status unfreezeAt } } } }"
 WITHDRAW = """mutation($amount: Int!, $key: String!) {
-  requestDistributorWithdrawal(amount: $amount, account: "alipay:138", idempotencyKey: $key) {
+  requestDistributorWithdrawal(input: {amount: $amount, account: "alipay:138", idempotencyKey: $key}) {
     withdrawal { id status amount { amount } fee { amount } net { amount } }
     errors { code field message } } }"""
 REVIEW_WITHDRAWAL = """mutation($id: ID!, $approve: Boolean!) {

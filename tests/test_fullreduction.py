@@ -69,7 +69,7 @@ mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   }
 }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code field } } }"""
 REFUND = """mutation($o: ID!, $k: String!, $lines: [RefundLineInput!]) {
   refundOrder(input: {orderId: $o, idempotencyKey: $k, lines: $lines}) {
     refund { status amount { amount } } errors { code field message } } }"""

@@ -57,7 +57,7 @@ mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } }
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code field } }
 }"""
 FULFIL = """
 mutation($o: ID!) { fulfilOrder(orderId: $o) { order { status } errors { code field message } } }"""

@@ -58,7 +58,7 @@ QUOTE = """query($input: CheckoutInput!) { quote(input: $input) {
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id status lines { id } } errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!, $provider: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key, provider: $provider) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key, provider: $provider}) {
     order { status } clientData errors { code field message } } }"""
 CANCEL = """mutation($id: ID!) { cancelOrder(orderId: $id) {
   order { status } errors { code field message } } }"""

@@ -49,7 +49,7 @@ DRAW_FIELDS = """id seq won paidWith pointsCharged fallthrough randomValue total
   claim { status deadline method address carrier trackingNumber }"""
 DRAW = f"""
 mutation($a: ID!, $k: String!) {{
-  drawLottery(activityId: $a, idempotencyKey: $k) {{
+  drawLottery(input: {{activityId: $a, idempotencyKey: $k}}) {{
     draw {{ {DRAW_FIELDS} }} errors {{ code field message }}
   }}
 }}"""
@@ -528,7 +528,7 @@ async def test_a_paid_order_earns_draws_once(
       idempotencyKey: "o-1"}) { order { id } errors { code } } }"""
     order = (await me(place, {"sku": sku}))["placeOrder"]["order"]
     assert codes(await draw(me, activity, "early")) == ["LOTTERY_NO_DRAWS_LEFT"]
-    pay = 'mutation($id: ID!) { payOrder(orderId: $id, idempotencyKey: "p-1") { paymentStatus } }'
+    pay = 'mutation($id: ID!) { payOrder(input: {orderId: $id, idempotencyKey: "p-1"}) { paymentStatus } }'
     await me(pay, {"id": order["id"]})
     await worker.run_until_idle()
     # The event delivered a second time (at least once) credits nothing more.

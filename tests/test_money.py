@@ -281,7 +281,7 @@ mutation($input: PlaceOrderInput!) {
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
     order { status paidAmount { amount } } paymentStatus errors { code field message }
   }
 }"""

@@ -26,7 +26,7 @@ PLACE = """mutation($sku: ID!, $key: String!) {
   placeOrder(input: {lines: [{skuId: $sku, quantity: 1}], idempotencyKey: $key}) {
     order { id total { amount } } errors { code field } } }"""
 PAY = """mutation($id: ID!, $key: String!, $provider: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key, provider: $provider) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key, provider: $provider}) {
     order { status } paymentStatus clientData errors { code field message } } }"""
 
 

@@ -60,7 +60,7 @@ mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput,
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code } } }"""
 CANCEL = """
 mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }"""
 MY_ORDER = """

@@ -53,7 +53,7 @@ mutation($lines: [LineInput!]!, $key: String!, $hash: String, $ext: CheckoutExte
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
     order { status } paymentStatus errors { code field message }
   }
 }"""

@@ -55,7 +55,7 @@ PLACE = """mutation($lines: [LineInput!]!, $key: String!, $points: Int! = 0) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, usePoints: $points}) {
     order { id status total { amount } pointsUsed paymentDeadline }
     errors { code field message } } }"""
-PAY = """mutation($id: ID!, $key: String!) { payOrder(orderId: $id, idempotencyKey: $key) {
+PAY = """mutation($id: ID!, $key: String!) { payOrder(input: {orderId: $id, idempotencyKey: $key}) {
   order { status paidAmount { amount } } errors { code field message } } }"""
 ORDER = """query($id: ID!) { order(id: $id) { status paidAmount { amount } paymentDeadline
   instalments { position label amount { amount } opensAt dueAt status } } }"""

@@ -19,7 +19,7 @@ mutation($lines: [LineInput!]!, $key: String!, $hash: String, $points: Int! = 0)
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
     order { status paidAmount { amount } } paymentStatus errors { code field message }
   }
 }"""

@@ -127,7 +127,7 @@ async def test_an_order_page_with_refunds_and_payments_costs_the_same_whatever_i
         )
         order = placed["placeOrder"]["order"]
         await me(
-            "mutation($id: ID!, $k: String!) { payOrder(orderId: $id, idempotencyKey: $k) "
+            "mutation($id: ID!, $k: String!) { payOrder(input: {orderId: $id, idempotencyKey: $k}) "
             "{ paymentStatus } }",
             {"id": order["id"], "k": f"p-{i}"},
         )

@@ -80,7 +80,7 @@ mutation($lines: [LineInput!]!, $key: String!) {
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } }
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code field } }
 }"""
 CANCEL = """
 mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }"""
