@@ -799,7 +799,7 @@ async def paid_order(shop: Shop, lines: list[dict[str, Any]], points: int = 0) -
         "{ order { status } errors { code } } }",
         {"id": order["id"]},
     )
-    assert paid["payOrder"] == {"order": {"status": "paid"}, "errors": []}
+    assert paid["payOrder"] == {"order": {"status": "PAID"}, "errors": []}
     return order
 
 

@@ -33,7 +33,8 @@ ADD = (
     CART
     + """
 mutation($input: AddToCartInput!, $token: String) {
-  addToCart(input: $input, cartToken: $token) { cart { ...C } cartToken errors { code field message } }
+  addToCart(input: $input, cartToken: $token) {
+    cart { ...C } cartToken errors { code field message } }
 }"""
 )
 UPDATE = (

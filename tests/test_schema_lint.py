@@ -89,7 +89,7 @@ def test_a_plugin_breaking_every_convention_is_caught(tmp_path: Path) -> None:
             "Mutation.saveWidget(token): a cart token argument is named `cartToken`",
             "Query.myWidgets: a list that grows is a connection with `first`/`after`",
             "Query.widgetParts: a list that grows is a connection with `first`/`after`",
-            "ThrowawayInput.cartToken: a cart token is the `cartToken` argument, not an input field",
+            "ThrowawayInput.cartToken: a cart token is the `cartToken` argument",
             "ThrowawayInput.idempotency: an idempotency key is named `idempotencyKey`",
             "ThrowawayPart: implements Node but `node(id:)` cannot resolve it",
             "ThrowawayWidget: has `id: ID!` but does not implement Node",
