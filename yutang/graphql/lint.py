@@ -91,7 +91,7 @@ def _input_problems(type_: GraphQLInputObjectType) -> Iterator[str]:
     for name in type_.fields:
         where = f"{type_.name}.{name}"
         if _is_cart_token(name):
-            yield f"{where}: a cart token is the `{CART_TOKEN}` argument, not an input field"
+            yield f"{where}: a cart token is the `{CART_TOKEN}` argument"
         if _is_idempotency_key(name) and name != IDEMPOTENCY_KEY:
             yield f"{where}: an idempotency key is named `{IDEMPOTENCY_KEY}`"
         if STATUS_WORDS.search(name) and _is_string(type_.fields[name].type):
