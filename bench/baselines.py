@@ -49,7 +49,7 @@ PLACE_ORDER = """mutation Place($lines: [LineInput!]!, $key: String!) {
   }
 }"""
 PAY_ORDER = """mutation Pay($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
     order { id status paidAmount { amount } }
     paymentStatus
     errors { code field message }

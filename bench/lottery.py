@@ -58,7 +58,7 @@ from yutang.core.settings import AppSettings
 
 SLUG = "shop"
 DRAW = """mutation Draw($id: ID!, $key: String!) {
-  drawLottery(activityId: $id, idempotencyKey: $key) {
+  drawLottery(input: {activityId: $id, idempotencyKey: $key}) {
     draw { id seq prize { name } }
     errors { code field message }
   }

@@ -18,7 +18,7 @@ from yutang.core.orders import PlaceOrderInput, place_order
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, create_member, create_staff
 
-ORDERS = """query($number: String, $phone: String, $status: String, $from: DateTime,
+ORDERS = """query($number: String, $phone: String, $status: OrderStatus, $from: DateTime,
   $to: DateTime, $store: ID, $first: Int = 20, $after: String) {
   orders(number: $number, memberPhone: $phone, status: $status, createdFrom: $from,
          createdTo: $to, storeId: $store, first: $first, after: $after) {
@@ -69,7 +69,7 @@ async def test_staff_find_orders_by_number_phone_status_time_and_store(
     assert numbers(await admin(ORDERS, {"number": f" {second.number} "})) == [second.number]
     assert numbers(await admin(ORDERS, {"phone": "13900000001"})) == [third.number, first.number]
     assert numbers(await admin(ORDERS, {"phone": "13700000000"})) == []
-    assert numbers(await admin(ORDERS, {"status": "paid"})) == [third.number]
+    assert numbers(await admin(ORDERS, {"status": "PAID"})) == [third.number]
     assert numbers(await admin(ORDERS, {"store": to_global("Store", store.id)})) == [third.number]
     day_two = day_one + timedelta(days=1)
     between = {"from": day_two.isoformat(), "to": (day_two + timedelta(days=1)).isoformat()}
@@ -78,7 +78,7 @@ async def test_staff_find_orders_by_number_phone_status_time_and_store(
         third.number,
         second.number,
     ]
-    both = {"phone": "13900000001", "from": day_two.isoformat(), "status": "pending_payment"}
+    both = {"phone": "13900000001", "from": day_two.isoformat(), "status": "PENDING_PAYMENT"}
     assert numbers(await admin(ORDERS, both)) == []
 
     page = (await admin(ORDERS, {"phone": "13900000001", "first": 1}))["orders"]
@@ -88,7 +88,6 @@ async def test_staff_find_orders_by_number_phone_status_time_and_store(
     assert numbers(rest) == [first.number]
 
     for variables, field in (
-        ({"status": "lost"}, "status"),
         ({"from": day_two.isoformat(), "to": day_two.isoformat()}, "createdTo"),
         ({"number": "n" * 40}, "number"),
         ({"store": to_global("Product", 1)}, "storeId"),

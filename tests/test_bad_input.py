@@ -253,7 +253,7 @@ async def test_ids_beyond_64_bits_are_invalid_not_a_crash(shop: Shop) -> None:
         ]
     body = await refused(
         shop.me,
-        'mutation($id: ID!) { payOrder(orderId: $id, idempotencyKey: "p") '
+        'mutation($id: ID!) { payOrder(input: {orderId: $id, idempotencyKey: "p"}) '
         "{ errors { code field message } } }",
         {"id": raw_id("Order:99999999999999999999")},
     )
@@ -795,11 +795,11 @@ async def paid_order(shop: Shop, lines: list[dict[str, Any]], points: int = 0) -
     )
     order: dict[str, Any] = placed["placeOrder"]["order"]
     paid = await shop.me(
-        'mutation($id: ID!) { payOrder(orderId: $id, idempotencyKey: "pay") '
+        'mutation($id: ID!) { payOrder(input: {orderId: $id, idempotencyKey: "pay"}) '
         "{ order { status } errors { code } } }",
         {"id": order["id"]},
     )
-    assert paid["payOrder"] == {"order": {"status": "paid"}, "errors": []}
+    assert paid["payOrder"] == {"order": {"status": "PAID"}, "errors": []}
     return order
 
 

@@ -32,8 +32,9 @@ fragment C on Cart { id lines { id skuId productName quantity selected available
 ADD = (
     CART
     + """
-mutation($input: AddToCartInput!) {
-  addToCart(input: $input) { cart { ...C } cartToken errors { code field message } }
+mutation($input: AddToCartInput!, $token: String) {
+  addToCart(input: $input, cartToken: $token) {
+    cart { ...C } cartToken errors { code field message } }
 }"""
 )
 UPDATE = (
@@ -49,10 +50,10 @@ REMOVE = (
     + """
 mutation($lines: [ID!]!) { removeCartLines(lineIds: $lines) { cart { ...C } errors { code } } }"""
 )
-GET = CART + "query($token: String) { cart(token: $token) { ...C } }"
+GET = CART + "query($token: String) { cart(cartToken: $token) { ...C } }"
 QUOTE = """
 query($token: String, $input: CartQuoteInput) {
-  cart(token: $token) { quote(input: $input) {
+  cart(cartToken: $token) { quote(input: $input) {
     quote { total { amount } fees { amount } lines { skuId quantity } }
     lineIds warnings { lineId code message } errors { code field message } } }
 }"""
@@ -85,8 +86,8 @@ async def sku_of(make_product: Make, name: str, price: int = 5000, stock: int = 
 async def add(
     client: GraphQLClient, sku: str, quantity: int, token: str | None = None, **extra: Any
 ) -> dict[str, Any]:
-    body = {"skuId": sku, "quantity": quantity, "cartToken": token, **extra}
-    result: dict[str, Any] = (await client(ADD, {"input": body}))["addToCart"]
+    body = {"skuId": sku, "quantity": quantity, **extra}
+    result: dict[str, Any] = (await client(ADD, {"input": body, "token": token}))["addToCart"]
     return result
 
 

@@ -40,7 +40,7 @@ mutation($lines: [LineInput!]!, $key: String!, $points: Int! = 0) {
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
     order { status } paymentStatus errors { code field message }
   }
 }"""

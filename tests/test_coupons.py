@@ -39,7 +39,7 @@ CLAIM = """mutation($id: ID!) {
   claimCoupon(templateId: $id) { coupon { id name summary status endsAt }
   errors { code field message } } }"""
 MINE = """query($usable: Boolean! = false) {
-  myCoupons(usable: $usable) { id name status orderId } }"""
+  myCoupons(usable: $usable) { edges { node { id name status orderId } } } }"""
 QUOTE = """
 query($lines: [LineInput!]!, $ext: CheckoutExtensionsInput) {
   quote(input: {lines: $lines, extensions: $ext}) {
@@ -54,7 +54,8 @@ mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, extensions: $ext}) {
     order { id status total { amount } } errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
+    order { status } errors { code field } } }"""
 CANCEL = """mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }"""
 REFUND = """mutation($o: ID!, $k: String!) {
   refundOrder(input: {orderId: $o, idempotencyKey: $k}) {
@@ -62,6 +63,11 @@ REFUND = """mutation($o: ID!, $k: String!) {
 RULE = """
 mutation($input: FullReductionRuleInput!) {
   createFullReductionRule(input: $input) { rule { id } errors { code field message } } }"""
+
+
+def listed(data: dict[str, Any], name: str) -> list[Any]:
+    """The nodes of the connection ``name`` in ``data``."""
+    return [edge["node"] for edge in data[name]["edges"]]
 
 
 @pytest_asyncio.fixture
@@ -135,8 +141,8 @@ async def test_claim_then_use_a_fixed_coupon(tenant, admin, member) -> None:
     made = await template(admin)
     assert made["summary"] == "满¥100.00减¥10.00" and made["issued"] == 0
     coupon = await claimed(me, made["id"])
-    mine = (await me(MINE))["myCoupons"]
-    assert mine == [{"id": coupon, "name": "满100减10", "status": "unused", "orderId": None}]
+    mine = listed(await me(MINE), "myCoupons")
+    assert mine == [{"id": coupon, "name": "满100减10", "status": "UNUSED", "orderId": None}]
     tea = await product(tenant, "Tea", 6000)
     q = await quote(me, [line(tea, 2)], use(coupon))
     assert q["errors"] == [] and coupon_off(q["quote"]) == 1000
@@ -289,7 +295,7 @@ async def test_an_expired_coupon_is_refused(tenant, admin, member, clock) -> Non
     clock.advance(timedelta(days=1))
     q = await quote(me, [line(tea)], use(coupon))
     assert q["errors"][0]["code"] == "EXPIRED"
-    assert (await me(MINE))["myCoupons"][0]["status"] == "expired"
+    assert listed(await me(MINE), "myCoupons")[0]["status"] == "EXPIRED"
 
 
 @pytest.mark.parametrize(
@@ -385,17 +391,17 @@ async def test_locked_by_an_unpaid_order_given_back_on_cancel(tenant, admin, mem
         "placeOrder"
     ]
     assert first["errors"] == [] and first["order"]["total"] == {"amount": 9000}
-    assert (await me(MINE))["myCoupons"][0]["status"] == "locked"
+    assert listed(await me(MINE), "myCoupons")[0]["status"] == "LOCKED"
     second = (await me(PLACE, {"lines": [line(tea)], "key": "o-2", "ext": use(coupon)}))[
         "placeOrder"
     ]
     assert second["errors"][0]["code"] == "COUPONS_UNAVAILABLE"
     assert await Order.all().count() == 1
     assert (await me(CANCEL, {"id": first["order"]["id"]}))["cancelOrder"]["errors"] == []
-    assert (await me(MINE))["myCoupons"][0] == {
+    assert listed(await me(MINE), "myCoupons")[0] == {
         "id": coupon,
         "name": "满100减10",
-        "status": "unused",
+        "status": "UNUSED",
         "orderId": None,
     }
     again = (await me(PLACE, {"lines": [line(tea)], "key": "o-3", "ext": use(coupon)}))[
@@ -416,11 +422,11 @@ async def test_used_at_payment_and_kept_on_refund_unless_the_template_says(
     ]["order"]
     await me(PAY, {"id": order["id"], "key": "p-1"})
     await worker.run_until_idle()
-    assert (await me(MINE))["myCoupons"][0]["status"] == "used"
+    assert listed(await me(MINE), "myCoupons")[0]["status"] == "USED"
     refunded = (await admin(REFUND, {"o": order["id"], "k": "r-1"}))["refundOrder"]
     assert refunded["refund"]["amount"] == {"amount": 9000}
     await worker.run_until_idle()
-    assert (await me(MINE))["myCoupons"][0]["status"] == ("unused" if returns else "used")
+    assert listed(await me(MINE), "myCoupons")[0]["status"] == ("UNUSED" if returns else "USED")
 
 
 # --- rewards --------------------------------------------------------------------------------
@@ -461,16 +467,16 @@ async def test_full_reduction_gives_a_coupon_after_payment_and_voids_it_on_full_
     tea = await product(tenant, "Tea", 10000)
     order = (await me(PLACE, {"lines": [line(tea)], "key": "o-1"}))["placeOrder"]["order"]
     await worker.run_until_idle()
-    assert (await me(MINE))["myCoupons"] == []
+    assert listed(await me(MINE), "myCoupons") == []
     await me(PAY, {"id": order["id"], "key": "p-1"})
     await worker.run_until_idle()
     await worker.run_until_idle()
-    assert [c["status"] for c in (await me(MINE))["myCoupons"]] == ["unused"]
+    assert [c["status"] for c in listed(await me(MINE), "myCoupons")] == ["UNUSED"]
     assert (await me("{ me { points } }"))["me"]["points"] == 10_100
     await admin(REFUND, {"o": order["id"], "k": "r-1"})
     await worker.run_until_idle()
     await worker.run_until_idle()
-    assert [c["status"] for c in (await me(MINE))["myCoupons"]] == ["void"]
+    assert [c["status"] for c in listed(await me(MINE), "myCoupons")] == ["VOID"]
     assert (await me("{ me { points } }"))["me"]["points"] == 10_000
 
 
@@ -496,7 +502,7 @@ async def test_a_tier_coupon_already_used_stays_used_when_its_order_is_refunded_
     earning = placed["placeOrder"]["order"]
     await me(PAY, {"id": earning["id"], "key": "p-1"})
     await worker.run_until_idle()
-    (granted,) = (await me(MINE))["myCoupons"]
+    (granted,) = listed(await me(MINE), "myCoupons")
     spent = await me(PLACE, {"lines": [line(cup)], "key": "o-2", "ext": use(granted["id"])})
     spending = spent["placeOrder"]["order"]
     await me(PAY, {"id": spending["id"], "key": "p-2"})
@@ -507,8 +513,8 @@ async def test_a_tier_coupon_already_used_stays_used_when_its_order_is_refunded_
     await worker.run_until_idle()
     await worker.run_until_idle()
     assert [o.status for o in await Order.all().order_by("id")] == ["refunded", "paid"]
-    assert (await me(MINE))["myCoupons"] == [
-        {"id": granted["id"], "name": "满100减10", "status": "used", "orderId": spending["id"]}
+    assert listed(await me(MINE), "myCoupons") == [
+        {"id": granted["id"], "name": "满100减10", "status": "USED", "orderId": spending["id"]}
     ]
     assert (await me("{ me { points } }"))["me"]["points"] == 10_000
 

@@ -35,7 +35,8 @@ LOGIN = """mutation { login(phone: "13800000000", password: "yutang-demo") {
   token errors { code } } }"""
 CLAIM = """mutation($id: ID!) { claimCoupon(templateId: $id) {
   coupon { name status } errors { code message } } }"""
-DRAW = """mutation($id: ID!) { drawLottery(activityId: $id, idempotencyKey: "demo-1") {
+DRAW = """mutation($id: ID!) {
+  drawLottery(input: {activityId: $id, idempotencyKey: "demo-1"}) {
   draw { paidWith prize { name } } errors { code message } } }"""
 
 
@@ -52,12 +53,12 @@ async def test_every_play_of_the_demo_is_live_on_the_storefront(
     plays = await shop(PLAYS)
 
     statuses = [s["status"] for s in plays["seckillSessions"]["sessions"]]
-    assert statuses[0] == "open" and "upcoming" in statuses[1:], statuses
+    assert statuses[0] == "OPEN" and "UPCOMING" in statuses[1:], statuses
     [ladder] = plays["fullReductions"]
     assert ladder["mode"] == "ladder" and len(ladder["tiers"]) == 3
     assert len(plays["couponTemplates"]) == 2
     [draw] = plays["lotteryActivities"]
-    assert draw["status"] == "running" and draw["freeDrawsPerDay"] == 1
+    assert draw["status"] == "RUNNING" and draw["freeDrawsPerDay"] == 1
     [store] = plays["pickupStores"]
     assert store["openNow"] and store["slots"] and store["slots"][0]["remaining"] > 0
     products = [e["node"] for e in plays["products"]["edges"]]
@@ -65,7 +66,7 @@ async def test_every_play_of_the_demo_is_live_on_the_storefront(
     on_groupbuy = [p for p in products if p["groupbuy"]]
     on_presale = [p for p in products if p["presales"]]
     assert len(on_seckill) == len(on_groupbuy) == len(on_presale) == 1
-    assert on_presale[0]["presales"][0]["phase"] == "deposit"
+    assert on_presale[0]["presales"][0]["phase"] == "DEPOSIT"
     # Each activity is on a product of its own.
     assert len({p["name"] for p in on_seckill + on_groupbuy + on_presale}) == 3
 

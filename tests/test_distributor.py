@@ -70,18 +70,22 @@ PLACE = """mutation($lines: [LineInput!]!, $key: String!, $points: Int! = 0) {
     order { id total { amount } lines { id quantity amount { amount } } }
     errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
+    order { status } errors { code field } } }"""
 FULFIL = "mutation($id: ID!) { fulfilOrder(orderId: $id) { order { status } errors { code } } }"
 RECEIVE = "mutation($id: ID!) { confirmReceipt(orderId: $id) { order { status } errors { code } } }"
 REFUND = """mutation($o: ID!, $l: ID!, $q: Int!, $k: String!) {
   refundOrder(input: {orderId: $o, idempotencyKey: $k, lines: [{lineId: $l, quantity: $q}]}) {
     refund { status amount { amount } } errors { code field message } } }"""
-COMMISSIONS = """query($status: String) { myDistributorCommissions(status: $status) {
+COMMISSIONS = """query($status: DistributorCommissionStatus) {
+  myDistributorCommissions(status: $status) {
   edges { node { level quantity kind rate status basis { amount } amount { amount }
                  reversed { amount } } } } }"""
 FREEZES = "{ myDistributorCommissions { edges { node { status unfreezeAt } } } }"
 WITHDRAW = """mutation($amount: Int!, $key: String!) {
-  requestDistributorWithdrawal(amount: $amount, account: "alipay:138", idempotencyKey: $key) {
+  requestDistributorWithdrawal(
+    input: {amount: $amount, account: "alipay:138", idempotencyKey: $key}
+  ) {
     withdrawal { id status amount { amount } fee { amount } net { amount } }
     errors { code field message } } }"""
 REVIEW_WITHDRAWAL = """mutation($id: ID!, $approve: Boolean!) {
@@ -138,7 +142,7 @@ class Shop:
         if upline is not None:
             assert (await client(BIND, {"code": upline}))["bindPromoter"]["errors"] == []
         applied = (await client(APPLY))["applyForPromoter"]
-        assert applied["errors"] == [] and applied["promoter"]["status"] == "active"
+        assert applied["errors"] == [] and applied["promoter"]["status"] == "ACTIVE"
         return client, applied["promoter"]["code"]
 
     async def buyer(self, code: str) -> GraphQLClient:
@@ -220,14 +224,14 @@ async def test_applications_wait_for_staff_and_only_active_promoters_bind(
     await configure(yutang_db, promoter_mode="apply")
     _, applicant = await shop.member()
     applied = (await applicant(APPLY))["applyForPromoter"]["promoter"]
-    assert applied["status"] == "applied"
+    assert applied["status"] == "APPLIED"
     _, other = await shop.member()
     refused = (await other(BIND, {"code": applied["code"]}))["bindPromoter"]["errors"]
     assert refused == [{"code": "NOT_FOUND", "field": "code", "message": "promoter code not found"}]
     review = """mutation($id: ID!, $ok: Boolean!) { reviewPromoter(promoterId: $id, approve: $ok) {
       promoter { status } errors { code field } } }"""
     done = await shop.admin(review, {"id": applied["id"], "ok": True})
-    assert done["reviewPromoter"]["promoter"]["status"] == "active"
+    assert done["reviewPromoter"]["promoter"]["status"] == "ACTIVE"
     again = await shop.admin(review, {"id": applied["id"], "ok": False})
     assert again["reviewPromoter"]["errors"] == [
         {"code": "ILLEGAL_TRANSITION", "field": "promoterId"}
@@ -246,7 +250,7 @@ async def test_spend_threshold_makes_a_promoter_after_enough_paid_orders(
     await shop.buy(me, [(sku, 1)], "s1")
     assert (await me(ME))["myPromoter"] is None
     await shop.buy(me, [(sku, 1)], "s2")
-    assert (await me(ME))["myPromoter"]["status"] == "active"
+    assert (await me(ME))["myPromoter"]["status"] == "ACTIVE"
     assert (await me(ME))["myPromoter"]["source"] == "spend"
 
 
@@ -259,7 +263,7 @@ async def test_auto_mode_enrols_new_members_and_their_code_binds_them(
     done = await storefront(register, {"ext": {"distributor": {"code": code}}})
     await shop.worker.run_until_idle()
     newcomer = storefront.as_(done["register"]["token"])
-    assert (await newcomer(ME))["myPromoter"]["status"] == "active"
+    assert (await newcomer(ME))["myPromoter"]["status"] == "ACTIVE"
     log = await DistributorBindingLog.get()
     assert log.source == "register"
     bad = await storefront(
@@ -291,7 +295,7 @@ async def test_staff_promote_for_their_own_store(
         "appointStaffPromoter"
     ]["promoter"]
     assert (done["status"], done["source"], done["storeId"]) == (
-        "active",
+        "ACTIVE",
         "staff",
         to_global("Store", store.id),
     )
@@ -595,7 +599,7 @@ async def test_a_two_hour_freeze_releases_commission_at_exactly_two_hours(
     await shop.complete(buyer, order)  # at 02:00 UTC
     rows = (await leader(FREEZES))["myDistributorCommissions"]["edges"]
     assert [r["node"] for r in rows] == [
-        {"status": "frozen", "unfreezeAt": "2026-06-01T04:00:00+00:00"}
+        {"status": "FROZEN", "unfreezeAt": "2026-06-01T04:00:00+00:00"}
     ]
     clock.advance(timedelta(hours=1, minutes=59, seconds=59))
     await shop.worker.run_until_idle()
@@ -727,7 +731,7 @@ async def test_a_refund_after_availability_makes_the_balance_negative_then_nette
     await shop.admin(REVIEW_WITHDRAWAL, {"id": wid, "approve": True})
     await shop.worker.run_until_idle()  # no payout provider: staff pay offline
     paid = await shop.admin(MARK_PAID, {"id": wid})
-    assert paid["markDistributorWithdrawalPaid"]["withdrawal"]["status"] == "paid"
+    assert paid["markDistributorWithdrawalPaid"]["withdrawal"]["status"] == "PAID"
 
     await shop.refund(order, 0, 1, "late")  # still inside the core's 7-day window
     assert await balance(leader) == {
@@ -830,7 +834,7 @@ async def test_withdrawals_reserve_the_balance_and_staff_review_them(
     rejected = await shop.admin(
         REVIEW_WITHDRAWAL, {"id": first["withdrawal"]["id"], "approve": False}
     )
-    assert rejected["reviewDistributorWithdrawal"]["withdrawal"]["status"] == "rejected"
+    assert rejected["reviewDistributorWithdrawal"]["withdrawal"]["status"] == "REJECTED"
     assert (await balance(leader))["available"] == 5_000
     late = await shop.admin(MARK_PAID, {"id": first["withdrawal"]["id"]})
     assert late["markDistributorWithdrawalPaid"]["errors"] == [

@@ -97,7 +97,7 @@ async def apps(
         assert placed["placeOrder"]["order"], placed
         order = placed["placeOrder"]["order"]["id"]
         await me(
-            'mutation($id: ID!) { payOrder(orderId: $id, idempotencyKey: "seed") '
+            'mutation($id: ID!) { payOrder(input: {orderId: $id, idempotencyKey: "seed"}) '
             "{ errors { code } } }",
             {"id": order},
         )

@@ -69,7 +69,8 @@ mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
   }
 }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
+    order { status } errors { code field } } }"""
 REFUND = """mutation($o: ID!, $k: String!, $lines: [RefundLineInput!]) {
   refundOrder(input: {orderId: $o, idempotencyKey: $k, lines: $lines}) {
     refund { status amount { amount } } errors { code field message } } }"""
@@ -430,7 +431,7 @@ async def test_a_stopped_rule_no_longer_prices_nor_blocks(tenant, admin, storefr
     sku = await product(tenant, "Tea", 10000)
     made = await rule(admin)
     stopped = (await admin(STOP, {"id": made["id"]}))["stopFullReductionRule"]
-    assert stopped == {"rule": {"status": "stopped"}, "errors": []}
+    assert stopped == {"rule": {"status": "STOPPED"}, "errors": []}
     assert off(await quote(storefront, [line(sku)])) == 0
     assert (await create(admin))["errors"] == []
 
@@ -445,7 +446,7 @@ async def test_stopping_a_rule_again_changes_nothing(tenant, admin, clock) -> No
     clock.advance(timedelta(hours=1))
     again = (await admin(stop, {"id": made["id"]}))["stopFullReductionRule"]
     assert again == {
-        "rule": {"status": "stopped", "stoppedAt": first["rule"]["stoppedAt"]},
+        "rule": {"status": "STOPPED", "stoppedAt": first["rule"]["stoppedAt"]},
         "errors": [],
     }
     assert (await FullreductionRule.get()).stopped_at == stopped_at
@@ -505,7 +506,7 @@ async def test_clerks_cannot_create_or_stop_rules_owners_can(tenant, http, admin
     listed = await clerk("{ fullReductionRules { edges { node { id } } } }")
     assert [e["node"]["id"] for e in listed["fullReductionRules"]["edges"]] == [made["id"]]
     done = (await admin(STOP, {"id": made["id"]}))["stopFullReductionRule"]
-    assert done["errors"] == [] and done["rule"]["status"] == "stopped"
+    assert done["errors"] == [] and done["rule"]["status"] == "STOPPED"
 
 
 async def test_a_tenant_without_the_plugin_sees_none_of_it(make_tenant, http) -> None:
@@ -518,7 +519,7 @@ async def test_storefront_lists_running_rules(tenant, admin, storefront) -> None
     await rule(admin, name="店庆")
     data = await storefront("{ fullReductions { name status tiers { summary } } }")
     assert data["fullReductions"][0]["name"] == "店庆"
-    assert data["fullReductions"][0]["status"] == "running"
+    assert data["fullReductions"][0]["status"] == "RUNNING"
 
 
 # --- apportionment -------------------------------------------------------------------------

@@ -114,7 +114,7 @@ async def world(yutang_db: Runtime, make_tenant: MakeTenant) -> AsyncIterator[Wo
         )
         order = placed["placeOrder"]["order"]["id"]
         await me(
-            'mutation($id: ID!) { payOrder(orderId: $id, idempotencyKey: "seed") '
+            'mutation($id: ID!) { payOrder(input: {orderId: $id, idempotencyKey: "seed"}) '
             "{ errors { code } } }",
             {"id": order},
         )

@@ -57,16 +57,23 @@ mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput) {
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } }
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code field } }
 }"""
 FULFIL = """
 mutation($o: ID!) { fulfilOrder(orderId: $o) { order { status } errors { code field message } } }"""
 TEAM_FIELDS = """id status size seatsLeft paidMembers virtualMembers expiresAt activityName
   members { name leader paid }"""
 TEAM = f"query($id: ID!) {{ groupbuyTeam(id: $id) {{ {TEAM_FIELDS} }} }}"
-MINE = f"""{{ myGroupbuyTeams {{ seat leader quantity moved latePaymentRefunded
-  team {{ {TEAM_FIELDS} }} }} }}"""
+MINE = f"""{{ myGroupbuyTeams {{ edges {{ node {{ seat leader quantity moved
+  latePaymentRefunded team {{ {TEAM_FIELDS} }} }} }} }} }}"""
 ORDER_TEAM = "query($id: ID!) { order(id: $id) { groupbuyTeam { id status } } }"
+
+
+def listed(data: dict[str, Any], name: str) -> list[Any]:
+    """The nodes of the connection ``name`` in ``data``."""
+    return [edge["node"] for edge in data[name]["edges"]]
+
+
 PRODUCTS = """{ products { edges { node { name
   groupbuy { name teamSize items { ref price { amount } leaderPrice { amount } } }
   groupbuyTeams { id seatsLeft members { name } } } } } }"""
@@ -205,7 +212,7 @@ async def test_one_typed_document_joins_here_and_is_refused_where_groupbuy_is_di
 
     joiner = await buyer(tenant, storefront, 2)
     placed = (await joiner(JOIN, variables))["placeOrder"]
-    assert placed["errors"] == [] and placed["order"]["status"] == "pending_payment"
+    assert placed["errors"] == [] and placed["order"]["status"] == "PENDING_PAYMENT"
 
     _, token = await create_member(plain, "13800000002")
     written = (await Order.all().count(), await IdempotencyRecord.all().count())
@@ -232,7 +239,7 @@ async def test_admin_creates_an_activity_and_bad_input_names_the_field(
 ) -> None:
     sku = await a_sku(make_product)
     act = await activity(admin, sku, item={"leaderPrice": 2500}, virtualCompletion=True)
-    assert act["status"] == "running" and act["teamSize"] == 3 and act["paymentMinutes"] == 15
+    assert act["status"] == "RUNNING" and act["teamSize"] == 3 and act["paymentMinutes"] == 15
     assert act["virtualCompletion"] is True
     assert act["items"][0]["price"] == {"amount": 3000}
     assert act["items"][0]["leaderPrice"] == {"amount": 2500}
@@ -266,7 +273,7 @@ async def test_clerks_follow_activities_but_only_owners_and_managers_change_them
     seen = (await clerk(ACTIVITY, {"id": act["id"]}))["groupbuyActivity"]
     assert seen["teams"] == {"pending": 0, "open": 0, "succeeded": 0, "failed": 0}
     done = (await admin(STOP, {"id": act["id"]}))["stopGroupbuyActivity"]
-    assert done["errors"] == [] and done["activity"]["status"] == "stopped"
+    assert done["errors"] == [] and done["activity"]["status"] == "STOPPED"
 
 
 async def test_stopping_again_changes_nothing(
@@ -276,7 +283,7 @@ async def test_stopping_again_changes_nothing(
     stop = """mutation($id: ID!) { stopGroupbuyActivity(id: $id) {
       activity { status stoppedAt } errors { code } } }"""
     first = (await admin(stop, {"id": act["id"]}))["stopGroupbuyActivity"]
-    assert first["errors"] == [] and first["activity"]["status"] == "stopped"
+    assert first["errors"] == [] and first["activity"]["status"] == "STOPPED"
     assert first["activity"]["stoppedAt"] is not None
     clock.advance(timedelta(minutes=5))
     second = (await admin(stop, {"id": act["id"]}))["stopGroupbuyActivity"]
@@ -331,12 +338,12 @@ async def test_the_last_paid_member_completes_the_team_and_its_orders_become_ful
         await pay(client, order_id, worker)
 
     page = (await storefront(TEAM, {"id": team_id}))["groupbuyTeam"]
-    assert page["status"] == "succeeded" and page["seatsLeft"] == 0 and page["paidMembers"] == 3
+    assert page["status"] == "SUCCEEDED" and page["seatsLeft"] == 0 and page["paidMembers"] == 3
     assert page["members"][0] == {"name": "王**", "leader": True, "paid": True}
     assert page["members"][1]["name"] == "138****0002"
     assert (await GroupbuyTeam.get(id=pk(team_id))).settled_at is not None
     mine = await leader(ORDER_TEAM, {"id": lead_order})
-    assert mine["order"]["groupbuyTeam"] == {"id": team_id, "status": "succeeded"}
+    assert mine["order"]["groupbuyTeam"] == {"id": team_id, "status": "SUCCEEDED"}
 
     await worker.run_until_idle()  # redelivery changes nothing: paid counted once
     team = await GroupbuyTeam.get(id=pk(team_id))
@@ -346,7 +353,7 @@ async def test_the_last_paid_member_completes_the_team_and_its_orders_become_ful
     assert await Job.filter(name="groupbuy.expire").count() == 1
     for order_id in orders:
         done = (await admin(FULFIL, {"o": order_id}))["fulfilOrder"]
-        assert done["errors"] == [] and done["order"]["status"] == "fulfilled"
+        assert done["errors"] == [] and done["order"]["status"] == "FULFILLED"
     # the expiry job later finds a succeeded team and does nothing
     clock.advance(timedelta(hours=2))
     await worker.run_until_idle()
@@ -494,7 +501,7 @@ async def test_virtual_completion_succeeds_an_expiring_team_knowingly(
     clock.advance(timedelta(hours=1))
     await worker.run_until_idle()
     page = (await storefront(TEAM, {"id": team_id}))["groupbuyTeam"]
-    assert (page["status"], page["virtualMembers"], page["seatsLeft"]) == ("succeeded", 1, 0)
+    assert (page["status"], page["virtualMembers"], page["seatsLeft"]) == ("SUCCEEDED", 1, 0)
     assert await Refund.all().count() == 0
     done = (await admin(FULFIL, {"o": orders[0]}))["fulfilOrder"]
     assert done["errors"] == []
@@ -539,8 +546,8 @@ async def test_a_payment_after_the_team_closed_takes_a_seat_in_another_open_team
     await worker.run_until_idle()
     assert (await GroupbuyTeam.get(id=pk(first))).status == ("succeeded" if virtual else "failed")
     assert (await Order.get(id=pk(order_id))).status == "paid"
-    mine = (await late(MINE))["myGroupbuyTeams"]
-    assert [(m["seat"], m["moved"], m["team"]["id"]) for m in mine] == [("paid", True, second)]
+    mine = listed(await late(MINE), "myGroupbuyTeams")
+    assert [(m["seat"], m["moved"], m["team"]["id"]) for m in mine] == [("PAID", True, second)]
     assert mine[0]["team"]["paidMembers"] == 2
     assert await Refund.filter(order_id=pk(order_id)).count() == 0
 
@@ -563,8 +570,8 @@ async def test_a_late_payment_leads_a_new_team_when_no_team_is_open(
     clock.advance(timedelta(minutes=10))
     await record_capture(tenant, "dev", "P-a", 3000)
     await worker.run_until_idle()
-    mine = (await late(MINE))["myGroupbuyTeams"]
-    assert (mine[0]["seat"], mine[0]["leader"], mine[0]["team"]["status"]) == ("paid", True, "open")
+    mine = listed(await late(MINE), "myGroupbuyTeams")
+    assert (mine[0]["seat"], mine[0]["leader"], mine[0]["team"]["status"]) == ("PAID", True, "OPEN")
     assert mine[0]["team"]["expiresAt"] == (core_clock.now() + timedelta(hours=1)).isoformat()
 
 
@@ -592,8 +599,8 @@ async def test_a_late_payment_is_refunded_in_full_when_the_activity_was_stopped(
     assert (order.status, order.refunded_amount) == ("refunded", 3000)
     assert [r.status for r in await Refund.filter(order_id=order.id)] == ["refunded"]
     assert (await GroupbuyTeam.get(id=pk(other))).seats == 1
-    mine = (await late(MINE))["myGroupbuyTeams"]
-    assert (mine[0]["seat"], mine[0]["moved"]) == ("refunded", False)
+    mine = listed(await late(MINE), "myGroupbuyTeams")
+    assert (mine[0]["seat"], mine[0]["moved"]) == ("REFUNDED", False)
     assert (await Sku.get(id=sku.id)).stock == 100  # both teams failed and refunded too
 
 
@@ -620,8 +627,8 @@ async def test_a_payment_after_the_order_was_cancelled_is_refunded_and_shown(
     await worker.run_until_idle()
     assert (await Payment.get(reference="P-slow")).status == "refunded"
     assert (await Order.get(id=pk(order_id))).status == "cancelled"
-    mine = (await slow(MINE))["myGroupbuyTeams"]
-    assert (mine[0]["seat"], mine[0]["latePaymentRefunded"]) == ("released", True)
+    mine = listed(await slow(MINE), "myGroupbuyTeams")
+    assert (mine[0]["seat"], mine[0]["latePaymentRefunded"]) == ("RELEASED", True)
     team = await GroupbuyTeam.get(id=pk(team_id))
     assert (team.seats, team.paid) == (2, 2)
 
@@ -708,7 +715,7 @@ async def test_a_friend_can_join_the_moment_the_leader_has_paid(
     act = await activity(admin, sku)
     leader, friend = await buyer(tenant, storefront, 1), await buyer(tenant, storefront, 2)
     joined = await lead_then_share(leader, friend, sku, act, 0)
-    assert joined["errors"] == [] and joined["order"]["status"] == "pending_payment"
+    assert joined["errors"] == [] and joined["order"]["status"] == "PENDING_PAYMENT"
     team = await team_of(joined["order"]["id"])
     assert (team.status, team.seats, team.paid) == ("open", 2, 1)
 

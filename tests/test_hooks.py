@@ -59,7 +59,7 @@ QUOTE = """query($input: CheckoutInput!) { quote(input: $input) {
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id status lines { id } } errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!, $provider: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key, provider: $provider) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key, provider: $provider}) {
     order { status } clientData errors { code field message } } }"""
 CANCEL = """mutation($id: ID!) { cancelOrder(orderId: $id) {
   order { status } errors { code field message } } }"""
@@ -409,7 +409,7 @@ async def test_a_late_capture_is_claimed_by_the_activity_or_refunded_in_full(
     hooks.capture, hooks.claim = False, claimed
     order, order_id = await placed(me, line(await sku_of(make_product), 1, ACT))
     started = await pay(me, order, "hookspay")
-    assert started["order"]["status"] == "pending_payment"
+    assert started["order"]["status"] == "PENDING_PAYMENT"
     [created] = hooks.seen("payment.create")
     assert created == {"reference": started["clientData"]["reference"], "amount": 900}
     assert (await me(CANCEL, {"id": order}))["cancelOrder"]["errors"] == []
@@ -441,7 +441,7 @@ async def test_an_approved_refund_goes_back_through_the_provider_until_it_confir
 ) -> None:
     hooks, _ = plugins
     order, _ = await placed(me, line(await sku_of(make_product), 2))
-    assert (await pay(me, order, "hookspay"))["order"]["status"] == "paid"
+    assert (await pay(me, order, "hookspay"))["order"]["status"] == "PAID"
     hooks.refunded = False
     refund = await admin(REFUND, {"input": {"orderId": order, "idempotencyKey": "r"}})
     assert refund["refundOrder"]["errors"] == []
@@ -546,7 +546,7 @@ async def test_a_cancel_releases_through_every_part_even_after_the_plugin_was_di
     sku = await sku_of(make_product)
     order, order_id = await placed(me, line(sku, 2, ACT), line(sku), fulfilment="hooksship")
     await Tenant.filter(id=tenant.id).update(plugins=[], settings_version=F("settings_version") + 1)
-    assert (await me(CANCEL, {"id": order}))["cancelOrder"]["order"] == {"status": "cancelled"}
+    assert (await me(CANCEL, {"id": order}))["cancelOrder"]["order"] == {"status": "CANCELLED"}
     [released] = hooks.seen("yutang_release")
     assert released["reason"] == "cancelled" and released["order_id"] == order_id
     assert [(ln.quantity, ln.activity) for ln in released["lines"]] == [
@@ -742,7 +742,7 @@ async def test_accept_payment_and_paid_run_in_the_payments_transaction(
         me, line(await sku_of(make_product), 1, ACT), fulfilment="hooksship"
     )
     if what is None:
-        assert (await pay(me, order))["order"] == {"status": "paid"}
+        assert (await pay(me, order))["order"] == {"status": "PAID"}
         assert hooks.seen("activity.accept_payment") == [{"order_id": order_id, "paid_at": clock()}]
         assert hooks.seen("method.paid") == [{"order_id": order_id}]
         assert zhooks.seen("activity.accept_payment") == zhooks.seen("method.paid") == []
@@ -899,7 +899,7 @@ async def paid_deposit(me: GraphQLClient, sku: str, plugins: Plugins) -> tuple[s
     plugins[0].deposit = 200
     order, order_id = await placed(me, line(sku, 2, ACT))
     paid = await pay(me, order, "hookspay")
-    assert paid["order"] and paid["order"]["status"] == "deposit_paid", paid
+    assert paid["order"] and paid["order"]["status"] == "DEPOSIT_PAID", paid
     return order, order_id
 
 
@@ -938,12 +938,12 @@ async def test_a_payment_plan_is_quoted_paid_in_its_windows_and_refunded_per_pay
     [opened] = hooks.seen("yutang_instalment_opened")
     assert opened["event"].order_id == order_id and opened["event"].data["position"] == 1
     assert len(zhooks.seen("yutang_instalment_opened")) == 1
-    assert (await pay(me, order, "dev"))["order"]["status"] == "paid"
+    assert (await pay(me, order, "dev"))["order"]["status"] == "PAID"
     got = (await me(ORDER_PLAN, {"id": order}))["order"]
     assert got["paidAmount"]["amount"] == 1800
     assert [(i["amount"]["amount"], i["status"]) for i in got["instalments"]] == [
-        (200, "paid"),
-        (1600, "paid"),
+        (200, "PAID"),
+        (1600, "PAID"),
     ]
     assert (await Member.get(id=member[0].id)).paid_spend == 1800
     await worker.run_until_idle()
@@ -986,8 +986,8 @@ async def test_an_instalment_unpaid_in_its_window_forfeits_the_order_and_keeps_t
     clock.advance(timedelta(days=2, minutes=1))
     await worker.run_until_idle()
     got = (await me(ORDER_PLAN, {"id": order}))["order"]
-    assert got["status"] == "forfeited" and got["paidAmount"]["amount"] == 200
-    assert [i["status"] for i in got["instalments"]] == ["paid", "forfeited"]
+    assert got["status"] == "FORFEITED" and got["paidAmount"]["amount"] == 200
+    assert [i["status"] for i in got["instalments"]] == ["PAID", "FORFEITED"]
     assert (await Sku.get(id=api.pk_of(sku, "Sku"))).stock == 10
     [released] = hooks.seen("activity.release")
     assert released["reason"] == "forfeited" and released["order_id"] == order_id
@@ -1032,14 +1032,14 @@ async def test_a_plan_of_three_is_paid_part_by_part_and_refunded_latest_first(
     order, order_id = await paid_deposit(me, await sku_of(make_product), plugins)
     clock.advance(timedelta(days=1, minutes=1))
     middle = (await me(PAY, {"id": order, "key": "middle", "provider": "dev"}))["payOrder"]
-    assert middle["order"]["status"] == "deposit_paid", middle
+    assert middle["order"]["status"] == "DEPOSIT_PAID", middle
     got = (await me(ORDER_PLAN, {"id": order}))["order"]
     assert got["paidAmount"]["amount"] == 500
     assert got["paymentDeadline"] == (clock() + timedelta(days=2, minutes=-1)).isoformat()
-    assert [i["status"] for i in got["instalments"]] == ["paid", "paid", "pending"]
+    assert [i["status"] for i in got["instalments"]] == ["PAID", "PAID", "PENDING"]
     clock.advance(timedelta(days=1, minutes=1))
     last = (await me(PAY, {"id": order, "key": "last", "provider": "dev"}))["payOrder"]
-    assert last["order"]["status"] == "paid"
+    assert last["order"]["status"] == "PAID"
     assert (await Order.get(id=order_id)).paid_amount == 1800
     await admin(REFUND, {"input": {"orderId": order, "idempotencyKey": "r"}})
     assert [p["amount"] for p in (await Refund.get()).parts] == [1300, 300, 200]
@@ -1058,7 +1058,7 @@ async def test_a_forfeited_order_refunded_later_returns_its_points_once_and_only
     order, order_id = await placed(me, line(await sku_of(make_product), 2, ACT), usePoints=100)
     assert (await Order.get(id=order_id)).points_used == 100
     assert (await Member.get(id=member[0].id)).points == 9_900
-    assert (await pay(me, order, "dev"))["order"]["status"] == "deposit_paid"
+    assert (await pay(me, order, "dev"))["order"]["status"] == "DEPOSIT_PAID"
     clock.advance(timedelta(days=2, minutes=1))
     await worker.run_until_idle()
     assert (await Order.get(id=order_id)).status == "forfeited"
@@ -1082,7 +1082,7 @@ async def test_a_balance_confirmed_after_the_forfeit_is_refunded_in_full(
     clock.advance(timedelta(days=1, minutes=1))
     hooks.capture = False
     started = await me(PAY, {"id": order, "key": "balance", "provider": "hookspay"})
-    assert started["payOrder"]["order"]["status"] == "deposit_paid"
+    assert started["payOrder"]["order"]["status"] == "DEPOSIT_PAID"
     clock.advance(timedelta(days=1))
     await worker.run_until_idle()
     assert (await Order.get(id=order_id)).status == "forfeited"
@@ -1101,7 +1101,7 @@ async def test_a_plugin_refund_may_insist_on_the_orders_status(
     me: GraphQLClient, tenant: api.TenantInfo, make_product: Make, plugins: Plugins
 ) -> None:
     order, order_id = await placed(me, line(await sku_of(make_product), 2))
-    assert (await pay(me, order, "dev"))["order"]["status"] == "paid"
+    assert (await pay(me, order, "dev"))["order"]["status"] == "PAID"
     with pytest.raises(api.DomainError) as refused:
         await api.refund_order(
             tenant, order_id, actor="plugin:hooks", idempotency_key="k", if_status=("deposit_paid",)
@@ -1119,8 +1119,8 @@ async def test_a_plan_whose_deposit_goes_unpaid_is_cancelled_like_any_order(
     clock.advance(timedelta(hours=1))
     await worker.run_until_idle()
     got = (await me(ORDER_PLAN, {"id": order}))["order"]
-    assert got["status"] == "cancelled"
-    assert [i["status"] for i in got["instalments"]] == ["cancelled", "cancelled"]
+    assert got["status"] == "CANCELLED"
+    assert [i["status"] for i in got["instalments"]] == ["CANCELLED", "CANCELLED"]
     assert (await Sku.get(id=api.pk_of(sku, "Sku"))).stock == 10
 
 

@@ -229,24 +229,17 @@ async def test_other_strings_looked_up_or_stored_are_bounded_too(
         body = await refused(client, query, variables)
         assert body["data"][field]["errors"] == [expected], field
 
-    # a status filter takes the statuses there are (the lottery's already did)
-    for client, field, statuses in (
-        (
-            admin,
-            "orders",
-            "pending_payment, deposit_paid, paid, fulfilled, completed, forfeited, cancelled, "
-            "refunded",
-        ),
-        (storefront, "myDistributorCommissions", "pending, frozen, available, reversed"),
-        (admin, "distributorPromoters", "applied, active, rejected"),
-        (admin, "distributorWithdrawals", "requested, approved, paid, rejected"),
+    # a status filter is an enum: a value outside it is refused before any resolver runs
+    for client, field, enum in (
+        (admin, "orders", "OrderStatus"),
+        (storefront, "myDistributorCommissions", "DistributorCommissionStatus"),
+        (admin, "distributorPromoters", "DistributorPromoterStatus"),
+        (admin, "distributorWithdrawals", "DistributorWithdrawalStatus"),
     ):
-        query = f"query($s: String) {{ {field}(status: $s, first: 1) {{ edges {{ cursor }} }} }}"
+        query = f"query($s: {enum}) {{ {field}(status: $s, first: 1) {{ edges {{ cursor }} }} }}"
         for status in ("nope", long):
             body = await refused(client, query, {"s": status})
-            assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
-                (f"one of {statuses}", {"code": "INVALID", "field": "status"})
-            ], (field, status)
+            assert body.get("data") is None and len(body["errors"]) == 1, (field, status)
 
     # a persisted query's hash that is no sha256 is not found, never looked up
     for sha in ("a" * 65, "ab\x00", "x" * 5000):

@@ -46,7 +46,7 @@ mutation($lines: [LineInput!]!, $key: String!, $points: Int! = 0) {
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code } }
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code } }
 }"""
 
 

@@ -26,7 +26,7 @@ PLACE = """mutation($sku: ID!, $key: String!) {
   placeOrder(input: {lines: [{skuId: $sku, quantity: 1}], idempotencyKey: $key}) {
     order { id total { amount } } errors { code field } } }"""
 PAY = """mutation($id: ID!, $key: String!, $provider: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key, provider: $provider) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key, provider: $provider}) {
     order { status } paymentStatus clientData errors { code field message } } }"""
 
 
@@ -72,7 +72,7 @@ async def test_a_second_attempt_with_the_same_provider_gets_the_open_payment_bac
     first = await pay(me, order_id, "p-1", "example_later")
     again = await pay(me, order_id, "p-2", "example_later")
     assert first["errors"] == again["errors"] == []
-    assert first["paymentStatus"] == again["paymentStatus"] == "pending"
+    assert first["paymentStatus"] == again["paymentStatus"] == "PENDING"
     assert first["clientData"] == again["clientData"]
     (payment,) = await Payment.all()
     assert payment.reference == first["clientData"]["reference"]
@@ -96,7 +96,7 @@ async def test_switching_provider_closes_the_open_payment_and_a_late_capture_is_
     me, order_id = order
     wechat = await pay(me, order_id, "p-1", "example_later")
     dev = await pay(me, order_id, "p-2", "dev")
-    assert dev["errors"] == [] and dev["order"]["status"] == "paid"
+    assert dev["errors"] == [] and dev["order"]["status"] == "PAID"
     closed, captured = await Payment.all().order_by("id")
     assert (closed.provider, closed.status) == ("example_later", "closed")
     assert (captured.provider, captured.status) == ("dev", "captured")
@@ -133,7 +133,7 @@ async def test_20_concurrent_attempts_with_different_keys_capture_one_payment(
         if answer["errors"]:
             assert [e["code"] for e in answer["errors"]] == ["ILLEGAL_TRANSITION"]
         else:
-            assert answer["order"]["status"] == "paid"
+            assert answer["order"]["status"] == "PAID"
     await worker.run_until_idle()
     assert await Payment.filter(status="refunded").count() == 0
 

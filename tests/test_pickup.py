@@ -60,7 +60,7 @@ mutation($lines: [LineInput!]!, $key: String!, $ext: CheckoutExtensionsInput,
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code } } }"""
 CANCEL = """
 mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }"""
 MY_ORDER = """
@@ -497,13 +497,13 @@ async def test_a_paid_pickup_order_gets_one_code_shown_only_to_its_member(
     assert placed["order"]["total"]["amount"] == 5800 + FEE
     before = (await me(MY_ORDER, {"id": order_id}))["order"]
     assert before["fulfilment"] == "pickup"
-    assert before["pickup"]["status"] == "placed" and before["pickup"]["code"] is None
+    assert before["pickup"]["status"] == "PLACED" and before["pickup"]["code"] is None
     assert before["pickup"]["storeName"] == "西湖店"
 
     await me(PAY, {"id": order_id, "key": "p-1"})
     await worker.run_until_idle()
     pickup = (await me(MY_ORDER, {"id": order_id}))["order"]["pickup"]
-    assert pickup["status"] == "awaiting"
+    assert pickup["status"] == "AWAITING"
     code = pickup["code"]
     assert len(code) == 12 and set(code) <= set(codes.ALPHABET)
     assert pickup["deadlineAt"] == "2026-06-08T02:00:00+00:00"
@@ -514,7 +514,7 @@ async def test_a_paid_pickup_order_gets_one_code_shown_only_to_its_member(
     assert (await PickupOrder.get(order_id=pk(order_id))).code == code
     assert await Job.filter(name="pickup.deadline").count() == 1
     seen_by_staff = (await admin(ADMIN_ORDER, {"id": order_id}))["order"]["pickup"]
-    assert seen_by_staff["code"] is None and seen_by_staff["status"] == "awaiting"
+    assert seen_by_staff["code"] is None and seen_by_staff["status"] == "AWAITING"
 
     delivered = await me(
         PLACE, {"lines": lines(shop["skus"][0]), "key": "o-2", "f": "delivery", "ext": None}
@@ -595,8 +595,8 @@ async def test_a_clerk_of_the_orders_store_verifies_once_and_completes_the_order
     assert done["verifyPickup"]["order"] == {
         "orderId": order_id,
         "number": done["verifyPickup"]["order"]["number"],
-        "orderStatus": "completed",
-        "status": "picked_up",
+        "orderStatus": "COMPLETED",
+        "status": "PICKED_UP",
         "storeId": shop["a"],
         "total": {"amount": 5800 + FEE},
         "lines": [{"quantity": 1}],
@@ -613,7 +613,7 @@ async def test_a_clerk_of_the_orders_store_verifies_once_and_completes_the_order
         ],
     }
     pickup = (await admin(ADMIN_ORDER, {"id": order_id}))["order"]
-    assert pickup["status"] == "completed"
+    assert pickup["status"] == "COMPLETED"
     handover = pickup["pickup"]["handover"]
     assert handover["action"] == "picked_up" and handover["role"] == "clerk"
     assert handover["actor"] == f"staff:{shop['clerk_a_row'].id}"
@@ -669,11 +669,11 @@ async def test_another_stores_clerk_a_member_and_anonymous_callers_are_refused(
     ]
     looked = await shop["clerk_a"](LOOKUP, {"code": code})
     assert looked["pickupOrderByCode"] == {
-        "order": {"status": "awaiting", "orderStatus": "paid"},
+        "order": {"status": "AWAITING", "orderStatus": "PAID"},
         "errors": [],
     }
     owner = await admin(VERIFY, {"code": code})  # the owner belongs to no store
-    assert owner["verifyPickup"]["order"]["status"] == "picked_up"
+    assert owner["verifyPickup"]["order"]["status"] == "PICKED_UP"
     handover = (await admin(ADMIN_ORDER, {"id": order_id}))["order"]["pickup"]["handover"]
     assert handover["role"] == "owner"
 
@@ -760,7 +760,7 @@ async def test_verification_waits_for_open_refunds_and_other_plugins_holds(
 
     del team_hold[pk(order_id)]
     done = (await clerk(VERIFY, {"code": code}))["verifyPickup"]
-    assert done["errors"] == [] and done["order"]["orderStatus"] == "completed"
+    assert done["errors"] == [] and done["order"]["orderStatus"] == "COMPLETED"
     clock.advance(timedelta(days=1))
     await worker.run_until_idle()  # the deadline looked at again: picked up, nothing to do
     assert (await PickupHandover.get()).action == "picked_up"
@@ -814,7 +814,7 @@ async def test_code_lookups_beyond_the_rate_limit_are_refused(
 
     clock.advance(timedelta(minutes=1))
     done = (await clerk(VERIFY, {"code": code}))["verifyPickup"]
-    assert done["errors"] == [] and done["order"]["status"] == "picked_up"
+    assert done["errors"] == [] and done["order"]["status"] == "PICKED_UP"
 
 
 # --- the deadline ----------------------------------------------------------------------
@@ -832,7 +832,7 @@ async def test_an_order_not_picked_up_is_auto_completed_at_the_deadline_once(
     order = await Order.get(id=pk(order_id))
     assert order.status == "completed" and order.completed_at == clock.current
     pickup = (await admin(ADMIN_ORDER, {"id": order_id}))["order"]["pickup"]
-    assert pickup["status"] == "expired"
+    assert pickup["status"] == "EXPIRED"
     assert pickup["handover"]["action"] == "auto_completed"
     assert pickup["handover"]["actor"] == "job"
 
@@ -869,7 +869,7 @@ async def test_an_order_not_picked_up_is_auto_refunded_at_the_deadline_once(
     assert refund.status == "refunded" and refund.amount == 5800 + FEE
     assert (await Sku.get(id=sku.id)).stock == 10
     pickup = (await admin(ADMIN_ORDER, {"id": order_id}))["order"]["pickup"]
-    assert pickup["status"] == "refunded" and pickup["handover"]["action"] == "auto_refunded"
+    assert pickup["status"] == "REFUNDED" and pickup["handover"]["action"] == "auto_refunded"
 
     await api.schedule_job(
         order.tenant_id,

@@ -22,7 +22,7 @@ QUOTE = """query($input: CheckoutInput!) { quote(input: $input) {
 PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id status total { amount } } errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code } } }"""
 REQUEST_REFUND = """mutation($o: ID!, $k: String!) {
   requestRefund(input: {orderId: $o, idempotencyKey: $k}) {
     refund { id } errors { code field } } }"""

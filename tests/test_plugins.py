@@ -53,12 +53,12 @@ mutation($lines: [LineInput!]!, $key: String!, $hash: String, $ext: CheckoutExte
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
     order { status } paymentStatus errors { code field message }
   }
 }"""
 UPDATE_TENANT = """
-mutation($slug: String!, $plugins: [String!], $settings: JSON, $status: String) {
+mutation($slug: String!, $plugins: [String!], $settings: JSON, $status: TenantStatus) {
   updateTenant(slug: $slug, plugins: $plugins, settings: $settings, status: $status) {
     tenant { slug profile status plugins settings settingsVersion }
     errors { code field message }
@@ -172,7 +172,7 @@ async def place_and_pay(me: GraphQLClient, lines: list[dict[str, Any]], key: str
     placed = (await me(PLACE, {"lines": lines, "key": key}))["placeOrder"]
     assert placed["errors"] == []
     paid = (await me(PAY, {"id": placed["order"]["id"], "key": key}))["payOrder"]
-    assert paid == {"order": {"status": "paid"}, "paymentStatus": "captured", "errors": []}
+    assert paid == {"order": {"status": "PAID"}, "paymentStatus": "CAPTURED", "errors": []}
     order_id: str = placed["order"]["id"]
     return order_id
 
@@ -302,7 +302,7 @@ async def test_order_paid_is_delivered_once_after_commit_by_the_worker(
     assert paid_events == [pk(first)]
     # A replayed payOrder (same key) and a second payment attempt add no event.
     replay = await me(PAY, {"id": first, "key": "one"})
-    assert replay["payOrder"]["order"] == {"status": "paid"}
+    assert replay["payOrder"]["order"] == {"status": "PAID"}
     again = await me(PAY, {"id": first, "key": "two"})
     assert again["payOrder"]["errors"] == [
         {
@@ -528,7 +528,7 @@ async def test_disabling_by_row_update_keeps_events_of_orders_the_plugin_took_pa
     await Tenant.filter(id=tenant.id).update(plugins=[], settings_version=F("settings_version") + 1)
     # Paid after disabling: the plugin took part in this order, so it still hears of it.
     paid = await me(PAY, {"id": placed_before, "key": "pay-after"})
-    assert paid["payOrder"]["order"] == {"status": "paid"}
+    assert paid["payOrder"]["order"] == {"status": "PAID"}
     # An order placed after disabling is not the plugin's business.
     paid_after = await place_and_pay(me, cart(skus, [(0, 1)]), "placed-after")
     assert (await Order.get(id=pk(paid_after))).plugins == ["core"]
@@ -547,9 +547,9 @@ async def test_events_are_delivered_for_a_suspended_tenant(
     order = await place_and_pay(me, cart(skus, [(0, 1)]), "s")
     await Tenant.create(slug="platform-home", name="home")
     suspended = await operator.as_(operator.token, "platform-home")(
-        UPDATE_TENANT, {"slug": "shop", "status": "suspended"}
+        UPDATE_TENANT, {"slug": "shop", "status": "SUSPENDED"}
     )
-    assert suspended["updateTenant"]["tenant"]["status"] == "suspended"
+    assert suspended["updateTenant"]["tenant"]["status"] == "SUSPENDED"
     await worker.run_until_idle()
     assert paid_events == [pk(order)]
 
@@ -721,7 +721,7 @@ async def test_settings_override_is_validated_and_applies_on_the_next_request(
         "tenant": {
             "slug": "shop",
             "profile": "default",
-            "status": "active",
+            "status": "ACTIVE",
             "plugins": ["example"],
             "settings": {
                 "core": CORE_DEFAULTS,
@@ -890,7 +890,7 @@ async def test_operator_creates_a_tenant_on_a_profile(platform, make_tenant, pai
             "slug": "teahouse",
             "name": "Tea House",
             "profile": "tea",
-            "status": "active",
+            "status": "ACTIVE",
             "plugins": ["example"],
             "settings": {"core": CORE_DEFAULTS, "example": {"percent_off": 15, "max_quantity": 5}},
             "settingsVersion": 1,

@@ -55,12 +55,19 @@ PLACE = """mutation($lines: [LineInput!]!, $key: String!, $points: Int! = 0) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key, usePoints: $points}) {
     order { id status total { amount } pointsUsed paymentDeadline }
     errors { code field message } } }"""
-PAY = """mutation($id: ID!, $key: String!) { payOrder(orderId: $id, idempotencyKey: $key) {
+PAY = """mutation($id: ID!, $key: String!) { payOrder(input: {orderId: $id, idempotencyKey: $key}) {
   order { status paidAmount { amount } } errors { code field message } } }"""
 ORDER = """query($id: ID!) { order(id: $id) { status paidAmount { amount } paymentDeadline
   instalments { position label amount { amount } opensAt dueAt status } } }"""
-MINE = """{ myPresaleOrders { orderId quantity deposit { amount } balance { amount }
-  status presale { phase } } }"""
+MINE = """{ myPresaleOrders { edges { node { orderId quantity deposit { amount }
+  balance { amount } status presale { phase } } } } }"""
+
+
+def listed(data: dict[str, Any], name: str) -> list[Any]:
+    """The nodes of the connection ``name`` in ``data``."""
+    return [edge["node"] for edge in data[name]["edges"]]
+
+
 REQUEST_REFUND = """mutation($input: RefundRequestInput!) { requestRefund(input: $input) {
   refund { status } errors { code field message } } }"""
 FULFIL = (
@@ -146,7 +153,7 @@ async def pay(client: GraphQLClient, order_id: str, key: str) -> dict[str, Any]:
 async def deposit_paid(client: GraphQLClient, sku: Sku, sale: dict[str, Any], q: int = 1) -> str:
     order_id = await placed(client, [line(sku, sale, q)], f"dep-{q}")
     paid = await pay(client, order_id, f"pay-dep-{order_id}")
-    assert paid["order"]["status"] == "deposit_paid", paid
+    assert paid["order"]["status"] == "DEPOSIT_PAID", paid
     return order_id
 
 
@@ -162,7 +169,7 @@ async def test_admin_creates_a_presale_and_bad_input_names_the_field(
 ) -> None:
     sku = await a_sku(make_product)
     sale = await presale(admin, sku)
-    assert (sale["phase"], sale["balance"]["amount"], sale["stockLeft"]) == ("deposit", 40000, 20)
+    assert (sale["phase"], sale["balance"]["amount"], sale["stockLeft"]) == ("DEPOSIT", 40000, 20)
     refused = {
         "input.deduction": {"deduction": 500},
         "input.price": {"price": 70000},
@@ -215,7 +222,7 @@ async def test_a_deposit_then_a_balance_pay_one_order_that_then_ships(
     order_id = result["order"]["id"]
     assert (await Sku.get(id=sku.id)).stock == 98
     paid = await pay(me, order_id, "p1")
-    assert paid["order"] == {"status": "deposit_paid", "paidAmount": {"amount": 2000}}
+    assert paid["order"] == {"status": "DEPOSIT_PAID", "paidAmount": {"amount": 2000}}
     early = await pay(me, order_id, "p2")
     assert errors(early) == [("INSTALMENT_NOT_OPEN", "orderId")]
     asked = {"orderId": order_id, "idempotencyKey": "r"}
@@ -229,18 +236,18 @@ async def test_a_deposit_then_a_balance_pay_one_order_that_then_ships(
     clock.advance(TO_BALANCE)
     await worker.run_until_idle()
     paid = await pay(me, order_id, "p3")
-    assert paid["order"] == {"status": "paid", "paidAmount": {"amount": 82000}}
+    assert paid["order"] == {"status": "PAID", "paidAmount": {"amount": 82000}}
     got = (await me(ORDER, {"id": order_id}))["order"]
     assert [(i["amount"]["amount"], i["status"]) for i in got["instalments"]] == [
-        (2000, "paid"),
-        (80000, "paid"),
+        (2000, "PAID"),
+        (80000, "PAID"),
     ]
     assert (await Sku.get(id=sku.id)).stock == 98  # the balance found its unit
-    assert (await admin(FULFIL, {"o": order_id}))["fulfilOrder"]["order"]["status"] == "fulfilled"
+    assert (await admin(FULFIL, {"o": order_id}))["fulfilOrder"]["order"]["status"] == "FULFILLED"
     await worker.run_until_idle()
-    [mine] = (await me(MINE))["myPresaleOrders"]
+    [mine] = listed(await me(MINE), "myPresaleOrders")
     assert (mine["status"], mine["deposit"]["amount"], mine["balance"]["amount"]) == (
-        "balance_paid",
+        "BALANCE_PAID",
         2000,
         80000,
     )
@@ -302,8 +309,8 @@ async def test_a_balance_unpaid_in_its_window_forfeits_the_deposit_unless_policy
     else:
         assert order.status == "forfeited" and refunds == []
         assert order.paid_amount == 2000 and order.refunded_amount == 0
-    [mine] = (await me(MINE))["myPresaleOrders"]
-    assert mine["status"] == ("refunded" if refund_forfeited else "forfeited")
+    [mine] = listed(await me(MINE), "myPresaleOrders")
+    assert mine["status"] == ("REFUNDED" if refund_forfeited else "FORFEITED")
 
 
 # --- cancelling a presale ----------------------------------------------------------------------
@@ -324,9 +331,9 @@ async def test_a_cancelled_presale_cancels_unpaid_orders_and_refunds_unpaid_bala
     deposit_only = await deposit_paid(second, sku, sale)
     in_full = await deposit_paid(third, sku, sale)
     clock.advance(TO_BALANCE)
-    assert (await pay(third, in_full, "balance"))["order"]["status"] == "paid"
+    assert (await pay(third, in_full, "balance"))["order"]["status"] == "PAID"
     cancelled = (await admin(CANCEL, {"id": sale["id"]}))["cancelPresale"]
-    assert cancelled == {"presale": {"presale": {"phase": "cancelled"}}, "errors": []}
+    assert cancelled == {"presale": {"presale": {"phase": "CANCELLED"}}, "errors": []}
     await worker.run_until_idle()
     status = {o: (await Order.get(id=from_global(o)[1])).status for o in (unpaid, deposit_only)}
     assert status == {unpaid: "cancelled", deposit_only: "refunded"}
@@ -354,7 +361,7 @@ async def test_cancelling_twice_succeeds_and_winds_up_once(
         await schedule(tenant_id, name, *args, **kwargs)
 
     monkeypatch.setattr(api, "schedule_job", counting)
-    done = {"presale": {"presale": {"phase": "cancelled"}}, "errors": []}
+    done = {"presale": {"presale": {"phase": "CANCELLED"}}, "errors": []}
     assert (await admin(CANCEL, {"id": sale["id"]}))["cancelPresale"] == done
     [first] = (await admin(ADMIN_LIST))["presales"]["edges"]
     clock.advance(timedelta(minutes=5))
@@ -420,7 +427,7 @@ async def test_50_members_paying_deposits_at_once_for_20_units_make_exactly_20(
             assert errors(result) == [("SOLD_OUT", "lines[0]")], result
             return None
         paid = await pay(client, result["order"]["id"], f"pay-{n}")
-        assert paid["order"]["status"] == "deposit_paid", paid
+        assert paid["order"]["status"] == "DEPOSIT_PAID", paid
         order_id: str = result["order"]["id"]
         return order_id
 
@@ -431,7 +438,7 @@ async def test_50_members_paying_deposits_at_once_for_20_units_make_exactly_20(
     assert (await Sku.get(id=sku.id)).stock == 80
     clock.advance(TO_BALANCE)
     balances = await asyncio.gather(*(pay(c, o, f"balance-{o}") for c, o in won))
-    assert {b["order"]["status"] for b in balances} == {"paid"}
+    assert {b["order"]["status"] for b in balances} == {"PAID"}
     assert (await Sku.get(id=sku.id)).stock == 80
     await worker.run_until_idle()
     assert await PresaleOrder.filter(status="balance_paid").count() == 20

@@ -19,7 +19,7 @@ mutation($lines: [LineInput!]!, $key: String!, $hash: String, $points: Int! = 0)
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) {
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) {
     order { status paidAmount { amount } } paymentStatus errors { code field message }
   }
 }"""
@@ -68,14 +68,14 @@ async def test_register_browse_quote_place_pay_fulfil_complete(
     placed = await me(PLACE, {"lines": lines, "key": "o-1", "hash": quote["quote"]["hash"]})
     order = placed["placeOrder"]["order"]
     assert placed["placeOrder"]["errors"] == []
-    assert order["status"] == "pending_payment"
+    assert order["status"] == "PENDING_PAYMENT"
     assert order["total"]["amount"] == 24400
     skus_db = await Sku.filter(product_id=product.id).order_by("id")
     assert [s.stock for s in skus_db] == [8, 2]
 
     paid = (await me(PAY, {"id": order["id"], "key": "p-1"}))["payOrder"]
-    assert paid["errors"] == [] and paid["paymentStatus"] == "captured"
-    assert paid["order"] == {"status": "paid", "paidAmount": {"amount": 24400}}
+    assert paid["errors"] == [] and paid["paymentStatus"] == "CAPTURED"
+    assert paid["order"] == {"status": "PAID", "paidAmount": {"amount": 24400}}
     member = await Member.get(phone="13812345678")
     assert member.paid_spend == 24400
 
@@ -83,15 +83,15 @@ async def test_register_browse_quote_place_pay_fulfil_complete(
         "mutation($id: ID!) { fulfilOrder(orderId: $id) { order { status } errors { code } } }",
         {"id": order["id"]},
     )
-    assert fulfilled["fulfilOrder"]["order"]["status"] == "fulfilled"
+    assert fulfilled["fulfilOrder"]["order"]["status"] == "FULFILLED"
     done = await me(
         "mutation($id: ID!) { confirmReceipt(orderId: $id) { order { status } errors { code } } }",
         {"id": order["id"]},
     )
-    assert done["confirmReceipt"]["order"]["status"] == "completed"
+    assert done["confirmReceipt"]["order"]["status"] == "COMPLETED"
     mine = await me("{ myOrders { edges { node { status total { amount } } } } }")
     assert mine["myOrders"]["edges"] == [
-        {"node": {"status": "completed", "total": {"amount": 24400}}}
+        {"node": {"status": "COMPLETED", "total": {"amount": 24400}}}
     ]
 
 
@@ -110,7 +110,7 @@ async def test_cancel_returns_stock_and_points(member, make_product) -> None:
         "mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }",
         {"id": order["id"]},
     )
-    assert cancelled["cancelOrder"]["order"]["status"] == "cancelled"
+    assert cancelled["cancelOrder"]["order"]["status"] == "CANCELLED"
     assert await stock((await Sku.get(product_id=product.id)).id) == 5
     assert (await Member.get(id=row.id)).points == 10000
     again = await me(
@@ -175,7 +175,7 @@ async def test_partial_then_full_refund_returns_exactly_what_lines_paid(
     assert sum(e.delta for e in await PointsEntry.filter(member_id=row.id)) == 10_000
     await worker.run_until_idle()
     statuses = await me("{ myOrders { edges { node { status } } } }")
-    assert statuses["myOrders"]["edges"][0]["node"]["status"] == "refunded"
+    assert statuses["myOrders"]["edges"][0]["node"]["status"] == "REFUNDED"
 
 
 async def test_free_lines_go_back_with_the_last_paid_line_a_free_order_unit_by_unit(

@@ -19,7 +19,7 @@ PLACE = """mutation($sku: ID!, $q: Int!, $key: String!) {
   placeOrder(input: {lines: [{skuId: $sku, quantity: $q}], idempotencyKey: $key}) {
     order { id lines { id quantity amount { amount } } } errors { code field } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { paymentStatus errors { code } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { paymentStatus errors { code } } }"""
 REQUEST = """mutation($input: RefundRequestInput!) { requestRefund(input: $input) {
   refund { id status amount { amount } reason lines { lineId quantity amount { amount } }
            requestedBy { kind id plugin } decidedAt order { id } }

@@ -488,9 +488,9 @@ async def test_two_workers_sharing_redis_never_serve_a_stale_price(
         assert prices(await anonymous(two, PRODUCTS, {"first": 10})) == [4200]
 
 
-GUEST_ADD = """mutation($input: AddToCartInput!) {
-  addToCart(input: $input) { cartToken errors { code } } }"""
-GUEST_CART = "query($token: String) { cart(token: $token) { lines { quantity } } }"
+GUEST_ADD = """mutation($input: AddToCartInput!, $token: String) {
+  addToCart(input: $input, cartToken: $token) { cartToken errors { code } } }"""
+GUEST_CART = "query($token: String) { cart(cartToken: $token) { lines { quantity } } }"
 
 
 async def test_a_guests_cart_is_never_served_from_the_cache(
@@ -500,8 +500,8 @@ async def test_a_guests_cart_is_never_served_from_the_cache(
     sku = to_global("Sku", (await Sku.get(product_id=(await make_product("Tea")).id)).id)
 
     async def add(token: str | None) -> str:
-        inp = {"skuId": sku, "quantity": 1, "cartToken": token}
-        body = {"query": GUEST_ADD, "variables": {"input": inp}}
+        inp = {"skuId": sku, "quantity": 1}
+        body = {"query": GUEST_ADD, "variables": {"input": inp, "token": token}}
         added = (await http.post("/graphql", json=body, headers=SHOP)).json()
         assert added["data"]["addToCart"]["errors"] == [], added
         cart_token: str = added["data"]["addToCart"]["cartToken"]

@@ -80,7 +80,7 @@ mutation($lines: [LineInput!]!, $key: String!) {
 }"""
 PAY = """
 mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code field } }
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code field } }
 }"""
 CANCEL = """
 mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }"""
@@ -198,7 +198,7 @@ async def test_admin_creates_activity_and_follows_sold_unpaid_remaining(
     _, me = member
     sku = await sku_of(await make_product("Longjing", [(5800, 10)]))
     act = await activity(admin, session((sku, 100, 3), dailyStart="10:00", dailyEnd="11:00"))
-    assert act["status"] == "running" and act["memberLimit"] == 1 and act["paymentMinutes"] == 5
+    assert act["status"] == "RUNNING" and act["memberLimit"] == 1 and act["paymentMinutes"] == 5
     s = act["sessions"][0]
     assert (s["dailyStart"], s["dailyEnd"]) == ("10:00", "11:00")
     assert s["slotStartsAt"] == "2026-06-01T02:00:00+00:00"
@@ -215,7 +215,7 @@ async def test_admin_creates_activity_and_follows_sold_unpaid_remaining(
     assert await figures(admin, act) == {"sold": 1, "unpaid": 0, "remaining": 2}
 
     stopped = (await admin(STOP, {"id": act["id"]}))["stopSeckillActivity"]
-    assert stopped["errors"] == [] and stopped["activity"]["status"] == "stopped"
+    assert stopped["errors"] == [] and stopped["activity"]["status"] == "STOPPED"
     clock.advance(timedelta(minutes=1))
     again = (await admin(STOP, {"id": act["id"]}))["stopSeckillActivity"]
     assert again == {"activity": stopped["activity"], "errors": []}  # stoppedAt: the first stop
@@ -436,7 +436,7 @@ async def test_the_limit_counts_unpaid_orders_and_a_cancel_gives_it_back(
     sku = await sku_of(await make_product("Tea", [(5800, 10)]))
     act = await activity(admin, session((sku, 100, 5), dailyStart="10:00", dailyEnd="11:00"))
     first = await place(me, [line(sku, 1, ref(act))], "1")
-    assert first["errors"] == [] and first["order"]["status"] == "pending_payment"
+    assert first["errors"] == [] and first["order"]["status"] == "PENDING_PAYMENT"
     again = await place(me, [line(sku, 1, ref(act))], "2")
     assert [(e["code"], e["field"]) for e in again["errors"]] == [
         ("LIMIT_REACHED", "lines[0].quantity")
@@ -840,10 +840,10 @@ async def test_sessions_of_today_and_tomorrow_with_server_time(
     assert data["serverTime"] == "2026-06-01T02:30:00+00:00"
     sessions = data["sessions"]
     assert [(s["startsAt"], s["endsAt"], s["status"]) for s in sessions] == [
-        ("2026-06-01T02:00:00+00:00", "2026-06-01T03:00:00+00:00", "open"),
-        ("2026-06-01T06:00:00+00:00", "2026-06-01T07:00:00+00:00", "upcoming"),
-        ("2026-06-02T02:00:00+00:00", "2026-06-02T03:00:00+00:00", "upcoming"),
-        ("2026-06-02T06:00:00+00:00", "2026-06-02T07:00:00+00:00", "upcoming"),
+        ("2026-06-01T02:00:00+00:00", "2026-06-01T03:00:00+00:00", "OPEN"),
+        ("2026-06-01T06:00:00+00:00", "2026-06-01T07:00:00+00:00", "UPCOMING"),
+        ("2026-06-02T02:00:00+00:00", "2026-06-02T03:00:00+00:00", "UPCOMING"),
+        ("2026-06-02T06:00:00+00:00", "2026-06-02T07:00:00+00:00", "UPCOMING"),
     ]
     now, later = sessions[0]["items"], sessions[2]["items"]
     assert [
@@ -857,7 +857,7 @@ async def test_sessions_of_today_and_tomorrow_with_server_time(
     assert sessions[0]["activityName"] == "上午场" and sessions[0]["memberLimit"] == 1
     at(clock, "2026-06-01T11:00:00")
     statuses = [s["status"] for s in (await me(SESSIONS))["seckillSessions"]["sessions"]]
-    assert statuses == ["ended", "upcoming", "upcoming", "upcoming"]
+    assert statuses == ["ENDED", "UPCOMING", "UPCOMING", "UPCOMING"]
 
 
 async def test_product_and_sku_show_the_seckill_price_only_while_open(

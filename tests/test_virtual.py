@@ -21,7 +21,7 @@ PLACE = """mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {
   order { id status fulfilment total { amount } fees { amount } }
   errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code } } }"""
 PRODUCT = """query($id: ID!) { product(id: $id) { virtual } }"""
 
 

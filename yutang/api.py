@@ -31,6 +31,7 @@ from yutang.core.contract import (
     JobHandler,
     LineInput,
     MemberInfo,
+    NodeType,
     PaymentIntent,
     PaymentProvider,
     Permission,
@@ -77,6 +78,7 @@ from yutang.graphql import permissions
 from yutang.graphql.context import Context
 from yutang.graphql.ids import from_global, pk_of, to_global
 from yutang.graphql.permissions import ANY_STAFF, Requires
+from yutang.graphql.statuses import ActivityStatus, OrderStatus
 from yutang.graphql.types import Connection, Node, UserError, after_pk, connection, keyset_page
 from yutang.graphql.types import Money as MoneyType
 
@@ -169,6 +171,7 @@ __all__ = [
     "ANY_STAFF",
     "Activity",
     "ActivityRef",
+    "ActivityStatus",
     "Capture",
     "CheckoutContext",
     "CheckoutLine",
@@ -193,7 +196,9 @@ __all__ = [
     "Money",
     "MoneyType",
     "Node",
+    "NodeType",
     "NotFound",
+    "OrderStatus",
     "OrderView",
     "PaymentIntent",
     "PaymentProvider",

@@ -141,18 +141,36 @@ def outside_transaction(handler: F_) -> F_:
     return handler
 
 
+@dataclass(frozen=True, slots=True)
+class NodeType:
+    """A type the storefront's ``node(id:)`` resolves, so frontend caches refetch it.
+
+    ``type`` is the strawberry type (it implements ``api.Node``); ``resolve(info, pk)``
+    gets the primary key of a global ID tagged ``tag`` (default: the GraphQL type's name)
+    and returns the object, or None where the type's own field would not show it to this
+    caller (another tenant's, another member's, not published, not running): ``node``
+    never reveals more than the direct field does.
+    """
+
+    type: type
+    resolve: Callable[[Any, int], Awaitable[Any]]
+    tag: str | None = None
+
+
 class GraphQLContribution(msgspec.Struct):
     """What a plugin adds to a GraphQL schema (storefront or admin).
 
     ``query`` and ``mutation`` are strawberry fields added to the root types; ``extend``
     maps a core type name (``"Product"``, ``"Order"``) to fields added to it; ``types``
-    lists types reachable only through interfaces or unions.
+    lists types reachable only through interfaces or unions; ``nodes`` (storefront only)
+    registers every type with an ``id`` the contribution shows, for ``node(id:)``.
     """
 
     query: list[Any] = msgspec.field(default_factory=list)
     mutation: list[Any] = msgspec.field(default_factory=list)
     extend: dict[str, list[Any]] = msgspec.field(default_factory=dict)
     types: list[Any] = msgspec.field(default_factory=list)
+    nodes: list[NodeType] = msgspec.field(default_factory=list)
 
 
 class SharedResources(Protocol):

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.field import StrawberryField
 from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 
 from yutang.core import catalog as core_catalog
 from yutang.core import fulfilment, refunds, searches, tenants
@@ -41,10 +42,12 @@ from yutang.graphql.permissions import (
 from yutang.graphql.roles import RolesMutation, RolesQuery
 from yutang.graphql.shipping import ShippingMutation, ShippingQuery
 from yutang.graphql.staff import StaffMember, StaffMutation, StaffPayload, staff_nodes
+from yutang.graphql.statuses import OrderStatus, TenantStatus
 from yutang.graphql.types import (
     Category,
     Connection,
     Member,
+    Money,
     Node,
     Product,
     Sku,
@@ -75,7 +78,7 @@ class TenantNode:
     slug: str
     name: str
     profile: str
-    status: str
+    status: TenantStatus
     time_zone: str
     currency: str
     settings_version: int
@@ -86,7 +89,7 @@ class TenantNode:
 @strawberry.type
 class MemberLevelNode:
     name: str
-    min_spend: int
+    min_spend: Money
     discount_percent: int
 
 
@@ -201,7 +204,7 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
         slug=row.slug,
         name=row.name,
         profile=row.profile,
-        status=row.status,
+        status=TenantStatus(row.status),
         time_zone=row.time_zone,
         currency=row.currency,
         settings_version=row.settings_version,
@@ -276,7 +279,7 @@ class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
         info: Info,
         first: int = 20,
         after: str | None = None,
-        status: str | None = None,
+        status: OrderStatus | None = None,
         number: str | None = None,
         member_phone: str | None = None,
         created_from: datetime | None = None,
@@ -287,7 +290,7 @@ class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
         search = searches.OrderSearch(
             number=number,
             member_phone=member_phone,
-            status=status,
+            status=None if status is None else str(status.value),
             created_from=created_from,
             created_to=created_to,
             store_id=pk_of(store_id, "Store", "storeId") if store_id is not None else None,
@@ -373,7 +376,11 @@ class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
         ctx = info.context
         rows = await MemberLevel.filter(tenant_id=ctx.tenant.id).order_by("min_spend")
         return [
-            MemberLevelNode(name=r.name, min_spend=r.min_spend, discount_percent=r.discount_percent)
+            MemberLevelNode(
+                name=r.name,
+                min_spend=Money.of(r.min_spend, ctx.tenant.currency),
+                discount_percent=r.discount_percent,
+            )
             for r in rows
         ]
 
@@ -400,10 +407,19 @@ class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
             if p.name != "core"
         ]
 
-    @admin_field(OPERATORS, description="Every tenant (platform operators only).")
-    async def tenants(self, info: Info) -> list[TenantNode]:
+    @admin_field(OPERATORS, description="Every tenant, oldest first (platform operators only).")
+    async def tenants(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[TenantNode]:
         ctx = info.context
-        return [tenant_node(ctx, t) for t in await Tenant.all().order_by("id")]
+        page = keyset_page(
+            cast("QuerySet[Any]", Tenant.all()),
+            first,
+            after,
+            lambda rows: [tenant_node(ctx, t) for t in rows],
+            newest_first=False,
+        )
+        return await page
 
 
 @strawberry.type(name="Mutation")
@@ -630,7 +646,9 @@ class AdminMutation(
                 defaults={"name": name, "discount_percent": discount_percent},
             )
             return MemberLevelNode(
-                name=name, min_spend=min_spend, discount_percent=discount_percent
+                name=name,
+                min_spend=Money.of(min_spend, ctx.tenant.currency),
+                discount_percent=discount_percent,
             )
 
         level, errors = await attempt(run)
@@ -681,7 +699,7 @@ class AdminMutation(
         profile: str | None = None,
         plugins: list[str] | None = None,
         settings: JSON | None = None,
-        status: str | None = None,
+        status: TenantStatus | None = None,
     ) -> TenantPayload:
         ctx = info.context
 
@@ -694,7 +712,7 @@ class AdminMutation(
                 profile=profile,
                 plugins=plugins,
                 settings=settings,
-                status=status,
+                status=None if status is None else str(status.value),
             )
             return tenant_node(ctx, row)
 

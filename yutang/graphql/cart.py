@@ -152,7 +152,6 @@ class AddressPayload:
 class AddToCartInput:
     sku_id: strawberry.ID
     quantity: int
-    cart_token: str | None = None
     activity: ActivityRefInput | None = None
     extensions: JSON | None = None  # typed per schema, see yutang.graphql.plugin_inputs
 
@@ -235,11 +234,11 @@ class CartQuery:
         description="The member's cart (across devices), or a visitor's by its token; "
         "null while there is none."
     )
-    async def cart(self, info: Info, token: str | None = None) -> Cart | None:
+    async def cart(self, info: Info, cart_token: str | None = None) -> Cart | None:
         ctx = info.context
         ctx.no_store()
         member_id = await ctx.optional_member_id()
-        row = await carts.find_cart(ctx.tenant, member_id, token)
+        row = await carts.find_cart(ctx.tenant, member_id, cart_token)
         return await cart_node(ctx.tenant, row) if row else None
 
     @strawberry.field(description="The member's address book, the default first.")
@@ -255,7 +254,9 @@ class CartMutation:
         description="Put a SKU in the cart; the same SKU and activity add to one line. A "
         "visitor's first line opens a cart: keep the returned `cartToken`."
     )
-    async def add_to_cart(self, info: Info, input: AddToCartInput) -> CartPayload:
+    async def add_to_cart(
+        self, info: Info, input: AddToCartInput, cart_token: str | None = None
+    ) -> CartPayload:
         ctx = info.context
 
         async def run() -> CartPayload:
@@ -268,8 +269,8 @@ class CartMutation:
             if input.activity is not None:
                 raw["activity"] = {"plugin": input.activity.plugin, "ref": input.activity.ref}
             data = convert(raw, carts.CartLineInput)
-            row, new_token = await carts.add_line(ctx.tenant, member_id, input.cart_token, data)
-            return await _payload(ctx, row, new_token or input.cart_token)
+            row, new_token = await carts.add_line(ctx.tenant, member_id, cart_token, data)
+            return await _payload(ctx, row, new_token or cart_token)
 
         result, errors = await attempt(run)
         return result or CartPayload(errors=errors)

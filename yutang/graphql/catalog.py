@@ -84,7 +84,7 @@ async def product_page(
     tag: str | None = None,
 ) -> Connection[Product]:
     """One page of products in id order, keyset-paginated."""
-    first = max(1, min(first, MAX_PAGE))
+    first = max(0, min(first, MAX_PAGE))
     start = after_pk(after)
     rows = await product_rows(
         tenant.id,

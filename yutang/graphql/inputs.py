@@ -79,6 +79,13 @@ class PlaceOrderInput:
     address: CheckoutAddressInput | None = None
 
 
+@strawberry.input(description="Pay an order through a provider (`dev` pays at once).")
+class PayOrderInput:
+    order_id: strawberry.ID
+    idempotency_key: str
+    provider: str = "dev"
+
+
 @strawberry.input
 class RefundLineInput:
     line_id: strawberry.ID

@@ -32,6 +32,7 @@ from yutang.graphql.after_sale import (
     requester_of,
 )
 from yutang.graphql.context import Context
+from yutang.graphql.statuses import InstalmentStatus, OrderStatus
 from yutang.graphql.types import (
     ActivityRef,
     Adjustment,
@@ -59,11 +60,7 @@ from yutang.graphql.types import (
 @strawberry.type
 class Order(Node):
     number: str
-    status: str = strawberry.field(
-        description="pending_payment → paid → fulfilled → completed; cancelled (unpaid); "
-        "refunded. Paid in parts: pending_payment → deposit_paid (the first instalments "
-        "paid) → paid, or → forfeited when a later one goes unpaid in its window."
-    )
+    status: OrderStatus
     subtotal: Money = strawberry.field(
         description="What the shopper's own lines cost at list price (gift lines not included)."
     )
@@ -105,7 +102,7 @@ class Order(Node):
                         amount=Money.of(r.amount, cur),
                         opens_at=r.opens_at,
                         due_at=r.due_at,
-                        status=r.status,
+                        status=InstalmentStatus(r.status),
                         paid_at=r.paid_at,
                     )
                 )
@@ -372,7 +369,7 @@ def order_node(tenant: TenantInfo, o: OrderRow) -> Order:
         tenant_id=tenant.id,
         in_parts=has_plan(o),
         number=o.number,
-        status=o.status,
+        status=OrderStatus(o.status),
         subtotal=Money.of(o.subtotal, cur),
         discount=Money.of(o.discount, cur),
         fees=Money.of(o.fees, cur),

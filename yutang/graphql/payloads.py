@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from yutang.core.errors import DomainError
+from yutang.graphql.after_sale import PaymentStatus
 from yutang.graphql.orders import Order, Refund
 from yutang.graphql.types import Member, Quote, UserError
 
@@ -42,7 +43,7 @@ class OrderPayload:
 @strawberry.type
 class PaymentPayload:
     order: Order | None = None
-    payment_status: str | None = None
+    payment_status: PaymentStatus | None = None
     client_data: JSON | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 

@@ -30,7 +30,7 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
 from strawberry.types.field import StrawberryField
 
-from yutang.core.contract import GraphQLContribution
+from yutang.core.contract import GraphQLContribution, NodeType
 from yutang.core.errors import ConfigError, DomainError
 from yutang.core.plugins import CORE_PLUGIN, PluginSet
 from yutang.core.settings import AppSettings
@@ -43,6 +43,7 @@ from yutang.graphql.execution import CheckedExecutor, Executor
 from yutang.graphql.input_bounds import InputBoundsRule
 from yutang.graphql.invalidation import Invalidate, InvalidateOnWrite
 from yutang.graphql.limits import Limits, Policy, RuleSets
+from yutang.graphql.nodes import CORE_NODES, NodeRegistry
 from yutang.graphql.permissions import check_fields
 from yutang.graphql.plugin_inputs import describe, extensions_input
 from yutang.graphql.scalars import SCALARS
@@ -113,12 +114,19 @@ EXTENSIONS = MappingProxyType(
 
 class PluginSchema(strawberry.Schema):
     """A schema whose types carry plugin-contributed fields, whose ``extensions`` inputs
-    are typed with every installed plugin's input, and whose error codes are the set's."""
+    are typed with every installed plugin's input, and whose error codes are the set's;
+    ``nodes`` are the types its ``node(id:)`` resolves (none in the admin schema)."""
 
     def __init__(
-        self, *, extra: dict[str, list[StrawberryField]], plugins: PluginSet, **kwargs: Any
+        self,
+        *,
+        extra: dict[str, list[StrawberryField]],
+        plugins: PluginSet,
+        nodes: NodeRegistry,
+        **kwargs: Any,
     ) -> None:
         self._extra = extra
+        self.nodes = nodes
         self._plugins = plugins
         self._code = code_field(plugins)
         super().__init__(**kwargs)
@@ -200,6 +208,9 @@ def build_schema(
     extra: dict[str, list[StrawberryField]] = {}
     owners: dict[tuple[str, str], str] = {}
     types: list[Any] = []
+    nodes: list[tuple[str, NodeType]] = (
+        [(CORE_PLUGIN, n) for n in CORE_NODES] if surface == "storefront" else []
+    )
     core_names = {
         "Query": {_field_name(f) for f in get_object_definition(query, strict=True).fields},
         "Mutation": {_field_name(f) for f in get_object_definition(mutation, strict=True).fields},
@@ -234,12 +245,17 @@ def build_schema(
                 owners[key] = plugin
                 extra.setdefault(type_name, []).append(f)
         types.extend(contribution.types)
+        if contribution.nodes and surface != "storefront":
+            raise ConfigError(f"plugin {plugin!r}: node types belong to the storefront schema")
+        nodes.extend((plugin, n) for n in contribution.nodes)
+    registry = NodeRegistry(nodes)
     return PluginSchema(
         query=query,
         mutation=mutation,
-        types=types,
+        types=[*types, *registry.types],
         extra=extra,
         plugins=plugins,
+        nodes=registry,
         extensions=_extensions(
             Policy.of(surface, settings),
             settings.production,

@@ -14,13 +14,15 @@ from yutang.core.models import Member as MemberRow
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
 from yutang.core.orders import PriceChanged
-from yutang.graphql import catalog
+from yutang.graphql import catalog, nodes
 from yutang.graphql.accounts import MemberAccountMutation
+from yutang.graphql.after_sale import PaymentStatus
 from yutang.graphql.cart import CartMutation, CartQuery
 from yutang.graphql.context import Context
-from yutang.graphql.ids import from_global, pk_of
+from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import (
     CheckoutInput,
+    PayOrderInput,
     PlaceOrderInput,
     RefundRequestInput,
     checkout_data,
@@ -29,7 +31,6 @@ from yutang.graphql.inputs import (
 )
 from yutang.graphql.orders import (
     Order,
-    Refund,
     member_nodes,
     order_node,
     order_page,
@@ -53,15 +54,6 @@ from yutang.graphql.types import (
 )
 
 Info = strawberry.Info[Context, None]
-
-
-async def _my_refund(ctx: Context, pk: int) -> Refund | None:
-    """A refund of one of the caller's orders; None for anyone else's, or no caller."""
-    member_id = await ctx.optional_member_id()
-    if member_id is None:
-        return None
-    row = await RefundRow.get_or_none(tenant_id=ctx.tenant.id, id=pk, order__member_id=member_id)
-    return refund_node(ctx.tenant.currency, row) if row else None
 
 
 async def my_orders(ctx: Context, first: int, after: str | None) -> Connection[Order]:
@@ -104,21 +96,12 @@ class StorefrontQuery(CartQuery):
     async def categories(self, info: Info) -> list[Category]:
         return await catalog.categories(info.context.tenant)
 
-    @strawberry.field(description="Any object by its global ID.")
+    @strawberry.field(
+        description="Any object by its global ID; null for one the caller may not see."
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        kind, pk = from_global(id)
-        ctx = info.context
-        if kind == "Product":
-            return await catalog.one_product(ctx.tenant, pk, published_only=True)
-        if kind == "Category":
-            return next((c for c in await catalog.categories(ctx.tenant) if c.pk == pk), None)
-        if kind == "Order":
-            member_id = await ctx.optional_member_id()
-            row = await OrderRow.get_or_none(tenant_id=ctx.tenant.id, id=pk, member_id=member_id)
-            return order_node(ctx.tenant, row) if row and member_id else None
-        if kind == "Refund":
-            return await _my_refund(ctx, pk)
-        return None
+        result: Node | None = await nodes.resolve(info, id)
+        return result
 
     @strawberry.field(description="The logged-in member, or null.")
     async def me(self, info: Info) -> Member | None:
@@ -173,13 +156,7 @@ class StorefrontMutation(CartMutation, MemberAccountMutation):
         return OrderPayload(order=order_node(ctx.tenant, row))
 
     @strawberry.mutation(description="Pay an order (the `dev` provider pays at once).")
-    async def pay_order(
-        self,
-        info: Info,
-        order_id: strawberry.ID,
-        idempotency_key: str,
-        provider: str = "dev",
-    ) -> PaymentPayload:
+    async def pay_order(self, info: Info, input: PayOrderInput) -> PaymentPayload:
         ctx = info.context
 
         async def run() -> PaymentPayload:
@@ -187,13 +164,13 @@ class StorefrontMutation(CartMutation, MemberAccountMutation):
             order, payment, intent = await payments.pay_order(
                 ctx.tenant,
                 member_id,
-                pk_of(order_id, "Order", "orderId"),
-                provider,
-                idempotency_key,
+                pk_of(input.order_id, "Order", "orderId"),
+                input.provider,
+                input.idempotency_key,
             )
             return PaymentPayload(
                 order=order_node(ctx.tenant, order),
-                payment_status=payment.status,
+                payment_status=PaymentStatus(payment.status),
                 client_data=msgspec.to_builtins(intent.client_data) if intent else None,
             )
 

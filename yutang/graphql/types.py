@@ -17,6 +17,7 @@ from yutang.core.models.base import TenantModel
 from yutang.core.money import format_money
 from yutang.graphql.ids import decode_tagged, to_global
 from yutang.graphql.scalars import MinorUnits
+from yutang.graphql.statuses import InstalmentStatus
 
 T = TypeVar("T")
 M = TypeVar("M", bound=TenantModel)
@@ -125,11 +126,11 @@ async def keyset_page(
     values: Sequence[str] | None = None,
 ) -> Connection[T]:
     """One page of ``query`` keyset-paginated on ``id``: newest (highest id) first, or
-    oldest first with ``newest_first=False``. ``first`` is clamped to 1..MAX_PAGE and
+    oldest first with ``newest_first=False``. ``first`` is clamped to 0..MAX_PAGE and
     ``after`` is a cursor from an earlier page. ``build`` turns the page's rows into its
     nodes, in the same order (a list, or an awaitable of one); with ``values`` the rows
     are dicts of those fields (which must include ``id``) instead of model instances."""
-    first = max(1, min(first, MAX_PAGE))
+    first = max(0, min(first, MAX_PAGE))
     start = after_pk(after)
     if start is not None:
         query = query.filter(id__lt=start) if newest_first else query.filter(id__gt=start)
@@ -298,8 +299,8 @@ class Quote:
 
 
 @strawberry.type(
-    description="An instalment of an order paid in parts: `pending`, then `paid`; "
-    "`cancelled` or `forfeited` if the order ended first."
+    description="An instalment of an order paid in parts: PENDING, then PAID; "
+    "CANCELLED or FORFEITED if the order ended first."
 )
 class Instalment:
     position: int
@@ -307,7 +308,7 @@ class Instalment:
     amount: Money
     opens_at: datetime
     due_at: datetime
-    status: str
+    status: InstalmentStatus
     paid_at: datetime | None
 
 

@@ -27,7 +27,7 @@ PLACE = """mutation($lines: [LineInput!]!, $key: String!) {
   placeOrder(input: {lines: $lines, idempotencyKey: $key}) {
     order { id status total { amount } } errors { code field message } } }"""
 PAY = """mutation($id: ID!, $key: String!) {
-  payOrder(orderId: $id, idempotencyKey: $key) { order { status } errors { code } } }"""
+  payOrder(input: {orderId: $id, idempotencyKey: $key}) { order { status } errors { code } } }"""
 CANCEL = "mutation($id: ID!) { cancelOrder(orderId: $id) { order { status } errors { code } } }"
 
 PRICE = 5800

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum
 from types import MappingProxyType
 
 import strawberry
@@ -14,9 +15,17 @@ from yutang.plugins.coupons.templates import summary
 SCOPE_TYPE = MappingProxyType({"products": "Product", "categories": "Category"})
 
 
+@strawberry.enum(name="CouponStatus")
+class CouponStatus(Enum):
+    UNUSED = strawberry.enum_value("unused", description="Usable until `endsAt`.")
+    LOCKED = strawberry.enum_value("locked", description="Held by an unpaid order.")
+    USED = "used"
+    VOID = strawberry.enum_value("void", description="Taken back by staff or a refund.")
+    EXPIRED = strawberry.enum_value("expired", description="Past `endsAt`, unused.")
+
+
 @strawberry.type(name="CouponTemplate")
-class TemplateNode:
-    id: strawberry.ID
+class TemplateNode(api.Node):
     name: str
     summary: str = strawberry.field(description="满¥100.00减¥10.00, 无门槛减¥5.00 …")
     kind: str = strawberry.field(description="fixed or percent.")
@@ -40,13 +49,13 @@ class TemplateNode:
 
 
 @strawberry.type(name="Coupon")
-class CouponNode:
+class CouponNode(api.Node):
     id: strawberry.ID = strawberry.field(
         description="Send as `extensions: {coupons: {couponId}}` to use it."
     )
     name: str
     summary: str
-    status: str = strawberry.field(description="unused, locked, used, void or expired.")
+    status: CouponStatus
     starts_at: datetime
     ends_at: datetime
     order_id: strawberry.ID | None
@@ -94,7 +103,7 @@ def coupon_node(tenant: api.TenantInfo, c: CouponsCoupon) -> CouponNode:
         id=strawberry.ID(api.to_global("Coupon", c.id)),
         name=c.template.name,
         summary=summary(c.template, tenant.currency),
-        status=status_of(c, api.now()),
+        status=CouponStatus(status_of(c, api.now())),
         starts_at=c.starts_at,
         ends_at=c.ends_at,
         order_id=strawberry.ID(api.to_global("Order", c.order_id)) if c.order_id else None,

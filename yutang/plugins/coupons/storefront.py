@@ -6,6 +6,7 @@ from datetime import UTC
 
 import strawberry
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from yutang import api
 from yutang.plugins.coupons.issue import TEMPLATE, claim
@@ -21,17 +22,39 @@ class ClaimPayload:
     errors: list[api.UserError] = strawberry.field(default_factory=list)
 
 
+def _claimable(tenant: api.TenantInfo) -> QuerySet[CouponsTemplate]:
+    now = api.now().astimezone(UTC)
+    return CouponsTemplate.filter(
+        tenant_id=tenant.id, claimable=True, stopped_at__isnull=True
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+
+
 async def coupon_templates(info: api.Info) -> list[TemplateNode]:
     """Templates members may claim now, newest first."""
     tenant = info.context.tenant
-    now = api.now().astimezone(UTC)
-    rows = (
-        await CouponsTemplate.filter(tenant_id=tenant.id, claimable=True, stopped_at__isnull=True)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        .order_by("-id")
-        .limit(MAX_COUPONS)
-    )
+    rows = await _claimable(tenant).order_by("-id").limit(MAX_COUPONS)
     return [template_node(tenant, t) for t in rows]
+
+
+async def _template(info: api.Info, pk: int) -> TemplateNode | None:
+    """A template open to claim now, as ``couponTemplates`` lists it."""
+    tenant = info.context.tenant
+    row = await _claimable(tenant).filter(id=pk).first()
+    return template_node(tenant, row) if row else None
+
+
+async def _my_coupon(info: api.Info, pk: int) -> CouponNode | None:
+    """One of the caller's own coupons."""
+    ctx = info.context
+    member_id = await ctx.optional_member_id()
+    if member_id is None:
+        return None
+    row = (
+        await CouponsCoupon.filter(tenant_id=ctx.tenant.id, id=pk, member_id=member_id)
+        .select_related("template")
+        .first()
+    )
+    return coupon_node(ctx.tenant, row) if row else None
 
 
 async def claim_coupon(info: api.Info, template_id: strawberry.ID) -> ClaimPayload:
@@ -46,15 +69,21 @@ async def claim_coupon(info: api.Info, template_id: strawberry.ID) -> ClaimPaylo
     return ClaimPayload(coupon=coupon_node(ctx.tenant, row))
 
 
-async def my_coupons(info: api.Info, usable: bool = False) -> list[CouponNode]:
+async def my_coupons(
+    info: api.Info, usable: bool = False, first: int = 20, after: str | None = None
+) -> api.Connection[CouponNode]:
     """The member's coupons, newest first; ``usable`` keeps unused unexpired ones."""
     ctx = info.context
     member_id = await ctx.member_id()
     query = CouponsCoupon.filter(tenant_id=ctx.tenant.id, member_id=member_id)
     if usable:
         query = query.filter(status="unused", ends_at__gt=api.now().astimezone(UTC))
-    rows = await query.select_related("template").order_by("-id").limit(MAX_COUPONS)
-    return [coupon_node(ctx.tenant, c) for c in rows]
+    return await api.keyset_page(
+        query.select_related("template"),
+        first,
+        after,
+        lambda rows: [coupon_node(ctx.tenant, c) for c in rows],
+    )
 
 
 def contribution() -> api.GraphQLContribution:
@@ -65,4 +94,5 @@ def contribution() -> api.GraphQLContribution:
             api.field(my_coupons, description="The logged-in member's coupons, newest first."),
         ],
         mutation=[api.mutation(claim_coupon, description="Claim a coupon of a template.")],
+        nodes=[api.NodeType(TemplateNode, _template), api.NodeType(CouponNode, _my_coupon)],
     )

@@ -11,9 +11,6 @@ from tortoise.functions import Count, Sum
 from yutang import api
 from yutang.plugins.distributor import promoters, withdrawals
 from yutang.plugins.distributor.models import (
-    COMMISSION_STATUSES,
-    PROMOTER_STATUSES,
-    WITHDRAWAL_STATUSES,
     DistributorBinding,
     DistributorCommission,
     DistributorPromoter,
@@ -23,8 +20,11 @@ from yutang.plugins.distributor.models import (
 from yutang.plugins.distributor.nodes import (
     BindingNode,
     CommissionNode,
+    CommissionStatus,
     PromoterNode,
+    PromoterStatus,
     WithdrawalNode,
+    WithdrawalStatus,
     binding_node,
     commission_node,
     page_size,
@@ -65,13 +65,16 @@ def _pk(value: strawberry.ID | None, kind: str, field: str) -> int | None:
 
 
 async def distributor_promoters(
-    info: api.Info, status: str | None = None, first: int = 20, after: str | None = None
+    info: api.Info,
+    status: PromoterStatus | None = None,
+    first: int = 20,
+    after: str | None = None,
 ) -> api.Connection[PromoterNode]:
     """Promoters, newest first (``status: "applied"`` for the review queue)."""
     ctx = info.context
     query = DistributorPromoter.filter(tenant_id=ctx.tenant.id)
     if status is not None:
-        query = query.filter(status=api.one_of(status, PROMOTER_STATUSES, "status"))
+        query = query.filter(status=status.value)
     return await api.keyset_page(
         query, first, after, lambda rows: [promoter_node(ctx.tenant, p) for p in rows]
     )
@@ -96,7 +99,7 @@ async def distributor_commissions(
     info: api.Info,
     promoter_id: strawberry.ID | None = None,
     order_id: strawberry.ID | None = None,
-    status: str | None = None,
+    status: CommissionStatus | None = None,
     first: int = 20,
     after: str | None = None,
 ) -> api.Connection[CommissionNode]:
@@ -110,20 +113,23 @@ async def distributor_commissions(
     if oid is not None:
         query = query.filter(order_id=oid)
     if status is not None:
-        query = query.filter(status=api.one_of(status, COMMISSION_STATUSES, "status"))
+        query = query.filter(status=status.value)
     return await api.keyset_page(
         query, first, after, lambda rows: [commission_node(ctx.tenant, c) for c in rows]
     )
 
 
 async def distributor_withdrawals(
-    info: api.Info, status: str | None = None, first: int = 20, after: str | None = None
+    info: api.Info,
+    status: WithdrawalStatus | None = None,
+    first: int = 20,
+    after: str | None = None,
 ) -> api.Connection[WithdrawalNode]:
     """Withdrawals, newest first (``status: "requested"`` for the review queue)."""
     ctx = info.context
     query = DistributorWithdrawal.filter(tenant_id=ctx.tenant.id)
     if status is not None:
-        query = query.filter(status=api.one_of(status, WITHDRAWAL_STATUSES, "status"))
+        query = query.filter(status=status.value)
     return await api.keyset_page(
         query, first, after, lambda rows: [withdrawal_node(ctx.tenant, w) for w in rows]
     )

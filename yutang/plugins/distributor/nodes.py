@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -24,6 +25,29 @@ from yutang.plugins.distributor.models import (
 )
 
 MAX_PAGE = 100
+
+
+@strawberry.enum(name="DistributorPromoterStatus")
+class PromoterStatus(Enum):
+    APPLIED = strawberry.enum_value("applied", description="Waiting for staff to review.")
+    ACTIVE = "active"
+    REJECTED = "rejected"
+
+
+@strawberry.enum(name="DistributorCommissionStatus")
+class CommissionStatus(Enum):
+    PENDING = strawberry.enum_value("pending", description="The order is not completed yet.")
+    FROZEN = strawberry.enum_value("frozen", description="Completed; after-sale window open.")
+    AVAILABLE = strawberry.enum_value("available", description="Withdrawable.")
+    REVERSED = strawberry.enum_value("reversed", description="Taken back by refunds.")
+
+
+@strawberry.enum(name="DistributorWithdrawalStatus")
+class WithdrawalStatus(Enum):
+    REQUESTED = strawberry.enum_value("requested", description="Waiting for staff to review.")
+    APPROVED = strawberry.enum_value("approved", description="Approved; not transferred yet.")
+    PAID = "paid"
+    REJECTED = "rejected"
 
 
 @strawberry.type(name="DistributorBalance", description="Money in each ledger bucket.")
@@ -51,10 +75,9 @@ async def promoter_team(root: Any, info: api.Info) -> TeamNode:
 
 
 @strawberry.type(name="DistributorPromoter")
-class PromoterNode:
-    id: strawberry.ID
+class PromoterNode(api.Node):
     member_id: strawberry.ID
-    status: str = strawberry.field(description="applied, active or rejected.")
+    status: PromoterStatus
     source: str = strawberry.field(description="apply, auto, spend or staff.")
     code: str = strawberry.field(description="The invite code; links carry it too.")
     staff_id: strawberry.ID | None
@@ -69,8 +92,7 @@ class PromoterNode:
 
 
 @strawberry.type(name="DistributorCommission")
-class CommissionNode:
-    id: strawberry.ID
+class CommissionNode(api.Node):
     promoter_id: strawberry.ID
     order_id: strawberry.ID
     line_id: strawberry.ID
@@ -82,28 +104,26 @@ class CommissionNode:
     rate: int
     amount: api.MoneyType
     reversed: api.MoneyType = strawberry.field(description="Taken back by refunds of the line.")
-    status: str = strawberry.field(description="pending, frozen, available or reversed.")
+    status: CommissionStatus
     earned_at: datetime
     unfreeze_at: datetime | None
 
 
 @strawberry.type(name="DistributorWithdrawal")
-class WithdrawalNode:
-    id: strawberry.ID
+class WithdrawalNode(api.Node):
     promoter_id: strawberry.ID
     amount: api.MoneyType
     fee: api.MoneyType
     net: api.MoneyType = strawberry.field(description="What is transferred: amount - fee.")
     account: str
-    status: str = strawberry.field(description="requested, approved, paid or rejected.")
+    status: WithdrawalStatus
     requested_at: datetime
     reviewed_at: datetime | None
     paid_at: datetime | None
 
 
 @strawberry.type(name="DistributorBinding")
-class BindingNode:
-    id: strawberry.ID
+class BindingNode(api.Node):
     member_id: strawberry.ID
     promoter_id: strawberry.ID
     source: str = strawberry.field(description="link, code or register.")
@@ -130,7 +150,7 @@ def promoter_node(tenant: api.TenantInfo, p: DistributorPromoter) -> PromoterNod
     return PromoterNode(
         id=_id("DistributorPromoter", p.id),
         member_id=_id("Member", p.member_id),
-        status=p.status,
+        status=PromoterStatus(p.status),
         source=p.source,
         code=p.code,
         staff_id=gid("Staff", p.staff_id),
@@ -163,7 +183,7 @@ def commission_node(tenant: api.TenantInfo, c: DistributorCommission) -> Commiss
         rate=c.rate,
         amount=api.MoneyType.of(c.amount, tenant.currency),
         reversed=api.MoneyType.of(c.reversed_amount, tenant.currency),
-        status=c.status,
+        status=CommissionStatus(c.status),
         earned_at=c.earned_at,
         unfreeze_at=c.unfreeze_at,
     )
@@ -178,7 +198,7 @@ def withdrawal_node(tenant: api.TenantInfo, w: DistributorWithdrawal) -> Withdra
         fee=api.MoneyType.of(w.fee, tenant.currency),
         net=api.MoneyType.of(w.amount - w.fee, tenant.currency),
         account=w.account,
-        status=w.status,
+        status=WithdrawalStatus(w.status),
         requested_at=w.requested_at,
         reviewed_at=w.reviewed_at,
         paid_at=w.paid_at,
@@ -199,8 +219,8 @@ def binding_node(b: DistributorBinding) -> BindingNode:
 
 
 def page_size(first: int) -> int:
-    """``first`` clamped to 1..MAX_PAGE."""
-    return max(1, min(first, MAX_PAGE))
+    """``first`` clamped to 0..MAX_PAGE."""
+    return max(0, min(first, MAX_PAGE))
 
 
 def _live() -> Q:

@@ -11,7 +11,7 @@ import strawberry
 from yutang import api
 from yutang.plugins.distributor import binding, promoters, withdrawals
 from yutang.plugins.distributor.models import (
-    COMMISSION_STATUSES,
+    DistributorBinding,
     DistributorCommission,
     DistributorPromoter,
     DistributorWithdrawal,
@@ -19,6 +19,7 @@ from yutang.plugins.distributor.models import (
 from yutang.plugins.distributor.nodes import (
     BindingNode,
     CommissionNode,
+    CommissionStatus,
     PromoterNode,
     WithdrawalNode,
     binding_node,
@@ -62,6 +63,54 @@ async def _mine(info: api.Info) -> DistributorPromoter | None:
     return await DistributorPromoter.get_or_none(tenant_id=ctx.tenant.id, member_id=member_id)
 
 
+async def _my_own(info: api.Info) -> DistributorPromoter | None:
+    """The caller's promoter row; None for visitors and members who are not promoters."""
+    ctx = info.context
+    member_id = await ctx.optional_member_id()
+    if member_id is None:
+        return None
+    return await DistributorPromoter.get_or_none(tenant_id=ctx.tenant.id, member_id=member_id)
+
+
+async def _promoter(info: api.Info, pk: int) -> PromoterNode | None:
+    row = await _my_own(info)
+    return promoter_node(info.context.tenant, row) if row and row.id == pk else None
+
+
+async def _commission(info: api.Info, pk: int) -> CommissionNode | None:
+    mine = await _my_own(info)
+    tenant = info.context.tenant
+    row = (
+        await DistributorCommission.get_or_none(tenant_id=tenant.id, id=pk, promoter_id=mine.id)
+        if mine
+        else None
+    )
+    return commission_node(tenant, row) if row else None
+
+
+async def _withdrawal(info: api.Info, pk: int) -> WithdrawalNode | None:
+    mine = await _my_own(info)
+    tenant = info.context.tenant
+    row = (
+        await DistributorWithdrawal.get_or_none(tenant_id=tenant.id, id=pk, promoter_id=mine.id)
+        if mine
+        else None
+    )
+    return withdrawal_node(tenant, row) if row else None
+
+
+async def _binding(info: api.Info, pk: int) -> BindingNode | None:
+    """The caller's own binding to a promoter."""
+    ctx = info.context
+    member_id = await ctx.optional_member_id()
+    row = (
+        await DistributorBinding.get_or_none(tenant_id=ctx.tenant.id, id=pk, member_id=member_id)
+        if member_id is not None
+        else None
+    )
+    return binding_node(row) if row else None
+
+
 async def my_promoter(info: api.Info) -> PromoterNode | None:
     """The logged-in member as a promoter (status, code, balances, team), or null."""
     row = await _mine(info)
@@ -69,7 +118,10 @@ async def my_promoter(info: api.Info) -> PromoterNode | None:
 
 
 async def my_commissions(
-    info: api.Info, status: str | None = None, first: int = 20, after: str | None = None
+    info: api.Info,
+    status: CommissionStatus | None = None,
+    first: int = 20,
+    after: str | None = None,
 ) -> api.Connection[CommissionNode]:
     """My commissions, newest first, optionally of one status."""
     row = await _mine(info)
@@ -77,7 +129,7 @@ async def my_commissions(
         tenant_id=info.context.tenant.id, promoter_id=row.id if row else 0
     )
     if status is not None:
-        query = query.filter(status=api.one_of(status, COMMISSION_STATUSES, "status"))
+        query = query.filter(status=status.value)
     return await api.keyset_page(
         query, first, after, lambda rows: [commission_node(info.context.tenant, c) for c in rows]
     )
@@ -119,15 +171,20 @@ async def bind_promoter(info: api.Info, code: str, source: str = "link") -> Bind
     return BindingPayload(binding=node, errors=errors)
 
 
-async def request_distributor_withdrawal(
-    info: api.Info, amount: int, account: str, idempotency_key: str
-) -> WithdrawalPayload:
+@strawberry.input(name="DistributorWithdrawalInput")
+class WithdrawalIn:
+    amount: int = strawberry.field(description="Minor units to withdraw.")
+    account: str
+    idempotency_key: str
+
+
+async def request_distributor_withdrawal(info: api.Info, input: WithdrawalIn) -> WithdrawalPayload:
     """Withdraw from my available balance; it is reserved at once and staff review it."""
     ctx = info.context
 
     async def run() -> WithdrawalNode:
         row = await withdrawals.request(
-            ctx.tenant, await ctx.member_id(), amount, account, idempotency_key
+            ctx.tenant, await ctx.member_id(), input.amount, input.account, input.idempotency_key
         )
         return withdrawal_node(ctx.tenant, row)
 
@@ -147,5 +204,11 @@ def contribution() -> api.GraphQLContribution:
             api.mutation(apply_for_promoter),
             api.mutation(bind_promoter),
             api.mutation(request_distributor_withdrawal),
+        ],
+        nodes=[
+            api.NodeType(PromoterNode, _promoter),
+            api.NodeType(CommissionNode, _commission),
+            api.NodeType(WithdrawalNode, _withdrawal),
+            api.NodeType(BindingNode, _binding),
         ],
     )

@@ -31,8 +31,7 @@ class TierNode:
 
 
 @strawberry.type(name="FullReductionRule")
-class RuleNode:
-    id: strawberry.ID
+class RuleNode(api.Node):
     name: str
     starts_at: datetime
     ends_at: datetime
@@ -41,7 +40,7 @@ class RuleNode:
     scope_tags: list[str]
     mode: str = strawberry.field(description="ladder (highest tier met) or per (每满).")
     cap: api.MoneyType | None
-    status: str = strawberry.field(description="scheduled, running, ended or stopped.")
+    status: api.ActivityStatus
     stopped_at: datetime | None
     tiers: list[TierNode]
 
@@ -89,7 +88,7 @@ def rule_node(tenant: api.TenantInfo, rule: FullreductionRule) -> RuleNode:
         scope_tags=rule.scope_tags,
         mode=rule.mode,
         cap=api.MoneyType.of(rule.cap, cur) if rule.cap is not None else None,
-        status=status_of(rule, api.now()),
+        status=api.ActivityStatus(status_of(rule, api.now())),
         stopped_at=rule.stopped_at,
         tiers=[_tier(rule, t, cur) for t in tiers_of(rule)],
     )

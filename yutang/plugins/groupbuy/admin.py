@@ -42,7 +42,7 @@ class ActivityNode:
     member_limit: int
     payment_minutes: int = strawberry.field(description="How long an unpaid seat is held.")
     virtual_completion: bool
-    status: str = strawberry.field(description="scheduled, running, ended or stopped.")
+    status: api.ActivityStatus
     stopped_at: datetime | None
     items: list[ItemNode]
     teams: TeamCounts
@@ -108,7 +108,7 @@ async def activity_nodes(
             member_limit=a.member_limit,
             payment_minutes=a.payment_minutes,
             virtual_completion=a.virtual_completion,
-            status=status_of(a, now),
+            status=api.ActivityStatus(status_of(a, now)),
             stopped_at=a.stopped_at,
             items=items[a.id],
             teams=counts[a.id],

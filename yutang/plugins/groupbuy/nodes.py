@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 
@@ -17,6 +18,15 @@ from yutang.plugins.groupbuy.models import (
     GroupbuySeat,
     GroupbuyTeam,
 )
+
+
+@strawberry.enum(name="GroupbuyTeamStatus")
+class TeamStatus(Enum):
+    PENDING = strawberry.enum_value("pending", description="Its leader has not paid yet.")
+    OPEN = strawberry.enum_value("open", description="Paid by its leader; seats to join.")
+    SUCCEEDED = strawberry.enum_value("succeeded", description="Full: the orders ship.")
+    FAILED = strawberry.enum_value("failed", description="Not full in time: refunded.")
+    ABANDONED = strawberry.enum_value("abandoned", description="Its leader never paid.")
 
 
 @strawberry.type(
@@ -40,10 +50,9 @@ class MemberNode:
 
 
 @strawberry.type(name="GroupbuyTeam", description="A team (团); share its `id` to invite.")
-class TeamNode:
-    id: strawberry.ID
+class TeamNode(api.Node):
     activity_name: str
-    status: str = strawberry.field(description="pending, open, succeeded, failed or abandoned.")
+    status: TeamStatus
     size: int
     seats_left: int
     paid_members: int
@@ -74,7 +83,7 @@ async def team_nodes(tenant: api.TenantInfo, teams: list[GroupbuyTeam]) -> list[
         TeamNode(
             id=strawberry.ID(api.to_global(TEAM, t.id)),
             activity_name=str(activity_names.get(t.activity_id, "")),
-            status=t.status,
+            status=TeamStatus(t.status),
             size=t.size,
             seats_left=max(t.size - t.seats - t.virtual, 0),
             paid_members=t.paid,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -45,11 +46,19 @@ class Offer:
     items: list[ItemNode]
 
 
+@strawberry.enum(name="GroupbuySeatStatus")
+class SeatStatus(Enum):
+    HELD = strawberry.enum_value("held", description="Held for an unpaid order.")
+    PAID = "paid"
+    RELEASED = strawberry.enum_value("released", description="Given up: the order was cancelled.")
+    REFUNDED = "refunded"
+
+
 @strawberry.type(name="GroupbuyMembership", description="My seat in a team.")
 class Membership:
     team: TeamNode
     order_id: strawberry.ID
-    seat: str = strawberry.field(description="held, paid, released or refunded.")
+    seat: SeatStatus
     leader: bool
     quantity: int
     moved: bool = strawberry.field(
@@ -156,7 +165,7 @@ async def groupbuy(root: Any, info: api.Info) -> list[Offer]:
 async def groupbuy_teams(root: Any, info: api.Info, first: int = 10) -> list[TeamNode]:
     """Open teams of the product with a free seat, to join instead of opening one."""
     ctx = info.context
-    first = max(1, min(first, MAX_TEAMS))
+    first = max(0, min(first, MAX_TEAMS))
 
     async def load(keys: Sequence[int]) -> list[list[TeamNode]]:
         return await open_teams(ctx.tenant, keys, first)
@@ -167,27 +176,33 @@ async def groupbuy_teams(root: Any, info: api.Info, first: int = 10) -> list[Tea
 
 async def groupbuy_team(info: api.Info, id: strawberry.ID) -> TeamNode | None:
     """A team's page (what a share link opens): members masked, seats left, expiry, state."""
+    return await _team(info, api.pk_of(id, TEAM, "id"))
+
+
+async def _team(info: api.Info, pk: int) -> TeamNode | None:
     ctx = info.context
-    row = await GroupbuyTeam.get_or_none(tenant_id=ctx.tenant.id, id=api.pk_of(id, TEAM, "id"))
+    row = await GroupbuyTeam.get_or_none(tenant_id=ctx.tenant.id, id=pk)
     return (await team_nodes(ctx.tenant, [row]))[0] if row else None
 
 
-async def my_groupbuy_teams(info: api.Info, first: int = 20) -> list[Membership]:
+async def my_groupbuy_teams(
+    info: api.Info, first: int = 20, after: str | None = None
+) -> api.Connection[Membership]:
     """My seats in teams, newest first."""
     ctx = info.context
     member_id = await ctx.member_id()
-    seats = (
-        await GroupbuySeat.filter(tenant_id=ctx.tenant.id, member_id=member_id)
-        .order_by("-id")
-        .limit(max(1, min(first, MAX_TEAMS)))
-    )
+    query = GroupbuySeat.filter(tenant_id=ctx.tenant.id, member_id=member_id)
+    return await api.keyset_page(query, first, after, lambda seats: _memberships(ctx, seats))
+
+
+async def _memberships(ctx: api.Context, seats: list[GroupbuySeat]) -> list[Membership]:
     teams = await GroupbuyTeam.filter(tenant_id=ctx.tenant.id, id__in={s.team_id for s in seats})
     nodes = dict(zip([t.id for t in teams], await team_nodes(ctx.tenant, teams), strict=True))
     return [
         Membership(
             team=nodes[s.team_id],
             order_id=strawberry.ID(api.to_global("Order", s.order_id)),
-            seat=s.status,
+            seat=SeatStatus(s.status),
             leader=s.leader,
             quantity=s.quantity,
             moved=s.moved_from_id is not None,
@@ -234,4 +249,5 @@ def contribution() -> api.GraphQLContribution:
                 )
             ],
         },
+        nodes=[api.NodeType(TeamNode, _team)],
     )

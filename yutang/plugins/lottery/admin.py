@@ -16,6 +16,7 @@ from yutang.plugins.lottery.claims import ShipInput, mark_shipped
 from yutang.plugins.lottery.models import LotteryActivity, LotteryDraw
 from yutang.plugins.lottery.nodes import (
     ActivityNode,
+    ClaimStatus,
     DrawNode,
     DrawPayload,
     PrizeKind,
@@ -23,8 +24,6 @@ from yutang.plugins.lottery.nodes import (
     draw_page,
     draw_payload,
 )
-
-CLAIM_STATUSES = ("pending", "claimed", "shipped", "picked_up", "expired")
 
 
 @strawberry.input(name="LotteryPrizeInput")
@@ -156,7 +155,7 @@ async def lottery_draws(
     info: api.Info,
     activity_id: strawberry.ID,
     winners_only: bool = False,
-    claim_status: str | None = None,
+    claim_status: ClaimStatus | None = None,
     first: int = 20,
     after: str | None = None,
 ) -> api.Connection[DrawNode]:
@@ -168,8 +167,7 @@ async def lottery_draws(
     if winners_only:
         query = query.filter(prize_id__isnull=False).exclude(prize__kind="none")
     if claim_status is not None:
-        status = api.one_of(claim_status, CLAIM_STATUSES, "claimStatus")
-        query = query.filter(_claim_filter(status, api.now()))
+        query = query.filter(_claim_filter(claim_status.value, api.now()))
     contact = await api.holds(info, "lottery.ship")
     return await draw_page(ctx.tenant, query, first, after, contact)
 
@@ -227,8 +225,7 @@ def contribution() -> api.GraphQLContribution:
             api.field(
                 lottery_draws,
                 permission="lottery.view",
-                description="Draw records of an activity; `claimStatus`: pending, claimed, "
-                "shipped, picked_up or expired.",
+                description="Draw records of an activity, winners only or by claim status.",
             ),
         ],
         mutation=[

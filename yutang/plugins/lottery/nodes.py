@@ -20,6 +20,15 @@ from yutang.plugins.lottery.models import LotteryActivity, LotteryClaim, Lottery
 from yutang.plugins.lottery.odds import percent
 
 
+@strawberry.enum(name="LotteryClaimStatus")
+class ClaimStatus(Enum):
+    PENDING = strawberry.enum_value("pending", description="Won, not claimed yet.")
+    CLAIMED = strawberry.enum_value("claimed", description="Where it goes is known.")
+    SHIPPED = "shipped"
+    PICKED_UP = "picked_up"
+    EXPIRED = strawberry.enum_value("expired", description="The deadline passed unclaimed.")
+
+
 @strawberry.enum(name="LotteryPrizeKind")
 class PrizeKind(Enum):
     POINTS = "points"
@@ -47,8 +56,7 @@ async def prize_wins(root: Any, info: api.Info) -> int:
 
 
 @strawberry.type(name="LotteryPrize")
-class PrizeNode:
-    id: strawberry.ID
+class PrizeNode(api.Node):
     name: str
     kind: PrizeKind
     amount: int = strawberry.field(
@@ -71,13 +79,12 @@ class PrizeNode:
 
 
 @strawberry.type(name="LotteryActivity")
-class ActivityNode:
-    id: strawberry.ID
+class ActivityNode(api.Node):
     name: str
     rules: str
     starts_at: datetime
     ends_at: datetime
-    status: str = strawberry.field(description="scheduled, running, ended or stopped.")
+    status: api.ActivityStatus
     stopped_at: datetime | None
     points_per_draw: int = strawberry.field(description="0: points cannot pay for a draw.")
     free_draws_per_day: int
@@ -100,9 +107,7 @@ class WeightNode:
 
 @strawberry.type(name="LotteryClaim", description="Where a goods prize goes and how far it got.")
 class ClaimNode:
-    status: str = strawberry.field(
-        description="pending, claimed, shipped, picked_up or expired (deadline passed unclaimed)."
-    )
+    status: ClaimStatus
     deadline: datetime
     method: str | None
     name: str
@@ -115,8 +120,7 @@ class ClaimNode:
 
 
 @strawberry.type(name="LotteryDraw", description="One draw with the audit of its choice.")
-class DrawNode:
-    id: strawberry.ID
+class DrawNode(api.Node):
     activity_id: strawberry.ID
     member_id: strawberry.ID
     seq: int = strawberry.field(description="The member's n-th draw in the activity.")
@@ -179,7 +183,7 @@ def activity_node(
         rules=a.rules,
         starts_at=a.starts_at,
         ends_at=a.ends_at,
-        status=status_of(a, now),
+        status=api.ActivityStatus(status_of(a, now)),
         stopped_at=a.stopped_at,
         points_per_draw=a.points_per_draw,
         free_draws_per_day=a.free_draws_per_day,
@@ -209,7 +213,7 @@ async def activity_nodes(
 def claim_node(c: LotteryClaim, now: datetime, contact: bool = True) -> ClaimNode:
     """A claim; without ``contact`` its name and phone masked and no address (脱敏)."""
     return ClaimNode(
-        status=claim_status(c, now),
+        status=ClaimStatus(claim_status(c, now)),
         deadline=c.deadline,
         method=c.method or None,
         name=c.name if contact else c.name[:1] + "*" * (len(c.name) > 1),

@@ -13,12 +13,19 @@ from yutang import api
 from yutang.plugins.lottery.activities import ineligible, member_facts, status_of
 from yutang.plugins.lottery.claims import ClaimInput, claim_prize
 from yutang.plugins.lottery.draws import draw, today_in, used_today
-from yutang.plugins.lottery.models import LotteryActivity, LotteryCounter, LotteryDraw
+from yutang.plugins.lottery.models import (
+    LotteryActivity,
+    LotteryCounter,
+    LotteryDraw,
+    LotteryPrize,
+)
 from yutang.plugins.lottery.nodes import (
     ActivityNode,
     DrawNode,
     DrawPayload,
+    PrizeNode,
     activity_nodes,
+    draw_nodes,
     draw_page,
     draw_payload,
 )
@@ -134,11 +141,31 @@ async def lottery_activities(info: api.Info) -> list[StorefrontActivity]:
 
 async def lottery_activity(info: api.Info, id: strawberry.ID) -> StorefrontActivity | None:
     """One lucky draw with its prizes, odds and the caller's draws left today."""
-    tenant = info.context.tenant
-    row = await LotteryActivity.get_or_none(
-        tenant_id=tenant.id, id=api.pk_of(id, "LotteryActivity")
-    )
+    return await _activity(info, api.pk_of(id, "LotteryActivity"))
+
+
+async def _activity(info: api.Info, pk: int) -> StorefrontActivity | None:
+    row = await LotteryActivity.get_or_none(tenant_id=info.context.tenant.id, id=pk)
     return (await _nodes(info, [row]))[0] if row else None
+
+
+async def _prize(info: api.Info, pk: int) -> PrizeNode | None:
+    """A prize of one of the tenant's draws, which anyone may look at."""
+    row = await LotteryPrize.get_or_none(tenant_id=info.context.tenant.id, id=pk)
+    activity = await _activity(info, row.activity_id) if row else None
+    return next((p for p in activity.prizes if p.pk == pk), None) if activity else None
+
+
+async def _my_draw(info: api.Info, pk: int) -> DrawNode | None:
+    """One of the caller's own draws."""
+    ctx = info.context
+    member_id = await ctx.optional_member_id()
+    row = (
+        await LotteryDraw.get_or_none(tenant_id=ctx.tenant.id, id=pk, member_id=member_id)
+        if member_id is not None
+        else None
+    )
+    return (await draw_nodes(ctx.tenant, [row]))[0] if row else None
 
 
 async def my_lottery_prizes(
@@ -153,16 +180,20 @@ async def my_lottery_prizes(
     return await draw_page(ctx.tenant, query, first, after)
 
 
-async def draw_lottery(
-    info: api.Info, activity_id: strawberry.ID, idempotency_key: str
-) -> DrawPayload:
+@strawberry.input(name="LotteryDrawInput")
+class DrawIn:
+    activity_id: strawberry.ID
+    idempotency_key: str
+
+
+async def draw_lottery(info: api.Info, input: DrawIn) -> DrawPayload:
     """Draw once; the same idempotency key returns the same draw and charges nothing more."""
     ctx = info.context
 
     async def run() -> LotteryDraw:
         member_id = await ctx.member_id()
-        pk = api.pk_of(activity_id, "LotteryActivity", "activityId")
-        return await draw(ctx.tenant, member_id, pk, idempotency_key)
+        pk = api.pk_of(input.activity_id, "LotteryActivity", "activityId")
+        return await draw(ctx.tenant, member_id, pk, input.idempotency_key)
 
     return await draw_payload(ctx.tenant, run)
 
@@ -209,5 +240,10 @@ def contribution() -> api.GraphQLContribution:
                 description="Claim a goods prize by its deadline. Codes: EXPIRED, "
                 "LOTTERY_ALREADY_CLAIMED.",
             ),
+        ],
+        nodes=[
+            api.NodeType(StorefrontActivity, _activity),
+            api.NodeType(PrizeNode, _prize),
+            api.NodeType(DrawNode, _my_draw),
         ],
     )

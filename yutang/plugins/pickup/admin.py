@@ -14,6 +14,7 @@ from yutang.plugins.pickup.models import PickupOrder, PickupStore
 from yutang.plugins.pickup.nodes import (
     HoursNode,
     OrderPickupNode,
+    PickupStatus,
     SlotRuleNode,
     hours_nodes,
     load_order_pickup,
@@ -57,8 +58,8 @@ class LineNode:
 class SummaryNode:
     order_id: strawberry.ID
     number: str
-    order_status: str
-    status: str = strawberry.field(description="The pickup's status (see OrderPickup).")
+    order_status: api.OrderStatus
+    status: PickupStatus
     store_id: strawberry.ID
     slot_starts_at: datetime | None
     slot_ends_at: datetime | None
@@ -158,8 +159,8 @@ async def _summary(tenant: api.TenantInfo, row: PickupOrder) -> SummaryNode:
     return SummaryNode(
         order_id=strawberry.ID(api.to_global("Order", order.id)),
         number=order.number,
-        order_status=order.status,
-        status=row.status,
+        order_status=api.OrderStatus(order.status),
+        status=PickupStatus(row.status),
         store_id=store_gid(row.store_id),
         slot_starts_at=row.slot_starts_at,
         slot_ends_at=row.slot_ends_at,

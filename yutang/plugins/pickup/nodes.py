@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -37,11 +38,19 @@ class HandoverNode:
     at: datetime
 
 
+@strawberry.enum(name="PickupStatus", description="Where a pickup stands.")
+class PickupStatus(Enum):
+    PLACED = strawberry.enum_value("placed", description="The order is not paid yet.")
+    AWAITING = strawberry.enum_value("awaiting", description="Paid: waiting at the store.")
+    PICKED_UP = "picked_up"
+    EXPIRED = strawberry.enum_value("expired", description="Not picked up by the deadline.")
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"
+
+
 @strawberry.type(name="OrderPickup", description="Where and when an order is picked up.")
 class OrderPickupNode:
-    status: str = strawberry.field(
-        description="placed, awaiting, picked_up, expired, refunded or cancelled."
-    )
+    status: PickupStatus
     store_id: strawberry.ID
     store_name: str
     store_address: str
@@ -113,7 +122,7 @@ async def _load(
         h = handovers.get(order_id)
         out.append(
             OrderPickupNode(
-                status=row.status,
+                status=PickupStatus(row.status),
                 store_id=store_gid(row.store_id),
                 store_name=view.name if view else "",
                 store_address=view.address if view else "",

@@ -41,8 +41,7 @@ class SlotNode:
 
 
 @strawberry.type(name="PickupStore", description="Send `id` as `extensions.pickup.storeId`.")
-class StoreNode:
-    id: strawberry.ID
+class StoreNode(api.Node):
     name: str
     address: str
     phone: str
@@ -121,7 +120,19 @@ async def pickup_stores(
     if within_meters is not None:
         found = [s for s in found if (d := distance[s.view.id]) is not None and d <= within_meters]
     found.sort(key=lambda s: (distance[s.view.id] is None, distance[s.view.id] or 0, s.view.id))
-    found = found[: max(1, min(first, MAX_STORES))]
+    return await _store_nodes(tenant, found[: max(0, min(first, MAX_STORES))], distance, wanted)
+
+
+async def _store(info: api.Info, pk: int) -> StoreNode | None:
+    """A store of the tenant's that offers pickup, as ``pickupStores`` lists it."""
+    tenant = info.context.tenant
+    found = await stores(tenant, [pk])
+    return next(iter(await _store_nodes(tenant, found, {pk: None}, [])), None)
+
+
+async def _store_nodes(
+    tenant: api.TenantInfo, found: list[Store], distance: dict[int, int | None], wanted: list[int]
+) -> list[StoreNode]:
     missing = await missing_skus(tenant, found, wanted)
     slots = await _slot_nodes(tenant, found)
     now = api.now()
@@ -158,4 +169,5 @@ def contribution() -> api.GraphQLContribution:
     return api.GraphQLContribution(
         query=[api.field(pickup_stores, description="Stores to pick up from.")],
         extend={"Order": [api.field(pickup, description="Pickup store, slot and code.")]},
+        nodes=[api.NodeType(StoreNode, _store, tag="Store")],
     )

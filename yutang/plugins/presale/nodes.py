@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 
@@ -11,7 +12,15 @@ from yutang.plugins.presale.activities import phase_of
 from yutang.plugins.presale.checkout import ACTIVITY
 from yutang.plugins.presale.models import PresaleActivity
 
-PHASES = "upcoming, deposit, waiting (between the windows), balance, ended or cancelled."
+
+@strawberry.enum(name="PresalePhase", description="Where a presale stands.")
+class Phase(Enum):
+    UPCOMING = strawberry.enum_value("upcoming", description="Before the deposit window.")
+    DEPOSIT = strawberry.enum_value("deposit", description="In the deposit window: order now.")
+    WAITING = strawberry.enum_value("waiting", description="Between the two windows.")
+    BALANCE = strawberry.enum_value("balance", description="In the balance window: pay the rest.")
+    ENDED = "ended"
+    CANCELLED = "cancelled"
 
 
 @strawberry.type(
@@ -20,12 +29,11 @@ PHASES = "upcoming, deposit, waiting (between the windows), balance, ended or ca
     "ref: id}` in the deposit window; the order is paid as a deposit now and the balance in "
     "the balance window. Amounts are per unit.",
 )
-class PresaleNode:
-    id: strawberry.ID
+class PresaleNode(api.Node):
     name: str
     sku_id: strawberry.ID
     product_id: strawberry.ID
-    phase: str = strawberry.field(description=PHASES)
+    phase: Phase
     deposit: api.MoneyType = strawberry.field(description="定金: paid when ordering.")
     deduction: api.MoneyType = strawberry.field(
         description="What the deposit counts for off the price (膨胀金额)."
@@ -58,7 +66,7 @@ def presale_node(tenant: api.TenantInfo, a: PresaleActivity, now: datetime) -> P
         name=a.name,
         sku_id=strawberry.ID(api.to_global("Sku", a.sku_id)),
         product_id=strawberry.ID(api.to_global("Product", a.product_id)),
-        phase=phase_of(a, now),
+        phase=Phase(phase_of(a, now)),
         deposit=money(a.deposit),
         deduction=money(a.deduction),
         price=money(a.price),

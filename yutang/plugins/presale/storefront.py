@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
 import strawberry
 
 from yutang import api
+from yutang.plugins.presale.checkout import ACTIVITY
 from yutang.plugins.presale.models import PresaleActivity, PresaleOrder
 from yutang.plugins.presale.nodes import PresaleNode, presale_node
 
-MAX_ORDERS = 50
 STATUS_OF_ORDER = MappingProxyType(
     {
         "pending_payment": "deposit_due",
@@ -30,6 +31,18 @@ STATUS_OF_ORDER = MappingProxyType(
 """The member's view of a presale order, read from the order itself (never behind)."""
 
 
+@strawberry.enum(name="PresaleOrderStatus")
+class OrderStatus(Enum):
+    DEPOSIT_DUE = strawberry.enum_value("deposit_due", description="The deposit is unpaid.")
+    DEPOSIT_PAID = strawberry.enum_value("deposit_paid", description="The balance is due.")
+    BALANCE_PAID = "balance_paid"
+    RELEASED = strawberry.enum_value("released", description="Cancelled unpaid.")
+    FORFEITED = strawberry.enum_value(
+        "forfeited", description="The balance went unpaid in its window."
+    )
+    REFUNDED = "refunded"
+
+
 @strawberry.type(name="PresaleOrder", description="A member's order in a presale.")
 class OrderNode:
     order_id: strawberry.ID
@@ -37,10 +50,7 @@ class OrderNode:
     quantity: int
     deposit: api.MoneyType = strawberry.field(description="The deposits of its units.")
     balance: api.MoneyType = strawberry.field(description="The rest, fees included.")
-    status: str = strawberry.field(
-        description="deposit_due, deposit_paid, balance_paid, released (cancelled unpaid), "
-        "forfeited (balance unpaid in its window) or refunded."
-    )
+    status: OrderStatus
 
 
 async def upcoming_edge(tenant: api.TenantInfo, now: datetime) -> datetime | None:
@@ -74,17 +84,30 @@ async def product_presales(root: Any, info: api.Info) -> list[PresaleNode]:
     return result
 
 
-async def my_presale_orders(info: api.Info, first: int = 20) -> list[OrderNode]:
+async def _live(info: api.Info, pk: int) -> PresaleNode | None:
+    """A presale that has not ended, as a product's ``presales`` lists it."""
+    tenant = info.context.tenant
+    now = api.now()
+    row = await PresaleActivity.get_or_none(
+        tenant_id=tenant.id, id=pk, cancelled_at__isnull=True, balance_ends_at__gt=now
+    )
+    return presale_node(tenant, row, now) if row else None
+
+
+async def my_presale_orders(
+    info: api.Info, first: int = 20, after: str | None = None
+) -> api.Connection[OrderNode]:
     """My presale orders, newest first."""
     ctx = info.context
     tenant = ctx.tenant
     member_id = await ctx.member_id()
-    rows = (
-        await PresaleOrder.filter(tenant_id=tenant.id, member_id=member_id)
-        .order_by("-id")
-        .limit(max(1, min(first, MAX_ORDERS)))
-        .select_related("activity")
+    query = PresaleOrder.filter(tenant_id=tenant.id, member_id=member_id)
+    return await api.keyset_page(
+        query.select_related("activity"), first, after, lambda rows: _orders(tenant, rows)
     )
+
+
+async def _orders(tenant: api.TenantInfo, rows: list[PresaleOrder]) -> list[OrderNode]:
     views = await api.order_views(tenant, [r.order_id for r in rows])
     now = api.now()
     return [
@@ -94,7 +117,7 @@ async def my_presale_orders(info: api.Info, first: int = 20) -> list[OrderNode]:
             quantity=r.quantity,
             deposit=api.MoneyType.of(r.deposit, tenant.currency),
             balance=api.MoneyType.of(views[r.order_id].total - r.deposit, tenant.currency),
-            status=STATUS_OF_ORDER[views[r.order_id].status],
+            status=OrderStatus(STATUS_OF_ORDER[views[r.order_id].status]),
         )
         for r in rows
     ]
@@ -114,4 +137,5 @@ def contribution() -> api.GraphQLContribution:
                 )
             ]
         },
+        nodes=[api.NodeType(PresaleNode, _live, tag=ACTIVITY)],
     )

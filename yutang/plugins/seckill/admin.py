@@ -64,7 +64,7 @@ class ActivityNode:
         deprecation_reason="Use `limits`.",
     )
     payment_minutes: int
-    status: str = strawberry.field(description="scheduled, running, ended or stopped.")
+    status: api.ActivityStatus
     stopped_at: datetime | None
     sessions: list[SessionNode]
 
@@ -213,7 +213,7 @@ async def activity_nodes(
             limits=limit_nodes(a.limits),
             member_limit=tightest(a.limits),
             payment_minutes=a.payment_minutes,
-            status=status_of(a, now),
+            status=api.ActivityStatus(status_of(a, now)),
             stopped_at=a.stopped_at,
             sessions=session_nodes[a.id],
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -51,13 +52,20 @@ class SlotItem:
     remaining: int
 
 
+@strawberry.enum(name="SeckillSlotStatus")
+class SlotStatus(Enum):
+    UPCOMING = "upcoming"
+    OPEN = strawberry.enum_value("open", description="Selling now.")
+    ENDED = "ended"
+
+
 @strawberry.type(name="SeckillSlot", description="One session's occurrence (场次).")
 class SlotNode:
     session_id: strawberry.ID
     activity_name: str
     starts_at: datetime
     ends_at: datetime
-    status: str = strawberry.field(description="upcoming, open or ended.")
+    status: SlotStatus
     member_limit: int = strawberry.field(description=TIGHTEST)
     limits: list[LimitNode] = strawberry.field(description="Per-member limits; all must hold.")
     items: list[SlotItem]
@@ -184,7 +192,7 @@ async def seckill_sessions(info: api.Info) -> Schedule:
                 activity_name=activity.name,
                 starts_at=slot.starts_at,
                 ends_at=slot.ends_at,
-                status=_status(slot, now),
+                status=SlotStatus(_status(slot, now)),
                 member_limit=tightest(activity.limits),
                 limits=limit_nodes(activity.limits),
                 items=[
