@@ -49,7 +49,6 @@ from yutang.graphql.input_bounds import InputBoundsRule
 from yutang.graphql.invalidation import Invalidate, InvalidateOnWrite
 from yutang.graphql.limits import Limits, Policy, RuleSets
 from yutang.graphql.permissions import check_fields
-from yutang.graphql.plugin_fields import Absent, absent_fields
 from yutang.graphql.plugin_inputs import describe, extensions_input
 from yutang.graphql.scalars import SCALARS
 from yutang.graphql.storefront import StorefrontMutation, StorefrontQuery
@@ -124,9 +123,9 @@ class PluginSchema(strawberry.Schema):
     With ``member_roots`` (the storefront), a root query named ``my…`` — the caller's own
     orders, coupons, prizes, whoever declares it — is nullable whatever its resolver
     says: a guest asking for it among public fields gets the public data, and null with
-    ``UNAUTHENTICATED`` for it alone, not ``data: null``. ``absent_fields`` are those the
-    installed plugins outside the set would add, named when a document asks for one
-    (:mod:`yutang.graphql.plugin_fields`)."""
+    ``UNAUTHENTICATED`` for it alone, not ``data: null``. A field the installed plugins
+    outside the set add through ``plugin_hook`` is named with its plugin when a document
+    asks for it (:mod:`yutang.graphql.plugin_fields`)."""
 
     def __init__(
         self,
@@ -134,10 +133,10 @@ class PluginSchema(strawberry.Schema):
         extra: dict[str, list[StrawberryField]],
         plugins: PluginSet,
         member_roots: bool = False,
-        absent_fields: Absent | None = None,
+        plugin_hook: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self.absent_fields: Absent = absent_fields or {}
+        self.plugin_fields = (plugins, plugin_hook) if plugin_hook else None
         self._extra = extra
         self._plugins = plugins
         self._code = code_field(plugins)
@@ -279,7 +278,7 @@ def build_schema(
         extra=extra,
         plugins=plugins,
         member_roots=surface == "storefront",
-        absent_fields=absent_fields(plugins, hook),
+        plugin_hook=hook,
         extensions=_extensions(
             Policy.of(surface, settings),
             settings.production,
