@@ -134,14 +134,14 @@ async def test_strings_longer_than_their_column_are_invalid(
         "data": {
             "login": {
                 "token": None,
-                "errors": [err("INVALID", "phone", "Expected `str` of length <= 32")],
+                "errors": [err("INVALID", "phone", "最多 32 个字符 / at most 32 characters")],
             }
         }
     }
     picking = await make_tenant("pick", plugins=["pickup"])
     _, token = await create_staff(picking, "owner", "owner")
     admin = GraphQLClient(http, "/admin/graphql", "pick", token)
-    invalid = [err("INVALID", "code", "Expected `str` of length <= 32")]
+    invalid = [err("INVALID", "code", "最多 32 个字符 / at most 32 characters")]
     verify = "mutation($c: String!) { verifyPickup(code: $c) { errors { code field message } } }"
     look = "query($c: String!) { pickupOrderByCode(code: $c) { errors { code field message } } }"
     for code in ("A" * 33, "A" * 64, "A" * 5000):
@@ -175,7 +175,7 @@ async def test_other_strings_looked_up_or_stored_are_bounded_too(
             "{ errors { code field message } } }",
             {"u": long},
             "staffLogin",
-            err("INVALID", "username", "Expected `str` of length <= 64"),
+            err("INVALID", "username", "最多 64 个字符 / at most 64 characters"),
         ),
         (
             admin,
@@ -183,14 +183,14 @@ async def test_other_strings_looked_up_or_stored_are_bounded_too(
             "{ errors { code field message } } }",
             {"u": long},
             "operatorLogin",
-            err("INVALID", "username", "Expected `str` of length <= 64"),
+            err("INVALID", "username", "最多 64 个字符 / at most 64 characters"),
         ),
         (
             admin,
             "mutation($n: String!) { createStore(name: $n) { errors { code field message } } }",
             {"n": long},
             "createStore",
-            err("INVALID", "name", "Expected `str` of length <= 200"),
+            err("INVALID", "name", "最多 200 个字符 / at most 200 characters"),
         ),
         (
             admin,
@@ -198,7 +198,7 @@ async def test_other_strings_looked_up_or_stored_are_bounded_too(
             "{ errors { code field message } } }",
             {"n": long},
             "saveMemberLevel",
-            err("INVALID", "name", "Expected `str` of length <= 64"),
+            err("INVALID", "name", "最多 64 个字符 / at most 64 characters"),
         ),
         (
             admin,
@@ -214,7 +214,7 @@ async def test_other_strings_looked_up_or_stored_are_bounded_too(
             'activity: {plugin: $p, ref: "1"}}) { errors { code field message } } }',
             {"sku": to_global("Sku", 1), "p": long},
             "addToCart",
-            err("INVALID", "activity.plugin", "Expected `str` of length <= 64"),
+            err("INVALID", "activity.plugin", "最多 64 个字符 / at most 64 characters"),
         ),
         (
             storefront,
@@ -222,7 +222,7 @@ async def test_other_strings_looked_up_or_stored_are_bounded_too(
             "{ errors { code field message } } }",
             {"c": long},
             "bindPromoter",
-            err("INVALID", "code", "Expected `str` of length <= 16"),
+            err("INVALID", "code", "最多 16 个字符 / at most 16 characters"),
         ),
     ]
     for client, query, variables, field, expected in cases:
@@ -359,7 +359,7 @@ async def test_cursors_beyond_64_bits_are_invalid(shop: Shop, admin: GraphQLClie
         )
         for bad in (cursor(2**63), cursor(10**30), cursor(0), cursor(-1), cursor("1_0"), "@@"):
             body = await refused(client, query, {"after": bad})
-            assert body["data"] is None, (field, bad)
+            assert not any((body["data"] or {}).values()), (field, bad)  # myOrders: null
             assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
                 ("not a valid cursor", invalid)
             ], (field, bad)

@@ -523,6 +523,25 @@ async def test_a_paid_pickup_order_gets_one_code_shown_only_to_its_member(
     assert (await me(MY_ORDER, {"id": other_id}))["order"]["pickup"] is None
 
 
+async def test_the_payment_answer_shows_the_pickup_code(
+    shop: dict[str, Any], worker: Worker
+) -> None:
+    """The code is issued in the payment's transaction: no event needs to run first."""
+    me = shop["me"]
+    placed = await place(me, shop["skus"][:1], shop["a"], "o-1")
+    pay = """
+    mutation($id: ID!, $key: String!) { payOrder(input: {orderId: $id, idempotencyKey: $key}) {
+      order { status pickup { status code deadlineAt } } errors { code } } }"""
+    paid = (await me(pay, {"id": placed["order"]["id"], "key": "p-1"}))["payOrder"]
+    assert paid["errors"] == [] and paid["order"]["status"] == "PAID"
+    pickup = paid["order"]["pickup"]
+    assert pickup["status"] == "AWAITING" and pickup["deadlineAt"] == "2026-06-08T02:00:00+00:00"
+    assert len(pickup["code"]) == 12 and set(pickup["code"]) <= set(codes.ALPHABET)
+    await worker.run_until_idle()  # the order-paid event finds it issued
+    assert (await PickupOrder.get(order_id=pk(placed["order"]["id"]))).code == pickup["code"]
+    assert await Job.filter(name="pickup.deadline").count() == 1
+
+
 async def test_a_code_colliding_with_the_unique_index_is_drawn_again(
     shop: dict[str, Any], worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -535,7 +554,8 @@ async def test_a_code_colliding_with_the_unique_index_is_drawn_again(
 
     monkeypatch.setattr(codes, "new_code", lambda: taken)
     placed = await place(me, shop["skus"][:1], shop["a"], "o-3")
-    await me(PAY, {"id": placed["order"]["id"], "key": "p-3"})
+    paid = await me(PAY, {"id": placed["order"]["id"], "key": "p-3"})
+    assert paid["payOrder"] == {"order": {"status": "PAID"}, "errors": []}  # no code: still paid
     await worker.run_until_idle()
     stuck = await PickupOrder.get(order_id=pk(placed["order"]["id"]))
     assert stuck.status == "placed" and stuck.code is None

@@ -8,7 +8,7 @@ plain SQL they cost what the driver costs. Everything else reads through the ORM
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
@@ -94,3 +94,13 @@ async def image_rows(tenant_id: int, product_ids: Sequence[int]) -> list[dict[st
         "ORDER BY position, id"
     )
     return await q.rows(sql)
+
+
+async def first_images(tenant_id: int, product_ids: Collection[int]) -> dict[int, str]:
+    """The URL of each product's first image, for products that have one (cart and order
+    lines show it)."""
+    found: dict[int, str] = {}
+    if product_ids:
+        for im in await image_rows(tenant_id, list(product_ids)):
+            found.setdefault(im["product_id"], im["url"])
+    return found

@@ -65,8 +65,9 @@ CORE_ONLY: Mapping[str, str] = MappingProxyType(
         "NO_REWARD_PROVIDER": "no enabled plugin grants this kind of reward",
         "PAYMENT_EXPIRED": "the time to pay has run out",
         "PHONE_TAKEN": "that phone number is already registered",
-        "PLUGIN_DISABLED": "`extensions` holds input for a plugin the shop does not enable; "
-        "`field` names it",
+        "PLUGIN_DISABLED": "`extensions` holds input for a plugin the shop does not enable "
+        "(`field` names it), or the document asks for a field of such a plugin (a GraphQL "
+        "error whose `extensions.plugin` names it)",
         "PRICE_CHANGED": "the price moved since the quote the client saw; the new one is sent",
         "ROLE_IN_USE": "staff still hold this role: give them another one first",
         "SLUG_TAKEN": "that tenant slug exists",

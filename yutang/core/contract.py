@@ -1083,7 +1083,9 @@ class FulfilmentMethod(Protocol[ChoiceT]):
 
     async def paid(self, tenant: TenantInfo, order_id: int) -> None:
         """In the transaction that marks the order paid: what the method starts then (the
-        core's ``virtual`` method schedules the hand-over at once).
+        core's ``virtual`` method schedules the hand-over at once) or attaches to the paid
+        order (pickup issues its code), so the answer that says the order is paid — a
+        ``payOrder`` captured at once — already shows it.
 
         Kind: in-transaction (may veto).
 

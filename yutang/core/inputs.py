@@ -11,6 +11,7 @@ import msgspec
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.plugins import hooks_of
+from yutang.core.validation_text import human, not_one_of, too_long
 
 T = TypeVar("T")
 
@@ -31,12 +32,13 @@ def field_of(err: msgspec.ValidationError, prefix: str = "") -> tuple[str, str]:
 
 
 def convert(value: Any, schema: type[T], prefix: str = "") -> T:
-    """``msgspec.convert`` raising a DomainError ``INVALID`` that names the field."""
+    """``msgspec.convert`` raising a DomainError ``INVALID`` that names the field, its
+    reason in words a shopper reads (:mod:`yutang.core.validation_text`)."""
     try:
         return msgspec.convert(value, schema)
     except msgspec.ValidationError as exc:
         path, reason = field_of(exc, prefix)
-        raise DomainError("INVALID", reason, path or None) from exc
+        raise DomainError("INVALID", human(reason), path or None) from exc
 
 
 def bounded(value: str, field: str, max_length: int) -> str:
@@ -44,7 +46,7 @@ def bounded(value: str, field: str, max_length: int) -> str:
     ``field`` (tortoise refuses a longer value with a bare ValidationError, even when it is
     only looked up)."""
     if len(value) > max_length:
-        raise DomainError("INVALID", f"Expected `str` of length <= {max_length}", field)
+        raise DomainError("INVALID", too_long(max_length), field)
     return value
 
 
@@ -52,7 +54,7 @@ def one_of(value: str, choices: Collection[str], field: str) -> str:
     """``value`` if it is one of ``choices`` (a filter's statuses); else INVALID naming
     ``field``, rather than a lookup that finds nothing or a value longer than the column."""
     if value not in choices:
-        raise DomainError("INVALID", "one of " + ", ".join(choices), field)
+        raise DomainError("INVALID", not_one_of(list(choices)), field)
     return value
 
 

@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 
 from yutang.core import activities, clock, idempotency, instalments, methods, outbox
 from yutang.core.cart import checkout_from_cart
+from yutang.core.catalog_reads import first_images
 from yutang.core.checkout import MAX_LINES, CheckoutInput, Resolved, load_checkout, quote_checkout
 from yutang.core.contract import Activity, ActivityRef, LineInput, Quote, ReleasedLine, TenantInfo
 from yutang.core.errors import DomainError, NotFound
@@ -26,6 +27,7 @@ from yutang.core.members import change_points
 from yutang.core.models import CartLine, Member, Order, OrderLine, Sku
 from yutang.core.plugins import hooks_of
 from yutang.core.settings_core import core_settings
+from yutang.core.validation_text import human
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending_payment": frozenset({"paid", "deposit_paid", "cancelled"}),
@@ -117,7 +119,7 @@ async def place_order(
                     raise DomainError("INVALID", "give lines or fromCart, not both", "lines")
                 data, cart_line_ids = await checkout_from_cart(tenant, member_id, data)
             elif not data.lines:
-                raise DomainError("INVALID", "Expected `array` of length >= 1", "lines")
+                raise DomainError("INVALID", human("Expected `array` of length >= 1"), "lines")
             checkout = await load_checkout(tenant, member_id, data)
             resolved = await quote_checkout(checkout)
             _check_destination(resolved)
@@ -208,6 +210,7 @@ async def _create_order(tenant: TenantInfo, member_id: int, resolved: Resolved) 
     )
     if quote.instalments:
         await instalments.create(tenant, order, quote.instalments)
+    images = await first_images(tenant.id, {ln.product_id for ln in quote.lines})
     await OrderLine.bulk_create(
         [
             OrderLine(
@@ -217,6 +220,7 @@ async def _create_order(tenant: TenantInfo, member_id: int, resolved: Resolved) 
                 sku_id=ln.sku_id,
                 product_id=ln.product_id,
                 product_name=ln.product_name,
+                image_url=images.get(ln.product_id, ""),
                 specs=ln.specs,
                 quantity=ln.quantity,
                 unit_price=ln.unit_price,

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from yutang.core import addresses
 from yutang.core import cart as carts
+from yutang.core.catalog_reads import first_images
 from yutang.core.contract import TenantInfo
 from yutang.core.inputs import convert
 from yutang.core.models import Address as AddressRow
@@ -54,6 +55,9 @@ class CartLine(Node):
     sku_id: strawberry.ID
     product_id: strawberry.ID | None
     product_name: str
+    image_url: str | None = strawberry.field(
+        description="The product's first image (null: it has none, or the SKU is gone)."
+    )
     specs: list[SpecOption]
     price: Money | None
     stock: int
@@ -182,7 +186,8 @@ def address_node(row: AddressRow) -> Address:
 
 
 async def cart_node(tenant: TenantInfo, row: CartRow) -> Cart:
-    """A cart with its lines and their SKUs (two queries)."""
+    """A cart with its lines, their SKUs and their products' first images (three
+    queries)."""
     lines = await carts.lines(tenant, row)
     skus = {
         s["id"]: s
@@ -192,19 +197,23 @@ async def cart_node(tenant: TenantInfo, row: CartRow) -> Cart:
             "id", "price", "stock", "specs", "product_id", "product__name", "product__published"
         )
     }
+    images = await first_images(tenant.id, {s["product_id"] for s in skus.values()})
     return Cart(
         id=gid("Cart", row.id),
         row=row,
-        lines=[_line_node(tenant, ln, skus.get(ln.sku_id)) for ln in lines],
+        lines=[_line_node(tenant, ln, skus.get(ln.sku_id), images) for ln in lines],
     )
 
 
-def _line_node(tenant: TenantInfo, ln: CartLineRow, sku: dict[str, Any] | None) -> CartLine:
+def _line_node(
+    tenant: TenantInfo, ln: CartLineRow, sku: dict[str, Any] | None, images: dict[int, str]
+) -> CartLine:
     return CartLine(
         id=gid("CartLine", ln.id),
         sku_id=gid("Sku", ln.sku_id),
         product_id=gid("Product", sku["product_id"]) if sku else None,
         product_name=sku["product__name"] if sku else "",
+        image_url=images.get(sku["product_id"]) if sku else None,
         specs=specs_of(sku["specs"]) if sku else [],
         price=Money.of(sku["price"], tenant.currency) if sku else None,
         stock=sku["stock"] if sku else 0,

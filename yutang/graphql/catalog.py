@@ -13,6 +13,7 @@ from yutang.graphql.types import (
     Connection,
     Image,
     Money,
+    PriceRange,
     Product,
     Sku,
     after_pk,
@@ -68,9 +69,19 @@ async def build_products(tenant: TenantInfo, rows: list[dict[str, Any]]) -> list
             else None,
             images=images[r["id"]],
             skus=skus[r["id"]],
+            price_range=price_range(skus[r["id"]]),
         )
         for r in rows
     ]
+
+
+def price_range(skus: list[Sku]) -> PriceRange | None:
+    """The lowest and highest list price of these SKUs (None for none)."""
+    if not skus:
+        return None
+    cheapest = min(skus, key=lambda s: s.price.amount)
+    dearest = max(skus, key=lambda s: s.price.amount)
+    return PriceRange(min=cheapest.price, max=dearest.price)
 
 
 async def product_page(

@@ -18,6 +18,7 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     FieldNode,
+    FieldsOnCorrectTypeRule,
     GraphQLError,
     ValidationRule,
     specified_rules,
@@ -29,6 +30,7 @@ from yutang.core.settings import AppSettings
 from yutang.edge.operation import sha256_hex
 from yutang.edge.persisted import registered
 from yutang.graphql.cost import QueryCost
+from yutang.graphql.plugin_fields import PluginFieldsRule
 
 
 class NoIntrospection(ValidationRule):
@@ -76,8 +78,10 @@ class RuleSets:
 
     @classmethod
     def of(cls, rules: list[type[ASTValidationRule]]) -> RuleSets:
-        """Both sets: the specification's rules, ``rules``, and NoIntrospection for one."""
-        base = (*specified_rules, *rules)
+        """Both sets: the specification's rules (the unknown-field rule naming disabled
+        plugins), ``rules``, and NoIntrospection for one."""
+        spec = (PluginFieldsRule if r is FieldsOnCorrectTypeRule else r for r in specified_rules)
+        base = (*spec, *rules)
         return cls(base, (*base, NoIntrospection))
 
 

@@ -285,6 +285,7 @@ def line_node(tenant: TenantInfo, r: OrderLineRow) -> OrderLine:
         sku_id=gid("Sku", r.sku_id),
         product_id=gid("Product", r.product_id),
         product_name=r.product_name,
+        image_url=r.image_url or None,
         specs=specs_of(r.specs),
         quantity=r.quantity,
         unit_price=Money.of(r.unit_price, cur),

@@ -27,8 +27,13 @@ from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.arguments import StrawberryArgument
-from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
+from strawberry.types.base import (
+    StrawberryObjectDefinition,
+    StrawberryOptional,
+    get_object_definition,
+)
 from strawberry.types.field import StrawberryField
+from strawberry.utils.str_converters import to_camel_case
 
 from yutang.core.contract import GraphQLContribution, NodeType
 from yutang.core.errors import ConfigError, DomainError
@@ -115,7 +120,14 @@ EXTENSIONS = MappingProxyType(
 class PluginSchema(strawberry.Schema):
     """A schema whose types carry plugin-contributed fields, whose ``extensions`` inputs
     are typed with every installed plugin's input, and whose error codes are the set's;
-    ``nodes`` are the types its ``node(id:)`` resolves (none in the admin schema)."""
+    ``nodes`` are the types its ``node(id:)`` resolves (none in the admin schema).
+
+    With ``member_roots`` (the storefront), a root query named ``my…`` — the caller's own
+    orders, coupons, prizes, whoever declares it — is nullable whatever its resolver
+    says: a guest asking for it among public fields gets the public data, and null with
+    ``UNAUTHENTICATED`` for it alone, not ``data: null``. A field the installed plugins
+    outside the set add through ``plugin_hook`` is named with its plugin when a document
+    asks for it (:mod:`yutang.graphql.plugin_fields`)."""
 
     def __init__(
         self,
@@ -123,12 +135,16 @@ class PluginSchema(strawberry.Schema):
         extra: dict[str, list[StrawberryField]],
         plugins: PluginSet,
         nodes: NodeRegistry,
+        member_roots: bool = False,
+        plugin_hook: str | None = None,
         **kwargs: Any,
     ) -> None:
+        self.plugin_fields = (plugins, plugin_hook) if plugin_hook else None
         self._extra = extra
         self.nodes = nodes
         self._plugins = plugins
         self._code = code_field(plugins)
+        self._member_roots = member_roots
         super().__init__(**kwargs)
 
     def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
@@ -141,7 +157,10 @@ class PluginSchema(strawberry.Schema):
         ]
         if type_definition.name == "UserError":
             core = [self._code if f.python_name == "code" else f for f in core]
-        return [*core, *self._extra.get(type_definition.name, [])]
+        fields = [*core, *self._extra.get(type_definition.name, [])]
+        if self._member_roots and type_definition.name == "Query":
+            fields = [member_root(f) for f in fields]
+        return fields
 
     def _typed(self, type_name: str, f: StrawberryField) -> StrawberryField | None:
         """``f`` with its ``extensions`` (the field or an argument) typed with the plugins'
@@ -189,6 +208,21 @@ def _typed_argument(
 
 def _field_name(field: StrawberryField) -> str:
     return field.graphql_name or field.python_name
+
+
+def is_member_root(name: str) -> bool:
+    """Whether a storefront root query is the caller's own (``myOrders``, ``myCoupons``)."""
+    return name.startswith("my") and name[2:3].isupper()
+
+
+def member_root(f: StrawberryField) -> StrawberryField:
+    """``f`` nullable if it is a member's root query (see :class:`PluginSchema`)."""
+    name = f.graphql_name or to_camel_case(f.python_name)
+    if not is_member_root(name) or isinstance(f.type, StrawberryOptional):
+        return f
+    f = copy.copy(f)
+    f.type = StrawberryOptional(f.type)
+    return f
 
 
 def build_schema(
@@ -256,6 +290,8 @@ def build_schema(
         extra=extra,
         plugins=plugins,
         nodes=registry,
+        member_roots=surface == "storefront",
+        plugin_hook=hook,
         extensions=_extensions(
             Policy.of(surface, settings),
             settings.production,

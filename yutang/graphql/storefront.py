@@ -14,6 +14,7 @@ from yutang.core.models import Member as MemberRow
 from yutang.core.models import Order as OrderRow
 from yutang.core.models import Refund as RefundRow
 from yutang.core.orders import PriceChanged
+from yutang.core.settings_core import core_settings
 from yutang.graphql import catalog, nodes
 from yutang.graphql.accounts import MemberAccountMutation
 from yutang.graphql.after_sale import PaymentStatus
@@ -44,6 +45,8 @@ from yutang.graphql.payloads import (
     RefundPayload,
     attempt,
 )
+from yutang.graphql.points import PointsRules, points_rules
+from yutang.graphql.statuses import OrderStatus
 from yutang.graphql.types import (
     Category,
     Connection,
@@ -56,10 +59,14 @@ from yutang.graphql.types import (
 Info = strawberry.Info[Context, None]
 
 
-async def my_orders(ctx: Context, first: int, after: str | None) -> Connection[Order]:
-    """A page of the caller's orders, newest first."""
+async def my_orders(
+    ctx: Context, first: int, after: str | None, status: list[OrderStatus] | None = None
+) -> Connection[Order]:
+    """A page of the caller's orders, newest first, in any of ``status`` when given."""
     member_id = await ctx.member_id()
     query = OrderRow.filter(tenant_id=ctx.tenant.id, member_id=member_id)
+    if status is not None:
+        query = query.filter(status__in=[s.value for s in status])
     return await order_page(ctx.tenant, query, first, after)
 
 
@@ -112,11 +119,19 @@ class StorefrontQuery(CartQuery):
         row = await MemberRow.get(tenant_id=ctx.tenant.id, id=member_id)
         return (await member_nodes(ctx.tenant, [row]))[0]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The logged-in member's orders, newest first; with `status`, only those "
+        "in one of these statuses (an order list's tabs: `[PENDING_PAYMENT, DEPOSIT_PAID]` "
+        "is 待付款)."
+    )
     async def my_orders(
-        self, info: Info, first: int = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: list[OrderStatus] | None = None,
     ) -> Connection[Order]:
-        return await my_orders(info.context, first, after)
+        return await my_orders(info.context, first, after, status)
 
     @strawberry.field(description="One of the logged-in member's orders.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
@@ -126,6 +141,11 @@ class StorefrontQuery(CartQuery):
             tenant_id=ctx.tenant.id, id=pk_of(id, "Order"), member_id=member_id
         )
         return order_node(ctx.tenant, row) if row else None
+
+    @strawberry.field(description="How points pay at checkout in this shop.")
+    def points_rules(self, info: Info) -> PointsRules:
+        tenant = info.context.tenant
+        return points_rules(core_settings(tenant), tenant.currency)
 
     @strawberry.field(description="Price a cart without writing anything.")
     async def quote(self, info: Info, input: CheckoutInput) -> QuotePayload:

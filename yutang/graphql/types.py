@@ -191,6 +191,12 @@ class Sku(Node):
     product_pk: strawberry.Private[int]
 
 
+@strawberry.type(description="The lowest and highest list price of a product's SKUs.")
+class PriceRange:
+    min: Money
+    max: Money
+
+
 @strawberry.type
 class Product(Node):
     name: str
@@ -204,6 +210,11 @@ class Product(Node):
     category: Category | None
     images: list[Image]
     skus: list[Sku]
+    price_range: PriceRange | None = strawberry.field(
+        description="From the cheapest to the dearest SKU at list price, for a product card "
+        "(¥58.00–¥99.00); null when it has no SKU. A member price, an activity price or a "
+        "promotion is the quote's to apply, for one member and cart."
+    )
     pk: strawberry.Private[int]
 
 
@@ -316,7 +327,10 @@ class Instalment:
 class OrderLine(Node):
     sku_id: strawberry.ID
     product_id: strawberry.ID
-    product_name: str
+    product_name: str = strawberry.field(description="The product's name when it was ordered.")
+    image_url: str | None = strawberry.field(
+        description="The product's first image when it was ordered (null: it had none)."
+    )
     specs: list[SpecOption]
     quantity: int
     unit_price: Money

@@ -60,6 +60,8 @@ class OrderLine(Timestamped):
     sku_id = fields.BigIntField()
     product_id = fields.BigIntField()
     product_name = fields.CharField(max_length=200)
+    # The product's first image when the order was placed, so the line shows what was bought.
+    image_url = fields.CharField(max_length=500, default="", db_default="")
     specs: dict[str, str] = fields.JSONField(default=dict)
     quantity = fields.IntField()
     unit_price = fields.BigIntField()

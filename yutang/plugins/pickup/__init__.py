@@ -96,7 +96,8 @@ def yutang_validate_checkout(checkout: api.CheckoutContext) -> None:
 
 @api.hookimpl
 async def yutang_order_paid(event: api.Event, tenant: api.TenantInfo) -> None:
-    """Issue the pickup code and schedule the deadline, once."""
+    """Issue the pickup code and schedule the deadline if the payment could not (every
+    draw collided), once."""
     if event.order_id is not None:
         await codes.on_paid(tenant, event.order_id)
 

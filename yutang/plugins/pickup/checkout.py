@@ -16,6 +16,7 @@ import msgspec
 from tortoise.expressions import F
 
 from yutang import api
+from yutang.plugins.pickup import codes
 from yutang.plugins.pickup.errors import CODES
 from yutang.plugins.pickup.hours import SlotTime, find_slot
 from yutang.plugins.pickup.models import PickupOrder, PickupSlotUsage
@@ -69,6 +70,11 @@ class Pickup(api.FulfilmentMethod[Choice]):
     ) -> None:
         """Free the slot when the order is cancelled or fully refunded."""
         await release(tenant, order_id, reason)
+
+    async def paid(self, tenant: api.TenantInfo, order_id: int) -> None:
+        """Issue the code in the payment's own transaction, so the answer that says the
+        order is paid (``payOrder``) already shows it."""
+        await codes.issue_at_payment(tenant, order_id)
 
     async def hold(self, tenant: api.TenantInfo, order_id: int) -> str | None:
         """A pickup order is handed over only by its code (or at its deadline)."""

@@ -37,9 +37,23 @@ def typed_code(text: str) -> str:
     return api.bounded(normalize(text), "code", 32)
 
 
+class NoFreeCode(RuntimeError):
+    """Every draw hit a code in use: try again later."""
+
+
+async def issue_at_payment(tenant: api.TenantInfo, order_id: int) -> None:
+    """In the transaction that marks the order paid: its code and deadline at once. Should
+    every draw collide, the payment still goes through and the order-paid event issues the
+    code instead (retried until it finds a free one)."""
+    try:
+        await on_paid(tenant, order_id)
+    except NoFreeCode:
+        return
+
+
 async def on_paid(tenant: api.TenantInfo, order_id: int) -> None:
-    """Give a paid pickup order its code and schedule its deadline; a second delivery of
-    the event finds the code issued and does nothing."""
+    """Give a paid pickup order its code and schedule its deadline; a second call (the
+    order-paid event after the payment issued it) finds the code issued and does nothing."""
     row = await PickupOrder.get_or_none(tenant_id=tenant.id, order_id=order_id)
     if row is None or row.status != "placed":
         return
@@ -69,4 +83,4 @@ async def _issue(row: PickupOrder, deadline: datetime) -> None:
         except IntegrityError:
             continue
         return
-    raise RuntimeError(f"no unused pickup code in {DRAWS} draws")
+    raise NoFreeCode(f"no unused pickup code in {DRAWS} draws")
