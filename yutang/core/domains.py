@@ -153,34 +153,47 @@ def _unique(values: list[str], field: str) -> list[str]:
 class Domains:
     """This worker's view of hosts and origins, each answer trusted for :data:`TTL`.
 
-    Plain dicts of (expiry, answer): the host is looked up on every request that has
-    no ``X-Tenant`` or might contradict it, so the lookup is a dict read, not an LRU."""
+    Every request that could name a tenant by its host asks, so what is remembered is
+    read without awaiting (:meth:`remembered_host`, :meth:`remembered_origins`), from
+    plain dicts of (expiry, answer) keyed by the raw ``Host`` value; the database is
+    asked only for what is not remembered."""
 
     def __init__(self, ttl: float = TTL) -> None:
         self.ttl = ttl
-        self._hosts: dict[str, tuple[float, str | None]] = {}
+        self._hosts: dict[bytes, tuple[float, str | None]] = {}
         self._origins: dict[str, tuple[float, frozenset[str]]] = {}
 
-    async def tenant_of_host(self, host: str) -> str | None:
-        """The slug of the tenant whose domain ``host`` is, if any."""
-        now = time.monotonic()
-        found = self._hosts.get(host)
-        if found is not None and found[0] > now:
+    def remembered_host(self, raw: bytes) -> tuple[float, str | None] | None:
+        """(expiry, the slug of the tenant whose domain it is, or None) while trusted."""
+        found = self._hosts.get(raw)
+        return found if found is not None and found[0] > time.monotonic() else None
+
+    async def tenant_of_host(self, raw: bytes) -> str | None:
+        """The slug of the tenant whose domain the ``Host`` value ``raw`` names, if any."""
+        found = self.remembered_host(raw)
+        if found is not None:
             return found[1]
-        slugs = await TenantDomain.filter(host=host).values_list("tenant__slug", flat=True)
-        slug = str(slugs[0]) if slugs else None
-        _keep(self._hosts, host, (now + self.ttl, slug))
+        host = request_host(raw)
+        slug = None
+        if host is not None:
+            slugs = await TenantDomain.filter(host=host).values_list("tenant__slug", flat=True)
+            slug = str(slugs[0]) if slugs else None
+        _keep(self._hosts, raw, (time.monotonic() + self.ttl, slug))
         return slug
+
+    def remembered_origins(self, slug: str) -> frozenset[str] | None:
+        """The tenant's own origins while trusted, else None."""
+        found = self._origins.get(slug)
+        return found[1] if found is not None and found[0] > time.monotonic() else None
 
     async def origins_of(self, slug: str) -> frozenset[str]:
         """The origins the tenant's storefront pages may call the API from."""
-        now = time.monotonic()
-        found = self._origins.get(slug)
-        if found is not None and found[0] > now:
-            return found[1]
+        found = self.remembered_origins(slug)
+        if found is not None:
+            return found
         rows = await Tenant.filter(slug=slug).values_list("cors_origins", flat=True)
         origins = frozenset(rows[0] or ()) if rows else frozenset()
-        _keep(self._origins, slug, (now + self.ttl, origins))
+        _keep(self._origins, slug, (time.monotonic() + self.ttl, origins))
         return origins
 
     def forget(self) -> None:

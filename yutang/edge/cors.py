@@ -30,6 +30,7 @@ ALLOW_HEADERS = b"authorization, content-type, if-none-match, x-tenant"
 EXPOSE_HEADERS = b"etag, www-authenticate, x-yutang-cache"
 MAX_AGE = b"600"
 VARY_ORIGIN = (b"vary", b"Origin")
+NONE: frozenset[str] = frozenset()
 
 
 def origins(setting: str) -> frozenset[str]:
@@ -56,12 +57,17 @@ class Cors:
 
     async def _tenant_origins(self, scope: Scope) -> frozenset[str]:
         slug = slug_of(scope)
-        return frozenset() if slug is None else await self.domains.origins_of(slug)
+        if slug is None:
+            return NONE
+        remembered = self.domains.remembered_origins(slug)
+        return remembered if remembered is not None else await self.domains.origins_of(slug)
 
     async def __call__(self, message: Message, scope: Scope) -> None:
         """The hook on ``send``: CORS headers on every response to an allowed origin, and
         ``Vary: Origin`` on every response where some origin would be allowed."""
-        tenant = await self._tenant_origins(scope)
+        slug = slug_of(scope)
+        remembered = NONE if slug is None else self.domains.remembered_origins(slug)
+        tenant = remembered if remembered is not None else await self._tenant_origins(scope)
         if not (self.allowed or tenant):
             return
         headers = [*message.get("headers", ()), VARY_ORIGIN]

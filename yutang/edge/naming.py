@@ -15,7 +15,6 @@ from collections.abc import Mapping
 
 import msgspec
 
-from yutang.core.domains import request_host
 from yutang.core.runtime import Runtime
 from yutang.edge.asgi import ASGIApp, Layer, Receive, Scope, Send, send_json
 
@@ -39,27 +38,31 @@ TWO_TENANTS = msgspec.json.encode(
 async def tenant_named(scope: Scope, runtime: Runtime) -> str | None:
     """The slug the request names (the default tenant's if none); None when its names
     disagree."""
-    header: str | None = None
+    header: bytes | None = None
     host: bytes | None = None
     for key, value in scope["headers"]:
         if key == TENANT_HEADER:
             if header is not None:
                 return None
-            header = value.decode("latin-1").strip()
+            header = value
         elif key == b"host":
             host = value
+    named = None if header is None else header.decode("latin-1").strip()
     path: str = scope["path"]
-    named = path.split("/")[2] if path.startswith("/payments/") else None
-    if header is not None:
-        if named is not None and named != header:
+    if path.startswith("/payments/"):
+        in_path = path.split("/")[2]
+        if named is not None and named != in_path:
             return None
-        named = header
-    domain = request_host(host)
-    owner = None if domain is None else await runtime.domains.tenant_of_host(domain)
-    if owner is not None:
-        if named is not None and named != owner:
-            return None
-        named = owner
+        named = in_path
+    if host is not None:
+        remembered = runtime.domains.remembered_host(host)
+        owner = (
+            remembered[1] if remembered is not None else await runtime.domains.tenant_of_host(host)
+        )
+        if owner is not None:
+            if named is not None and named != owner:
+                return None
+            named = owner
     return runtime.settings.default_tenant if named is None else named
 
 
