@@ -48,6 +48,7 @@ from yutang.graphql.types import (
     gid,
     keyset_page,
 )
+from yutang.graphql.webhooks import WebhooksMutation, WebhooksQuery
 
 Info = strawberry.Info[Context, None]
 
@@ -209,7 +210,7 @@ def tenant_node(ctx: Context, row: Tenant) -> TenantNode:
 
 
 @strawberry.type(name="Query")
-class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
+class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery, WebhooksQuery):
     @admin_field("core.catalog.view", description="Every product, published or not.")
     async def products(
         self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
@@ -343,7 +344,12 @@ class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
 
 @strawberry.type(name="Mutation")
 class AdminMutation(
-    ShippingMutation, StaffAccountMutation, StaffMutation, RolesMutation, DomainsMutation
+    ShippingMutation,
+    StaffAccountMutation,
+    StaffMutation,
+    RolesMutation,
+    DomainsMutation,
+    WebhooksMutation,
 ):
     @admin_mutation("core.catalog.manage")
     async def create_product(self, info: Info, input: ProductInput) -> ProductPayload:
