@@ -25,7 +25,9 @@ from yutang.core.contract import TenantInfo
 from yutang.core.members import RegisterInput, register
 from yutang.core.models import Job, Sku, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from yutang.core.runtime import Runtime
+from yutang.core.settings import WebhookSettings
 from yutang.core.webhooks_delivery import DISABLE_AFTER, DISABLE_AFTER_FAILURES
+from yutang.core.webhooks_outbound import Target, post
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, create_staff
@@ -374,6 +376,8 @@ REFUSED = [
     "https://[::1]:8443/hooks",
     "https://[::ffff:127.0.0.1]/hooks",
     "https://localhost/hooks",
+    "https://2130706433/hooks",  # 127.0.0.1 written as one number, as resolvers read it
+    "https://0x7f.1/hooks",
     "https://0.0.0.0/hooks",
     "https://192.168.1.10/hooks",
     "http://93.184.216.34/hooks",
@@ -426,3 +430,16 @@ async def test_bad_input_names_its_field_and_staff_without_the_permission_are_re
     ]
     assert [e["code"] for e in data["errors"]] == ["FORBIDDEN"]
     assert await WebhookSubscription.all().count() == 0
+
+
+async def test_a_request_goes_to_the_checked_address_not_a_fresh_lookup(
+    receiver: Receiver,
+) -> None:
+    # A name that does not resolve at all still reaches the address checked for it: the
+    # request never looks the name up again, so a rebinding answer cannot redirect it.
+    target = Target("http", "rebound.invalid", receiver.port, "/hooks", "127.0.0.1")
+    outcome = await post(target, {"webhook-id": "msg_1"}, b"{}", WebhookSettings(timeout=5))
+    assert (outcome.ok, outcome.status_code, outcome.excerpt) == (True, 200, "ok")
+    [got] = receiver.got
+    assert got.headers["host"] == f"rebound.invalid:{receiver.port}"
+    assert got.headers["webhook-id"] == "msg_1"
