@@ -72,6 +72,7 @@ async def save_role(
 
 async def delete_role(tenant_id: int, key: str) -> None:
     """Delete a made role nobody holds."""
+    bounded(key, "key", 32)
     async with in_transaction():
         row = await StaffRole.filter(tenant_id=tenant_id, key=key).select_for_update().first()
         if row is None:
