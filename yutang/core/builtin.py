@@ -10,7 +10,18 @@ from typing import Any
 
 import msgspec
 
-from yutang.core import balances, cart, expiry, fulfilment, payments, refunds, shipping, virtual
+from yutang.core import (
+    balances,
+    cart,
+    expiry,
+    fulfilment,
+    payments,
+    refunds,
+    shipping,
+    virtual,
+    webhooks,
+    webhooks_delivery,
+)
 from yutang.core.contract import (
     Draft,
     FulfilmentMethod,
@@ -134,6 +145,7 @@ def yutang_jobs() -> dict[str, JobHandler]:
         "core.expire_guest_cart": cart.expire_guest_cart,
         expiry.PURGE_JOB: expiry.purge_expired,
         virtual.JOB: virtual.hand_over,
+        webhooks.JOB: webhooks_delivery.deliver,
     }
     return handlers
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from yutang.core import clock
+from yutang.core import clock, webhooks
 from yutang.core.models import Job
 from yutang.core.plugins import hooks_of
 
@@ -29,15 +29,12 @@ async def emit(
 ) -> None:
     """Queue ``hook`` for every plugin that implements it, one job per recipient.
 
-    Must run inside the transaction of the change. ``plugins`` narrows recipients to the
+    Must run inside the transaction of the change, which also queues the event's webhook
+    deliveries (``webhooks.enqueue``). ``plugins`` narrows recipients to the
     plugins that took part in an order (they still hear about it after being disabled);
     by default the tenant's enabled plugins. One job per recipient keeps a failing
     handler's retries from re-running the others.
     """
-    hooks = hooks_of(tenant) if plugins is None else hooks_of(tenant).registry.plugin_set(plugins)
-    recipients = hooks.implementers(hook)
-    if not recipients:
-        return
     now = clock.now()
     payload = {
         "order_id": order_id,
@@ -45,6 +42,11 @@ async def emit(
         "data": data or {},
         "at": now.isoformat(),
     }
+    await webhooks.enqueue(tenant, hook, payload)
+    hooks = hooks_of(tenant) if plugins is None else hooks_of(tenant).registry.plugin_set(plugins)
+    recipients = hooks.implementers(hook)
+    if not recipients:
+        return
     await Job.bulk_create(
         [
             Job(

@@ -62,6 +62,12 @@ CORE_PERMISSIONS = (
         grantable=False,
     ),
     Permission("core.audit.view", "read the audit log of staff actions", (), grantable=False),
+    Permission(
+        "core.webhooks.manage",
+        "see and change the webhook subscriptions that send the shop's orders and members to "
+        "outside systems, their secrets and deliveries",
+        (),
+    ),
 )
 
 

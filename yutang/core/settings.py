@@ -125,3 +125,33 @@ class AppSettings(msgspec.Struct, frozen=True):
     def plugins_path(self) -> Path:
         """The ``plugins.toml`` path."""
         return Path(self.plugins_file or "plugins.toml")
+
+
+class WebhookSettings(msgspec.Struct, frozen=True):
+    """The deployment's rules for webhooks going out, from ``YUTANG_WEBHOOK_*``.
+
+    Read where they apply — when a subscription is saved and before every delivery — so
+    the API and job workers running as separate processes apply the same environment.
+    ``allow_private`` (``YUTANG_WEBHOOK_ALLOW_PRIVATE``) lets URLs resolve to loopback,
+    private, link-local or other non-global addresses (a receiver inside the operator's
+    own network); ``allow_http`` (``YUTANG_WEBHOOK_ALLOW_HTTP``) lets them be plain
+    ``http``. ``timeout`` (``YUTANG_WEBHOOK_TIMEOUT``, seconds) bounds one attempt from
+    connecting to the last byte read.
+    """
+
+    allow_private: bool = False
+    allow_http: bool = False
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=30)] = 10.0
+
+    @classmethod
+    def from_env(cls) -> WebhookSettings:
+        """The rules the environment sets now."""
+        values: dict[str, object] = {}
+        for key in ("allow_private", "allow_http"):
+            raw = os.environ.get(f"YUTANG_WEBHOOK_{key.upper()}")
+            if raw:
+                values[key] = raw.lower() not in ("off", "0", "false", "no")
+        timeout = os.environ.get("YUTANG_WEBHOOK_TIMEOUT")
+        if timeout:
+            values["timeout"] = timeout
+        return msgspec.convert(values, cls, strict=False)

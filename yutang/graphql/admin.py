@@ -55,6 +55,7 @@ from yutang.graphql.types import (
     gid,
     keyset_page,
 )
+from yutang.graphql.webhooks import WebhooksMutation, WebhooksQuery
 
 Info = strawberry.Info[Context, None]
 
@@ -249,7 +250,7 @@ def admin_contribution() -> GraphQLContribution:
 
 
 @strawberry.type(name="Query")
-class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
+class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery, WebhooksQuery):
     @admin_field("core.catalog.view", description="Every product, published or not.")
     async def products(
         self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
@@ -424,7 +425,12 @@ class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery):
 
 @strawberry.type(name="Mutation")
 class AdminMutation(
-    ShippingMutation, StaffAccountMutation, StaffMutation, RolesMutation, DomainsMutation
+    ShippingMutation,
+    StaffAccountMutation,
+    StaffMutation,
+    RolesMutation,
+    DomainsMutation,
+    WebhooksMutation,
 ):
     @admin_mutation("core.catalog.manage")
     async def create_product(self, info: Info, input: ProductInput) -> ProductPayload:

@@ -45,6 +45,7 @@ BOUNDED_LISTS = MappingProxyType(
         "Query.plugins": "the installed plugins",
         "Query.persistedOperations": "the operations of the merchant's own frontends",
         "Query.distributorRanking": "the top promoters, up to `first`",
+        "Query.webhookEventTypes": "the event types the core declares",
         "Product.groupbuyTeams": "the teams to join shown on a product page, up to `first`",
     }
 )

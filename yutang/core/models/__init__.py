@@ -24,6 +24,7 @@ from yutang.core.models.tenancy import (
     Tenant,
     TenantDomain,
 )
+from yutang.core.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Address",
@@ -56,4 +57,7 @@ __all__ = [
     "Tenant",
     "TenantDomain",
     "VerificationCode",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
