@@ -57,6 +57,7 @@ from yutang.core.plugins import hooks_of
 from yutang.core.refunds import refund_order
 from yutang.core.regions import Destination
 from yutang.core.rewards import grant_reward, revoke_reward
+from yutang.core.schedules import Cron, Queue, Recurring
 from yutang.core.views import (
     LineView,
     OrderView,
@@ -173,6 +174,7 @@ __all__ = [
     "CheckoutLine",
     "Connection",
     "Context",
+    "Cron",
     "Destination",
     "DomainError",
     "Draft",
@@ -199,6 +201,8 @@ __all__ = [
     "PriceStep",
     "Principal",
     "ProductView",
+    "Queue",
+    "Recurring",
     "ReleasedLine",
     "Reward",
     "RewardKind",
