@@ -7,11 +7,17 @@ at once on the pool's connections."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from yutang import api
@@ -310,3 +316,56 @@ async def test_concurrent_workers_run_a_recurring_job_once_per_period(
         for h in range(4)
     )
     assert [p for p in plugin.periods if p[0] is None] == [(None, "2026-06-01T03:00:00+00:00")]
+
+
+# --- wake-up: a worker process listening on PostgreSQL -----------------------------
+
+
+async def listeners() -> int:
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT count(*) AS n FROM pg_stat_activity "
+        "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+    )
+    return int(rows[0]["n"])
+
+
+@pytest.mark.postgres_only
+async def test_a_listening_worker_process_starts_a_job_at_commit_not_at_its_next_poll(
+    yutang_db: Runtime, tenant: TenantInfo, tmp_path: Path
+) -> None:
+    settings = yutang_db.settings
+    env = {
+        **os.environ,
+        "YUTANG_DATABASE_URL": settings.database_url,
+        "YUTANG_PLUGINS_FILE": str(settings.plugins_file),
+        "YUTANG_DB_POOL_SIZE": "4",
+    }
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-c", "from yutang.cli import main; main()"],
+            *["worker", "--interval", "60"],  # a poll would come a minute later
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(600):
+                if await listeners() or proc.returncode is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert await listeners() == 1, log.read_text()
+            await asyncio.sleep(0.5)  # its lanes' first claims (and waits) are behind it
+            async with in_transaction():
+                await outbox.schedule(
+                    tenant.id, "core.expire_guest_cart", {"cart_id": 1}, clock.now()
+                )
+            started = time.monotonic()
+            while not await Job.filter(status="done").exists():
+                assert time.monotonic() - started < 10, log.read_text()
+                await asyncio.sleep(0.02)
+            assert time.monotonic() - started < 5
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await asyncio.wait_for(proc.wait(), 10)
