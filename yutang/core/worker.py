@@ -194,7 +194,8 @@ class Worker:
             call = self._resolve(job)
             if getattr(call, "yutang_outside_transaction", False):
                 await _await(call())
-                await self._finish(job)
+                async with in_transaction():
+                    await self._finish(job)
             else:
                 async with in_transaction():
                     # A row lock, not exists(): tortoise drops FOR UPDATE from exists(),
@@ -221,15 +222,14 @@ class Worker:
             )
 
     async def _finish(self, job: Job) -> None:
-        """Mark the job done and, for a recurring one, schedule its next occurrence,
-        in one transaction (the job's own when it has one)."""
-        async with in_transaction():
-            await Job.filter(id=job.id, locked_by=self.id).update(
-                status="done", done_at=clock.now(), locked_by=None, locked_until=None
-            )
-            declared = self._recurring.get(job.name)
-            if declared is not None and recurring.PERIOD in job.payload:
-                await self._chain(declared, job)
+        """Mark the job done and, for a recurring one, schedule its next occurrence
+        (inside the caller's transaction: the job's own when it has one)."""
+        await Job.filter(id=job.id, locked_by=self.id).update(
+            status="done", done_at=clock.now(), locked_by=None, locked_until=None
+        )
+        declared = self._recurring.get(job.name)
+        if declared is not None and recurring.PERIOD in job.payload:
+            await self._chain(declared, job)
 
     async def _chain(self, declared: recurring.Declared, job: Job) -> None:
         after = max(clock.now(), datetime.fromisoformat(job.payload[recurring.PERIOD]))
