@@ -10,7 +10,6 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -141,12 +140,15 @@ async def test_the_jobs_command_prints_counts_and_prunes_with_progress(
         "YUTANG_DATABASE_URL": settings.database_url,
         "YUTANG_PLUGINS_FILE": str(settings.plugins_file),
     }
-    how: dict[str, Any] = {"env": env, "capture_output": True, "text": True}
-    shown = await asyncio.to_thread(subprocess.run, [*CLI, "jobs"], **how)
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *argv], env=env, capture_output=True, text=True)
+
+    shown = await asyncio.to_thread(run, "jobs")
     assert shown.returncode == 0, shown.stderr
     assert "nobody.here" in shown.stdout and "shop" in shown.stdout
     assert "1500" in shown.stdout
-    pruned = await asyncio.to_thread(subprocess.run, [*CLI, "jobs", "prune"], **how)
+    pruned = await asyncio.to_thread(run, "jobs", "prune")
     assert pruned.returncode == 0, pruned.stderr
     assert "1000" in pruned.stdout and "deleted 1500" in pruned.stdout
     assert await Job.filter(name="x.y").count() == 0

@@ -99,7 +99,9 @@ async def shop(runtime: Runtime, slug: str, plugins: list[str] | None = None) ->
 async def schedule(tenant_id: int | None, payload: dict[str, Any], at: datetime, **kw: Any) -> Job:
     async with in_transaction():
         await outbox.schedule(tenant_id, "qtest.record", payload, at, **kw)
-    return await Job.filter(name="qtest.record").order_by("-id").first()
+    job = await Job.filter(name="qtest.record").order_by("-id").first()
+    assert job is not None
+    return job
 
 
 # --- fair claims ------------------------------------------------------------------
