@@ -72,6 +72,8 @@ async def save_role(
 
 async def delete_role(tenant_id: int, key: str) -> None:
     """Delete a made role nobody holds."""
+    if not KEY.fullmatch(key):  # no such role could exist; the column would refuse it
+        raise NotFound("role", "key")
     async with in_transaction():
         row = await StaffRole.filter(tenant_id=tenant_id, key=key).select_for_update().first()
         if row is None:
