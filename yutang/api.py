@@ -59,6 +59,7 @@ from yutang.core.plugins import hooks_of
 from yutang.core.refunds import refund_order
 from yutang.core.regions import Destination
 from yutang.core.rewards import grant_reward, revoke_reward
+from yutang.core.schedules import Cron, Queue, Recurring
 from yutang.core.views import (
     LineView,
     OrderView,
@@ -177,6 +178,7 @@ __all__ = [
     "CheckoutLine",
     "Connection",
     "Context",
+    "Cron",
     "DemoShop",
     "Destination",
     "DomainError",
@@ -206,6 +208,8 @@ __all__ = [
     "PriceStep",
     "Principal",
     "ProductView",
+    "Queue",
+    "Recurring",
     "ReleasedLine",
     "Reward",
     "RewardKind",

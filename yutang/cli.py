@@ -1,5 +1,5 @@
-"""The ``yutang`` command: serve, migrate, worker, operator, plugins, schema, makemigrations,
-new-plugin."""
+"""The ``yutang`` command: serve, migrate, worker, jobs, operator, plugins, schema,
+makemigrations, new-plugin."""
 
 from __future__ import annotations
 
@@ -130,6 +130,35 @@ def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> None:
         await init_db(runtime.settings, runtime.registry)
         try:
             await Worker(runtime).run_forever(asyncio.Event(), interval=args.interval)
+        finally:
+            await close_db()
+
+    asyncio.run(main())
+
+
+def cmd_jobs(runtime: Runtime, args: argparse.Namespace) -> None:
+    """Job counts by queue, tenant, name and status; ``prune`` deletes done jobs past
+    retention now, saying how many so far."""
+    from datetime import timedelta
+
+    from yutang.core import job_admin, retention
+    from yutang.core.db import close_db, init_db
+
+    _reach(runtime)
+
+    async def main() -> None:
+        await init_db(runtime.settings, runtime.registry)
+        try:
+            if args.action == "prune":
+                keep = timedelta(days=runtime.settings.job_retention_days)
+                deleted = await retention.prune(keep, lambda n: _say(f"  {n} deleted ..."))
+                _say(f"deleted {deleted} jobs done more than {keep.days} days ago")
+                return
+            rows = await job_admin.counts(args.status)
+            _say(f"{'queue':<9} {'tenant':<20} {'name':<36} {'status':<10} {'count':>8}")
+            for row in rows:
+                tenant = row.tenant_slug or ("-" if row.tenant_id is None else str(row.tenant_id))
+                _say(f"{row.queue:<9} {tenant:<20} {row.name:<36} {row.status:<10} {row.count:>8}")
         finally:
             await close_db()
 
@@ -341,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     worker = sub.add_parser("worker", help="run the durable job worker")
     worker.add_argument("--interval", type=float, default=0.5)
     worker.set_defaults(run=cmd_worker)
+    jobs = sub.add_parser("jobs", help="job counts; `jobs prune` applies retention now")
+    jobs.add_argument("action", nargs="?", default="counts", choices=["counts", "prune"])
+    jobs.add_argument("--status", help="only jobs in this status (failed, pending, ...)")
+    jobs.set_defaults(run=cmd_jobs)
     operator = sub.add_parser("operator", help="manage platform operators")
     operator_sub = operator.add_subparsers(dest="action", required=True)
     create = operator_sub.add_parser("create", help="create a platform operator")

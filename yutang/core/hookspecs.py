@@ -86,6 +86,7 @@ if TYPE_CHECKING:
         TenantInfo,
         VerificationProvider,
     )
+    from yutang.core.schedules import Recurring
 
 hookspec = pluggy.HookspecMarker("yutang")
 hookimpl = pluggy.HookimplMarker("yutang")
@@ -236,12 +237,15 @@ def yutang_price_steps() -> list[PriceStep] | None:
 
 
 @hookspec
-def yutang_jobs() -> dict[str, JobHandler] | None:
+def yutang_jobs() -> dict[str, JobHandler | Recurring] | None:
     """Return durable job handlers by name (``"<plugin>.<job>"``).
 
-    Kind: registration. Schedule with ``yutang.api.schedule_job`` inside a transaction.
-    A handler runs inside the transaction that marks the job done, so its database
-    effect happens exactly once; it runs even after the tenant disabled the plugin.
+    Kind: registration. Schedule with ``yutang.api.schedule_job`` inside a transaction
+    (``queue=api.Queue.BULK`` for long or numerous work; deadlines stay in the default
+    ``timeouts``). A handler runs inside the transaction that marks the job done, so its
+    database effect happens exactly once; it runs even after the tenant disabled the
+    plugin. An :class:`yutang.api.Recurring` in place of a handler runs once per
+    occurrence of its schedule for every tenant that enables the plugin.
 
     Example::
 
@@ -251,7 +255,10 @@ def yutang_jobs() -> dict[str, JobHandler] | None:
 
         @api.hookimpl
         def yutang_jobs():
-            return {"stamps.expire": expire}
+            return {
+                "stamps.expire": expire,
+                "stamps.nightly": api.Recurring(expire, api.Cron(hour=3)),
+            }
     """
 
 

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock, webhooks
-from yutang.core.models import Job
+from yutang.core.models import Job, JobKey
 from yutang.core.plugins import hooks_of
+from yutang.core.schedules import Queue
 
 if TYPE_CHECKING:  # tenancy imports the plugin registry, which imports auth, which schedules
     from yutang.core.contract import TenantInfo
 
 EVENT_PREFIX = "event:"
+CHANNEL = "yutang_jobs"
+# A job due within this long of its scheduling wakes a listening worker at commit.
+WAKE_WITHIN = timedelta(seconds=1)
+
+
+async def notify(queue: str) -> None:
+    """Wake the workers listening on PostgreSQL when the current transaction commits
+    (``NOTIFY`` is transactional: a rolled-back job wakes nobody). A no-op on SQLite."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_notify($1, $2)", [CHANNEL, queue])
 
 
 async def emit(
@@ -42,7 +55,9 @@ async def emit(
         "data": data or {},
         "at": now.isoformat(),
     }
-    await webhooks.enqueue(tenant, hook, payload)
+    for delivery in await webhooks.enqueue(tenant, hook, payload):
+        attempt, key = webhooks.attempt_of(delivery, 1)
+        await schedule(tenant.id, webhooks.JOB, attempt, now, dedupe_key=key, queue=Queue.WEBHOOKS)
     hooks = hooks_of(tenant) if plugins is None else hooks_of(tenant).registry.plugin_set(plugins)
     recipients = hooks.implementers(hook)
     if not recipients:
@@ -55,10 +70,12 @@ async def emit(
                 payload=payload,
                 plugins=[plugin],
                 run_at=now,
+                queue=Queue.EVENTS,
             )
             for plugin in recipients
         ]
     )
+    await notify(Queue.EVENTS)
 
 
 async def schedule(
@@ -68,20 +85,28 @@ async def schedule(
     run_at: datetime,
     *,
     dedupe_key: str | None = None,
+    queue: Queue = Queue.TIMEOUTS,
 ) -> None:
     """Queue a durable job; with ``dedupe_key`` a second schedule of the same key is a no-op.
 
-    Must run inside the transaction whose commit should make the job real.
+    Must run inside the transaction whose commit should make the job real. The key is
+    kept in ``job_key`` after retention deleted the job's row, so it never runs twice.
     """
     try:
         async with in_transaction():  # a savepoint: a duplicate key must not abort the caller
+            if dedupe_key is not None:
+                await JobKey.create(key=dedupe_key, tenant_id=tenant_id)
             await Job.create(
                 tenant_id=tenant_id,
                 name=name,
                 payload=payload,
                 run_at=run_at,
                 dedupe_key=dedupe_key,
+                queue=queue,
             )
     except IntegrityError:
         if dedupe_key is None:
             raise
+        return
+    if run_at <= clock.now() + WAKE_WITHIN:
+        await notify(queue)

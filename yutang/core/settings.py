@@ -38,6 +38,11 @@ class AppSettings(msgspec.Struct, frozen=True):
     (off: graphql-core's generic completion).
     ``trace_plugins`` logs every hook and owned-object call with its plugin and timing
     (logger ``yutang.plugins.trace``).
+    ``job_concurrency`` is how many jobs of each queue a worker runs at once
+    (``events=3,timeouts=2,bulk=2,webhooks=2``; keep the sum under ``db_pool_size``);
+    ``jobs_listen_url`` a DSN straight to PostgreSQL for the worker's ``LISTEN`` when
+    ``database_url`` goes through a transaction-mode pooler (none: ``database_url``);
+    ``job_retention_days`` how long done jobs are kept (``docs/operations.md``).
     """
 
     database_url: str = "sqlite://yutang.sqlite3"
@@ -67,6 +72,9 @@ class AppSettings(msgspec.Struct, frozen=True):
     front_admission: bool = True
     plan_executor: bool = True
     trace_plugins: bool = False
+    job_concurrency: str = "events=3,timeouts=2,bulk=2,webhooks=2"
+    jobs_listen_url: str | None = None
+    job_retention_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -103,6 +111,9 @@ class AppSettings(msgspec.Struct, frozen=True):
             "front_admission": "YUTANG_FRONT_ADMISSION",
             "plan_executor": "YUTANG_PLAN_EXECUTOR",
             "trace_plugins": "YUTANG_TRACE_PLUGINS",
+            "job_concurrency": "YUTANG_JOB_CONCURRENCY",
+            "jobs_listen_url": "YUTANG_JOBS_LISTEN_URL",
+            "job_retention_days": "YUTANG_JOB_RETENTION_DAYS",
         }
         values: dict[str, object] = {
             key: os.environ[var] for key, var in names.items() if os.environ.get(var)

@@ -21,7 +21,7 @@ from yutang.core import clock
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.inputs import bounded
-from yutang.core.models import Job, WebhookDelivery, WebhookSubscription
+from yutang.core.models import WebhookDelivery, WebhookSubscription
 from yutang.core.settings import WebhookSettings
 from yutang.core.webhooks_events import BY_HOOK, TYPES, data_of
 from yutang.core.webhooks_outbound import resolve
@@ -33,29 +33,25 @@ MAX_PREVIOUS_HOURS = 168
 """The longest a rotated-out secret may keep signing (a week)."""
 
 
-def job_for(delivery: WebhookDelivery, attempt: int, *, manual: bool = False) -> Job:
-    """The durable job of a delivery's ``attempt`` (a retry's is de-duplicated by key)."""
-    return Job(
-        tenant_id=delivery.tenant_id,
-        name=JOB,
-        payload={"delivery_id": delivery.id, "attempt": attempt, "manual": manual},
-        run_at=clock.now(),
-        dedupe_key=None if manual else f"webhook:{delivery.id}:{attempt}",
-    )
+def attempt_of(delivery_id: int, attempt: int) -> tuple[dict[str, Any], str]:
+    """The payload and de-duplication key of a delivery's automatic ``attempt``."""
+    payload = {"delivery_id": delivery_id, "attempt": attempt, "manual": False}
+    return payload, f"webhook:{delivery_id}:{attempt}"
 
 
-async def enqueue(tenant: TenantInfo, hook: str, payload: dict[str, Any]) -> None:
-    """A delivery and its first attempt's job for every active subscription to the
-    event ``hook``; must run in the transaction that wrote the event."""
+async def enqueue(tenant: TenantInfo, hook: str, payload: dict[str, Any]) -> list[int]:
+    """A delivery for every active subscription to the event ``hook``; must run in the
+    transaction that wrote the event, which schedules each one's first attempt
+    (``outbox.emit``). The ids of the deliveries."""
     kind = BY_HOOK.get(hook)
     if kind is None:
-        return
+        return []
     subs = await WebhookSubscription.filter(tenant_id=tenant.id, active=True).only(
         "id", "event_types"
     )
     wanted = [s for s in subs if kind.name in s.event_types]
     if not wanted:
-        return
+        return []
     body = msgspec.json.encode(
         {
             "type": kind.name,
@@ -65,6 +61,7 @@ async def enqueue(tenant: TenantInfo, hook: str, payload: dict[str, Any]) -> Non
             "data": await data_of(tenant.id, kind, payload),
         }
     ).decode()
+    created = []
     for sub in wanted:
         delivery = await WebhookDelivery.create(
             tenant_id=tenant.id,
@@ -74,7 +71,8 @@ async def enqueue(tenant: TenantInfo, hook: str, payload: dict[str, Any]) -> Non
             body=body,
             next_attempt_at=clock.now(),
         )
-        await job_for(delivery, 1).save()
+        created.append(delivery.id)
+    return created
 
 
 def _event_types(values: list[str]) -> list[str]:
@@ -179,21 +177,3 @@ async def delete(tenant: TenantInfo, sub_id: int) -> None:
     async with in_transaction():
         sub = await get(tenant, sub_id)
         await sub.delete()
-
-
-async def redeliver(tenant: TenantInfo, delivery_id: int) -> WebhookDelivery:
-    """Send a delivery once more, now, with its id and body unchanged (a receiver that
-    lost it, or one fixed after the retries gave up); its subscription must be on."""
-    async with in_transaction():
-        delivery = await WebhookDelivery.get_or_none(tenant_id=tenant.id, id=delivery_id)
-        if delivery is None:
-            raise NotFound("webhook delivery", "deliveryId")
-        sub = await get(tenant, delivery.subscription_id, "deliveryId")
-        if not sub.active:
-            raise DomainError(
-                "ILLEGAL_TRANSITION",
-                "the subscription is disabled: switch it on first",
-                "deliveryId",
-            )
-        await job_for(delivery, 0, manual=True).save()
-    return delivery

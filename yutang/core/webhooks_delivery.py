@@ -23,10 +23,11 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from yutang.core import clock, outbox
+from yutang.core import clock, outbox, webhooks
 from yutang.core.contract import TenantInfo, outside_transaction
-from yutang.core.errors import DomainError
+from yutang.core.errors import DomainError, NotFound
 from yutang.core.models import AuditEntry, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from yutang.core.schedules import Queue
 from yutang.core.settings import WebhookSettings
 from yutang.core.webhooks import JOB
 from yutang.core.webhooks_events import gid
@@ -117,12 +118,9 @@ async def _record(
             if automatic < MAX_ATTEMPTS:
                 due = now + BACKOFF[automatic - 1]
                 changes["next_attempt_at"] = due
+                payload, key = webhooks.attempt_of(delivery_id, automatic + 1)
                 await outbox.schedule(
-                    tenant.id,
-                    JOB,
-                    {"delivery_id": delivery_id, "attempt": automatic + 1, "manual": False},
-                    due,
-                    dedupe_key=f"webhook:{delivery_id}:{automatic + 1}",
+                    tenant.id, JOB, payload, due, dedupe_key=key, queue=Queue.WEBHOOKS
                 )
             else:
                 changes.update(status="failed", next_attempt_at=None)
@@ -152,3 +150,22 @@ async def _health(tenant: TenantInfo, sub_id: int, ok: bool) -> None:
             plugin="core",
             target=gid("WebhookSubscription", sub_id),
         )
+
+
+async def redeliver(tenant: TenantInfo, delivery_id: int) -> WebhookDelivery:
+    """Send a delivery once more, now, with its id and body unchanged (a receiver that
+    lost it, or one fixed after the retries gave up); its subscription must be on."""
+    async with in_transaction():
+        delivery = await WebhookDelivery.get_or_none(tenant_id=tenant.id, id=delivery_id)
+        if delivery is None:
+            raise NotFound("webhook delivery", "deliveryId")
+        sub = await webhooks.get(tenant, delivery.subscription_id, "deliveryId")
+        if not sub.active:
+            raise DomainError(
+                "ILLEGAL_TRANSITION",
+                "the subscription is disabled: switch it on first",
+                "deliveryId",
+            )
+        payload = {"delivery_id": delivery.id, "attempt": 0, "manual": True}
+        await outbox.schedule(tenant.id, JOB, payload, clock.now(), queue=Queue.WEBHOOKS)
+    return delivery

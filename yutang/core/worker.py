@@ -1,9 +1,14 @@
-"""The durable job worker: claims due jobs, runs each in its own transaction.
+"""The durable job worker: claims due jobs fairly per queue, runs them concurrently.
 
 A job's handler and the row that marks it done commit together, so a worker killed in
 the middle leaves nothing behind; the lease expires and the next worker retries it.
 Handlers that call external services (gateways) run outside the transaction
 (:func:`outside_transaction`) and must be idempotent on their own.
+
+Each queue (``yutang.core.schedules.Queue``) has its own loop and concurrency, so bulk
+work never holds up a payment timeout; within a queue tenants take turns
+(``yutang.core.claims`` states the bound). Idle loops wake on PostgreSQL notifications
+(``yutang.core.wakeup``) or poll.
 """
 
 from __future__ import annotations
@@ -15,71 +20,103 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from yutang.core import clock
+from yutang.core import claims, clock, recurring, retention
 from yutang.core.contract import Event, outside_transaction
 from yutang.core.models import Job
 from yutang.core.outbox import EVENT_PREFIX
+from yutang.core.plugins import CORE_PLUGIN
+from yutang.core.schedules import Queue, Recurring
+from yutang.core.wakeup import Wakeup
 
 if TYPE_CHECKING:
     from yutang.core.runtime import Runtime
 
 log = logging.getLogger("yutang.worker")
 
+QUEUES = tuple(Queue)
+HOUSEKEEPING_EVERY = 60.0  # seconds between seeding recurring jobs and pruning done ones
+
+
+def parse_concurrency(text: str) -> Mapping[str, int]:
+    """``events=3,bulk=2`` as a mapping; a queue left out runs one job at a time."""
+    found = {str(queue): 1 for queue in QUEUES}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        if name.strip() not in found or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(
+                f"job concurrency {part!r}: expected <queue>=<n> with queue in "
+                f"{', '.join(QUEUES)} and n >= 1"
+            )
+        found[name.strip()] = int(value)
+    return MappingProxyType(found)
+
 
 class Worker:
     """Runs due jobs for every tenant; many workers may run side by side."""
 
-    def __init__(self, runtime: Runtime, lease: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        lease: timedelta = timedelta(seconds=60),
+        concurrency: Mapping[str, int] | None = None,
+    ) -> None:
         self.runtime = runtime
         self.lease = lease
+        self.concurrency = concurrency or parse_concurrency(runtime.settings.job_concurrency)
         self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._handlers: dict[str, Any] | None = None
+        self._recurring: dict[str, recurring.Declared] = {}
 
     @property
     def handlers(self) -> dict[str, Any]:
         """Job handlers of every installed plugin (a disabled plugin's jobs still run)."""
         if self._handlers is None:
             self._handlers = {}
-            for _, result in self.runtime.registry.everything().collect("yutang_jobs"):
-                self._handlers.update(result)
+            for plugin, result in self.runtime.registry.everything().collect("yutang_jobs"):
+                for name, value in result.items():
+                    if isinstance(value, Recurring):
+                        self._recurring[name] = recurring.Declared(name, plugin, value)
+                        value = value.handler
+                    self._handlers[name] = value
         return self._handlers
 
-    async def claim(self, limit: int = 20) -> list[int]:
-        """Take up to ``limit`` due jobs (or jobs whose lease expired) for this worker."""
+    @property
+    def recurring_jobs(self) -> list[recurring.Declared]:
+        """The recurring jobs every installed plugin declared."""
+        _ = self.handlers
+        return list(self._recurring.values())
+
+    async def claim(self, limit: int = 20, queue: str | None = None) -> list[int]:
+        """Take up to ``limit`` due jobs (or jobs whose lease expired) for this worker,
+        of ``queue`` or of each queue in turn, fairly across tenants."""
         now = clock.now()
-        due = Q(status="pending", run_at__lte=now) | Q(status="running", locked_until__lt=now)
-        async with in_transaction():
-            jobs = (
-                await Job.filter(due)
-                .order_by("run_at", "id")
-                .limit(limit)
-                .select_for_update(skip_locked=True)
-            )
-            claimed: list[int] = []
-            for job_id in (job.id for job in jobs):
-                took = await Job.filter(due, id=job_id).update(
-                    status="running",
-                    locked_by=self.id,
-                    locked_until=now + self.lease,
-                    attempts=F("attempts") + 1,
-                )
-                if took:
-                    claimed.append(job_id)
-        return claimed
+        taken: list[int] = []
+        for name in QUEUES if queue is None else (queue,):
+            taken += await claims.claim(name, limit - len(taken), self.id, now, now + self.lease)
+        return taken
 
     async def run_once(self, limit: int = 20) -> int:
-        """Claim and run one batch; the number of jobs run."""
-        ids = await self.claim(limit)
-        for job_id in ids:
+        """Claim and run one batch per queue, each queue's jobs concurrently up to its
+        concurrency; the number of jobs run."""
+        total = 0
+        for queue in QUEUES:
+            ids = await self.claim(limit, queue)
+            gate = asyncio.Semaphore(self.concurrency[queue])
+            await asyncio.gather(*(self._gated(gate, job_id) for job_id in ids))
+            total += len(ids)
+        return total
+
+    async def _gated(self, gate: asyncio.Semaphore, job_id: int) -> None:
+        async with gate:
             await self.run_job(job_id)
-        return len(ids)
 
     async def run_until_idle(self, max_rounds: int = 100) -> int:
         """Run batches until nothing is due (tests, CLI)."""
@@ -91,17 +128,64 @@ class Worker:
             total += n
         return total
 
+    async def housekeeping(self) -> None:
+        """Seed recurring jobs and delete done jobs past retention."""
+        await recurring.seed(self.recurring_jobs, self.runtime.tenants)
+        days = self.runtime.settings.job_retention_days
+        await retention.prune(timedelta(days=days))
+
     async def run_forever(self, stop: asyncio.Event, interval: float = 0.5) -> None:
-        """The in-process loop of ``serve``: poll until ``stop`` is set."""
+        """The loop of ``serve`` and ``yutang worker``: one lane per queue, woken by
+        notifications (PostgreSQL) or every ``interval`` seconds, until ``stop`` is set;
+        jobs running then are finished."""
+        wakeup = Wakeup(list(QUEUES))
+        tasks = [asyncio.create_task(self._lane(q, wakeup, stop, interval)) for q in QUEUES]
+        tasks.append(asyncio.create_task(self._housekeep(stop)))
+        settings = self.runtime.settings
+        if not settings.is_sqlite:
+            dsn = settings.jobs_listen_url or settings.database_url
+            tasks.append(asyncio.create_task(wakeup.listen(dsn, stop)))
+        try:
+            await stop.wait()
+        finally:
+            stop.set()
+            wakeup.wake()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _lane(self, queue: str, wakeup: Wakeup, stop: asyncio.Event, interval: float) -> None:
+        limit = self.concurrency[queue]
+        running: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            wakeup.wake(queue)
+
+        while not stop.is_set():
+            wakeup.events[queue].clear()
+            free = limit - len(running)
+            ids: list[int] = []
+            if free > 0:
+                try:
+                    ids = await self.claim(free, queue)
+                except Exception:
+                    log.exception("claiming %s jobs failed", queue)
+            for job_id in ids:
+                task = asyncio.create_task(self.run_job(job_id))
+                running.add(task)
+                task.add_done_callback(finished)
+            if not ids or len(ids) < free:
+                await wakeup.wait(queue, interval)
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _housekeep(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                busy = await self.run_once()
+                await self.housekeeping()
             except Exception:
-                log.exception("job worker batch failed")
-                busy = 0
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval)
+                log.exception("job housekeeping failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HOUSEKEEPING_EVERY)
 
     async def run_job(self, job_id: int) -> None:
         """Run one claimed job; on failure it goes back to pending with backoff."""
@@ -110,7 +194,8 @@ class Worker:
             call = self._resolve(job)
             if getattr(call, "yutang_outside_transaction", False):
                 await _await(call())
-                await self._finish(job)
+                async with in_transaction():
+                    await self._finish(job)
             else:
                 async with in_transaction():
                     # A row lock, not exists(): tortoise drops FOR UPDATE from exists(),
@@ -137,9 +222,24 @@ class Worker:
             )
 
     async def _finish(self, job: Job) -> None:
+        """Mark the job done and, for a recurring one, schedule its next occurrence
+        (inside the caller's transaction: the job's own when it has one)."""
         await Job.filter(id=job.id, locked_by=self.id).update(
             status="done", done_at=clock.now(), locked_by=None, locked_until=None
         )
+        declared = self._recurring.get(job.name)
+        if declared is not None and recurring.PERIOD in job.payload:
+            await self._chain(declared, job)
+
+    async def _chain(self, declared: recurring.Declared, job: Job) -> None:
+        after = max(clock.now(), datetime.fromisoformat(job.payload[recurring.PERIOD]))
+        if job.tenant_id is None:
+            await recurring.schedule_next(declared, None, ZoneInfo("UTC"), after)
+            return
+        info = await self.runtime.tenants.by_id(job.tenant_id)
+        enabled = declared.plugin == CORE_PLUGIN or declared.plugin in info.plugins
+        if info.status == "active" and enabled:
+            await recurring.schedule_next(declared, info.id, info.zone, after)
 
     def _resolve(self, job: Job) -> Callable[[], Any]:
         runtime = self.runtime

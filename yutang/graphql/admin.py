@@ -29,6 +29,7 @@ from yutang.graphql.context import Context
 from yutang.graphql.domains import DomainsMutation, DomainsQuery
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
+from yutang.graphql.jobs import JobsMutation, JobsQuery
 from yutang.graphql.orders import Order, Refund, member_nodes, order_node, order_page, refund_node
 from yutang.graphql.payloads import OrderPayload, RefundPayload, attempt
 from yutang.graphql.permissions import (
@@ -250,7 +251,7 @@ def admin_contribution() -> GraphQLContribution:
 
 
 @strawberry.type(name="Query")
-class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery, WebhooksQuery):
+class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery, WebhooksQuery, JobsQuery):
     @admin_field("core.catalog.view", description="Every product, published or not.")
     async def products(
         self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
@@ -431,6 +432,7 @@ class AdminMutation(
     RolesMutation,
     DomainsMutation,
     WebhooksMutation,
+    JobsMutation,
 ):
     @admin_mutation("core.catalog.manage")
     async def create_product(self, info: Info, input: ProductInput) -> ProductPayload:

@@ -46,6 +46,7 @@ BOUNDED_LISTS = MappingProxyType(
         "Query.persistedOperations": "the operations of the merchant's own frontends",
         "Query.distributorRanking": "the top promoters, up to `first`",
         "Query.webhookEventTypes": "the event types the core declares",
+        "Query.jobCounts": "the largest groups of jobs, up to `first`",
         "Product.groupbuyTeams": "the teams to join shown on a product page, up to `first`",
     }
 )

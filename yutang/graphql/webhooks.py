@@ -10,7 +10,7 @@ import msgspec
 import strawberry
 from strawberry.scalars import JSON
 
-from yutang.core import webhooks
+from yutang.core import webhooks, webhooks_delivery
 from yutang.core.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from yutang.core.webhooks_events import TYPES
 from yutang.core.webhooks_signing import hint
@@ -304,7 +304,7 @@ class WebhooksMutation:
         tenant = info.context.tenant
 
         async def run() -> WebhookDeliveryNode:
-            row = await webhooks.redeliver(
+            row = await webhooks_delivery.redeliver(
                 tenant, pk_of(delivery_id, "WebhookDelivery", "deliveryId")
             )
             return (await delivery_nodes(tenant.id, [row]))[0]

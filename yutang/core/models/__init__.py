@@ -2,7 +2,7 @@
 
 from yutang.core.models.catalog import Category, Product, ProductImage, Sku
 from yutang.core.models.checkout import Address, Cart, CartLine, Shipment, ShippingTemplate
-from yutang.core.models.jobs import Job
+from yutang.core.models.jobs import Job, JobKey, JobLane
 from yutang.core.models.members import Member, MemberLevel, PointsEntry, VerificationCode
 from yutang.core.models.orders import (
     IdempotencyRecord,
@@ -36,6 +36,8 @@ __all__ = [
     "IdempotencyRecord",
     "Instalment",
     "Job",
+    "JobKey",
+    "JobLane",
     "Member",
     "MemberLevel",
     "Operator",
