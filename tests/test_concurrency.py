@@ -116,7 +116,7 @@ async def test_200_buyers_for_20_units_leave_20_orders_and_no_stock(
     winners = [r for r in results if r["order"] is not None]
     losers = [r for r in results if r["order"] is None]
     assert len(winners) == 20
-    assert all(r["errors"] == [] and r["order"]["status"] == "pending_payment" for r in winners)
+    assert all(r["errors"] == [] and r["order"]["status"] == "PENDING_PAYMENT" for r in winners)
     assert len(losers) == 180
     codes = Counter(e["code"] for r in losers for e in r["errors"])
     assert sum(codes.values()) == 180, codes
@@ -191,14 +191,14 @@ async def assert_order_consistent(
     stray = None
     assert order.status in {"paid", "cancelled"}, order.status
     if order.status == "paid":
-        assert paid["errors"] == [] and paid["paymentStatus"] == "captured", paid
-        assert paid["order"]["status"] == "paid"
+        assert paid["errors"] == [] and paid["paymentStatus"] == "CAPTURED", paid
+        assert paid["order"]["status"] == "PAID"
         assert [e["code"] for e in cancelled["errors"]] in (["CONFLICT"], ["ILLEGAL_TRANSITION"])
         assert [(p.status, p.amount) for p in payments] == [("captured", total)]
         assert order.paid_amount == total and member.paid_spend == total
         assert member.points == points - placed["pointsUsed"]
     else:
-        assert cancelled["errors"] == [] and cancelled["order"]["status"] == "cancelled"
+        assert cancelled["errors"] == [] and cancelled["order"]["status"] == "CANCELLED"
         assert order.paid_amount == 0 and member.paid_spend == 0
         assert member.points == points
         if paid["errors"]:
@@ -206,7 +206,7 @@ async def assert_order_consistent(
             assert payments == []
         else:
             # The money was taken after the cancellation: it is queued to go back.
-            assert paid["order"]["status"] == "cancelled", paid
+            assert paid["order"]["status"] == "CANCELLED", paid
             assert [p.status for p in payments] == ["captured"]
             stray = payments[0].id
             assert await Job.filter(

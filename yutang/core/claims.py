@@ -11,6 +11,10 @@ queue, a tenant's oldest due job is claimed before at most ``T - 1`` jobs of oth
 tenants in that queue, whatever the size of their backlogs: one tenant with 2,000 jobs
 and another with one, the second's job is among the first two claimed.
 
+In an ordered queue (``events``) a tenant's jobs run one at a time, oldest first: a
+claim takes a tenant's oldest due job only while none of its jobs runs. Tenants still
+take turns, and the bound holds.
+
 On PostgreSQL the ranked candidates are locked ``FOR UPDATE SKIP LOCKED`` (a few more
 than asked for, so workers claiming at once do not all want the same rows); SQLite has
 one writer, which is the lock.
@@ -40,10 +44,20 @@ SELECT d.id, d.tenant_id FROM (
          OR (j.status = 'running' AND j.locked_until < {now}))
 ) d
 LEFT JOIN job_lane l ON l.queue = {q} AND l.tenant_key = COALESCE(d.tenant_id, 0)
-WHERE d.turn <= {n}
+WHERE d.turn <= {turns}{idle}
 ORDER BY d.turn, COALESCE(l.served, 0), d.run_at, d.id
 LIMIT {n}
 """
+
+# In an ordered queue a tenant's next job waits while one of its jobs runs.
+_IDLE = """
+  AND NOT EXISTS (SELECT 1 FROM job r WHERE r.queue = {q} AND r.status = 'running'
+                  AND r.locked_until >= {now}
+                  AND COALESCE(r.tenant_id, 0) = COALESCE(d.tenant_id, 0))"""
+
+ORDERED = frozenset({"events"})
+"""Queues whose jobs run one at a time per tenant, in order: a plugin hears an order's
+``placed`` before its ``paid``, as it did when one worker ran every job in turn."""
 
 _LOCK = """
 SELECT id FROM job WHERE id = ANY($1)
@@ -70,12 +84,17 @@ async def claim(
     async with in_transaction() as conn:
         postgres = conn.capabilities.dialect == "postgres"
         wanted = limit * OVERSAMPLE
+        ordered = queue in ORDERED
         if postgres:
-            sql = _RANKED.format(q="$1", now="$2", n="$3")
+            q, at, n = "$1", "$2", "$3"
             params: list[object] = [queue, now, wanted]
         else:  # qmark parameters are positional: each occurrence has its own
-            sql = _RANKED.format(q="?", now="?", n="?")
-            params = [queue, now, now, queue, wanted, wanted]
+            q = at = n = "?"
+            params = [queue, now, now, queue]
+        idle = _IDLE.format(q=q, now=at) if ordered else ""
+        sql = _RANKED.format(q=q, now=at, turns="1" if ordered else n, idle=idle, n=n)
+        if not postgres:
+            params += ([] if ordered else [wanted]) + ([queue, now] if ordered else []) + [wanted]
         rows = await conn.execute_query_dict(sql, params)
         if not rows:
             return []

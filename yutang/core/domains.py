@@ -87,13 +87,12 @@ def _is_ip(host: str) -> bool:
 
 
 def request_host(value: bytes | None) -> str | None:
-    """The host of a ``Host`` header, as :func:`normal_host` stores it (no port)."""
+    """The host of a ``Host`` header, as :func:`normal_host` stores it (no port); None
+    for an IP address or anything no domain could be, which is never looked up."""
     if not value:
         return None
-    host = value.decode("latin-1").strip().lower()
-    if host.startswith("["):  # an IPv6 literal never names a tenant
-        return None
-    return host.partition(":")[0].rstrip(".") or None
+    host = value.decode("latin-1").strip().lower().partition(":")[0].rstrip(".")
+    return host if _HOST.fullmatch(host) else None  # an address or junk names no tenant
 
 
 async def set_domains(
@@ -191,6 +190,8 @@ class Domains:
         found = self.remembered_origins(slug)
         if found is not None:
             return found
+        if "\x00" in slug:  # PostgreSQL cannot compare it; no slug holds one
+            return frozenset()
         rows = await Tenant.filter(slug=slug).values_list("cors_origins", flat=True)
         origins = frozenset(rows[0] or ()) if rows else frozenset()
         _keep(self._origins, slug, (time.monotonic() + self.ttl, origins))
