@@ -384,6 +384,8 @@ REFUSED = [
     "http://93.184.216.34/hooks",
     "ftp://93.184.216.34/hooks",
     "https://user:pw@93.184.216.34/hooks",
+    "https://93.184.216.34/ho\x01oks",  # httpx would refuse it at every delivery
+    "https://93.184.216.34/ho oks",
 ]
 
 

@@ -59,9 +59,13 @@ ORDERED = frozenset({"events"})
 """Queues whose jobs run one at a time per tenant, in order: a plugin hears an order's
 ``placed`` before its ``paid``, as it did when one worker ran every job in turn."""
 
+# Locks at most the claim's own rows, in rank order: a candidate locked and not taken
+# would be skipped by every other claimer until this one commits.
 _LOCK = """
 SELECT id FROM job WHERE id = ANY($1)
   AND ((status = 'pending' AND run_at <= $2) OR (status = 'running' AND locked_until < $2))
+ORDER BY array_position($1, id)
+LIMIT $3
 FOR UPDATE SKIP LOCKED
 """
 
@@ -100,7 +104,7 @@ async def claim(
             return []
         order = {row["id"]: row["tenant_id"] for row in rows}
         if postgres:  # values_list() would drop FOR UPDATE: the lock is the point
-            held = await conn.execute_query_dict(_LOCK, [list(order), now])
+            held = await conn.execute_query_dict(_LOCK, [list(order), now, limit])
             locked = {row["id"] for row in held}
         else:
             locked = set(

@@ -21,6 +21,7 @@ from yutang.core.outbox import CHANNEL
 log = logging.getLogger("yutang.worker")
 
 RECONNECT_AFTER = 5.0  # seconds between attempts while the database does not answer
+KEEPALIVE = 30.0  # seconds between checks that the listening connection still answers
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -60,13 +61,15 @@ class Wakeup:
         while not stop.is_set():
             try:
                 connection = await asyncpg.connect(asyncpg_dsn(dsn))
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # any failure to connect: poll, and try again
                 log.warning("job listener cannot connect (%r); polling meanwhile", exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RECONNECT_AFTER)
                 continue
             try:
                 await self._hold(connection, stop)
+            except Exception as exc:  # the connection broke under it: reconnect
+                log.warning("job listener lost its connection (%r); reconnecting", exc)
             finally:
                 self.listening.clear()
                 with contextlib.suppress(Exception):
@@ -82,7 +85,12 @@ class Wakeup:
         stopping = asyncio.ensure_future(stop.wait())
         dropped = asyncio.ensure_future(lost.wait())
         try:
-            await asyncio.wait({stopping, dropped}, return_when=asyncio.FIRST_COMPLETED)
+            while not (stopping.done() or dropped.done()):
+                await asyncio.wait(
+                    {stopping, dropped}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not (stopping.done() or dropped.done()):  # a half-open connection raises
+                    await asyncio.wait_for(connection.fetchval("SELECT 1"), RECONNECT_AFTER)
         finally:
             stopping.cancel()
             dropped.cancel()

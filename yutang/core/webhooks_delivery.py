@@ -46,7 +46,9 @@ BACKOFF = (
 )
 """The wait after each failed automatic attempt; one attempt more than waits in all."""
 MAX_ATTEMPTS = len(BACKOFF) + 1
-DISABLE_AFTER_FAILURES = 10
+DISABLE_AFTER_FAILURES = MAX_ATTEMPTS
+"""Failed attempts in a row that disable a subscription (with :data:`DISABLE_AFTER`): a
+single delivery failing for good is enough."""
 DISABLE_AFTER = timedelta(hours=24)
 
 

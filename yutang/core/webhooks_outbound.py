@@ -57,6 +57,8 @@ def parse(url: str, settings: WebhookSettings, field: str = "url") -> tuple[str,
     """(scheme, host, port, path with query) of a URL a webhook may be sent to; INVALID
     naming ``field`` otherwise."""
     bounded(url, field, MAX_URL)
+    if not url.strip().isprintable() or " " in url.strip():  # no URL holds them
+        raise DomainError("INVALID", "not a URL", field)
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -153,7 +155,7 @@ async def post(
         error = None if 200 <= status < 300 else f"HTTP {status}"
     except TimeoutError:
         error = f"no answer within {settings.timeout:g} s"
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # a failed attempt
         error = f"{type(exc).__name__}: {exc}"[:500]
     elapsed = int((time.perf_counter() - started) * 1000)
     text = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
