@@ -96,7 +96,7 @@ async def test_three_friends_cut_a_58_yuan_tea_to_0_and_the_member_buys_it_free(
     ]
     assert placed["errors"] == []
     assert placed["order"]["total"]["amount"] == 0
-    assert placed["order"]["status"] == "paid"  # nothing to pay: paid when placed
+    assert placed["order"]["status"] == "PAID"  # nothing to pay: paid when placed
     again = (await me(PLACE, {"lines": [bargain_line(sku, bargain["id"])], "key": "o2"}))[
         "placeOrder"
     ]
@@ -118,7 +118,7 @@ async def test_the_starter_may_buy_before_the_floor_at_the_price_reached(
     ]
     assert placed["order"]["total"]["amount"] == PRICE - cut
     paid = (await me(PAY, {"id": placed["order"]["id"], "key": "p1"}))["payOrder"]
-    assert paid["errors"] == [] and paid["order"]["status"] == "paid"
+    assert paid["errors"] == [] and paid["order"]["status"] == "PAID"
     late = (await friend(HELP, {"id": bargain["id"]}))["helpBargain"]
     assert codes(late) == ["BARGAIN_CLOSED"]
 
