@@ -376,6 +376,10 @@ REFUSED = [
     "https://169.254.169.254/latest/meta-data",
     "https://[::1]:8443/hooks",
     "https://[::ffff:127.0.0.1]/hooks",
+    "https://[64:ff9b::a00:1]/hooks",  # NAT64 onto 10.0.0.1
+    "https://[2002:a00:1::]/hooks",  # 6to4 onto 10.0.0.1
+    "https://[::127.0.0.1]/hooks",  # IPv4-compatible
+    "https://[::ffff:0:7f00:1]/hooks",  # IPv4-translated
     "https://localhost/hooks",
     "https://2130706433/hooks",  # 127.0.0.1 written as one number, as resolvers read it
     "https://0x7f.1/hooks",

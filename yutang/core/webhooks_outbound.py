@@ -84,9 +84,33 @@ def forbidden(address: str) -> bool:
     """Whether ``address`` is anything but a global unicast address (loopback, private,
     link-local, shared, reserved, multicast, unspecified, or one mapped onto those)."""
     ip = ipaddress.ip_address(address.partition("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:  # judged by the IPv4 address it reaches
+            ip = embedded
     return not ip.is_global or ip.is_multicast
+
+
+_CARRY_IPV4 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64
+    ipaddress.IPv6Network("64:ff9b:1::/48"),  # local-use NAT64
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible (::a.b.c.d), deprecated
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries (mapped, 6to4, Teredo, NAT64, compatible,
+    translated): a route to it reaches that IPv4 host."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if any(ip in network for network in _CARRY_IPV4):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 async def resolve(url: str, settings: WebhookSettings, field: str = "url") -> Target:
