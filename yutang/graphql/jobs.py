@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 
@@ -84,6 +85,18 @@ async def _nodes(rows: list[Job]) -> list[JobNode]:
     ]
 
 
+async def _act(change: Callable[[int], Awaitable[Job]], job_id: strawberry.ID) -> JobPayload:
+    """``change`` the job in one transaction; the job as it is now, or the refusal."""
+
+    async def run() -> JobNode:
+        async with in_transaction():
+            job = await change(pk_of(job_id, "Job", "jobId"))
+        return (await _nodes([job]))[0]
+
+    found, errors = await attempt(run)
+    return JobPayload(job=found, errors=errors)
+
+
 @strawberry.type
 class JobsQuery:
     @admin_field(
@@ -136,13 +149,7 @@ class JobsMutation:
         "attempts (platform operators).",
     )
     async def retry_job(self, info: Info, job_id: strawberry.ID) -> JobPayload:
-        async def run() -> JobNode:
-            async with in_transaction():
-                job = await job_admin.retry(pk_of(job_id, "Job", "jobId"))
-            return (await _nodes([job]))[0]
-
-        found, errors = await attempt(run)
-        return JobPayload(job=found, errors=errors)
+        return await _act(job_admin.retry, job_id)
 
     @admin_mutation(
         OPERATORS,
@@ -150,10 +157,4 @@ class JobsMutation:
         "dedupe key keeps it from being scheduled again (platform operators).",
     )
     async def discard_job(self, info: Info, job_id: strawberry.ID) -> JobPayload:
-        async def run() -> JobNode:
-            async with in_transaction():
-                job = await job_admin.discard(pk_of(job_id, "Job", "jobId"))
-            return (await _nodes([job]))[0]
-
-        found, errors = await attempt(run)
-        return JobPayload(job=found, errors=errors)
+        return await _act(job_admin.discard, job_id)
