@@ -24,12 +24,12 @@ from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, create_staff
 
 COUNTS = """
-query($status: JobStatus) {
-  jobCounts(status: $status) { queue tenant name status count }
+query($status: JobStatus, $first: Int = 50) {
+  jobCounts(status: $status, first: $first) { queue tenant name status count }
 }"""
 FAILED = """
-query($after: String) {
-  failedJobs(first: 1, after: $after) {
+query($after: String, $first: Int = 1) {
+  failedJobs(first: $first, after: $after) {
     edges { cursor node { id name queue tenant attempts lastError } }
     pageInfo { hasNextPage }
   }
@@ -82,6 +82,9 @@ async def test_operators_see_counts_and_failed_jobs_and_retry_or_discard_them(
         },
     ]
     assert len((await operator(COUNTS, {"status": "FAILED"}))["jobCounts"]) == 2
+    assert (await operator(COUNTS, {"first": 0}))["jobCounts"] == []
+    none = (await operator(FAILED, {"first": 0}))["failedJobs"]
+    assert none == {"edges": [], "pageInfo": {"hasNextPage": True}}
 
     first = (await operator(FAILED))["failedJobs"]
     node = first["edges"][0]["node"]

@@ -33,12 +33,14 @@ from yutang.testing import MakeTenant
 
 class QueuePlugin:
     """The plugin ``qtest``: a job that records its runs, a slow one outside any
-    transaction that counts how many run at once, and two recurring jobs."""
+    transaction that counts how many run (and are claimed) at once, and two recurring
+    jobs."""
 
     def __init__(self) -> None:
         self.runs: list[tuple[int | None, dict[str, Any]]] = []
         self.in_flight = 0
         self.most_at_once = 0
+        self.most_claimed = 0
         self.periods: list[tuple[int | None, str]] = []
 
     @api.hookimpl
@@ -61,6 +63,8 @@ class QueuePlugin:
     async def slow(self, tenant: TenantInfo | None, payload: dict[str, Any]) -> None:
         self.in_flight += 1
         self.most_at_once = max(self.most_at_once, self.in_flight)
+        claimed = await Job.filter(name="qtest.slow", status="running").count()
+        self.most_claimed = max(self.most_claimed, claimed)
         await asyncio.sleep(0.05)
         self.in_flight -= 1
 
@@ -182,7 +186,23 @@ async def test_claimed_jobs_run_concurrently_up_to_their_queues_limit(
     worker = Worker(runtime, concurrency=parse_concurrency("bulk=3"))
     assert await worker.run_until_idle() == 9
     assert plugin.most_at_once == 3
+    assert plugin.most_claimed == 3  # none claimed to wait its turn while its lease runs
     assert await Job.filter(status="done").count() == 9
+
+
+async def test_a_job_outside_a_transaction_whose_lease_ran_out_is_left_to_the_next_worker(
+    runtime: Runtime, tenant: TenantInfo, plugin: QueuePlugin, frozen_clock: FrozenClock
+) -> None:
+    async with in_transaction():
+        await outbox.schedule(tenant.id, "qtest.slow", {}, frozen_clock.current)
+    late = Worker(runtime, lease=timedelta(seconds=30))
+    [job_id] = await late.claim(queue="timeouts")
+    frozen_clock.advance(timedelta(seconds=31))
+    await late.run_job(job_id)  # too late: another worker may hold it by now
+    assert plugin.most_at_once == 0
+    assert (await Job.get(id=job_id)).status == "running"
+    assert await Worker(runtime).run_until_idle() == 1
+    assert plugin.most_at_once == 1 and (await Job.get(id=job_id)).status == "done"
 
 
 async def test_run_forever_runs_each_queue_in_its_own_lane(
@@ -237,9 +257,9 @@ async def test_retention_deletes_old_done_jobs_and_their_keys_still_deduplicate(
     await worker.run_until_idle()
 
     frozen_clock.advance(timedelta(days=2))  # the first two are 8 days done, the third 2
-    deleted: list[int] = []
-    assert await retention.prune(timedelta(days=7), deleted.append) == 2
-    assert deleted == [2]
+    deleted: list[tuple[str, int]] = []
+    assert await retention.prune(timedelta(days=7), lambda *seen: deleted.append(seen)) == 2
+    assert deleted == [("jobs", 2)]
     assert not await Job.filter(id__in=[keyed.id, plain.id]).exists()
     assert await Job.filter(id=recent.id, status="done").exists()
     assert await Job.filter(name="qtest.missing", status="failed").exists()  # kept
@@ -249,6 +269,30 @@ async def test_retention_deletes_old_done_jobs_and_their_keys_still_deduplicate(
     assert await worker.run_until_idle() == 0
     assert [p["n"] for _, p in plugin.runs] == [1, 2, 3]
     assert await JobKey.filter(key="payment_timeout:1").count() == 1
+
+
+async def test_retention_forgets_only_the_keys_that_cannot_recur(
+    runtime: Runtime, plugin: QueuePlugin, frozen_clock: FrozenClock
+) -> None:
+    on = await shop(runtime, "on")
+    await schedule(on.id, {"n": 1}, frozen_clock.current, dedupe_key="payment_timeout:9")
+    worker = Worker(runtime)
+    await worker.housekeeping()
+    for _ in range(3):
+        frozen_clock.advance(timedelta(hours=1))
+        await worker.run_until_idle()
+    hourly = await Job.filter(name="qtest.hourly").order_by("run_at")
+    assert [j.status for j in hourly] == ["done", "done", "done", "pending"]
+
+    frozen_clock.advance(timedelta(days=8))  # nothing ran meanwhile
+    pruned = await retention.apply(timedelta(days=7), timedelta(days=30))
+    # three hourly runs, the 03:00 nightly one, and the timeout; the occurrences' keys
+    assert (pruned.jobs, pruned.keys) == (5, 4)
+    assert set(await JobKey.all().values_list("key", flat=True)) == {
+        "payment_timeout:9",  # an order's: kept for good
+        hourly[-1].dedupe_key,  # their jobs still wait
+        (await Job.get(name="qtest.nightly")).dedupe_key,
+    }
 
 
 # --- recurring jobs -----------------------------------------------------------------

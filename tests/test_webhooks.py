@@ -9,6 +9,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import importlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,12 +19,21 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from standardwebhooks import Webhook
+from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
+from yutang.core import clock, retention
 from yutang.core.clock import FrozenClock
 from yutang.core.contract import TenantInfo
 from yutang.core.members import RegisterInput, register
-from yutang.core.models import Job, Sku, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from yutang.core.models import (
+    Job,
+    Sku,
+    Tenant,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from yutang.core.runtime import Runtime
 from yutang.core.settings import WebhookSettings
 from yutang.core.webhooks_delivery import DISABLE_AFTER, DISABLE_AFTER_FAILURES
@@ -118,8 +128,11 @@ async def subscribe(admin: GraphQLClient, url: str, types: list[str]) -> tuple[s
     return data["subscription"]["id"], data["secret"]
 
 
-async def sign_up(tenant: TenantInfo, phone: str) -> int:
-    member, _ = await register(tenant, RegisterInput(phone=phone, password="secret-1"), 30)
+async def sign_up(runtime: Runtime, tenant: TenantInfo, phone: str) -> int:
+    """Register as a request would: with the tenant as it is now (its subscriptions'
+    event types are part of it)."""
+    now = await runtime.tenants.by_slug(tenant.slug)
+    member, _ = await register(now, RegisterInput(phone=phone, password="secret-1"), 30)
     return int(member.id)
 
 
@@ -135,6 +148,7 @@ async def test_a_member_signing_up_reaches_the_receiver_signed_and_versioned(
     allow_loopback: None,
     admin: GraphQLClient,
     tenant: TenantInfo,
+    yutang_db: Runtime,
     worker: Worker,
     receiver: Receiver,
 ) -> None:
@@ -142,7 +156,7 @@ async def test_a_member_signing_up_reaches_the_receiver_signed_and_versioned(
     assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
     listed = await admin(SUBSCRIPTIONS)
     assert "secret" not in json.dumps(listed).replace("secretHint", "")
-    member_id = await sign_up(tenant, "13700000001")
+    member_id = await sign_up(yutang_db, tenant, "13700000001")
 
     assert await worker.run_until_idle() == 1
     [got] = receiver.got
@@ -201,13 +215,14 @@ async def test_a_rolled_back_write_sends_nothing(
     allow_loopback: None,
     admin: GraphQLClient,
     tenant: TenantInfo,
+    yutang_db: Runtime,
     worker: Worker,
     receiver: Receiver,
 ) -> None:
     await subscribe(admin, receiver.url, ["member.registered"])
     with pytest.raises(RuntimeError):
         async with in_transaction():
-            await sign_up(tenant, "13700000002")
+            await sign_up(yutang_db, tenant, "13700000002")
             assert await WebhookDelivery.all().count() == 1  # queued with the write
             raise RuntimeError("the business write fails after its event")
     assert await WebhookDelivery.all().count() == 0
@@ -227,7 +242,7 @@ async def test_a_receiver_that_fails_then_recovers_gets_every_event_once_per_id(
     sub_id, secret = await subscribe(admin, receiver.url, ["member.registered"])
     receiver.answers = [500, 503, 500, 500]
     for i in range(3):
-        await sign_up(tenant, f"1370000010{i}")
+        await sign_up(yutang_db, tenant, f"1370000010{i}")
     first, second = Worker(yutang_db), Worker(yutang_db)
     await first.run_until_idle()
     assert len(receiver.got) == 3 and receiver.accepted() == []
@@ -260,6 +275,7 @@ async def test_persistent_failure_disables_the_subscription_and_tells_the_owner(
     allow_loopback: None,
     admin: GraphQLClient,
     tenant: TenantInfo,
+    yutang_db: Runtime,
     worker: Worker,
     receiver: Receiver,
     frozen_clock: FrozenClock,
@@ -267,8 +283,8 @@ async def test_persistent_failure_disables_the_subscription_and_tells_the_owner(
     sub_id, _ = await subscribe(admin, receiver.url, ["member.registered"])
     receiver.default, receiver.reply = 500, b"E" * 5000
     started = frozen_clock.current
-    await sign_up(tenant, "13700000201")
-    await sign_up(tenant, "13700000202")
+    await sign_up(yutang_db, tenant, "13700000201")
+    await sign_up(yutang_db, tenant, "13700000202")
     while (await WebhookSubscription.get(tenant_id=tenant.id)).active:
         await worker.run_until_idle()
         assert frozen_clock.current - started < timedelta(days=3)
@@ -277,6 +293,7 @@ async def test_persistent_failure_disables_the_subscription_and_tells_the_owner(
     [node] = [e["node"] for e in (await admin(SUBSCRIPTIONS))["webhookSubscriptions"]["edges"]]
     assert node["active"] is False and "failed attempts in a row" in node["disabledReason"]
     assert frozen_clock.current - started >= DISABLE_AFTER
+    assert (await yutang_db.tenants.by_slug(tenant.slug)).webhook_events == frozenset()
     audit = await admin("{ auditLog { edges { node { actor action target } } } }")
     entries = [e["node"] for e in audit["auditLog"]["edges"]]
     assert {
@@ -308,6 +325,7 @@ async def test_persistent_failure_disables_the_subscription_and_tells_the_owner(
         "active": True,
         "consecutiveFailures": 0,
     }
+    assert (await yutang_db.tenants.by_slug(tenant.slug)).webhook_events == {"member.registered"}
     receiver.default = 200
     done = await admin(redeliver, {"id": log[0]["node"]["id"]})
     assert done["redeliverWebhook"]["errors"] == []
@@ -322,6 +340,7 @@ async def test_a_rotated_secret_signs_beside_the_new_one_until_it_expires(
     allow_loopback: None,
     admin: GraphQLClient,
     tenant: TenantInfo,
+    yutang_db: Runtime,
     worker: Worker,
     receiver: Receiver,
     frozen_clock: FrozenClock,
@@ -336,10 +355,10 @@ async def test_a_rotated_secret_signs_beside_the_new_one_until_it_expires(
     assert new != old and rotated["rotateWebhookSecret"]["subscription"]["secretHint"].endswith(
         new[-4:]
     )
-    await sign_up(tenant, "13700000301")
+    await sign_up(yutang_db, tenant, "13700000301")
     await worker.run_until_idle()
     frozen_clock.advance(timedelta(hours=3))
-    await sign_up(tenant, "13700000302")
+    await sign_up(yutang_db, tenant, "13700000302")
     await worker.run_until_idle()
     during, after = receiver.got
     assert by_hand(old, during.headers, during.body) and by_hand(new, during.headers, during.body)
@@ -351,18 +370,19 @@ async def test_redirects_are_not_followed_and_slow_receivers_time_out(
     allow_loopback: None,
     admin: GraphQLClient,
     tenant: TenantInfo,
+    yutang_db: Runtime,
     worker: Worker,
     receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sub_id, _ = await subscribe(admin, receiver.url, ["member.registered"])
     receiver.answers = [302]
-    await sign_up(tenant, "13700000401")
+    await sign_up(yutang_db, tenant, "13700000401")
     await worker.run_until_idle()
     assert len(receiver.got) == 1
     monkeypatch.setenv("YUTANG_WEBHOOK_TIMEOUT", "0.5")
     receiver.delay = 2.0
-    await sign_up(tenant, "13700000402")
+    await sign_up(yutang_db, tenant, "13700000402")
     await worker.run_until_idle()
     log = (await admin(DELIVERIES, {"id": sub_id}))["webhookDeliveries"]["edges"]
     errors = [e["node"]["attempts"][0]["error"] for e in log]
@@ -407,6 +427,7 @@ async def test_the_address_is_checked_again_at_delivery(
     allow_loopback: None,
     admin: GraphQLClient,
     tenant: TenantInfo,
+    yutang_db: Runtime,
     worker: Worker,
     receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch,
@@ -414,7 +435,7 @@ async def test_the_address_is_checked_again_at_delivery(
     url = f"http://localhost:{receiver.port}/hooks"  # a name that resolves to loopback
     sub_id, _ = await subscribe(admin, url, ["member.registered"])
     monkeypatch.delenv("YUTANG_WEBHOOK_ALLOW_PRIVATE")
-    await sign_up(tenant, "13700000501")
+    await sign_up(yutang_db, tenant, "13700000501")
     await worker.run_until_idle()
     assert receiver.got == []
     log = (await admin(DELIVERIES, {"id": sub_id}))["webhookDeliveries"]["edges"]
@@ -450,3 +471,82 @@ async def test_a_request_goes_to_the_checked_address_not_a_fresh_lookup(
     [got] = receiver.got
     assert got.headers["host"] == f"rebound.invalid:{receiver.port}"
     assert got.headers["webhook-id"] == "msg_1"
+
+
+async def test_the_tenant_knows_which_event_types_its_subscriptions_want(
+    allow_loopback: None,
+    admin: GraphQLClient,
+    tenant: TenantInfo,
+    yutang_db: Runtime,
+    worker: Worker,
+    receiver: Receiver,
+) -> None:
+    """The outbox asks for subscriptions only for types some active one wants: the
+    tenant's ``webhook_events`` follow every change, and a request sees them at once."""
+
+    async def wanted() -> frozenset[str]:
+        return (await yutang_db.tenants.by_slug(tenant.slug)).webhook_events
+
+    assert await wanted() == frozenset()
+    first, _ = await subscribe(admin, receiver.url, ["member.registered"])
+    second, _ = await subscribe(admin, receiver.url, ["order.paid", "member.registered"])
+    assert await wanted() == {"member.registered", "order.paid"}
+    change = """mutation($id: ID!, $types: [String!], $active: Boolean) {
+      updateWebhookSubscription(id: $id, eventTypes: $types, active: $active) { errors { code } }
+    }"""
+    await admin(change, {"id": second, "types": ["order.placed"]})
+    assert await wanted() == {"member.registered", "order.placed"}
+    await admin(change, {"id": first, "active": False})
+    assert await wanted() == {"order.placed"}
+
+    # A type nobody wants any more sends nothing, without looking.
+    await sign_up(yutang_db, tenant, "13700000601")
+    assert await WebhookDelivery.all().count() == 0
+    await admin(
+        "mutation($id: ID!) { deleteWebhookSubscription(id: $id) { errors { code } } }",
+        {"id": second},
+    )
+    assert await wanted() == frozenset()
+
+    # The migration fills the column in from the subscriptions a deployment already has.
+    await admin(change, {"id": first, "active": True})
+    await Tenant.filter(id=tenant.id).update(webhook_events=None)
+    migration = importlib.import_module("yutang.migrations.0015_retention_keys")
+    await migration.wanted_events(Tortoise.apps, None)
+    assert await wanted() == {"member.registered"}
+
+
+async def test_settled_deliveries_leave_the_log_after_its_retention(
+    allow_loopback: None,
+    admin: GraphQLClient,
+    tenant: TenantInfo,
+    yutang_db: Runtime,
+    worker: Worker,
+    receiver: Receiver,
+    frozen_clock: FrozenClock,
+) -> None:
+    sub_id, _ = await subscribe(admin, receiver.url, ["member.registered"])
+    receiver.answers = [200]
+    await sign_up(yutang_db, tenant, "13700000701")  # delivered at once
+    receiver.default = 500
+    await sign_up(yutang_db, tenant, "13700000702")  # fails for good after its retries
+    while await WebhookDelivery.filter(status="pending").exists():
+        await worker.run_until_idle()
+        frozen_clock.advance(timedelta(hours=1))
+    on = "mutation($id: ID!) { updateWebhookSubscription(id: $id, active: true) "
+    on += "{ errors { code } } }"
+    await admin(on, {"id": sub_id})  # the failures had switched it off
+    receiver.default = 200
+    await sign_up(yutang_db, tenant, "13700000703")
+    await worker.run_until_idle()
+    deliveries = await WebhookDelivery.all().order_by("id")
+    assert [d.status for d in deliveries] == ["delivered", "failed", "delivered"]
+
+    # Made 40, 40 and 10 days ago (rows stamp the wall clock when made):
+    for delivery, age in zip(deliveries, (40, 40, 10), strict=True):
+        made = clock.now() - timedelta(days=age)
+        await WebhookDelivery.filter(id=delivery.id).update(created_at=made)
+    assert await retention.prune_deliveries(timedelta(days=30)) == 2
+    [kept] = await WebhookDelivery.all()
+    assert kept.body.count("13700000703") == 1
+    assert {a.delivery_id for a in await WebhookAttempt.all()} == {kept.id}

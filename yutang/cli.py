@@ -137,8 +137,8 @@ def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> None:
 
 
 def cmd_jobs(runtime: Runtime, args: argparse.Namespace) -> None:
-    """Job counts by queue, tenant, name and status; ``prune`` deletes done jobs past
-    retention now, saying how many so far."""
+    """Job counts by queue, tenant, name and status; ``prune`` applies retention now
+    (done jobs, keys that cannot recur, the settled webhook log), saying how far it is."""
     from datetime import timedelta
 
     from yutang.core import job_admin, retention
@@ -150,9 +150,18 @@ def cmd_jobs(runtime: Runtime, args: argparse.Namespace) -> None:
         await init_db(runtime.settings, runtime.registry)
         try:
             if args.action == "prune":
-                keep = timedelta(days=runtime.settings.job_retention_days)
-                deleted = await retention.prune(keep, lambda n: _say(f"  {n} deleted ..."))
-                _say(f"deleted {deleted} jobs done more than {keep.days} days ago")
+                settings = runtime.settings
+                done = await retention.apply(
+                    timedelta(days=settings.job_retention_days),
+                    timedelta(days=settings.webhook_retention_days),
+                    lambda kind, n: _say(f"  {n} {kind} deleted ..."),
+                )
+                _say(
+                    f"deleted {done.jobs} jobs done more than {settings.job_retention_days:g} "
+                    f"days ago, {done.keys} dedupe keys that cannot recur, and "
+                    f"{done.deliveries} webhook deliveries older than "
+                    f"{settings.webhook_retention_days:g} days"
+                )
                 return
             rows = await job_admin.counts(args.status)
             _say(f"{'queue':<9} {'tenant':<20} {'name':<36} {'status':<10} {'count':>8}")

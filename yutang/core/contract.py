@@ -194,6 +194,8 @@ class TenantInfo:
     ``hooks`` is the core's plugin set for the tenant, opaque here (the core reads it
     through ``yutang.core.plugins.hooks_of``) so this module names nothing above it;
     plugins reach the shared resources through :meth:`redis` and :meth:`cache`.
+    ``webhook_events`` are the webhook event types (``order.paid``) some active
+    subscription of the tenant wants.
     """
 
     id: int
@@ -208,6 +210,7 @@ class TenantInfo:
     plugins: frozenset[str]
     settings: dict[str, Any]
     resources: SharedResources
+    webhook_events: frozenset[str] = frozenset()
 
     @property
     def zone(self) -> ZoneInfo:

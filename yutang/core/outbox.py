@@ -57,7 +57,15 @@ async def emit(
     }
     for delivery in await webhooks.enqueue(tenant, hook, payload):
         attempt, key = webhooks.attempt_of(delivery, 1)
-        await schedule(tenant.id, webhooks.JOB, attempt, now, dedupe_key=key, queue=Queue.WEBHOOKS)
+        await schedule(
+            tenant.id,
+            webhooks.JOB,
+            attempt,
+            now,
+            dedupe_key=key,
+            queue=Queue.WEBHOOKS,
+            forget_key_after=now,
+        )
     hooks = hooks_of(tenant) if plugins is None else hooks_of(tenant).registry.plugin_set(plugins)
     recipients = hooks.implementers(hook)
     if not recipients:
@@ -86,16 +94,21 @@ async def schedule(
     *,
     dedupe_key: str | None = None,
     queue: Queue = Queue.TIMEOUTS,
+    forget_key_after: datetime | None = None,
 ) -> None:
     """Queue a durable job; with ``dedupe_key`` a second schedule of the same key is a no-op.
 
     Must run inside the transaction whose commit should make the job real. The key is
-    kept in ``job_key`` after retention deleted the job's row, so it never runs twice.
+    kept in ``job_key`` after retention deleted the job's row, so it never runs twice;
+    for good, unless ``forget_key_after`` says when nothing can schedule it any more
+    (``yutang.core.retention``).
     """
     try:
         async with in_transaction():  # a savepoint: a duplicate key must not abort the caller
             if dedupe_key is not None:
-                await JobKey.create(key=dedupe_key, tenant_id=tenant_id)
+                await JobKey.create(
+                    key=dedupe_key, tenant_id=tenant_id, forget_after=forget_key_after
+                )
             await Job.create(
                 tenant_id=tenant_id,
                 name=name,

@@ -7,7 +7,8 @@ retries, leases and retention are those of any job. A run schedules the next occ
 in the transaction that marks it done; the worker's periodic seeding adds the first one
 for tenants that have none pending (new tenants, a plugin just enabled, a run that
 failed for good). Occurrences missed while no worker ran are not caught up: the next
-one after now is scheduled.
+one after now is scheduled. Since only occurrences after now are ever scheduled,
+retention may forget a key once its occurrence has passed.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ async def schedule_next(
         occurrence,
         dedupe_key=key(declared.name, tenant_id, occurrence),
         queue=spec.queue,
+        forget_key_after=occurrence,
     )
 
 

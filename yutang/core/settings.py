@@ -42,7 +42,8 @@ class AppSettings(msgspec.Struct, frozen=True):
     (``events=3,timeouts=2,bulk=2,webhooks=2``; keep the sum under ``db_pool_size``);
     ``jobs_listen_url`` a DSN straight to PostgreSQL for the worker's ``LISTEN`` when
     ``database_url`` goes through a transaction-mode pooler (none: ``database_url``);
-    ``job_retention_days`` how long done jobs are kept (``docs/operations.md``).
+    ``job_retention_days`` how long done jobs are kept, ``webhook_retention_days``
+    how long the log of settled webhook deliveries is (``docs/operations.md``).
     """
 
     database_url: str = "sqlite://yutang.sqlite3"
@@ -75,6 +76,7 @@ class AppSettings(msgspec.Struct, frozen=True):
     job_concurrency: str = "events=3,timeouts=2,bulk=2,webhooks=2"
     jobs_listen_url: str | None = None
     job_retention_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0
+    webhook_retention_days: Annotated[float, msgspec.Meta(gt=0)] = 30.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,6 +116,7 @@ class AppSettings(msgspec.Struct, frozen=True):
             "job_concurrency": "YUTANG_JOB_CONCURRENCY",
             "jobs_listen_url": "YUTANG_JOBS_LISTEN_URL",
             "job_retention_days": "YUTANG_JOB_RETENTION_DAYS",
+            "webhook_retention_days": "YUTANG_WEBHOOK_RETENTION_DAYS",
         }
         values: dict[str, object] = {
             key: os.environ[var] for key, var in names.items() if os.environ.get(var)

@@ -92,6 +92,7 @@ class TenantResolver:
             plugins=plugin_set.names,
             settings=settings,
             resources=self.resources,
+            webhook_events=frozenset(row.webhook_events or ()),
         )
 
     def clear(self) -> None:

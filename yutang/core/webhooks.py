@@ -15,13 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from yutang.core import clock
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.inputs import bounded
-from yutang.core.models import WebhookDelivery, WebhookSubscription
+from yutang.core.models import Tenant, WebhookDelivery, WebhookSubscription
 from yutang.core.settings import WebhookSettings
 from yutang.core.webhooks_events import BY_HOOK, TYPES, data_of
 from yutang.core.webhooks_outbound import resolve
@@ -44,7 +45,7 @@ async def enqueue(tenant: TenantInfo, hook: str, payload: dict[str, Any]) -> lis
     transaction that wrote the event, which schedules each one's first attempt
     (``outbox.emit``). The ids of the deliveries."""
     kind = BY_HOOK.get(hook)
-    if kind is None:
+    if kind is None or kind.name not in tenant.webhook_events:
         return []
     subs = await WebhookSubscription.filter(tenant_id=tenant.id, active=True).only(
         "id", "event_types"
@@ -73,6 +74,21 @@ async def enqueue(tenant: TenantInfo, hook: str, payload: dict[str, Any]) -> lis
         )
         created.append(delivery.id)
     return created
+
+
+async def wanted(tenant_id: int) -> None:
+    """Keep the tenant's ``webhook_events`` equal to what its active subscriptions want
+    (in the caller's transaction, after it changed them); a change bumps the tenant's
+    settings version, so every process sees it on its next request."""
+    subs = await WebhookSubscription.filter(tenant_id=tenant_id, active=True).only(
+        "id", "event_types"
+    )
+    types = sorted({t for sub in subs for t in sub.event_types})
+    row = await Tenant.get(id=tenant_id).only("id", "webhook_events")
+    if (row.webhook_events or []) != types:
+        await Tenant.filter(id=tenant_id).update(
+            webhook_events=types, settings_version=F("settings_version") + 1
+        )
 
 
 def _event_types(values: list[str]) -> list[str]:
@@ -111,6 +127,7 @@ async def create(
             description=description,
             secret=secret,
         )
+        await wanted(tenant.id)
     return sub, secret
 
 
@@ -149,6 +166,7 @@ async def update(
         await get(tenant, sub_id)
         if changes:
             await WebhookSubscription.filter(tenant_id=tenant.id, id=sub_id).update(**changes)
+            await wanted(tenant.id)
     return await get(tenant, sub_id)
 
 
@@ -177,3 +195,4 @@ async def delete(tenant: TenantInfo, sub_id: int) -> None:
     async with in_transaction():
         sub = await get(tenant, sub_id)
         await sub.delete()
+        await wanted(tenant.id)

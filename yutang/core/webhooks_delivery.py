@@ -122,7 +122,13 @@ async def _record(
                 changes["next_attempt_at"] = due
                 payload, key = webhooks.attempt_of(delivery_id, automatic + 1)
                 await outbox.schedule(
-                    tenant.id, JOB, payload, due, dedupe_key=key, queue=Queue.WEBHOOKS
+                    tenant.id,
+                    JOB,
+                    payload,
+                    due,
+                    dedupe_key=key,
+                    queue=Queue.WEBHOOKS,
+                    forget_key_after=due,
                 )
             else:
                 changes.update(status="failed", next_attempt_at=None)
@@ -145,6 +151,7 @@ async def _health(tenant: TenantInfo, sub_id: int, ok: bool) -> None:
             f"disabled after {sub.failures + 1} failed attempts in a row since {since.isoformat()}"
         )
         await query.update(active=False, disabled_at=now, disabled_reason=reason)
+        await webhooks.wanted(tenant.id)
         await AuditEntry.create(
             tenant_id=tenant.id,
             actor="system:webhooks",

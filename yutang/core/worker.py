@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("yutang.worker")
 
 QUEUES = tuple(Queue)
-HOUSEKEEPING_EVERY = 60.0  # seconds between seeding recurring jobs and pruning done ones
+HOUSEKEEPING_EVERY = 60.0  # seconds between seeding recurring jobs and applying retention
 
 
 def parse_concurrency(text: str) -> Mapping[str, int]:
@@ -104,19 +104,20 @@ class Worker:
         return taken
 
     async def run_once(self, limit: int = 20) -> int:
-        """Claim and run one batch per queue, each queue's jobs concurrently up to its
-        concurrency; the number of jobs run."""
+        """Run up to ``limit`` due jobs of each queue, claiming no more at a time than the
+        queue's concurrency, so a claimed job starts at once, well inside its lease; the
+        number of jobs run."""
         total = 0
         for queue in QUEUES:
-            ids = await self.claim(limit, queue)
-            gate = asyncio.Semaphore(self.concurrency[queue])
-            await asyncio.gather(*(self._gated(gate, job_id) for job_id in ids))
-            total += len(ids)
+            ran = 0
+            while ran < limit:
+                ids = await self.claim(min(self.concurrency[queue], limit - ran), queue)
+                if not ids:
+                    break
+                await asyncio.gather(*(self.run_job(job_id) for job_id in ids))
+                ran += len(ids)
+            total += ran
         return total
-
-    async def _gated(self, gate: asyncio.Semaphore, job_id: int) -> None:
-        async with gate:
-            await self.run_job(job_id)
 
     async def run_until_idle(self, max_rounds: int = 100) -> int:
         """Run batches until nothing is due (tests, CLI)."""
@@ -129,10 +130,13 @@ class Worker:
         return total
 
     async def housekeeping(self) -> None:
-        """Seed recurring jobs and delete done jobs past retention."""
+        """Seed recurring jobs and apply retention."""
         await recurring.seed(self.recurring_jobs, self.runtime.tenants)
-        days = self.runtime.settings.job_retention_days
-        await retention.prune(timedelta(days=days))
+        settings = self.runtime.settings
+        await retention.apply(
+            timedelta(days=settings.job_retention_days),
+            timedelta(days=settings.webhook_retention_days),
+        )
 
     async def run_forever(self, stop: asyncio.Event, interval: float = 0.5) -> None:
         """The loop of ``serve`` and ``yutang worker``: one lane per queue, woken by
@@ -193,6 +197,8 @@ class Worker:
         try:
             call = self._resolve(job)
             if getattr(call, "yutang_outside_transaction", False):
+                if not self._holds(job):
+                    return
                 await _await(call())
                 async with in_transaction():
                     await self._finish(job)
@@ -220,6 +226,17 @@ class Worker:
                 locked_until=None,
                 last_error=repr(exc)[:2000],
             )
+
+    def _holds(self, job: Job) -> bool:
+        """Whether ``job`` as read is still this worker's, its lease unexpired (a job run
+        outside a transaction has no row lock to tell)."""
+        until = job.locked_until
+        return (
+            job.status == "running"
+            and job.locked_by == self.id
+            and until is not None
+            and until > clock.now()
+        )
 
     async def _finish(self, job: Job) -> None:
         """Mark the job done and, for a recurring one, schedule its next occurrence

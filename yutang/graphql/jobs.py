@@ -20,9 +20,8 @@ from yutang.graphql.types import (
     Connection,
     Node,
     UserError,
-    after_pk,
-    connection,
     gid,
+    keyset_page,
 )
 
 Info = strawberry.Info[Context, None]
@@ -116,7 +115,7 @@ class JobsQuery:
                 status=JobStatus(c.status),
                 count=c.count,
             )
-            for c in counts[: max(1, min(first, MAX_PAGE))]
+            for c in counts[: max(0, min(first, MAX_PAGE))]
         ]
 
     @admin_field(
@@ -130,15 +129,7 @@ class JobsQuery:
         queue: str | None = None,
         name: str | None = None,
     ) -> Connection[JobNode]:
-        first = max(1, min(first, MAX_PAGE))
-        start = after_pk(after)
-        query = job_admin.failed(queue, name)
-        if start is not None:
-            query = query.filter(id__lt=start)
-        rows = await query.order_by("-id").limit(first + 1)
-        page = rows[:first]
-        nodes = await _nodes(page)
-        return connection(nodes, [r.id for r in page], len(rows) > first, start is not None)
+        return await keyset_page(job_admin.failed(queue, name), first, after, _nodes)
 
 
 @strawberry.type

@@ -10,17 +10,17 @@ from enum import Enum
 from typing import Any, Generic, TypeVar, overload
 
 import strawberry
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from yutang.core.errors import DomainError, TooManyAttempts
-from yutang.core.models.base import TenantModel
 from yutang.core.money import format_money
 from yutang.graphql.ids import decode_tagged, to_global
 from yutang.graphql.scalars import MinorUnits
 from yutang.graphql.statuses import InstalmentStatus
 
 T = TypeVar("T")
-M = TypeVar("M", bound=TenantModel)
+M = TypeVar("M", bound=Model)
 
 MAX_PAGE = 100
 

@@ -47,14 +47,19 @@ class JobKey(Model):
 
     Scheduling a key inserts it here first (the primary key refuses a second), so a
     deduplicated job such as ``payment_timeout:{order}`` runs at most once, ever.
+    ``forget_after``, when its scheduler set one, is when the key can no longer be
+    scheduled again (a recurring occurrence once its time passed): retention forgets
+    it then, once its job's row is gone too. Without one the key is kept for good.
     """
 
     key = fields.CharField(max_length=200, primary_key=True)
     tenant_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    forget_after = fields.DatetimeField(null=True)
 
     class Meta:
         table = "job_key"
+        indexes = (("forget_after",),)
 
 
 class JobLane(Model):

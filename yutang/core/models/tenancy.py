@@ -9,7 +9,12 @@ from yutang.core.models.base import TenantModel, Timestamped
 
 
 class Tenant(Model):
-    """A merchant. Plugin set and settings come from its profile plus overrides."""
+    """A merchant. Plugin set and settings come from its profile plus overrides.
+
+    ``webhook_events`` are the event types its active webhook subscriptions want, kept
+    by every change to them (with ``settings_version``), so the outbox looks
+    subscriptions up only for events someone wants.
+    """
 
     id = fields.BigIntField(primary_key=True)
     slug = fields.CharField(max_length=64, unique=True)
@@ -22,6 +27,7 @@ class Tenant(Model):
     settings: dict[str, dict[str, object]] = fields.JSONField(default=dict)
     settings_version = fields.IntField(default=1, db_default=1)
     cors_origins: list[str] | None = fields.JSONField(null=True)
+    webhook_events: list[str] | None = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -56,7 +56,7 @@ class WebhookDelivery(Timestamped):
 
     class Meta:
         table = "webhook_delivery"
-        indexes = (("tenant_id", "subscription_id", "id"),)
+        indexes = (("tenant_id", "subscription_id", "id"), ("created_at",))
 
 
 class WebhookAttempt(Timestamped):
