@@ -15,9 +15,10 @@ In an ordered queue (``events``) a tenant's jobs run one at a time, oldest first
 claim takes a tenant's oldest due job only while none of its jobs runs. Tenants still
 take turns, and the bound holds.
 
-On PostgreSQL the ranked candidates are locked ``FOR UPDATE SKIP LOCKED`` (a few more
-than asked for, so workers claiming at once do not all want the same rows); SQLite has
-one writer, which is the lock.
+On PostgreSQL a claim is one statement: the ranked candidates (a few more than asked
+for, so workers claiming at once do not all want the same rows) are locked ``FOR UPDATE
+SKIP LOCKED``, leased and their tenants marked served together. SQLite has one writer,
+which is the lock.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -35,7 +37,7 @@ from yutang.core.models import Job
 OVERSAMPLE = 2
 
 _RANKED = """
-SELECT d.id, d.tenant_id FROM (
+SELECT d.id, d.tenant_id, d.turn, COALESCE(l.served, 0) AS served, d.run_at FROM (
   SELECT j.id, j.tenant_id, j.run_at,
          ROW_NUMBER() OVER (PARTITION BY j.tenant_id ORDER BY j.run_at, j.id) AS turn
   FROM job j
@@ -59,14 +61,34 @@ ORDERED = frozenset({"events"})
 """Queues whose jobs run one at a time per tenant, in order: a plugin hears an order's
 ``placed`` before its ``paid``, as it did when one worker ran every job in turn."""
 
-# Locks at most the claim's own rows, in rank order: a candidate locked and not taken
-# would be skipped by every other claimer until this one commits.
-_LOCK = """
-SELECT id FROM job WHERE id = ANY($1)
-  AND ((status = 'pending' AND run_at <= $2) OR (status = 'running' AND locked_until < $2))
-ORDER BY array_position($1, id)
-LIMIT $3
-FOR UPDATE SKIP LOCKED
+# PostgreSQL claims in one statement: rank, lock at most the claim's own rows in rank
+# order (a candidate locked and not taken would be skipped by every other claimer until
+# this one commits), lease them, and mark their tenants served (in tenant order: two
+# claims upserting the same lanes lock them in one order and cannot deadlock).
+_CLAIM = """
+WITH ranked AS ({ranked}),
+picked AS (
+  SELECT j.id FROM job j JOIN ranked r ON r.id = j.id
+  WHERE (j.status = 'pending' AND j.run_at <= $2) OR (j.status = 'running' AND j.locked_until < $2)
+  ORDER BY r.turn, r.served, r.run_at, r.id
+  LIMIT $4
+  FOR UPDATE OF j SKIP LOCKED
+),
+claimed AS (
+  UPDATE job SET status = 'running', locked_by = $5, locked_until = $6,
+                 attempts = job.attempts + 1
+  FROM picked WHERE job.id = picked.id
+  RETURNING job.id, job.tenant_id
+),
+served AS (
+  INSERT INTO job_lane (queue, tenant_key, served)
+  SELECT $1, k.tenant_key, $7::bigint FROM
+    (SELECT DISTINCT COALESCE(tenant_id, 0) AS tenant_key FROM claimed) k
+  ORDER BY k.tenant_key
+  ON CONFLICT (queue, tenant_key) DO UPDATE SET served = excluded.served
+)
+SELECT c.id FROM claimed c JOIN ranked r ON r.id = c.id
+ORDER BY r.turn, r.served, r.run_at, r.id
 """
 
 _SERVED = """
@@ -85,31 +107,35 @@ async def claim(
     """Take up to ``limit`` due jobs of ``queue`` in fair order for ``worker_id``."""
     if limit <= 0:
         return []
+    ordered = queue in ORDERED
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        idle = _IDLE.format(q="$1", now="$2") if ordered else ""
+        turns = "1" if ordered else "$3"
+        ranked = _RANKED.format(q="$1", now="$2", turns=turns, idle=idle, n="$3")
+        params = [queue, now, limit * OVERSAMPLE, limit, worker_id, locked_until, time.time_ns()]
+        rows = await conn.execute_query_dict(_CLAIM.format(ranked=ranked), params)
+        return [row["id"] for row in rows]
+    return await _claim_sqlite(queue, limit, worker_id, now, locked_until, ordered)
+
+
+async def _claim_sqlite(
+    queue: str, limit: int, worker_id: str, now: datetime, locked_until: datetime, ordered: bool
+) -> list[int]:
+    """SQLite has one writer, which is the lock: rank, lease, mark the tenants served."""
     async with in_transaction() as conn:
-        postgres = conn.capabilities.dialect == "postgres"
         wanted = limit * OVERSAMPLE
-        ordered = queue in ORDERED
-        if postgres:
-            q, at, n = "$1", "$2", "$3"
-            params: list[object] = [queue, now, wanted]
-        else:  # qmark parameters are positional: each occurrence has its own
-            q = at = n = "?"
-            params = [queue, now, now, queue]
-        idle = _IDLE.format(q=q, now=at) if ordered else ""
-        sql = _RANKED.format(q=q, now=at, turns="1" if ordered else n, idle=idle, n=n)
-        if not postgres:
-            params += ([] if ordered else [wanted]) + ([queue, now] if ordered else []) + [wanted]
+        idle = _IDLE.format(q="?", now="?") if ordered else ""
+        sql = _RANKED.format(q="?", now="?", turns="1" if ordered else "?", idle=idle, n="?")
+        # qmark parameters are positional: each occurrence has its own
+        params: list[object] = [queue, now, now, queue]
+        params += ([] if ordered else [wanted]) + ([queue, now] if ordered else []) + [wanted]
         rows = await conn.execute_query_dict(sql, params)
         if not rows:
             return []
         order = {row["id"]: row["tenant_id"] for row in rows}
-        if postgres:  # values_list() would drop FOR UPDATE: the lock is the point
-            held = await conn.execute_query_dict(_LOCK, [list(order), now, limit])
-            locked = {row["id"] for row in held}
-        else:
-            locked = set(
-                await Job.filter(_due(now), id__in=list(order)).values_list("id", flat=True)
-            )
+        due = await Job.filter(_due(now), id__in=list(order)).values_list("id", flat=True)
+        locked = set(due)
         taken = [job_id for job_id in order if job_id in locked][:limit]
         if not taken:
             return []
@@ -119,19 +145,14 @@ async def claim(
             locked_until=locked_until,
             attempts=F("attempts") + 1,
         )
-        await _serve(conn, queue, sorted({order[job_id] or 0 for job_id in taken}), postgres)
+        await _serve(conn, queue, sorted({order[job_id] or 0 for job_id in taken}))
     return taken
 
 
-async def _serve(conn: BaseDBAsyncClient, queue: str, tenants: list[int], postgres: bool) -> None:
-    """Put the served tenants behind every tenant waiting since (sorted: two claims
-    upserting the same lanes lock them in one order and cannot deadlock)."""
-    served = time.time_ns()
-    if postgres:
-        marks = [f"(${3 * i + 1}, ${3 * i + 2}, ${3 * i + 3})" for i in range(len(tenants))]
-    else:
-        marks = ["(?, ?, ?)"] * len(tenants)
+async def _serve(conn: BaseDBAsyncClient, queue: str, tenants: list[int]) -> None:
+    """Put the served tenants behind every tenant waiting since."""
     params: list[object] = []
     for tenant in tenants:
-        params += [queue, tenant, served]
-    await conn.execute_query(_SERVED.format(rows=", ".join(marks)), params)
+        params += [queue, tenant, time.time_ns()]
+    rows = ", ".join(["(?, ?, ?)"] * len(tenants))
+    await conn.execute_query(_SERVED.format(rows=rows), params)

@@ -36,23 +36,33 @@ class TenantResolver:
         """The tenant with this slug; NOT_FOUND if none, SUSPENDED if suspended."""
         if "\x00" in slug:  # PostgreSQL cannot compare it; no slug holds one
             raise NotFound(f"tenant {slug!r}", "X-Tenant")
-        q = Statement()  # plain SQL, the info's cache key only: every request asks
-        rows = await q.rows(
-            f"SELECT id, settings_version, profile, status FROM tenant WHERE slug = {q.arg(slug)}"
-        )
-        if not rows:
-            raise NotFound(f"tenant {slug!r}", "X-Tenant")
-        r = rows[0]
-        info = self._cache.get((r["id"], r["settings_version"], r["profile"], r["status"]))
+        info = await self._current("slug", slug)
         if info is None:
-            info = self.from_row(await Tenant.get(id=r["id"]))
+            raise NotFound(f"tenant {slug!r}", "X-Tenant")
         if info.status != "active":
             raise DomainError("TENANT_SUSPENDED", f"tenant {slug!r} is suspended", "X-Tenant")
         return info
 
     async def by_id(self, tenant_id: int) -> TenantInfo:
         """The tenant with this id, whatever its status (jobs still run for it)."""
-        return self.from_row(await Tenant.get(id=tenant_id))
+        info = await self._current("id", tenant_id)
+        if info is None:
+            raise NotFound(f"tenant {tenant_id}", "tenantId")
+        return info
+
+    async def _current(self, column: str, value: str | int) -> TenantInfo | None:
+        """The tenant as it is now: one plain statement reads its cache key (every request
+        and job asks), the whole row is read only when that key is new."""
+        q = Statement()
+        rows = await q.rows(
+            "SELECT id, settings_version, profile, status FROM tenant "
+            f"WHERE {column} = {q.arg(value)}"
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        info = self._cache.get((r["id"], r["settings_version"], r["profile"], r["status"]))
+        return info if info is not None else self.from_row(await Tenant.get(id=r["id"]))
 
     def from_row(self, row: Tenant) -> TenantInfo:
         """Build (or reuse) the info for a tenant row."""

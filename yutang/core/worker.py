@@ -192,31 +192,33 @@ class Worker:
                 await asyncio.wait_for(stop.wait(), HOUSEKEEPING_EVERY)
 
     async def run_job(self, job_id: int) -> None:
-        """Run one claimed job; on failure it goes back to pending with backoff."""
-        job = await Job.get(id=job_id)
+        """Run one claimed job; on failure it goes back to pending with backoff.
+
+        The job is read under its row lock in its own transaction, only while this worker
+        holds it: the lock keeps a worker that took over after our lease expired from
+        running it beside us. A job that runs outside a transaction is read the same way
+        and runs after that transaction, if its lease has not run out meanwhile.
+        """
+        job: Job | None = None
         try:
-            call = self._resolve(job)
-            if getattr(call, "yutang_outside_transaction", False):
-                if not self._holds(job):
+            async with in_transaction():
+                # select_for_update on a filter: tortoise drops FOR UPDATE from exists()
+                mine = Job.filter(id=job_id, status="running", locked_by=self.id)
+                job = await mine.select_for_update().first()
+                if job is None:
                     return
+                call = self._resolve(job)
+                outside = getattr(call, "yutang_outside_transaction", False)
+                if not outside:
+                    await _await(call())
+                    await self._finish(job)
+            if outside and self._holds(job):
                 await _await(call())
                 async with in_transaction():
                     await self._finish(job)
-            else:
-                async with in_transaction():
-                    # A row lock, not exists(): tortoise drops FOR UPDATE from exists(),
-                    # and the lock is what keeps a worker that took over after our lease
-                    # expired from running the job beside us.
-                    owned = (
-                        await Job.filter(id=job.id, status="running", locked_by=self.id)
-                        .select_for_update()
-                        .first()
-                    ) is not None
-                    if not owned:
-                        return
-                    await _await(call())
-                    await self._finish(job)
         except Exception as exc:
+            if job is None:
+                raise
             log.warning("job %s (%s) failed: %r", job.id, job.name, exc)
             failed = job.attempts >= job.max_attempts
             await Job.filter(id=job.id, locked_by=self.id).update(
