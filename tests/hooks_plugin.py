@@ -188,26 +188,48 @@ class HookPayments:
     """Captures at once while ``plugin.capture``; else through a callback whose body is
     ``{"reference", "amount"}``. Refunds are done while ``plugin.refunded``."""
 
+    credentials = None
+
     def __init__(self, plugin: HooksPlugin) -> None:
         self.plugin = plugin
         self.name = f"{plugin.name}pay"
 
-    async def create(
-        self, tenant: api.TenantInfo, reference: str, amount: int
-    ) -> api.PaymentIntent:
-        self.plugin.hit("payment.create", reference=reference, amount=amount)
-        return api.PaymentIntent(client_data={"reference": reference}, captured=self.plugin.capture)
+    def check_credentials(self, credentials: Any) -> str:
+        return ""
 
-    async def verify_callback(self, headers: dict[str, str], body: bytes) -> api.Capture | None:
+    async def create(
+        self, ctx: api.GatewayContext, payment: api.PaymentRequest
+    ) -> api.PaymentIntent:
+        self.plugin.hit("payment.create", reference=payment.reference, amount=payment.amount)
+        return api.PaymentIntent(
+            client_data={"reference": payment.reference}, captured=self.plugin.capture
+        )
+
+    async def query(self, ctx: api.GatewayContext, reference: str) -> api.GatewayPayment:
+        return api.GatewayPayment("pending")
+
+    async def close(self, ctx: api.GatewayContext, reference: str) -> None:
+        self.plugin.hit("payment.close", reference=reference)
+
+    async def refund(self, ctx: api.GatewayContext, refund: api.RefundRequest) -> api.RefundState:
+        self.plugin.hit(
+            "payment.refund",
+            reference=refund.payment_reference,
+            amount=refund.amount,
+            refund_ref=refund.refund_reference,
+        )
+        return "refunded" if self.plugin.refunded else "pending"
+
+    async def notification(
+        self, ctx: api.GatewayContext, headers: Mapping[str, str], body: bytes
+    ) -> api.Notification | None:
         self.plugin.hit("payment.verify_callback", body=body)
         data = json.loads(body)
-        return api.Capture(reference=data["reference"], amount=data["amount"])
+        return api.Notification(capture=api.Capture(data["reference"], data["amount"]))
 
-    async def refund(
-        self, tenant: api.TenantInfo, reference: str, amount: int, refund_ref: str
-    ) -> bool:
-        self.plugin.hit("payment.refund", reference=reference, amount=amount, refund_ref=refund_ref)
-        return self.plugin.refunded
+    def answer(self, accepted: bool) -> api.CallbackAnswer:
+        status = b'{"status":"ok"}' if accepted else b'{"status":"rejected"}'
+        return api.CallbackAnswer(200 if accepted else 400, status)
 
 
 class HookCodes:

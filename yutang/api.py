@@ -17,7 +17,6 @@ from yutang.core.clock import now
 from yutang.core.contract import (
     Activity,
     ActivityRef,
-    Capture,
     CheckoutContext,
     CheckoutLine,
     DemoShop,
@@ -32,8 +31,6 @@ from yutang.core.contract import (
     LineInput,
     MemberInfo,
     NodeType,
-    PaymentIntent,
-    PaymentProvider,
     Permission,
     PriceStep,
     ReleasedLine,
@@ -55,6 +52,18 @@ from yutang.core.models.base import TenantModel, Timestamped
 from yutang.core.money import Money, apportion, format_money, percent_of
 from yutang.core.orders import cancel_owned as cancel_order
 from yutang.core.outbox import schedule as schedule_job
+from yutang.core.payment_contract import (
+    CallbackAnswer,
+    Capture,
+    GatewayContext,
+    GatewayPayment,
+    Notification,
+    PaymentIntent,
+    PaymentProvider,
+    PaymentRequest,
+    RefundRequest,
+    RefundState,
+)
 from yutang.core.plugins import hooks_of
 from yutang.core.refunds import refund_order
 from yutang.core.regions import Destination
@@ -173,6 +182,7 @@ __all__ = [
     "Activity",
     "ActivityRef",
     "ActivityStatus",
+    "CallbackAnswer",
     "Capture",
     "CheckoutContext",
     "CheckoutLine",
@@ -188,6 +198,8 @@ __all__ = [
     "Event",
     "Forbidden",
     "FulfilmentMethod",
+    "GatewayContext",
+    "GatewayPayment",
     "GraphQLContribution",
     "Info",
     "Instalment",
@@ -200,16 +212,20 @@ __all__ = [
     "Node",
     "NodeType",
     "NotFound",
+    "Notification",
     "OrderStatus",
     "OrderView",
     "PaymentIntent",
     "PaymentProvider",
+    "PaymentRequest",
     "Permission",
     "PriceStep",
     "Principal",
     "ProductView",
     "Queue",
     "Recurring",
+    "RefundRequest",
+    "RefundState",
     "ReleasedLine",
     "Reward",
     "RewardKind",

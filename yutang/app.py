@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, get, post
+from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.types import Middleware
 from strawberry.litestar import make_graphql_controller
 
+from yutang.core import gateways, payments
 from yutang.core.contract import TenantInfo
 from yutang.core.db import close_db, init_db
-from yutang.core.payments import providers, record_capture
 from yutang.core.plugins import hooks_of
 from yutang.core.runtime import Runtime
 from yutang.core.tenancy import current_tenant
@@ -140,19 +140,15 @@ def create_app(
     @post("/payments/{tenant:str}/{provider:str}/callback", status_code=200)
     async def payment_callback(
         request: Request[Any, Any, Any], provider: FromPath[str]
-    ) -> dict[str, str]:
-        """A gateway's asynchronous confirmation; the tenant is in the path (gateways
-        cannot send headers of ours)."""
+    ) -> Response[bytes]:
+        """A gateway's notification; the tenant is in the path (gateways cannot send
+        headers of ours), the answer is the provider's own."""
         tenant = current_tenant.get()
         assert tenant is not None
-        gateway = providers(tenant).get(provider)
-        if gateway is None:
-            return {"status": "unknown provider"}
-        capture = await gateway.verify_callback(dict(request.headers), await request.body())
-        if capture is None:
-            return {"status": "rejected"}
-        await record_capture(tenant, provider, capture.reference, capture.amount)
-        return {"status": "ok"}
+        if provider not in gateways.providers(tenant):
+            return Response(b"unknown provider", status_code=404, media_type="text/plain")
+        answer = await payments.notified(tenant, provider, request.headers, await request.body())
+        return Response(answer.body, status_code=answer.status_code, media_type=answer.media_type)
 
     hooks, front, middleware = edge(runtime, schemas, store)
     app = Litestar(

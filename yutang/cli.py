@@ -1,5 +1,5 @@
 """The ``yutang`` command: serve, migrate, worker, jobs, operator, plugins, schema,
-makemigrations, new-plugin."""
+makemigrations, new-plugin, secrets."""
 
 from __future__ import annotations
 
@@ -327,6 +327,31 @@ def cmd_makemigrations(runtime: Runtime, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_secrets(runtime: Runtime, args: argparse.Namespace) -> None:
+    """``key`` prints a new key for ``YUTANG_SECRET_KEYS``; ``rotate`` seals every stored
+    secret again under the first key, saying how far it is."""
+    from yutang.core import gateways, sealing
+    from yutang.core.db import close_db, init_db
+
+    if args.action == "key":
+        _say(sealing.new_key())
+        return
+    _reach(runtime)
+
+    async def main() -> None:
+        await init_db(runtime.settings, runtime.registry)
+        try:
+            sealing.seal(b"")  # refuse at once without keys, before reading anything
+            done = await gateways.reseal_all(
+                lambda n, total: _say(f"  {n} of {total} resealed ...") if n % 100 == 0 else None
+            )
+            _say(f"resealed {done} stored credentials under the first key of {sealing.ENV}")
+        finally:
+            await close_db()
+
+    asyncio.run(main())
+
+
 def cmd_new_plugin(args: argparse.Namespace) -> None:
     """Write a ready-to-install plugin distribution, ``yutang-<name>/``, into ``--dir``."""
     from yutang.scaffold import render
@@ -383,6 +408,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     jobs.add_argument("action", nargs="?", default="counts", choices=["counts", "prune"])
     jobs.add_argument("--status", help="only jobs in this status (failed, pending, ...)")
     jobs.set_defaults(run=cmd_jobs)
+    secrets = sub.add_parser(
+        "secrets", help="`secrets key` makes a key; `secrets rotate` reseals under the first"
+    )
+    secrets.add_argument("action", choices=["key", "rotate"])
+    secrets.set_defaults(run=cmd_secrets)
     operator = sub.add_parser("operator", help="manage platform operators")
     operator_sub = operator.add_subparsers(dest="action", required=True)
     create = operator_sub.add_parser("create", help="create a platform operator")

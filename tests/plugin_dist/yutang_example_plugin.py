@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import msgspec
@@ -108,22 +109,37 @@ class LaterProvider:
     ``{"reference": ..., "amount": ...}``."""
 
     name = "example_later"
+    credentials = None
+
+    def check_credentials(self, credentials: Any) -> str:
+        return ""
 
     async def create(
-        self, tenant: api.TenantInfo, reference: str, amount: int
+        self, ctx: api.GatewayContext, payment: api.PaymentRequest
     ) -> api.PaymentIntent:
-        return api.PaymentIntent(client_data={"reference": reference, "amount": amount})
+        return api.PaymentIntent(
+            client_data={"reference": payment.reference, "amount": payment.amount}
+        )
 
-    async def verify_callback(self, headers: dict[str, str], body: bytes) -> api.Capture | None:
+    async def query(self, ctx: api.GatewayContext, reference: str) -> api.GatewayPayment:
+        return api.GatewayPayment("pending")
+
+    async def close(self, ctx: api.GatewayContext, reference: str) -> None:
+        pass
+
+    async def refund(self, ctx: api.GatewayContext, refund: api.RefundRequest) -> api.RefundState:
+        return "refunded"
+
+    async def notification(
+        self, ctx: api.GatewayContext, headers: Mapping[str, str], body: bytes
+    ) -> api.Notification | None:
         if not hmac.compare_digest(headers.get("x-example-signature", ""), sign(body)):
             return None
         data = msgspec.json.decode(body)
-        return api.Capture(reference=data["reference"], amount=data["amount"])
+        return api.Notification(capture=api.Capture(data["reference"], data["amount"]))
 
-    async def refund(
-        self, tenant: api.TenantInfo, reference: str, amount: int, refund_ref: str
-    ) -> bool:
-        return True
+    def answer(self, accepted: bool) -> api.CallbackAnswer:
+        return api.CallbackAnswer(200 if accepted else 400, b"ok" if accepted else b"no")
 
 
 @api.hookimpl

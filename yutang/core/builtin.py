@@ -26,7 +26,6 @@ from yutang.core.contract import (
     Draft,
     FulfilmentMethod,
     JobHandler,
-    PaymentProvider,
     Permission,
     PriceStep,
     Reward,
@@ -40,6 +39,7 @@ from yutang.core.errors import DomainError
 from yutang.core.hookspecs import hookimpl
 from yutang.core.members import change_points, revoke_points
 from yutang.core.money import apportion, format_money, percent_of
+from yutang.core.payment_contract import PaymentProvider
 from yutang.core.payments import DevProvider
 from yutang.core.permissions import CORE_PERMISSIONS
 from yutang.core.settings_core import CoreSettings, core_settings
@@ -141,6 +141,8 @@ def yutang_jobs() -> dict[str, JobHandler]:
         "core.auto_complete": fulfilment.auto_complete,
         "core.close_after_sale": fulfilment.close_after_sale,
         "core.refund_payment": outside_transaction(payments.refund_stray_payment),
+        payments.RECONCILE_JOB: outside_transaction(payments.reconcile),
+        payments.CLOSE_JOB: outside_transaction(payments.close_payment),
         "core.execute_refund": outside_transaction(refunds.execute_refund),
         "core.expire_guest_cart": cart.expire_guest_cart,
         expiry.PURGE_JOB: expiry.purge_expired,

@@ -35,6 +35,8 @@ SHARED: Mapping[str, str] = MappingProxyType(
         "SKU may still sell outside it",
         "OVERLAP": "it clashes in time and scope with another live activity or rule",
         "ORDER_ALONE": "this line's activity is ordered on its own; `field` names another line",
+        "GATEWAY_ERROR": "the payment gateway refused the call or could not be reached; the "
+        "message says which (nothing was recorded: the same request may be sent again)",
     }
 )
 """Codes any plugin may raise, one meaning each."""
@@ -68,8 +70,12 @@ CORE_ONLY: Mapping[str, str] = MappingProxyType(
         "PLUGIN_DISABLED": "`extensions` holds input for a plugin the shop does not enable "
         "(`field` names it), or the document asks for a field of such a plugin (a GraphQL "
         "error whose `extensions.plugin` names it)",
+        "PROVIDER_NOT_CONFIGURED": "the payment provider is not set up for this shop: its "
+        "owner sets its credentials first",
         "PRICE_CHANGED": "the price moved since the quote the client saw; the new one is sent",
         "ROLE_IN_USE": "staff still hold this role: give them another one first",
+        "SECRETS_UNAVAILABLE": "the deployment cannot seal or open stored secrets (no "
+        "`YUTANG_SECRET_KEYS`, or none that opens them)",
         "SLUG_TAKEN": "that tenant slug exists",
         "TENANT_SUSPENDED": "the shop is suspended",
         "UNAVAILABLE": "the product is not on sale",

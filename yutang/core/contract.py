@@ -709,41 +709,6 @@ class Draft:
         return quote.sealed()
 
 
-class PaymentIntent(msgspec.Struct, frozen=True):
-    """What a provider returns on create: data the client needs, and whether it is
-    already captured (the dev provider, zero-amount orders)."""
-
-    client_data: dict[str, Any]
-    captured: bool = False
-
-
-class Capture(msgspec.Struct, frozen=True):
-    """A verified confirmation from a gateway callback."""
-
-    reference: str
-    amount: int
-
-
-class PaymentProvider(Protocol):
-    """A payment gateway. Implementations are returned by ``yutang_payment_providers``."""
-
-    name: str
-
-    async def create(self, tenant: TenantInfo, reference: str, amount: int) -> PaymentIntent:
-        """Start a payment of ``amount`` identified by ``reference``."""
-        ...
-
-    async def verify_callback(self, headers: dict[str, str], body: bytes) -> Capture | None:
-        """Verify a gateway callback's signature; the capture it confirms, or None."""
-        ...
-
-    async def refund(
-        self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str
-    ) -> bool:
-        """Ask for a refund; True when done, False when the gateway confirms later."""
-        ...
-
-
 class VerificationProvider(Protocol):
     """Delivers one-time codes to phones. Returned by ``yutang_verification_providers``
     and chosen per tenant by the core setting ``verification_provider``."""

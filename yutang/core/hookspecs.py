@@ -78,7 +78,6 @@ if TYPE_CHECKING:
         FulfilmentMethod,
         GraphQLContribution,
         JobHandler,
-        PaymentProvider,
         Permission,
         PriceStep,
         ReleasedLine,
@@ -86,6 +85,7 @@ if TYPE_CHECKING:
         TenantInfo,
         VerificationProvider,
     )
+    from yutang.core.payment_contract import PaymentProvider
     from yutang.core.schedules import Recurring
 
 hookspec = pluggy.HookspecMarker("yutang")
@@ -350,22 +350,38 @@ def yutang_reward_kinds() -> list[RewardKind] | None:
 def yutang_payment_providers() -> list[PaymentProvider] | None:
     """Return payment providers (real gateways) this plugin adds.
 
-    Kind: registration. See :class:`yutang.api.PaymentProvider` for the contract:
-    create a payment, verify an asynchronous callback, refund asynchronously.
+    Kind: registration. See :class:`yutang.api.PaymentProvider` for the contract: each
+    call gets the tenant with its own credentials (a Struct the provider declares, set
+    by the tenant's owner through the admin API); create, query and close a payment,
+    refund (asked again to learn how it stands), verify a notification, and own the
+    answer the gateway gets. Calls run outside any database transaction.
 
     Example::
 
         class Offline:
             name = "offline"
+            credentials = None
 
-            async def create(self, tenant, reference, amount):
-                return api.PaymentIntent(client_data={"reference": reference})
+            def check_credentials(self, credentials):
+                return ""
 
-            async def verify_callback(self, headers, body):
+            async def create(self, ctx, payment):
+                return api.PaymentIntent(client_data={"reference": payment.reference})
+
+            async def query(self, ctx, reference):
+                return api.GatewayPayment("pending")
+
+            async def close(self, ctx, reference):
+                pass
+
+            async def refund(self, ctx, refund):
+                return "pending"
+
+            async def notification(self, ctx, headers, body):
                 return None
 
-            async def refund(self, tenant, reference, amount, refund_ref):
-                return False
+            def answer(self, accepted):
+                return api.CallbackAnswer(200 if accepted else 400, b"")
 
 
         @api.hookimpl

@@ -1,77 +1,160 @@
-"""Payments: the provider contract, the built-in dev provider, and capture handling.
+"""Payments: the built-in dev provider, paying an order, captures, notifications and
+reconciliation.
 
-Gateway calls never run inside a database transaction: a payment row is written,
-the provider is called, and its (possibly later, asynchronous) confirmation is recorded
-in a transaction of its own.
+Gateway calls never run inside a database transaction: a payment row is written (with
+the durable jobs that follow it up), the provider is called, and its confirmation —
+synchronous, a notification, or what reconciliation finds — is recorded in a
+transaction of its own, once, whichever comes first.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 from tortoise.transactions import in_transaction
 
 from yutang.core import activities, balances, clock, idempotency, instalments, outbox
-from yutang.core.contract import Capture, PaymentIntent, PaymentProvider, TenantInfo
+from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
-from yutang.core.models import Order, Payment
+from yutang.core.gateways import context, provider
+from yutang.core.models import Job, Order, Payment, Refund
 from yutang.core.orders import get_order, mark_paid
-from yutang.core.plugins import hooks_of
+from yutang.core.payment_contract import (
+    CallbackAnswer,
+    GatewayContext,
+    GatewayPayment,
+    Notification,
+    PaymentIntent,
+    PaymentRequest,
+    RefundRequest,
+    RefundState,
+)
+from yutang.core.schedules import Queue
 from yutang.core.sql import advisory_lock
+
+log = logging.getLogger("yutang.payments")
 
 # A closed payment (the shopper switched provider) may still be captured by its gateway.
 OPEN = frozenset({"pending", "closed"})
+RECONCILE_AFTER = (
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=10),
+    timedelta(minutes=15),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+    timedelta(hours=8),
+)
+"""When reconciliation asks the gateway about a payment no notification settled, counted
+from each previous ask (about 16 hours in all); after the last, an unpaid payment is
+closed at the gateway."""
+MAX_PAYER_FIELDS = 8
+RECONCILE_JOB = "core.reconcile_payment"
+CLOSE_JOB = "core.close_payment"
 
 
 class DevProvider:
     """The built-in offline provider: captures at once; for development and tests."""
 
     name = "dev"
+    credentials: type[msgspec.Struct] | None = None
 
-    async def create(self, tenant: TenantInfo, reference: str, amount: int) -> PaymentIntent:
+    def check_credentials(self, credentials: Any) -> str:
+        """The dev provider takes none."""
+        return ""
+
+    async def create(self, ctx: GatewayContext, payment: PaymentRequest) -> PaymentIntent:
         """Captured immediately."""
-        return PaymentIntent(client_data={"provider": "dev", "reference": reference}, captured=True)
+        return PaymentIntent(
+            client_data={"provider": "dev", "reference": payment.reference}, captured=True
+        )
 
-    async def verify_callback(self, headers: dict[str, str], body: bytes) -> Capture | None:
-        """The dev provider takes no callbacks."""
+    async def query(self, ctx: GatewayContext, reference: str) -> GatewayPayment:
+        """Nothing is ever left pending."""
+        return GatewayPayment("closed")
+
+    async def close(self, ctx: GatewayContext, reference: str) -> None:
+        """Nothing to close."""
+
+    async def refund(self, ctx: GatewayContext, refund: RefundRequest) -> RefundState:
+        """Refunded at once."""
+        return "refunded"
+
+    async def notification(
+        self, ctx: GatewayContext, headers: Mapping[str, str], body: bytes
+    ) -> Notification | None:
+        """The dev provider sends no notifications."""
         return None
 
-    async def refund(
-        self, tenant: TenantInfo, reference: str, amount: int, refund_ref: str
-    ) -> bool:
-        """Refunded at once."""
-        return True
+    def answer(self, accepted: bool) -> CallbackAnswer:
+        """Plain JSON."""
+        return CallbackAnswer(200 if accepted else 400, b'{"status":"rejected"}')
 
 
-def providers(tenant: TenantInfo) -> dict[str, PaymentProvider]:
-    """Providers installed in the tenant's plugin set, by name."""
-    return hooks_of(tenant).by_name("yutang_payment_providers")
+def _payer(values: object) -> dict[str, str]:
+    """The client's payer fields for the gateway, bounded."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise DomainError("INVALID", "payer is an object of fields", "payer")
+    found = dict(values)
+    if len(found) > MAX_PAYER_FIELDS:
+        raise DomainError("INVALID", f"at most {MAX_PAYER_FIELDS} payer fields", "payer")
+    for key, value in found.items():
+        if not isinstance(value, str) or len(key) > 64 or len(value) > 256:
+            raise DomainError("INVALID", "payer fields are short strings", f"payer.{key}"[:80])
+    return found
 
 
 async def pay_order(
-    tenant: TenantInfo, member_id: int, order_id: int, provider_name: str, key: str
+    tenant: TenantInfo,
+    member_id: int,
+    order_id: int,
+    provider_name: str,
+    key: str,
+    payer: object = None,
 ) -> tuple[Order, Payment, PaymentIntent | None]:
     """Start paying an order (its next instalment, when it is paid in parts); with a
     synchronous provider it is paid on return.
 
     At most one payment attempt of an order (of an instalment) is open at a time: a
     second attempt with the same provider gets the open one back (the provider is asked
-    again for the same reference), one with another provider closes it first."""
-    if provider_name not in providers(tenant):
-        raise DomainError("INVALID", f"unknown payment provider {provider_name!r}", "provider")
+    again for the same reference), one with another provider closes it first, in the
+    database and at its gateway."""
+    gateway = provider(tenant, provider_name)
+    ctx = await context(tenant, provider_name)
+    fields = _payer(payer)
     actor = f"member:{member_id}"
     request = {"order_id": order_id, "provider": provider_name}
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "payOrder", key, request)
-            payment = await _open_payment(tenant, member_id, order_id, provider_name)
+            payment, closed, until = await _open_payment(tenant, member_id, order_id, provider_name)
             await idempotency.remember(tenant, actor, "payOrder", key, {"payment_id": payment.id})
     except idempotency.Replay as replay:
         payment = await Payment.get(tenant_id=tenant.id, id=replay.result["payment_id"])
         return await get_order(tenant, payment.order_id), payment, None
-    intent = await providers(tenant)[provider_name].create(
-        tenant, payment.reference, payment.amount
+    for old in closed:
+        await _try_close(tenant, old)
+    order = await Order.get(tenant_id=tenant.id, id=order_id)
+    intent = await gateway.create(
+        ctx,
+        PaymentRequest(
+            reference=payment.reference,
+            amount=payment.amount,
+            currency=order.currency,
+            description=f"{tenant.name} {order.number}"[:120],
+            expires_at=until,
+            payer=fields,
+        ),
     )
     recorded = None
     if intent.captured:
@@ -84,20 +167,22 @@ async def pay_order(
 
 async def _open_payment(
     tenant: TenantInfo, member_id: int, order_id: int, provider: str
-) -> Payment:
+) -> tuple[Payment, list[Payment], datetime]:
     """The order's (its payable instalment's) one open payment with ``provider``, made
-    now if there is none.
+    now if there is none, with the attempts of other providers it closed and when the
+    payment stops being taken.
 
     Attempts for one order queue on its payment lock (PostgreSQL; SQLite serializes
     transactions), so each reads the payments after the previous attempt committed. A
     capture recorded after the order was read shows as a captured payment: the order is
-    paid by then."""
+    paid by then. A new payment is followed up by reconciliation, and a closed one is
+    closed at its gateway, by durable jobs written here."""
     await advisory_lock(f"payment|{tenant.id}|{order_id}")
     order = await get_order(tenant, order_id, member_id)
-    position, amount = 0, order.total
+    position, amount, until = 0, order.total, order.payment_deadline
     if instalments.has_plan(order):
         part = await instalments.payable(tenant, order)
-        position, amount = part.position, part.amount
+        position, amount, until = part.position, part.amount, part.due_at
     elif order.status != "pending_payment":
         raise DomainError(
             "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot be paid", "orderId"
@@ -112,11 +197,20 @@ async def _open_payment(
     ).order_by("id")
     if any(p.status == "captured" for p in live):
         raise DomainError("ILLEGAL_TRANSITION", "an order that is paid cannot be paid", "orderId")
+    closed: list[Payment] = []
     for current in live:
         if current.provider == provider:
-            return current
+            return current, closed, until
         await Payment.filter(id=current.id, status="pending").update(status="closed")
-    return await Payment.create(
+        await outbox.schedule(
+            tenant.id,
+            CLOSE_JOB,
+            {"payment_id": current.id},
+            clock.now(),
+            dedupe_key=f"close_payment:{current.id}",
+        )
+        closed.append(current)
+    payment = await Payment.create(
         tenant_id=tenant.id,
         order_id=order.id,
         instalment=position,
@@ -124,6 +218,8 @@ async def _open_payment(
         amount=amount,
         reference=f"P{order.id}-{secrets.token_hex(6)}",
     )
+    await _reconcile_later(tenant, payment.id, 0)
+    return payment, closed, until
 
 
 async def record_capture(
@@ -179,11 +275,121 @@ async def record_capture(
         return order, payment
 
 
+class StillPending(Exception):
+    """The gateway has not settled it yet: the job asks again later (with the worker's
+    backoff); each call is idempotent by its reference."""
+
+
 async def refund_stray_payment(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     """Job: give back a payment that arrived for an order that could not take it."""
     payment = await Payment.get(tenant_id=tenant.id, id=payload["payment_id"])
     if payment.status != "captured":
         return
-    provider = providers(tenant)[payment.provider]
-    if await provider.refund(tenant, payment.reference, payment.amount, f"stray-{payment.id}"):
-        await Payment.filter(id=payment.id, status="captured").update(status="refunded")
+    ctx = await context(tenant, payment.provider)
+    request = RefundRequest(
+        payment_reference=payment.reference,
+        refund_reference=f"S{payment.id}",
+        amount=payment.amount,
+        payment_amount=payment.amount,
+        currency=tenant.currency,
+    )
+    if await provider(tenant, payment.provider).refund(ctx, request) == "pending":
+        raise StillPending(f"the refund of stray payment {payment.id} is pending")
+    await Payment.filter(id=payment.id, status="captured").update(status="refunded")
+
+
+async def close_payment(tenant: TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: close a payment the shopper left for another provider at its gateway, so it
+    can no longer be paid there (``pay_order`` tries once at once; this makes sure)."""
+    payment = await Payment.get(tenant_id=tenant.id, id=payload["payment_id"])
+    if payment.status == "closed":
+        gateway = provider(tenant, payment.provider)
+        await gateway.close(await context(tenant, payment.provider), payment.reference)
+
+
+async def _try_close(tenant: TenantInfo, payment: Payment) -> None:
+    """Close ``payment`` at its gateway now; a failure is left to its durable job."""
+    try:
+        await close_payment(tenant, {"payment_id": payment.id})
+    except DomainError as err:
+        log.warning("closing payment %s at %s failed: %s", payment.id, payment.provider, err)
+
+
+async def _reconcile_later(tenant: TenantInfo, payment_id: int, done: int) -> None:
+    """Schedule the ask after ``done`` asks, or nothing once every ask was made."""
+    if done >= len(RECONCILE_AFTER):
+        return
+    due = clock.now() + RECONCILE_AFTER[done]
+    await outbox.schedule(
+        tenant.id,
+        RECONCILE_JOB,
+        {"payment_id": payment_id, "asked": done},
+        due,
+        dedupe_key=f"reconcile:{payment_id}:{done}",
+        forget_key_after=due,
+    )
+
+
+async def reconcile(tenant: TenantInfo, payload: dict[str, Any]) -> None:
+    """Job: ask the gateway about a payment no notification has settled. Captured there
+    → recorded as a notification would be; still unpaid → asked again later, and closed
+    at the gateway after the last ask; closed there → closed here."""
+    payment = await Payment.get(tenant_id=tenant.id, id=payload["payment_id"])
+    if payment.status not in OPEN:
+        return
+    gateway = provider(tenant, payment.provider)
+    ctx = await context(tenant, payment.provider)
+    found = await gateway.query(ctx, payment.reference)
+    if found.state == "captured":
+        await record_capture(tenant, payment.provider, payment.reference, found.amount)
+        return
+    asked = int(payload.get("asked", 0)) + 1
+    if found.state == "pending" and asked < len(RECONCILE_AFTER):
+        async with in_transaction():
+            await _reconcile_later(tenant, payment.id, asked)
+        return
+    if found.state == "pending":
+        await gateway.close(ctx, payment.reference)
+    await Payment.filter(id=payment.id, status="pending").update(status="closed")
+
+
+async def notified(
+    tenant: TenantInfo, name: str, headers: Mapping[str, str], body: bytes
+) -> CallbackAnswer:
+    """A gateway's notification, verified by its provider and recorded once; the answer
+    is the provider's, accepting what was recorded (now or before) and refusing what
+    is not genuine or cannot be recorded (so the gateway sends it again)."""
+    gateway = provider(tenant, name)
+    try:
+        ctx = await context(tenant, name)
+        note = await gateway.notification(ctx, headers, body)
+        if note is None:
+            log.warning("a %s notification for tenant %s was not genuine", name, tenant.slug)
+            return gateway.answer(False)
+        if note.capture is not None:
+            capture = note.capture
+            await record_capture(tenant, name, capture.reference, capture.amount)
+        if note.refund_reference is not None:
+            await refund_settled(tenant, note.refund_reference)
+    except DomainError as err:
+        log.warning("a %s notification for tenant %s was refused: %s", name, tenant.slug, err)
+        return gateway.answer(False)
+    return gateway.answer(True)
+
+
+async def refund_settled(tenant: TenantInfo, reference: str) -> None:
+    """The gateway says the refund ``reference`` (``R<refund>``, ``R<refund>-<n>``, or
+    ``S<payment>`` for a stray payment) settled: its job asks again now."""
+    kind, number = reference[:1], reference[1:].split("-")[0]
+    if not number.isdigit():
+        return
+    key = f"execute_refund:{number}" if kind == "R" else f"refund_payment:{number}"
+    async with in_transaction():
+        if await Job.filter(dedupe_key=key, status="pending").update(run_at=clock.now()):
+            await outbox.notify(Queue.TIMEOUTS)
+            return
+        approved = Refund.filter(tenant_id=tenant.id, id=int(number), status="approved")
+        if kind == "R" and await approved.exists():
+            await outbox.schedule(
+                tenant.id, "core.execute_refund", {"refund_id": int(number)}, clock.now()
+            )

@@ -68,6 +68,12 @@ CORE_PERMISSIONS = (
         "outside systems, their secrets and deliveries",
         (),
     ),
+    Permission(
+        "core.payments.credentials",
+        "see which payment providers are set up and set their credentials",
+        (),
+        grantable=False,
+    ),
 )
 
 

@@ -18,7 +18,7 @@ import msgspec
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from yutang.core import clock, idempotency, outbox
+from yutang.core import clock, gateways, idempotency, outbox
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.fulfilment import mark_fulfilled
@@ -33,7 +33,7 @@ from yutang.core.orders import (
     released_line,
     transition,
 )
-from yutang.core.payments import providers
+from yutang.core.payment_contract import RefundRequest
 from yutang.core.plugins import hooks_of
 from yutang.core.shipments import left_to_ship
 from yutang.core.shipping import DELIVERY
@@ -462,9 +462,15 @@ async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     pending = []
     for n, part in enumerate(parts):
         payment = await Payment.get(tenant_id=tenant.id, id=part["payment_id"])
-        reference = f"R{refund.id}" if len(parts) == 1 else f"R{refund.id}-{n}"
-        provider = providers(tenant)[payment.provider]
-        if not await provider.refund(tenant, payment.reference, part["amount"], reference):
+        request = RefundRequest(
+            payment_reference=payment.reference,
+            refund_reference=f"R{refund.id}" if len(parts) == 1 else f"R{refund.id}-{n}",
+            amount=part["amount"],
+            payment_amount=payment.amount,
+            currency=tenant.currency,
+        )
+        ctx = await gateways.context(tenant, payment.provider)
+        if await gateways.provider(tenant, payment.provider).refund(ctx, request) == "pending":
             pending.append(payment.provider)
     if pending:
         raise RefundPending(f"refund {refund.id} is pending at {', '.join(pending)}")

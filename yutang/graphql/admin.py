@@ -27,6 +27,7 @@ from yutang.graphql.accounts import StaffAccountMutation
 from yutang.graphql.after_sale import RefundStatus
 from yutang.graphql.context import Context
 from yutang.graphql.domains import DomainsMutation, DomainsQuery
+from yutang.graphql.gateways import GatewaysMutation, GatewaysQuery
 from yutang.graphql.ids import pk_of
 from yutang.graphql.inputs import RefundRequestInput, refund_data
 from yutang.graphql.jobs import JobsMutation, JobsQuery
@@ -251,7 +252,7 @@ def admin_contribution() -> GraphQLContribution:
 
 
 @strawberry.type(name="Query")
-class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery, WebhooksQuery, JobsQuery):
+class AdminQuery(ShippingQuery, RolesQuery, DomainsQuery, WebhooksQuery, JobsQuery, GatewaysQuery):
     @admin_field("core.catalog.view", description="Every product, published or not.")
     async def products(
         self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
@@ -432,6 +433,7 @@ class AdminMutation(
     RolesMutation,
     DomainsMutation,
     WebhooksMutation,
+    GatewaysMutation,
     JobsMutation,
 ):
     @admin_mutation("core.catalog.manage")

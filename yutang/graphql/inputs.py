@@ -84,6 +84,11 @@ class PayOrderInput:
     order_id: strawberry.ID
     idempotency_key: str
     provider: str = "dev"
+    payer: JSON | None = strawberry.field(
+        default=None,
+        description="What the provider needs of the payer, as short strings (`wechatpay`: "
+        "`{openid}` of the shopper in the mini-program or 公众号).",
+    )
 
 
 @strawberry.input

@@ -47,6 +47,7 @@ BOUNDED_LISTS = MappingProxyType(
         "Query.distributorRanking": "the top promoters, up to `first`",
         "Query.webhookEventTypes": "the event types the core declares",
         "Query.jobCounts": "the largest groups of jobs, up to `first`",
+        "Query.paymentProviders": "the payment providers installed for the shop",
         "Product.groupbuyTeams": "the teams to join shown on a product page, up to `first`",
     }
 )

@@ -187,6 +187,7 @@ class StorefrontMutation(CartMutation, MemberAccountMutation):
                 pk_of(input.order_id, "Order", "orderId"),
                 input.provider,
                 input.idempotency_key,
+                input.payer,
             )
             return PaymentPayload(
                 order=order_node(ctx.tenant, order),

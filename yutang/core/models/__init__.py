@@ -2,6 +2,7 @@
 
 from yutang.core.models.catalog import Category, Product, ProductImage, Sku
 from yutang.core.models.checkout import Address, Cart, CartLine, Shipment, ShippingTemplate
+from yutang.core.models.gateways import GatewayCredentials
 from yutang.core.models.jobs import Job, JobKey, JobLane
 from yutang.core.models.members import Member, MemberLevel, PointsEntry, VerificationCode
 from yutang.core.models.orders import (
@@ -33,6 +34,7 @@ __all__ = [
     "Cart",
     "CartLine",
     "Category",
+    "GatewayCredentials",
     "IdempotencyRecord",
     "Instalment",
     "Job",
