@@ -9,12 +9,16 @@ shortcut (an unsigned request, an unverified notification, a wrong key) fails he
 would in production. ``tests/test_fake_wechatpay.py`` checks the fake against the maintained
 ``wechatpayv3`` SDK.
 
-What it models: JSAPI orders (place, query by out_trade_no, close) and domestic refunds
-(apply, query), with the platform's idempotency and business errors; the shopper paying and
-refunds settling are test controls (:meth:`FakeWeChatPay.pay`,
-:meth:`FakeWeChatPay.settle_refund`). What it simplifies: ``out_trade_no`` and
-``out_refund_no`` are unique across all merchants here (the platform scopes them per
-merchant), one platform key signs for every merchant, and notify URLs may be plain http.
+What it models: JSAPI orders (place, query by out_trade_no, close), domestic refunds
+(apply, query) and merchant transfers to a user's balance (商家转账, the 2025 transfer-bills
+API: create, query by out_bill_no or transfer_bill_no), with the platform's idempotency and
+business errors; the shopper paying, refunds settling and the payee confirming a transfer in
+the mini-program are test controls (:meth:`FakeWeChatPay.pay`,
+:meth:`FakeWeChatPay.settle_refund`, :meth:`FakeWeChatPay.confirm_transfer`). What it
+simplifies: ``out_trade_no``, ``out_refund_no`` and ``out_bill_no`` are unique across all
+merchants here (the platform scopes them per merchant), one platform key signs for every
+merchant, notify URLs may be plain http, and a transfer waits for its payee for ever (the
+platform cancels one unconfirmed for 24 hours; transfer cancellation is not modelled).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import secrets
 import string
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from http import HTTPStatus
@@ -41,7 +45,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = ["FakeWeChatPay", "Order", "Refund"]
+__all__ = ["FakeWeChatPay", "Order", "Refund", "Transfer"]
 
 JSON = dict[str, Any]
 CHINA = timezone(timedelta(hours=8))
@@ -49,6 +53,7 @@ SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 CLOCK_SKEW = 300  # seconds either way the platform accepts a request's timestamp
 OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 OUT_REFUND_NO = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
+OUT_BILL_NO = re.compile(r"[0-9A-Za-z]{5,32}")
 AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 TRADE_STATE_DESC = {
     "NOTPAY": "订单未支付",
@@ -58,6 +63,9 @@ TRADE_STATE_DESC = {
 }
 TRADE = "/v3/pay/transactions/out-trade-no/"
 REFUNDS = "/v3/refund/domestic/refunds"
+TRANSFER_BILLS = "/v3/fund-app/mch-transfer/transfer-bills"
+NAME_MIN_FEN = 30  # below 0.30 yuan the platform refuses a payee name
+NAME_REQUIRED_FEN = 200_000  # from 2,000 yuan it requires one
 
 
 class ApiError(Exception):
@@ -184,6 +192,79 @@ class Refund:
         }
 
 
+@dataclass
+class Transfer:
+    """A merchant transfer (商家转账) to a user's balance: WAIT_USER_CONFIRM until the payee
+    confirms it in the mini-program (the test's :meth:`FakeWeChatPay.confirm_transfer`)."""
+
+    mchid: str
+    appid: str
+    out_bill_no: str
+    transfer_bill_no: str
+    transfer_scene_id: str
+    openid: str
+    transfer_amount: int
+    transfer_remark: str
+    package_info: str
+    create_time: str
+    update_time: str
+    user_name: str | None = None  # as the platform decrypted it
+    notify_url: str | None = None
+    user_recv_perception: str | None = None
+    transfer_scene_report_infos: list[JSON] = field(default_factory=list)
+    state: str = "WAIT_USER_CONFIRM"
+    fail_reason: str | None = None
+
+    def created(self) -> JSON:
+        """The create API's answer; ``package_info`` only while the payee has to confirm."""
+        data: JSON = {
+            "out_bill_no": self.out_bill_no,
+            "transfer_bill_no": self.transfer_bill_no,
+            "create_time": self.create_time,
+            "state": self.state,
+        }
+        if self.fail_reason is not None:
+            data["fail_reason"] = self.fail_reason
+        if self.state == "WAIT_USER_CONFIRM":
+            data["package_info"] = self.package_info
+        return data
+
+    def json(self) -> JSON:
+        """The transfer bill JSON the query APIs answer."""
+        data: JSON = {
+            "mch_id": self.mchid,
+            "out_bill_no": self.out_bill_no,
+            "transfer_bill_no": self.transfer_bill_no,
+            "appid": self.appid,
+            "state": self.state,
+            "transfer_amount": self.transfer_amount,
+            "transfer_remark": self.transfer_remark,
+        }
+        if self.fail_reason is not None:
+            data["fail_reason"] = self.fail_reason
+        data |= {
+            "openid": self.openid,
+            "create_time": self.create_time,
+            "update_time": self.update_time,
+        }
+        return data
+
+    def notification(self) -> JSON:
+        """The resource a ``MCHTRANSFER.BILL.FINISHED`` notification encrypts."""
+        data: JSON = {
+            "out_bill_no": self.out_bill_no,
+            "transfer_bill_no": self.transfer_bill_no,
+            "state": self.state,
+            "mch_id": self.mchid,
+            "transfer_amount": self.transfer_amount,
+            "openid": self.openid,
+        }
+        if self.fail_reason is not None:
+            data["fail_reason"] = self.fail_reason
+        data |= {"create_time": self.create_time, "update_time": self.update_time}
+        return data
+
+
 def _now() -> str:
     """RFC 3339 in China time, as every platform timestamp is written."""
     return datetime.now(CHINA).isoformat(timespec="seconds")
@@ -259,6 +340,7 @@ class FakeWeChatPay:
         self.requests: list[tuple[str, str, JSON]] = []
         self.orders: dict[str, Order] = {}
         self.refunds: dict[str, Refund] = {}
+        self.transfers: dict[str, Transfer] = {}
         self._merchants: dict[str, Merchant] = {}
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
@@ -406,6 +488,52 @@ class FakeWeChatPay:
             event_id=event_id,
         )
 
+    async def confirm_transfer(
+        self, out_bill_no: str, *, notify: bool = True, fail: str | None = None
+    ) -> httpx.Response | None:
+        """The payee confirms receipt in the mini-program: SUCCESS, or FAIL with ``fail`` as
+        its fail_reason (a platform code such as ``NAME_NOT_CORRECT``); with ``notify`` and a
+        notify_url given at creation, the ``MCHTRANSFER.BILL.FINISHED`` notification goes out
+        and the merchant's answer is returned."""
+        transfer = self._transfer(out_bill_no)
+        if transfer.state != "WAIT_USER_CONFIRM":
+            raise ValueError(f"transfer {out_bill_no} is {transfer.state}, not awaiting its payee")
+        if fail is not None and not fail:
+            raise ValueError("a fail reason is a platform code such as NAME_NOT_CORRECT")
+        transfer.state = "SUCCESS" if fail is None else "FAIL"
+        transfer.fail_reason = fail
+        transfer.update_time = _now()
+        if notify and transfer.notify_url:
+            return await self.notify_transfer(out_bill_no)
+        return None
+
+    async def notify_transfer(
+        self,
+        out_bill_no: str,
+        *,
+        timestamp: int | None = None,
+        tamper: bool = False,
+        merchant: str | None = None,
+        event_id: str | None = None,
+    ) -> httpx.Response:
+        """(Re)send the ``MCHTRANSFER.BILL.FINISHED`` notification of a finished transfer; the
+        knobs are those of :meth:`notify_payment` (``merchant`` names its ``mch_id``)."""
+        transfer = self._transfer(out_bill_no)
+        if transfer.state not in ("SUCCESS", "FAIL") or not transfer.notify_url:
+            raise ValueError(f"transfer {out_bill_no} is not finished or has no notify_url")
+        sender = self._merchants[merchant or transfer.mchid]
+        return await self._notify(
+            transfer.notify_url,
+            sender,
+            event_type="MCHTRANSFER.BILL.FINISHED",
+            summary="商家转账单据终态通知",
+            original_type="mch_payment",
+            resource=transfer.notification() | {"mch_id": sender.mchid},
+            timestamp=timestamp,
+            tamper=tamper,
+            event_id=event_id,
+        )
+
     def _order(self, out_trade_no: str) -> Order:
         try:
             return self.orders[out_trade_no]
@@ -417,6 +545,12 @@ class FakeWeChatPay:
             return self.refunds[out_refund_no]
         except KeyError:
             raise LookupError(f"no refund {out_refund_no} was applied for") from None
+
+    def _transfer(self, out_bill_no: str) -> Transfer:
+        try:
+            return self.transfers[out_bill_no]
+        except KeyError:
+            raise LookupError(f"no transfer {out_bill_no} was created with the fake") from None
 
     # -- signing and notifications -------------------------------------------------------
 
@@ -552,7 +686,7 @@ class FakeWeChatPay:
             merchant = self._authenticate(method, target, headers, body)
             if not isinstance(parsed, dict):
                 raise ApiError(400, "PARAM_ERROR", "请求体不是合法的 JSON 对象")
-            return self._route(method, target, merchant, parsed)
+            return self._route(method, target, merchant, parsed, headers)
         except ApiError as error:
             return error.status, {"code": error.code, "message": error.message}
         except Exception as error:  # a bug in the fake: answer as the platform's 500 would
@@ -596,7 +730,7 @@ class FakeWeChatPay:
         return merchant
 
     def _route(
-        self, method: str, target: str, merchant: Merchant, body: JSON
+        self, method: str, target: str, merchant: Merchant, body: JSON, headers: dict[str, str]
     ) -> tuple[int, JSON | None]:
         split = urlsplit(target)
         path, query = split.path, parse_qs(split.query)
@@ -615,6 +749,12 @@ class FakeWeChatPay:
             return 200, self._apply_refund(merchant, body)
         if method == "GET" and path.startswith(REFUNDS + "/") and path.count("/") == 5:
             return 200, self._query_refund(merchant, unquote(path.removeprefix(REFUNDS + "/")))
+        if method == "POST" and path == TRANSFER_BILLS:
+            return 200, self._create_transfer(merchant, body, headers)
+        if method == "GET" and path.startswith(TRANSFER_BILLS + "/"):
+            by, _, no = path.removeprefix(TRANSFER_BILLS + "/").partition("/")
+            if by in ("out-bill-no", "transfer-bill-no") and no and "/" not in no:
+                return 200, self._query_transfer(merchant, by, unquote(no))
         raise ApiError(404, "NOT_FOUND", f"the fake has no API {method} {path}")
 
     # -- APIs ----------------------------------------------------------------------------
@@ -752,6 +892,99 @@ class FakeWeChatPay:
         if refund is None or refund.mchid != merchant.mchid:
             raise ApiError(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
         return refund.json()
+
+    def _create_transfer(self, merchant: Merchant, body: JSON, headers: dict[str, str]) -> JSON:
+        """Create a transfer bill; the same out_bill_no again answers the bill as it stands."""
+        appid = _text(body, "appid", max_len=32)
+        out_bill_no = _text(body, "out_bill_no", max_len=32)
+        if not OUT_BILL_NO.fullmatch(out_bill_no):
+            raise ApiError(400, "PARAM_ERROR", "out_bill_no 须为5-32位数字或字母")
+        scene = _text(body, "transfer_scene_id", max_len=36)
+        openid = _text(body, "openid", max_len=64)
+        amount = _fen(body, "transfer_amount")
+        remark = _text(body, "transfer_remark", max_len=32)
+        notify_url = _optional_text(body, "notify_url")
+        if notify_url is not None:
+            _notify_url(notify_url)
+        perception = _optional_text(body, "user_recv_perception", max_len=32)
+        infos = _report_infos(body)
+        user_name = self._user_name(body, headers, amount)
+        if appid != merchant.appid:
+            raise ApiError(400, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
+        existing = self.transfers.get(out_bill_no)
+        if existing is not None:
+            if existing.mchid != merchant.mchid:
+                raise ApiError(400, "INVALID_REQUEST", "(fake) out_bill_no 已被其他商户使用")
+            if (existing.transfer_amount, existing.openid) != (amount, openid):
+                raise ApiError(400, "INVALID_REQUEST", "商户单号重复，且与之前请求的参数不一致")
+            return existing.created()
+        now = datetime.now(CHINA)
+        created = now.isoformat(timespec="seconds")
+        bill_no = "1330" + merchant.mchid[-10:].zfill(10) + now.strftime("%Y%m%d") + _digits(18)
+        transfer = Transfer(
+            mchid=merchant.mchid,
+            appid=appid,
+            out_bill_no=out_bill_no,
+            transfer_bill_no=bill_no,
+            transfer_scene_id=scene,
+            openid=openid,
+            transfer_amount=amount,
+            transfer_remark=remark,
+            package_info=base64.b64encode(secrets.token_bytes(72)).decode(),
+            create_time=created,
+            update_time=created,
+            user_name=user_name,
+            notify_url=notify_url,
+            user_recv_perception=perception,
+            transfer_scene_report_infos=infos,
+        )
+        self.transfers[out_bill_no] = transfer
+        return transfer.created()
+
+    def _user_name(self, body: JSON, headers: dict[str, str], amount: int) -> str | None:
+        """The payee's name, RSA-OAEP encrypted with the platform key the Wechatpay-Serial
+        header names; refused under 0.30 yuan, required from 2,000 yuan."""
+        sealed = _optional_text(body, "user_name", max_len=2048)
+        if sealed is None:
+            if amount >= NAME_REQUIRED_FEN:
+                raise ApiError(400, "PARAM_ERROR", "转账金额 >= 2000元时须填写收款用户姓名")
+            return None
+        if amount < NAME_MIN_FEN:
+            raise ApiError(400, "PARAM_ERROR", "转账金额 < 0.3元时不允许填写收款用户姓名")
+        if headers.get("wechatpay-serial") != self.platform_public_key_id:
+            raise ApiError(400, "PARAM_ERROR", "Wechatpay-Serial 须为加密敏感信息所用的公钥ID")
+        try:
+            plain = self._platform_key.decrypt(
+                base64.b64decode(sealed, validate=True),
+                padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None),
+            )
+            return plain.decode()
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "PARAM_ERROR", "user_name 解密失败") from None
+
+    def _query_transfer(self, merchant: Merchant, by: str, no: str) -> JSON:
+        if by == "out-bill-no":
+            transfer = self.transfers.get(no)
+        else:
+            found = [t for t in self.transfers.values() if t.transfer_bill_no == no]
+            transfer = found[0] if found else None
+        if transfer is None or transfer.mchid != merchant.mchid:
+            raise ApiError(404, "NOT_FOUND", "记录不存在")
+        return transfer.json()
+
+
+def _report_infos(body: JSON) -> list[JSON]:
+    """``transfer_scene_report_infos``: the scene's declarations, ``{info_type, info_content}``
+    each (which types a scene needs is not checked here)."""
+    value = body.get("transfer_scene_report_infos")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(info, dict) for info in value):
+        raise ApiError(400, "PARAM_ERROR", "缺少参数或类型错误: transfer_scene_report_infos")
+    for info in value:
+        _text(info, "info_type", max_len=15)
+        _text(info, "info_content", max_len=32)
+    return [dict(info) for info in value]
 
 
 def _tamper(body: bytes) -> bytes:

@@ -27,9 +27,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fake_wechatpay import FakeWeChatPay
 from wechatpayv3 import WeChatPay, WeChatPayType  # type: ignore[import-untyped]
+from wechatpayv3.type import RequestType  # type: ignore[import-untyped]
 from wechatpayv3.utils import rsa_verify  # type: ignore[import-untyped]
 
 CUP = {"total": 5800, "currency": "CNY"}
+PROMOTER = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+COMMISSION = [  # scene 1005 (佣金报酬) declares the post and what the pay is for
+    {"info_type": "岗位类型", "info_content": "推广员"},
+    {"info_type": "报酬说明", "info_content": "4月推广佣金"},
+]
 
 
 @dataclass
@@ -164,6 +170,22 @@ async def place(client: Any, out_trade_no: str, amount: dict[str, Any] = CUP) ->
         out_trade_no=out_trade_no,
         amount=amount,
         payer={"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+    )
+
+
+async def transfer(
+    client: Any, out_bill_no: str, amount: int = 1800, **kwargs: Any
+) -> tuple[int, Any]:
+    """A commission paid out to a promoter, through the SDK's transfer-bills method."""
+    return await call(
+        client.mch_transfer_bills,
+        out_bill_no=out_bill_no,
+        transfer_scene_id="1005",
+        openid=kwargs.pop("openid", PROMOTER),
+        transfer_amount=amount,
+        transfer_remark="鱼塘推广佣金",
+        transfer_scene_report_infos=COMMISSION,
+        **kwargs,
     )
 
 
@@ -385,6 +407,175 @@ async def test_the_sdk_refuses_tampered_and_other_merchants_notifications(
     assert await asyncio.to_thread(first.callback, headers, body) is None
     theirs = await asyncio.to_thread(second.callback, headers, body)
     assert theirs["resource"]["mchid"] == shops[1].mchid  # sealed for the other tenant
+
+
+async def test_the_sdk_transfers_a_commission_through_the_fake(
+    fake: FakeWeChatPay, shops: tuple[Shop, Shop], receiver: Receiver
+) -> None:
+    """A merchant transfer driven by the SDK: created (the payee's name sealed with the
+    platform key), created again idempotently, queried both ways, confirmed by the payee, and
+    the finished notification verified and decrypted by the SDK's callback."""
+    shop, _ = shops
+    client = sdk(fake, shop, receiver.url("transfers"))
+
+    code, created = await transfer(client, "YTPROMO0001", user_name="张三")
+    assert code == 200, created
+    assert set(created) == {
+        "out_bill_no",
+        "transfer_bill_no",
+        "create_time",
+        "state",
+        "package_info",
+    }
+    assert (created["out_bill_no"], created["state"]) == ("YTPROMO0001", "WAIT_USER_CONFIRM")
+    assert len(created["transfer_bill_no"]) == 40 and created["transfer_bill_no"].isdigit()
+    assert created["package_info"] and created["create_time"].endswith("+08:00")
+    bill = fake.transfers["YTPROMO0001"]
+    assert bill.user_name == "张三" and bill.transfer_scene_report_infos == COMMISSION
+    sent = next(body for method, path, body in fake.requests if method == "POST")
+    assert sent["user_name"] != "张三" and sent["appid"] == shop.appid  # sealed on the wire
+
+    assert await transfer(client, "YTPROMO0001", user_name="张三") == (200, created)
+    for changed in ({"amount": 1900}, {"openid": "o-someone-else"}):
+        code, refused = await transfer(client, "YTPROMO0001", **changed)
+        assert (code, refused["code"]) == (400, "INVALID_REQUEST"), changed
+    code, other_app = await transfer(client, "YTPROMO0009", appid="wx9999999999999999")
+    assert (code, other_app["code"]) == (400, "APPID_MCHID_NOT_MATCH")
+    code, bad_no = await transfer(client, "YT-PROMO-1")
+    assert (code, bad_no["code"]) == (400, "PARAM_ERROR")
+    assert "YTPROMO0009" not in fake.transfers and "YT-PROMO-1" not in fake.transfers
+
+    waiting = {
+        "mch_id": shop.mchid,
+        "out_bill_no": "YTPROMO0001",
+        "transfer_bill_no": created["transfer_bill_no"],
+        "appid": shop.appid,
+        "state": "WAIT_USER_CONFIRM",
+        "transfer_amount": 1800,
+        "transfer_remark": "鱼塘推广佣金",
+        "openid": PROMOTER,
+        "create_time": created["create_time"],
+        "update_time": created["create_time"],
+    }
+    assert await call(client.mch_transfer_bills_query, out_bill_no="YTPROMO0001") == (
+        200,
+        waiting,
+    )
+    by_bill_no = await call(
+        client.mch_transfer_bills_query, transfer_bill_no=created["transfer_bill_no"]
+    )
+    assert by_bill_no == (200, waiting)
+    code, missing = await call(client.mch_transfer_bills_query, out_bill_no="YTNEVER01")
+    assert (code, missing["code"]) == (404, "NOT_FOUND")
+
+    answer = await fake.confirm_transfer("YTPROMO0001")
+    assert answer is not None and answer.status_code == 204
+    [(headers, body)] = receiver.got
+    assert headers["wechatpay-serial"] == fake.platform_public_key_id
+    finished = await asyncio.to_thread(client.callback, headers, body)
+    assert finished["event_type"] == "MCHTRANSFER.BILL.FINISHED"
+    assert finished["summary"] == "商家转账单据终态通知"
+    assert finished["resource_type"] == "encrypt-resource"
+    envelope = json.loads(body)["resource"]
+    assert envelope["original_type"] == envelope["associated_data"] == "mch_payment"
+    code, done = await call(client.mch_transfer_bills_query, out_bill_no="YTPROMO0001")
+    assert done == waiting | {"state": "SUCCESS", "update_time": bill.update_time}
+    assert finished["resource"] == {
+        "out_bill_no": "YTPROMO0001",
+        "transfer_bill_no": created["transfer_bill_no"],
+        "state": "SUCCESS",
+        "mch_id": shop.mchid,
+        "transfer_amount": 1800,
+        "openid": PROMOTER,
+        "create_time": created["create_time"],
+        "update_time": bill.update_time,
+    }
+    again = await transfer(client, "YTPROMO0001")  # the bill as it stands: no package_info
+    del created["package_info"]
+    assert again == (200, created | {"state": "SUCCESS"})
+    with pytest.raises(ValueError, match="SUCCESS"):
+        await fake.confirm_transfer("YTPROMO0001")
+    with pytest.raises(LookupError):
+        await fake.confirm_transfer("YTNEVER01")
+
+    await transfer(client, "YTPROMO0002", amount=500)
+    assert await fake.confirm_transfer("YTPROMO0002", notify=False, fail="NAME_NOT_CORRECT") is None
+    assert len(receiver.got) == 1
+    code, failed = await call(client.mch_transfer_bills_query, out_bill_no="YTPROMO0002")
+    assert (failed["state"], failed["fail_reason"]) == ("FAIL", "NAME_NOT_CORRECT")
+    await fake.notify_transfer("YTPROMO0002", event_id="EV-T2")
+    headers, body = receiver.got[-1]
+    notified = await asyncio.to_thread(client.callback, headers, body)
+    assert notified["id"] == "EV-T2"
+    assert notified["resource"]["state"] == "FAIL"
+    assert notified["resource"]["fail_reason"] == "NAME_NOT_CORRECT"
+
+
+async def test_the_fake_refuses_transfers_the_platform_refuses(
+    fake: FakeWeChatPay, shops: tuple[Shop, Shop]
+) -> None:
+    """Bodies the SDK's own checks would not send, through its signed generic request: the
+    payee's name where it is refused or missing, or not sealed for the platform key, and a
+    malformed scene declaration."""
+    shop, _ = shops
+    client = sdk(fake, shop, "https://shop.example/notify")
+    seal = client._core.encrypt
+
+    async def post(**changes: Any) -> tuple[int, Any]:
+        body = {
+            "appid": shop.appid,
+            "out_bill_no": "YTPROMO0010",
+            "transfer_scene_id": "1005",
+            "openid": PROMOTER,
+            "transfer_amount": 1800,
+            "transfer_remark": "鱼塘推广佣金",
+            "transfer_scene_report_infos": COMMISSION,
+        } | changes
+        request = partial(client._core.request, method=RequestType.POST)
+        return await call(request, path="/v3/fund-app/mch-transfer/transfer-bills", data=body)
+
+    for changes in (
+        {"transfer_amount": 29, "user_name": seal("张三")},
+        {"transfer_amount": 200_000},
+        {"user_name": "张三"},
+        {"user_name": base64.b64encode(b"not sealed for the platform").decode()},
+        {"transfer_amount": "1800"},
+        {"transfer_remark": "佣" * 33},
+        {"transfer_scene_report_infos": [{"info_type": "岗位类型"}]},
+    ):
+        code, refused = await post(**changes)
+        assert (code, refused["code"]) == (400, "PARAM_ERROR"), changes
+    assert not fake.transfers
+    code, named = await post(transfer_amount=200_000, user_name=seal("张三"))
+    assert code == 200 and fake.transfers["YTPROMO0010"].user_name == "张三", named
+
+
+async def test_a_merchant_sees_nothing_of_another_merchants_transfers(
+    fake: FakeWeChatPay, shops: tuple[Shop, Shop], receiver: Receiver
+) -> None:
+    """Another tenant can neither query a transfer bill nor open its notification, and the
+    transfer APIs still demand a signed request."""
+    first, second = (sdk(fake, shop, receiver.url("transfers")) for shop in shops)
+    code, created = await transfer(first, "YTPROMO0003")
+    assert code == 200, created
+
+    for named in (
+        {"out_bill_no": "YTPROMO0003"},
+        {"transfer_bill_no": created["transfer_bill_no"]},
+    ):
+        code, hidden = await call(second.mch_transfer_bills_query, **named)
+        assert (code, hidden["code"]) == (404, "NOT_FOUND"), named
+
+    await fake.confirm_transfer("YTPROMO0003")
+    headers, body = receiver.got[-1]
+    assert await asyncio.to_thread(second.callback, headers, body) is None
+    assert (await asyncio.to_thread(first.callback, headers, body))["resource"]["state"] == (
+        "SUCCESS"
+    )
+
+    async with httpx.AsyncClient(base_url=fake.url, trust_env=False) as http:
+        bare = await http.get("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/YTPROMO0003")
+    assert (bare.status_code, bare.json()["code"]) == (401, "SIGN_ERROR")
 
 
 def authorization(
