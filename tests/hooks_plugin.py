@@ -208,8 +208,9 @@ class HookPayments:
     async def query(self, ctx: api.GatewayContext, reference: str) -> api.GatewayPayment:
         return api.GatewayPayment("pending")
 
-    async def close(self, ctx: api.GatewayContext, reference: str) -> None:
+    async def close(self, ctx: api.GatewayContext, reference: str) -> api.GatewayPayment:
         self.plugin.hit("payment.close", reference=reference)
+        return api.GatewayPayment("closed")
 
     async def refund(self, ctx: api.GatewayContext, refund: api.RefundRequest) -> api.RefundState:
         self.plugin.hit(

@@ -234,6 +234,7 @@ def test_a_concurrency_setting_names_known_queues() -> None:
         "timeouts": 1,
         "bulk": 1,
         "webhooks": 1,
+        "gateways": 1,
     }
     for bad in ("mail=2", "events=0", "events=x"):
         with pytest.raises(ValueError, match="job concurrency"):

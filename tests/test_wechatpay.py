@@ -8,17 +8,16 @@ parameters a mini-program hands to ``wx.requestPayment``).
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fake_wechatpay import FakeWeChatPay
@@ -28,7 +27,6 @@ from yutang.core import gateways, sealing
 from yutang.core.clock import FrozenClock
 from yutang.core.contract import TenantInfo
 from yutang.core.models import GatewayCredentials, Order, Payment, Refund, Sku
-from yutang.core.runtime import Runtime
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
 from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
@@ -87,13 +85,6 @@ def new_merchant(mchid: str, appid: str, apiv3_key: str) -> Merchant:
     return Merchant(appid, mchid, serial, private, public, apiv3_key)
 
 
-@pytest.fixture
-def secret_keys(monkeypatch: pytest.MonkeyPatch) -> str:
-    key = sealing.new_key()
-    monkeypatch.setenv(sealing.ENV, key)
-    return key
-
-
 @pytest_asyncio.fixture
 async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeWeChatPay]:
     fake = FakeWeChatPay()
@@ -103,38 +94,6 @@ async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeWeChatPa
         yield fake
     finally:
         await fake.stop()
-
-
-@pytest_asyncio.fixture
-async def live(yutang_db: Runtime, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """The real app served by uvicorn on a loopback port (the gateway calls it back);
-    its URL is the deployment's public URL."""
-    from yutang.app import create_app
-
-    app = create_app(yutang_db, worker=False, manage_db=False, debug=True)
-    config = uvicorn.Config(
-        cast(Any, app), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):  # up to 10 s
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv(gateways.PUBLIC_URL, url)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest_asyncio.fixture
-async def web(live: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live, trust_env=False) as client:
-        yield client
 
 
 @dataclass
@@ -249,7 +208,8 @@ async def test_forged_stale_wrong_and_foreign_notifications_are_refused(
     web: httpx.AsyncClient,
     make_product: Any,
 ) -> None:
-    other = new_merchant("1900000110", "wx0123456789abcdef", "b" * 32)
+    # The same APIv3 key as the shop's: the notification opens, the merchant id refuses it.
+    other = new_merchant("1900000110", "wx0123456789abcdef", shop.merchant.apiv3_key)
     there = await make_tenant("other", plugins=["wechatpay"])
     await open_shop(there, other, gateway, web, make_product, "13900000002")
     order_id = await shop.order("o-1")
@@ -391,3 +351,91 @@ async def test_a_provider_not_set_up_refuses_to_take_payments(
     [error] = answer["payOrder"]["errors"]
     assert (error["code"], error["field"]) == ("PROVIDER_NOT_CONFIGURED", "provider")
     assert gateway.requests == []
+
+
+async def test_paying_again_with_the_same_key_gets_the_payment_parameters_back(
+    shop: Shop, gateway: FakeWeChatPay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id = await shop.order("o-1")
+    monkeypatch.setenv("YUTANG_WECHATPAY_API", "http://127.0.0.1:9")  # nothing listens
+    [error] = (await shop.pay(order_id, "p-1"))["errors"]
+    assert error["code"] == "GATEWAY_ERROR"
+    monkeypatch.setenv("YUTANG_WECHATPAY_API", gateway.url)
+    again = await shop.pay(order_id, "p-1")  # the same request, as a client retries it
+    assert again["errors"] == [] and again["clientData"]["requestPayment"]["paySign"]
+    third = await shop.pay(order_id, "p-1")
+    assert third["clientData"]["reference"] == again["clientData"]["reference"]
+    assert len(gateway.orders) == 1
+
+
+async def test_an_answer_the_platform_did_not_sign_is_not_believed(
+    shop: Shop, gateway: FakeWeChatPay
+) -> None:
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    pem = forger.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    wrong = {**shop.merchant.credentials(gateway), "platform_public_key": pem}
+    assert (await shop.owner(SET, {"provider": "wechatpay", "credentials": wrong}))[
+        "setPaymentCredentials"
+    ]["errors"] == []
+    order_id = await shop.order("o-1")
+    [error] = (await shop.pay(order_id, "p-1"))["errors"]
+    assert error["code"] == "GATEWAY_ERROR" and "not signed by the platform" in error["message"]
+
+
+async def test_a_shopper_who_paid_by_wechat_and_then_taps_another_provider_is_not_charged_twice(
+    shop: Shop, gateway: FakeWeChatPay
+) -> None:
+    order_id = await shop.order("o-1")
+    reference = (await shop.pay(order_id, "p-1"))["clientData"]["reference"]
+    await gateway.pay(reference, notify=False)  # paid; the notification is late
+    [error] = (await shop.pay(order_id, "p-2", provider="dev"))["errors"]
+    assert error["code"] == "ILLEGAL_TRANSITION"
+    assert await order_status(shop, order_id) == "paid"
+    statuses = sorted((p.provider, p.status) for p in await Payment.all())
+    assert statuses == [("dev", "closed"), ("wechatpay", "captured")]
+
+
+async def test_a_cancelled_order_is_closed_at_the_gateway(
+    shop: Shop, gateway: FakeWeChatPay, worker: Worker
+) -> None:
+    order_id = await shop.order("o-1")
+    reference = (await shop.pay(order_id, "p-1"))["clientData"]["reference"]
+    cancel = "mutation($id: ID!) { cancelOrder(orderId: $id) { errors { code } } }"
+    assert (await shop.me(cancel, {"id": order_id}))["cancelOrder"]["errors"] == []
+    await worker.run_until_idle()
+    assert gateway.orders[reference].trade_state == "CLOSED"
+    assert (await Payment.get()).status == "closed"
+
+
+async def test_a_refund_under_our_reference_of_another_payment_is_never_taken_for_ours(
+    shop: Shop, gateway: FakeWeChatPay, worker: Worker
+) -> None:
+    """Another database sharing the merchant account (staging) made refund R<n> first."""
+    first, second = await shop.order("o-1"), await shop.order("o-2")
+    references = []
+    for order_id, key in ((first, "p-1"), (second, "p-2")):
+        reference = (await shop.pay(order_id, key))["clientData"]["reference"]
+        await gateway.pay(reference)
+        references.append(reference)
+    await shop.owner(REFUND, {"input": {"orderId": first, "idempotencyKey": "r-1"}})
+    await worker.run_until_idle()
+    theirs = next(iter(gateway.refunds.values()))
+    await gateway.settle_refund(theirs.out_refund_no, notify=False)
+    ours = f"R{(await Refund.get(tenant_id=shop.tenant.id)).id + 1}"  # the next refund's
+    gateway.refunds[ours] = dataclasses.replace(theirs, out_refund_no=ours)
+    await shop.owner(REFUND, {"input": {"orderId": second, "idempotencyKey": "r-2"}})
+    await worker.run_until_idle()
+    refund = await Refund.get(id=int(ours[1:]))
+    assert refund.status == "approved"  # not marked refunded on another payment's refund
+
+
+async def test_the_dev_provider_takes_no_payments_in_production(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YUTANG_ENV", "production")
+    order_id = await shop.order("o-1")
+    [error] = (await shop.pay(order_id, "p-1", provider="dev"))["errors"]
+    assert (error["code"], error["field"]) == ("INVALID", "provider")
+    assert await order_status(shop, order_id) == "pending_payment"

@@ -124,8 +124,8 @@ class LaterProvider:
     async def query(self, ctx: api.GatewayContext, reference: str) -> api.GatewayPayment:
         return api.GatewayPayment("pending")
 
-    async def close(self, ctx: api.GatewayContext, reference: str) -> None:
-        pass
+    async def close(self, ctx: api.GatewayContext, reference: str) -> api.GatewayPayment:
+        return api.GatewayPayment("closed")
 
     async def refund(self, ctx: api.GatewayContext, refund: api.RefundRequest) -> api.RefundState:
         return "refunded"

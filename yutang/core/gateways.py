@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from tortoise.transactions import in_transaction
@@ -25,7 +25,7 @@ from yutang.core import sealing
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.inputs import convert
-from yutang.core.models import GatewayCredentials
+from yutang.core.models import GatewayCredentials, Payment, Refund
 from yutang.core.payment_contract import GatewayContext, PaymentProvider
 from yutang.core.plugins import hooks_of
 
@@ -49,12 +49,19 @@ def providers(tenant: TenantInfo) -> dict[str, PaymentProvider]:
     return hooks_of(tenant).by_name(HOOK)
 
 
-def provider(tenant: TenantInfo, name: str, field: str = "provider") -> PaymentProvider:
-    """The tenant's provider ``name``, or INVALID naming ``field``."""
-    found = providers(tenant).get(name)
+def provider(
+    tenant: TenantInfo, name: str, field: str = "provider", *, installed: bool = False
+) -> PaymentProvider:
+    """The tenant's provider ``name``, or INVALID naming ``field``; with ``installed``,
+    one the tenant has since disabled too (its payments are still followed up)."""
+    if installed:
+        owned = hooks_of(tenant).registry.owner(HOOK, name)
+        found = owned.obj if owned is not None else None
+    else:
+        found = providers(tenant).get(name)
     if found is None:
         raise DomainError("INVALID", f"unknown payment provider {name!r}", field)
-    return found
+    return cast(PaymentProvider, found)
 
 
 def callback_url(tenant: TenantInfo, name: str) -> str:
@@ -64,10 +71,13 @@ def callback_url(tenant: TenantInfo, name: str) -> str:
     return f"{base}/payments/{tenant.slug}/{name}/callback" if base else ""
 
 
-async def context(tenant: TenantInfo, name: str, field: str = "provider") -> GatewayContext:
-    """The context of a call to the tenant's provider ``name``: PROVIDER_NOT_CONFIGURED
-    when it needs credentials the owner has not set."""
-    found = provider(tenant, name, field)
+async def context(
+    tenant: TenantInfo, name: str, field: str = "provider", *, installed: bool = False
+) -> GatewayContext:
+    """The context of a call to the tenant's provider ``name`` (``installed``: as for
+    :func:`provider`): PROVIDER_NOT_CONFIGURED when it needs credentials the owner has
+    not set."""
+    found = provider(tenant, name, field, installed=installed)
     schema = found.credentials
     credentials: Any = None
     if schema is not None:
@@ -114,8 +124,19 @@ async def set_credentials(tenant: TenantInfo, name: str, values: object) -> Gate
 
 
 async def remove_credentials(tenant: TenantInfo, name: str) -> bool:
-    """Forget the tenant's credentials for ``name``; whether there were any."""
+    """Forget the tenant's credentials for ``name``; whether there were any. Refused
+    while a payment through it is open or a refund of the shop waits for a gateway:
+    they could no longer be followed up."""
     provider(tenant, name)
+    open_payments = Payment.filter(tenant_id=tenant.id, provider=name, status="pending")
+    waiting = Refund.filter(tenant_id=tenant.id, status="approved")
+    if await open_payments.exists() or await waiting.exists():
+        raise DomainError(
+            "ILLEGAL_TRANSITION",
+            f"payments through {name} are open or refunds wait: remove the credentials "
+            "once they settled",
+            "provider",
+        )
     deleted = await GatewayCredentials.filter(tenant_id=tenant.id, provider=name).delete()
     return deleted > 0
 

@@ -372,7 +372,7 @@ def yutang_payment_providers() -> list[PaymentProvider] | None:
                 return api.GatewayPayment("pending")
 
             async def close(self, ctx, reference):
-                pass
+                return api.GatewayPayment("closed")
 
             async def refund(self, ctx, refund):
                 return "pending"

@@ -24,8 +24,9 @@ from yutang.core.checkout import MAX_LINES, CheckoutInput, Resolved, load_checko
 from yutang.core.contract import Activity, ActivityRef, LineInput, Quote, ReleasedLine, TenantInfo
 from yutang.core.errors import DomainError, NotFound
 from yutang.core.members import change_points
-from yutang.core.models import CartLine, Member, Order, OrderLine, Sku
+from yutang.core.models import CartLine, Member, Order, OrderLine, Payment, Sku
 from yutang.core.plugins import hooks_of
+from yutang.core.schedules import Queue
 from yutang.core.settings_core import core_settings
 from yutang.core.validation_text import human
 
@@ -264,13 +265,35 @@ async def get_order(tenant: TenantInfo, order_id: int, member_id: int | None = N
     return order
 
 
+CLOSE_PAYMENT_JOB = "core.close_payment"
+
+
+async def close_open_payments(tenant: TenantInfo, order_id: int) -> None:
+    """In the caller's transaction: the order's open payment attempts are closed here,
+    and at their gateways by a durable job, so an ended order can no longer be paid
+    (a capture that comes anyway is refunded)."""
+    found = Payment.filter(tenant_id=tenant.id, order_id=order_id, status="pending")
+    for payment_id in await found.values_list("id", flat=True):
+        await Payment.filter(id=payment_id, status="pending").update(status="closed")
+        await outbox.schedule(
+            tenant.id,
+            CLOSE_PAYMENT_JOB,
+            {"payment_id": payment_id},
+            clock.now(),
+            dedupe_key=f"close_payment:{payment_id}",
+            queue=Queue.GATEWAYS,
+        )
+
+
 async def cancel_order(
     tenant: TenantInfo, order_id: int, *, member_id: int | None, reason: str
 ) -> Order:
-    """Cancel an unpaid order: stock, activity stock and points go back."""
+    """Cancel an unpaid order: stock, activity stock and points go back, its open
+    payment attempts close."""
     async with in_transaction():
         order = await get_order(tenant, order_id, member_id)
         await transition(tenant, order, "cancelled", cancelled_at=clock.now())
+        await close_open_payments(tenant, order.id)
         if instalments.has_plan(order):
             await instalments.end_pending(tenant, order.id, "cancelled")
         await release_lines(tenant, order, None, "cancelled")

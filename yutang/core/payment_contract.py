@@ -128,9 +128,11 @@ class PaymentProvider(Protocol):
         """How the payment ``reference`` stands (reconciliation, when no notification came)."""
         ...
 
-    async def close(self, ctx: GatewayContext, reference: str) -> None:
+    async def close(self, ctx: GatewayContext, reference: str) -> GatewayPayment:
         """Close the open payment ``reference`` so it can no longer be paid (the shopper
-        switched provider, or the order's time ran out); closing a closed one is fine."""
+        switched provider, the order ended); closing a closed one is fine. Answer
+        ``closed``, or ``captured`` with its amount when it turns out paid (the core
+        then records the capture)."""
         ...
 
     async def refund(self, ctx: GatewayContext, refund: RefundRequest) -> RefundState:

@@ -10,6 +10,7 @@ transaction of its own, once, whichever comes first.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -22,8 +23,8 @@ from yutang.core import activities, balances, clock, idempotency, instalments, o
 from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.gateways import context, provider
-from yutang.core.models import Job, Order, Payment, Refund
-from yutang.core.orders import get_order, mark_paid
+from yutang.core.models import Instalment, Order, Payment, Refund
+from yutang.core.orders import CLOSE_PAYMENT_JOB, get_order, mark_paid
 from yutang.core.payment_contract import (
     CallbackAnswer,
     GatewayContext,
@@ -58,7 +59,23 @@ from each previous ask (about 16 hours in all); after the last, an unpaid paymen
 closed at the gateway."""
 MAX_PAYER_FIELDS = 8
 RECONCILE_JOB = "core.reconcile_payment"
-CLOSE_JOB = "core.close_payment"
+CLOSE_JOB = CLOSE_PAYMENT_JOB
+STRAY_JOB = "core.refund_payment"
+REFUND_JOB = "core.execute_refund"
+PENDING_ASKS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+    timedelta(hours=12),
+    timedelta(hours=24),
+    timedelta(hours=24),
+    timedelta(hours=24),
+)
+"""When a refund the gateway is still processing is asked about again, counted from each
+previous ask (about four and a half days in all); then its job fails for an operator."""
 
 
 class DevProvider:
@@ -72,7 +89,13 @@ class DevProvider:
         return ""
 
     async def create(self, ctx: GatewayContext, payment: PaymentRequest) -> PaymentIntent:
-        """Captured immediately."""
+        """Captured immediately; refused in production unless the deployment asks for it
+        (``YUTANG_DEV_PAYMENTS=on``): a shop must not be paid for free."""
+        production = os.environ.get("YUTANG_ENV", "development") == "production"
+        if production and os.environ.get("YUTANG_DEV_PAYMENTS", "").lower() not in ("on", "1"):
+            raise DomainError(
+                "INVALID", "the dev provider takes no payments in production", "provider"
+            )
         return PaymentIntent(
             client_data={"provider": "dev", "reference": payment.reference}, captured=True
         )
@@ -81,8 +104,9 @@ class DevProvider:
         """Nothing is ever left pending."""
         return GatewayPayment("closed")
 
-    async def close(self, ctx: GatewayContext, reference: str) -> None:
+    async def close(self, ctx: GatewayContext, reference: str) -> GatewayPayment:
         """Nothing to close."""
+        return GatewayPayment("closed")
 
     async def refund(self, ctx: GatewayContext, refund: RefundRequest) -> RefundState:
         """Refunded at once."""
@@ -137,14 +161,22 @@ async def pay_order(
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "payOrder", key, request)
-            payment, closed, until = await _open_payment(tenant, member_id, order_id, provider_name)
+            payment, closed = await _open_payment(tenant, member_id, order_id, provider_name)
             await idempotency.remember(tenant, actor, "payOrder", key, {"payment_id": payment.id})
-    except idempotency.Replay as replay:
+    except idempotency.Replay as replay:  # the same request again: the same payment
         payment = await Payment.get(tenant_id=tenant.id, id=replay.result["payment_id"])
-        return await get_order(tenant, payment.order_id), payment, None
+        closed = []
+    order = await Order.get(tenant_id=tenant.id, id=payment.order_id)
+    if payment.status != "pending":
+        return order, payment, None
     for old in closed:
-        await _try_close(tenant, old)
-    order = await Order.get(tenant_id=tenant.id, id=order_id)
+        if await _close_now(tenant, old):
+            await Payment.filter(id=payment.id, status="pending").update(status="closed")
+            raise DomainError(
+                "ILLEGAL_TRANSITION",
+                f"the order was paid meanwhile through {old.provider}",
+                "orderId",
+            )
     intent = await gateway.create(
         ctx,
         PaymentRequest(
@@ -152,7 +184,7 @@ async def pay_order(
             amount=payment.amount,
             currency=order.currency,
             description=f"{tenant.name} {order.number}"[:120],
-            expires_at=until,
+            expires_at=await _deadline(tenant, order, payment),
             payer=fields,
         ),
     )
@@ -162,15 +194,25 @@ async def pay_order(
     if recorded is not None:
         return recorded[0], recorded[1], intent
     await payment.refresh_from_db()
-    return await get_order(tenant, order_id), payment, intent
+    return await get_order(tenant, order.id), payment, intent
+
+
+async def _deadline(tenant: TenantInfo, order: Order, payment: Payment) -> datetime:
+    """When ``payment`` stops being taken: its instalment's due time, or the order's."""
+    if instalments.has_plan(order):
+        part = await Instalment.get_or_none(
+            tenant_id=tenant.id, order_id=order.id, position=payment.instalment
+        )
+        if part is not None and part.due_at is not None:
+            return part.due_at
+    return order.payment_deadline
 
 
 async def _open_payment(
     tenant: TenantInfo, member_id: int, order_id: int, provider: str
-) -> tuple[Payment, list[Payment], datetime]:
+) -> tuple[Payment, list[Payment]]:
     """The order's (its payable instalment's) one open payment with ``provider``, made
-    now if there is none, with the attempts of other providers it closed and when the
-    payment stops being taken.
+    now if there is none, with the attempts of other providers it closed.
 
     Attempts for one order queue on its payment lock (PostgreSQL; SQLite serializes
     transactions), so each reads the payments after the previous attempt committed. A
@@ -179,10 +221,10 @@ async def _open_payment(
     closed at its gateway, by durable jobs written here."""
     await advisory_lock(f"payment|{tenant.id}|{order_id}")
     order = await get_order(tenant, order_id, member_id)
-    position, amount, until = 0, order.total, order.payment_deadline
+    position, amount = 0, order.total
     if instalments.has_plan(order):
         part = await instalments.payable(tenant, order)
-        position, amount, until = part.position, part.amount, part.due_at
+        position, amount = part.position, part.amount
     elif order.status != "pending_payment":
         raise DomainError(
             "ILLEGAL_TRANSITION", f"an order that is {order.status} cannot be paid", "orderId"
@@ -200,7 +242,7 @@ async def _open_payment(
     closed: list[Payment] = []
     for current in live:
         if current.provider == provider:
-            return current, closed, until
+            return current, closed
         await Payment.filter(id=current.id, status="pending").update(status="closed")
         await outbox.schedule(
             tenant.id,
@@ -208,6 +250,7 @@ async def _open_payment(
             {"payment_id": current.id},
             clock.now(),
             dedupe_key=f"close_payment:{current.id}",
+            queue=Queue.GATEWAYS,
         )
         closed.append(current)
     payment = await Payment.create(
@@ -216,10 +259,10 @@ async def _open_payment(
         instalment=position,
         provider=provider,
         amount=amount,
-        reference=f"P{order.id}-{secrets.token_hex(6)}",
+        reference=f"P{order.id}_{secrets.token_hex(6)}",
     )
     await _reconcile_later(tenant, payment.id, 0)
-    return payment, closed, until
+    return payment, closed
 
 
 async def record_capture(
@@ -267,17 +310,39 @@ async def record_capture(
         payment.claimed_by = "core"
         await outbox.schedule(
             tenant.id,
-            "core.refund_payment",
+            STRAY_JOB,
             {"payment_id": payment.id},
             now,
             dedupe_key=f"refund_payment:{payment.id}",
+            queue=Queue.GATEWAYS,
         )
         return order, payment
 
 
 class StillPending(Exception):
-    """The gateway has not settled it yet: the job asks again later (with the worker's
-    backoff); each call is idempotent by its reference."""
+    """The gateway had not settled it after every ask: the job fails for an operator."""
+
+
+async def ask_again(
+    tenant: TenantInfo, job: str, key: str, payload: dict[str, Any], asked: int
+) -> bool:
+    """Schedule ``job`` to ask the gateway again after ``asked`` asks (a refund it is
+    still processing), without spending the job's own attempts; False once every ask
+    of :data:`PENDING_ASKS` was made."""
+    if asked >= len(PENDING_ASKS):
+        return False
+    due = clock.now() + PENDING_ASKS[asked]
+    async with in_transaction():
+        await outbox.schedule(
+            tenant.id,
+            job,
+            {**payload, "asked": asked + 1},
+            due,
+            dedupe_key=f"{key}:{asked + 1}",
+            forget_key_after=due,
+            queue=Queue.GATEWAYS,
+        )
+    return True
 
 
 async def refund_stray_payment(tenant: TenantInfo, payload: dict[str, Any]) -> None:
@@ -285,7 +350,7 @@ async def refund_stray_payment(tenant: TenantInfo, payload: dict[str, Any]) -> N
     payment = await Payment.get(tenant_id=tenant.id, id=payload["payment_id"])
     if payment.status != "captured":
         return
-    ctx = await context(tenant, payment.provider)
+    ctx = await context(tenant, payment.provider, installed=True)
     request = RefundRequest(
         payment_reference=payment.reference,
         refund_reference=f"S{payment.id}",
@@ -293,26 +358,39 @@ async def refund_stray_payment(tenant: TenantInfo, payload: dict[str, Any]) -> N
         payment_amount=payment.amount,
         currency=tenant.currency,
     )
-    if await provider(tenant, payment.provider).refund(ctx, request) == "pending":
-        raise StillPending(f"the refund of stray payment {payment.id} is pending")
+    gateway = provider(tenant, payment.provider, installed=True)
+    if await gateway.refund(ctx, request) == "pending":
+        asked = int(payload.get("asked", 0))
+        key = f"refund_payment:{payment.id}"
+        if not await ask_again(tenant, STRAY_JOB, key, {"payment_id": payment.id}, asked):
+            raise StillPending(f"the refund of stray payment {payment.id} is still pending")
+        return
     await Payment.filter(id=payment.id, status="captured").update(status="refunded")
 
 
 async def close_payment(tenant: TenantInfo, payload: dict[str, Any]) -> None:
-    """Job: close a payment the shopper left for another provider at its gateway, so it
-    can no longer be paid there (``pay_order`` tries once at once; this makes sure)."""
+    """Job: close a payment left open (the shopper switched provider, the order ended)
+    at its gateway, so it can no longer be paid there; if it was paid there meanwhile,
+    the capture is recorded (the order takes it, or it is refunded)."""
     payment = await Payment.get(tenant_id=tenant.id, id=payload["payment_id"])
-    if payment.status == "closed":
-        gateway = provider(tenant, payment.provider)
-        await gateway.close(await context(tenant, payment.provider), payment.reference)
+    if payment.status != "closed":
+        return
+    gateway = provider(tenant, payment.provider, installed=True)
+    ctx = await context(tenant, payment.provider, installed=True)
+    found = await gateway.close(ctx, payment.reference)
+    if found.state == "captured":
+        await record_capture(tenant, payment.provider, payment.reference, found.amount)
 
 
-async def _try_close(tenant: TenantInfo, payment: Payment) -> None:
-    """Close ``payment`` at its gateway now; a failure is left to its durable job."""
+async def _close_now(tenant: TenantInfo, payment: Payment) -> bool:
+    """Close ``payment`` at its gateway now (a failure is left to its durable job);
+    whether it turned out captured there (then recorded)."""
     try:
         await close_payment(tenant, {"payment_id": payment.id})
     except DomainError as err:
         log.warning("closing payment %s at %s failed: %s", payment.id, payment.provider, err)
+        return False
+    return (await Payment.get(id=payment.id)).status == "captured"
 
 
 async def _reconcile_later(tenant: TenantInfo, payment_id: int, done: int) -> None:
@@ -327,29 +405,31 @@ async def _reconcile_later(tenant: TenantInfo, payment_id: int, done: int) -> No
         due,
         dedupe_key=f"reconcile:{payment_id}:{done}",
         forget_key_after=due,
+        queue=Queue.GATEWAYS,
     )
 
 
 async def reconcile(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     """Job: ask the gateway about a payment no notification has settled. Captured there
     → recorded as a notification would be; still unpaid → asked again later, and closed
-    at the gateway after the last ask; closed there → closed here."""
+    at the gateway after the last ask (a capture that closing finds is recorded); closed
+    there → closed here."""
     payment = await Payment.get(tenant_id=tenant.id, id=payload["payment_id"])
     if payment.status not in OPEN:
         return
-    gateway = provider(tenant, payment.provider)
-    ctx = await context(tenant, payment.provider)
+    gateway = provider(tenant, payment.provider, installed=True)
+    ctx = await context(tenant, payment.provider, installed=True)
     found = await gateway.query(ctx, payment.reference)
-    if found.state == "captured":
-        await record_capture(tenant, payment.provider, payment.reference, found.amount)
-        return
     asked = int(payload.get("asked", 0)) + 1
     if found.state == "pending" and asked < len(RECONCILE_AFTER):
         async with in_transaction():
             await _reconcile_later(tenant, payment.id, asked)
         return
     if found.state == "pending":
-        await gateway.close(ctx, payment.reference)
+        found = await gateway.close(ctx, payment.reference)
+    if found.state == "captured":
+        await record_capture(tenant, payment.provider, payment.reference, found.amount)
+        return
     await Payment.filter(id=payment.id, status="pending").update(status="closed")
 
 
@@ -358,13 +438,14 @@ async def notified(
 ) -> CallbackAnswer:
     """A gateway's notification, verified by its provider and recorded once; the answer
     is the provider's, accepting what was recorded (now or before) and refusing what
-    is not genuine or cannot be recorded (so the gateway sends it again)."""
-    gateway = provider(tenant, name)
+    is not genuine or cannot be recorded (so the gateway sends it again). A provider
+    the tenant disabled still hears about the payments it made."""
+    gateway = provider(tenant, name, installed=True)
     try:
-        ctx = await context(tenant, name)
+        ctx = await context(tenant, name, installed=True)
         note = await gateway.notification(ctx, headers, body)
         if note is None:
-            log.warning("a %s notification for tenant %s was not genuine", name, tenant.slug)
+            log.info("a %s notification for tenant %s was not genuine", name, tenant.slug)
             return gateway.answer(False)
         if note.capture is not None:
             capture = note.capture
@@ -378,18 +459,20 @@ async def notified(
 
 
 async def refund_settled(tenant: TenantInfo, reference: str) -> None:
-    """The gateway says the refund ``reference`` (``R<refund>``, ``R<refund>-<n>``, or
-    ``S<payment>`` for a stray payment) settled: its job asks again now."""
-    kind, number = reference[:1], reference[1:].split("-")[0]
-    if not number.isdigit():
+    """The gateway says the refund ``reference`` (``R<refund>``, ``R<refund>_<n>``, or
+    ``S<payment>`` for a stray payment) settled: its job asks the gateway now."""
+    kind, number = reference[:1], reference[1:].split("_")[0]
+    if kind not in ("R", "S") or not number.isdigit():
         return
-    key = f"execute_refund:{number}" if kind == "R" else f"refund_payment:{number}"
+    now = clock.now()
     async with in_transaction():
-        if await Job.filter(dedupe_key=key, status="pending").update(run_at=clock.now()):
-            await outbox.notify(Queue.TIMEOUTS)
+        if kind == "R":
+            waiting = Refund.filter(tenant_id=tenant.id, id=int(number), status="approved")
+            if await waiting.exists():
+                payload = {"refund_id": int(number)}
+                await outbox.schedule(tenant.id, REFUND_JOB, payload, now, queue=Queue.GATEWAYS)
             return
-        approved = Refund.filter(tenant_id=tenant.id, id=int(number), status="approved")
-        if kind == "R" and await approved.exists():
-            await outbox.schedule(
-                tenant.id, "core.execute_refund", {"refund_id": int(number)}, clock.now()
-            )
+        stray = Payment.filter(tenant_id=tenant.id, id=int(number), status="captured")
+        if await stray.filter(claimed_by="core").exists():
+            payload = {"payment_id": int(number)}
+            await outbox.schedule(tenant.id, STRAY_JOB, payload, now, queue=Queue.GATEWAYS)

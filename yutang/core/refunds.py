@@ -34,14 +34,16 @@ from yutang.core.orders import (
     transition,
 )
 from yutang.core.payment_contract import RefundRequest
+from yutang.core.payments import REFUND_JOB, ask_again
 from yutang.core.plugins import hooks_of
+from yutang.core.schedules import Queue
 from yutang.core.shipments import left_to_ship
 from yutang.core.shipping import DELIVERY
 
 
 class RefundPending(Exception):
-    """The gateway accepted the refund but has not confirmed it: the job asks again later
-    (with the worker's backoff); the provider's refund call is idempotent per reference."""
+    """A gateway had not confirmed the refund after every ask: the job fails, for an
+    operator to look at (and retry)."""
 
 
 REFUNDABLE = frozenset({"deposit_paid", "paid", "fulfilled", "completed", "forfeited"})
@@ -414,6 +416,7 @@ async def _approve(
         {"refund_id": refund.id},
         clock.now(),
         dedupe_key=f"execute_refund:{refund.id}",
+        queue=Queue.GATEWAYS,
     )
     await emit_order_event(
         tenant,
@@ -452,9 +455,11 @@ def _all_shipped(order: Order, lines: list[OrderLine]) -> bool:
 
 async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     """Job: return an approved refund's money through the providers of the payments it
-    was split over. A retry asks again for every part: each provider refund is
-    idempotent per reference (``R<refund>``, or ``R<refund>-<n>`` for the n-th of
-    several parts)."""
+    was split over. Asking again asks for every part: each provider refund is
+    idempotent per reference (``R<refund>``, or ``R<refund>_<n>`` for the n-th of
+    several parts). While a gateway still processes one, the job asks again later
+    (``payments.PENDING_ASKS``, or at once on the gateway's notification) without
+    spending its attempts."""
     refund = await Refund.get(tenant_id=tenant.id, id=payload["refund_id"])
     if refund.status != "approved":
         return
@@ -464,16 +469,22 @@ async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
         payment = await Payment.get(tenant_id=tenant.id, id=part["payment_id"])
         request = RefundRequest(
             payment_reference=payment.reference,
-            refund_reference=f"R{refund.id}" if len(parts) == 1 else f"R{refund.id}-{n}",
+            refund_reference=f"R{refund.id}" if len(parts) == 1 else f"R{refund.id}_{n}",
             amount=part["amount"],
             payment_amount=payment.amount,
             currency=tenant.currency,
         )
-        ctx = await gateways.context(tenant, payment.provider)
-        if await gateways.provider(tenant, payment.provider).refund(ctx, request) == "pending":
-            pending.append(payment.provider)
+        name = payment.provider
+        ctx = await gateways.context(tenant, name, installed=True)
+        gateway = gateways.provider(tenant, name, installed=True)
+        if await gateway.refund(ctx, request) == "pending":
+            pending.append(name)
     if pending:
-        raise RefundPending(f"refund {refund.id} is pending at {', '.join(pending)}")
+        asked = int(payload.get("asked", 0))
+        key = f"execute_refund:{refund.id}"
+        if not await ask_again(tenant, REFUND_JOB, key, {"refund_id": refund.id}, asked):
+            raise RefundPending(f"refund {refund.id} is still pending at {', '.join(pending)}")
+        return
     await Refund.filter(id=refund.id, status="approved").update(
         status="refunded", refunded_at=clock.now()
     )

@@ -21,13 +21,15 @@ class Queue(StrEnum):
     must not wait behind bulk work (payment timeouts, group-buy expiries), the default of
     ``schedule_job``. ``bulk``: long or numerous work (broadcasts, recurring refreshes).
     ``webhooks``: deliveries to the vendor's own systems, so a slow receiver holds up
-    neither plugins' events nor deadlines.
+    neither plugins' events nor deadlines. ``gateways``: calls to payment gateways
+    (reconciliation, closing, refunds), so a gateway outage holds up no deadline.
     """
 
     EVENTS = "events"
     TIMEOUTS = "timeouts"
     BULK = "bulk"
     WEBHOOKS = "webhooks"
+    GATEWAYS = "gateways"
 
 
 Field = int | tuple[int, ...] | None

@@ -39,7 +39,8 @@ class AppSettings(msgspec.Struct, frozen=True):
     ``trace_plugins`` logs every hook and owned-object call with its plugin and timing
     (logger ``yutang.plugins.trace``).
     ``job_concurrency`` is how many jobs of each queue a worker runs at once
-    (``events=3,timeouts=2,bulk=2,webhooks=2``; keep the sum under ``db_pool_size``);
+    (``events=3,timeouts=2,bulk=1,webhooks=2,gateways=1``; keep the sum under
+    ``db_pool_size``);
     ``jobs_listen_url`` a DSN straight to PostgreSQL for the worker's ``LISTEN`` when
     ``database_url`` goes through a transaction-mode pooler (none: ``database_url``);
     ``job_retention_days`` how long done jobs are kept, ``webhook_retention_days``
@@ -73,7 +74,7 @@ class AppSettings(msgspec.Struct, frozen=True):
     front_admission: bool = True
     plan_executor: bool = True
     trace_plugins: bool = False
-    job_concurrency: str = "events=3,timeouts=2,bulk=2,webhooks=2"
+    job_concurrency: str = "events=3,timeouts=2,bulk=1,webhooks=2,gateways=1"
     jobs_listen_url: str | None = None
     job_retention_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0
     webhook_retention_days: Annotated[float, msgspec.Meta(gt=0)] = 30.0

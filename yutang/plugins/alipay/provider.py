@@ -9,10 +9,11 @@ points the deployment at another gateway (a test double); by default the real on
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -83,7 +84,7 @@ class Alipay:
             "format": "JSON",
             "charset": "utf-8",
             "sign_type": "RSA2",
-            "timestamp": api.now().astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+            "timestamp": datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
             "version": "1.0",
             "biz_content": msgspec.json.encode(biz).decode(),
         }
@@ -99,9 +100,12 @@ class Alipay:
         c: Credentials = ctx.credentials
         params = self._params(ctx, method, biz, notify)
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http:
+            async with (
+                asyncio.timeout(TIMEOUT),
+                httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http,
+            ):
                 answer = await http.post(_gateway(), data=params)
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, TimeoutError) as err:
             raise _error(f"no answer ({type(err).__name__})") from err
         node = protocol.signed_node(answer.text, method, c.alipay_public_key)
         if node is None:
@@ -118,7 +122,11 @@ class Alipay:
             raise _error(f"payments are in CNY, not {payment.currency}")
         if not ctx.callback_url:
             raise _error("the deployment's public URL (YUTANG_PUBLIC_URL) is not set")
-        expires = max(payment.expires_at, api.now() + timedelta(minutes=1))
+        if payment.expires_at < api.now() + timedelta(minutes=1):
+            raise api.DomainError(
+                "PAYMENT_EXPIRED", "too little time is left to pay through Alipay", "orderId"
+            )
+        expires = payment.expires_at
         biz: dict[str, Any] = {
             "out_trade_no": payment.reference,
             "total_amount": protocol.yuan(payment.amount),
@@ -154,12 +162,14 @@ class Alipay:
             return api.GatewayPayment("captured", amount)
         return api.GatewayPayment("pending" if status == "WAIT_BUYER_PAY" else "closed")
 
-    async def close(self, ctx: api.GatewayContext, reference: str) -> None:
-        """Close the trade; one never opened or already paid stays as it is."""
+    async def close(self, ctx: api.GatewayContext, reference: str) -> api.GatewayPayment:
+        """Close the trade; one already paid is answered as captured (asked how much)."""
         node = await self._call(ctx, "alipay.trade.close", {"out_trade_no": reference})
-        quiet = ("ACQ.TRADE_NOT_EXIST", "ACQ.TRADE_STATUS_ERROR")
-        if node.get("code") != "10000" and node.get("sub_code") not in quiet:
+        if node.get("sub_code") == "ACQ.TRADE_STATUS_ERROR":
+            return await self.query(ctx, reference)
+        if node.get("code") != "10000" and node.get("sub_code") != "ACQ.TRADE_NOT_EXIST":
             raise _error(_refusal(node))
+        return api.GatewayPayment("closed")
 
     async def refund(self, ctx: api.GatewayContext, refund: api.RefundRequest) -> api.RefundState:
         """Alipay refunds at once; the same ``out_request_no`` again refunds nothing more."""

@@ -8,6 +8,7 @@ deployment at another gateway address (a test double); by default the real one.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Mapping
@@ -105,9 +106,12 @@ class WeChatPay:
         }
         base = os.environ.get("YUTANG_WECHATPAY_API", API).rstrip("/")
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http:
+            async with (
+                asyncio.timeout(TIMEOUT),
+                httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http,
+            ):
                 answer = await http.request(method, base + path, content=text, headers=headers)
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, TimeoutError) as err:
             raise _gateway_error(f"no answer ({type(err).__name__})") from err
         signed = protocol.signed_by_platform(
             answer.headers, answer.content, c.platform_public_key_id, c.platform_public_key
@@ -134,7 +138,11 @@ class WeChatPay:
             raise _gateway_error(f"JSAPI payments are in CNY, not {payment.currency}")
         if not ctx.callback_url:
             raise _gateway_error("the deployment's public URL (YUTANG_PUBLIC_URL) is not set")
-        expires = max(payment.expires_at, api.now() + timedelta(minutes=1))
+        if payment.expires_at < api.now() + timedelta(minutes=1):
+            raise api.DomainError(
+                "PAYMENT_EXPIRED", "too little time is left to pay through WeChat Pay", "orderId"
+            )
+        expires = payment.expires_at
         status, found = await self._call(
             ctx,
             "POST",
@@ -178,38 +186,46 @@ class WeChatPay:
             return api.GatewayPayment("pending")
         return api.GatewayPayment("closed")
 
-    async def close(self, ctx: api.GatewayContext, reference: str) -> None:
-        """Close the order; one already paid stays as it is (its capture is recorded
-        by its notification or by reconciliation)."""
+    async def close(self, ctx: api.GatewayContext, reference: str) -> api.GatewayPayment:
+        """Close the order; one already paid is answered as captured (asked how much)."""
         c: Credentials = ctx.credentials
         path = f"/v3/pay/transactions/out-trade-no/{quote(reference)}/close"
         status, found = await self._call(ctx, "POST", path, {"mchid": c.mchid})
-        if status not in (200, 204) and found.get("code") not in ("ORDERPAID", "ORDER_CLOSED"):
-            raise _gateway_error(f"{found.get('code', status)}: {found.get('message', '')}")
+        code = found.get("code")
+        if code == "ORDERPAID":
+            return await self.query(ctx, reference)
+        if status not in (200, 204) and code not in ("ORDER_CLOSED", "ORDER_NOT_EXIST"):
+            raise _gateway_error(f"{code or status}: {found.get('message', '')}")
+        return api.GatewayPayment("closed")
 
     async def refund(self, ctx: api.GatewayContext, refund: api.RefundRequest) -> api.RefundState:
         """Asked first how the refund stands (a retry, or a crash after asking), made if
-        the gateway has none under its reference."""
+        the gateway has none under its reference; one there of another payment or
+        amount (another database's, sharing the merchant account) is never taken for it."""
         path = f"/v3/refund/domestic/refunds/{quote(refund.refund_reference)}"
         status, found = await self._call(ctx, "GET", path)
         if status == 404:
-            status, found = await self._call(
-                ctx,
-                "POST",
-                "/v3/refund/domestic/refunds",
-                {
-                    "out_trade_no": refund.payment_reference,
-                    "out_refund_no": refund.refund_reference,
-                    "notify_url": ctx.callback_url or None,
-                    "amount": {
-                        "refund": refund.amount,
-                        "total": refund.payment_amount,
-                        "currency": "CNY",
-                    },
+            body: dict[str, Any] = {
+                "out_trade_no": refund.payment_reference,
+                "out_refund_no": refund.refund_reference,
+                "amount": {
+                    "refund": refund.amount,
+                    "total": refund.payment_amount,
+                    "currency": "CNY",
                 },
-            )
+            }
+            if ctx.callback_url:
+                body["notify_url"] = ctx.callback_url
+            status, found = await self._call(ctx, "POST", "/v3/refund/domestic/refunds", body)
         if status != 200:
             raise _gateway_error(f"{found.get('code', status)}: {found.get('message', '')}")
+        amount = found.get("amount") or {}
+        if found.get("out_trade_no") != refund.payment_reference or (
+            amount.get("refund") != refund.amount
+        ):
+            raise _gateway_error(
+                f"the refund {refund.refund_reference} there is of another payment or amount"
+            )
         state = found.get("status")
         if state == "SUCCESS":
             return "refunded"
@@ -233,14 +249,18 @@ class WeChatPay:
             resource = msgspec.json.decode(opened) if opened is not None else None
         except (msgspec.DecodeError, KeyError, TypeError):
             return None
-        if not isinstance(resource, dict) or resource.get("mchid") != c.mchid:
+        if not isinstance(envelope, dict) or not isinstance(resource, dict):
+            return None
+        if resource.get("mchid") != c.mchid:
             return None
         kind = envelope.get("event_type", "")
         if kind == "TRANSACTION.SUCCESS" and resource.get("appid") == c.appid:
-            if resource.get("trade_state") != "SUCCESS":
+            amount = (resource.get("amount") or {}).get("total")
+            reference = resource.get("out_trade_no")
+            paid = resource.get("trade_state") == "SUCCESS"
+            if not paid or not isinstance(amount, int) or not isinstance(reference, str):
                 return None
-            capture = api.Capture(str(resource["out_trade_no"]), int(resource["amount"]["total"]))
-            return api.Notification(capture=capture)
+            return api.Notification(capture=api.Capture(reference, amount))
         if kind.startswith("REFUND.") and isinstance(resource.get("out_refund_no"), str):
             return api.Notification(refund_reference=resource["out_refund_no"])
         return None
