@@ -16,10 +16,11 @@ import pytest_asyncio
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fake_alipay import FakeAlipay
+from tortoise.expressions import F
 
 from yutang.core import payments
 from yutang.core.contract import TenantInfo
-from yutang.core.models import Order, Payment, Refund, Sku
+from yutang.core.models import Order, Payment, Refund, Sku, Tenant
 from yutang.core.refunds import execute_refund
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
@@ -218,3 +219,28 @@ async def test_keys_that_do_not_parse_are_refused_naming_the_field(
     bad = {"app_id": APP_ID, "app_private_key": "bm90IGEga2V5", "alipay_public_key": "x"}
     [error] = (await shop.owner(SET, {"credentials": bad}))["setPaymentCredentials"]["errors"]
     assert (error["code"], error["field"]) == ("INVALID", "credentials.app_private_key")
+
+
+async def test_a_shop_that_disabled_alipay_still_records_the_payments_it_made(
+    shop: Shop, gateway: FakeAlipay
+) -> None:
+    order_id = await shop.order("o-1")
+    reference = (await shop.pay(order_id, "p-1", BUYER))["clientData"]["reference"]
+    await Tenant.filter(id=shop.tenant.id).update(
+        plugins=[], settings_version=F("settings_version") + 1
+    )
+    answer = await gateway.pay(reference)
+    assert answer is not None and answer.text == "success"
+    assert await status_of(shop) == "paid"
+
+
+async def test_an_answer_alipay_did_not_sign_is_not_believed(
+    shop: Shop, gateway: FakeAlipay
+) -> None:
+    private, _ = app_keys()
+    _, forged = app_keys()  # not Alipay's key: its signed answers do not verify
+    wrong = {"app_id": APP_ID, "app_private_key": private, "alipay_public_key": forged}
+    assert (await shop.owner(SET, {"credentials": wrong}))["setPaymentCredentials"]["errors"] == []
+    order_id = await shop.order("o-1")
+    [error] = (await shop.pay(order_id, "p-1", BUYER))["errors"]
+    assert error["code"] == "GATEWAY_ERROR" and "not signed by Alipay" in error["message"]

@@ -959,7 +959,7 @@ async def test_a_payment_plan_is_quoted_paid_in_its_windows_and_refunded_per_pay
     refund = await Refund.get()
     assert [p["amount"] for p in refund.parts] == [1600, 200]  # the latest payment first
     [deposit_back] = hooks.seen("payment.refund")  # the balance went back through dev
-    assert (deposit_back["amount"], deposit_back["refund_ref"]) == (200, f"R{refund.id}_1")
+    assert (deposit_back["amount"], deposit_back["refund_ref"]) == (200, f"R{refund.id}-1")
     assert refund.status == "refunded"
 
 

@@ -28,6 +28,7 @@ from yutang.core.models import CartLine, Member, Order, OrderLine, Payment, Sku
 from yutang.core.plugins import hooks_of
 from yutang.core.schedules import Queue
 from yutang.core.settings_core import core_settings
+from yutang.core.sql import advisory_lock
 from yutang.core.validation_text import human
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -291,6 +292,8 @@ async def cancel_order(
     """Cancel an unpaid order: stock, activity stock and points go back, its open
     payment attempts close."""
     async with in_transaction():
+        # the payment lock: a payOrder under way commits its attempt before, or sees this
+        await advisory_lock(f"payment|{tenant.id}|{order_id}")
         order = await get_order(tenant, order_id, member_id)
         await transition(tenant, order, "cancelled", cancelled_at=clock.now())
         await close_open_payments(tenant, order.id)

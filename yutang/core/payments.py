@@ -24,7 +24,7 @@ from yutang.core.contract import TenantInfo
 from yutang.core.errors import DomainError
 from yutang.core.gateways import context, provider
 from yutang.core.models import Instalment, Order, Payment, Refund
-from yutang.core.orders import CLOSE_PAYMENT_JOB, get_order, mark_paid
+from yutang.core.orders import CLOSE_PAYMENT_JOB, close_open_payments, get_order, mark_paid
 from yutang.core.payment_contract import (
     CallbackAnswer,
     GatewayContext,
@@ -89,13 +89,7 @@ class DevProvider:
         return ""
 
     async def create(self, ctx: GatewayContext, payment: PaymentRequest) -> PaymentIntent:
-        """Captured immediately; refused in production unless the deployment asks for it
-        (``YUTANG_DEV_PAYMENTS=on``): a shop must not be paid for free."""
-        production = os.environ.get("YUTANG_ENV", "development") == "production"
-        if production and os.environ.get("YUTANG_DEV_PAYMENTS", "").lower() not in ("on", "1"):
-            raise DomainError(
-                "INVALID", "the dev provider takes no payments in production", "provider"
-            )
+        """Captured immediately (``pay_order`` refuses it in production, :func:`dev_allowed`)."""
         return PaymentIntent(
             client_data={"provider": "dev", "reference": payment.reference}, captured=True
         )
@@ -121,6 +115,13 @@ class DevProvider:
     def answer(self, accepted: bool) -> CallbackAnswer:
         """Plain JSON."""
         return CallbackAnswer(200 if accepted else 400, b'{"status":"rejected"}')
+
+
+def dev_allowed() -> bool:
+    """Whether the dev provider may take payments: not in production, unless the
+    deployment asks for it (``YUTANG_DEV_PAYMENTS=on``, a demo): no shop is paid for free."""
+    production = os.environ.get("YUTANG_ENV", "development") == "production"
+    return not production or os.environ.get("YUTANG_DEV_PAYMENTS", "").lower() in ("on", "1")
 
 
 def _payer(values: object) -> dict[str, str]:
@@ -154,6 +155,8 @@ async def pay_order(
     again for the same reference), one with another provider closes it first, in the
     database and at its gateway."""
     gateway = provider(tenant, provider_name)
+    if gateway.name == DevProvider.name and not dev_allowed():
+        raise DomainError("INVALID", "the dev provider takes no payments in production", "provider")
     ctx = await context(tenant, provider_name)
     fields = _payer(payer)
     actor = f"member:{member_id}"
@@ -161,12 +164,11 @@ async def pay_order(
     try:
         async with in_transaction():
             await idempotency.claim(tenant, actor, "payOrder", key, request)
-            payment, closed = await _open_payment(tenant, member_id, order_id, provider_name)
+            order, payment, closed = await _open_payment(tenant, member_id, order_id, provider_name)
             await idempotency.remember(tenant, actor, "payOrder", key, {"payment_id": payment.id})
     except idempotency.Replay as replay:  # the same request again: the same payment
         payment = await Payment.get(tenant_id=tenant.id, id=replay.result["payment_id"])
-        closed = []
-    order = await Order.get(tenant_id=tenant.id, id=payment.order_id)
+        order, closed = await Order.get(tenant_id=tenant.id, id=payment.order_id), []
     if payment.status != "pending":
         return order, payment, None
     for old in closed:
@@ -194,6 +196,9 @@ async def pay_order(
     if recorded is not None:
         return recorded[0], recorded[1], intent
     await payment.refresh_from_db()
+    if payment.status == "closed":  # ended (cancelled, another attempt) while it opened
+        await _close_now(tenant, payment)
+        raise DomainError("ILLEGAL_TRANSITION", "the payment was closed meanwhile", "orderId")
     return await get_order(tenant, order.id), payment, intent
 
 
@@ -210,9 +215,9 @@ async def _deadline(tenant: TenantInfo, order: Order, payment: Payment) -> datet
 
 async def _open_payment(
     tenant: TenantInfo, member_id: int, order_id: int, provider: str
-) -> tuple[Payment, list[Payment]]:
-    """The order's (its payable instalment's) one open payment with ``provider``, made
-    now if there is none, with the attempts of other providers it closed.
+) -> tuple[Order, Payment, list[Payment]]:
+    """The order, its (its payable instalment's) one open payment with ``provider``, made
+    now if there is none, and the attempts of other providers it closed.
 
     Attempts for one order queue on its payment lock (PostgreSQL; SQLite serializes
     transactions), so each reads the payments after the previous attempt committed. A
@@ -242,7 +247,7 @@ async def _open_payment(
     closed: list[Payment] = []
     for current in live:
         if current.provider == provider:
-            return current, closed
+            return order, current, closed
         await Payment.filter(id=current.id, status="pending").update(status="closed")
         await outbox.schedule(
             tenant.id,
@@ -262,7 +267,7 @@ async def _open_payment(
         reference=f"P{order.id}_{secrets.token_hex(6)}",
     )
     await _reconcile_later(tenant, payment.id, 0)
-    return payment, closed
+    return order, payment, closed
 
 
 async def record_capture(
@@ -293,6 +298,7 @@ async def record_capture(
                 return order, payment
         elif order.status == "pending_payment":
             await mark_paid(tenant, order, amount)
+            await close_open_payments(tenant, order.id)
             return order, payment
         claimed = await activities.each(
             tenant,
@@ -459,9 +465,9 @@ async def notified(
 
 
 async def refund_settled(tenant: TenantInfo, reference: str) -> None:
-    """The gateway says the refund ``reference`` (``R<refund>``, ``R<refund>_<n>``, or
+    """The gateway says the refund ``reference`` (``R<refund>``, ``R<refund>-<n>``, or
     ``S<payment>`` for a stray payment) settled: its job asks the gateway now."""
-    kind, number = reference[:1], reference[1:].split("_")[0]
+    kind, number = reference[:1], reference[1:].split("-")[0]
     if kind not in ("R", "S") or not number.isdigit():
         return
     now = clock.now()

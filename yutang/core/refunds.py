@@ -456,7 +456,7 @@ def _all_shipped(order: Order, lines: list[OrderLine]) -> bool:
 async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
     """Job: return an approved refund's money through the providers of the payments it
     was split over. Asking again asks for every part: each provider refund is
-    idempotent per reference (``R<refund>``, or ``R<refund>_<n>`` for the n-th of
+    idempotent per reference (``R<refund>``, or ``R<refund>-<n>`` for the n-th of
     several parts). While a gateway still processes one, the job asks again later
     (``payments.PENDING_ASKS``, or at once on the gateway's notification) without
     spending its attempts."""
@@ -469,7 +469,7 @@ async def execute_refund(tenant: TenantInfo, payload: dict[str, Any]) -> None:
         payment = await Payment.get(tenant_id=tenant.id, id=part["payment_id"])
         request = RefundRequest(
             payment_reference=payment.reference,
-            refund_reference=f"R{refund.id}" if len(parts) == 1 else f"R{refund.id}_{n}",
+            refund_reference=f"R{refund.id}" if len(parts) == 1 else f"R{refund.id}-{n}",
             amount=part["amount"],
             payment_amount=payment.amount,
             currency=tenant.currency,

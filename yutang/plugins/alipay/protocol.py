@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -55,10 +55,14 @@ def public_key(text: str) -> rsa.RSAPublicKey:
     return key
 
 
-def signing_string(params: Mapping[str, str], *, leave_out: tuple[str, ...] = ("sign",)) -> str:
-    """Every parameter but ``leave_out`` and the empty ones, sorted, ``k=v&k=v``
-    (requests leave ``sign`` out; notifications ``sign`` and ``sign_type``)."""
-    return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in leave_out and v)
+def signing_string(
+    params: Mapping[str, str], *, leave_out: tuple[str, ...] = ("sign",), empty: bool = False
+) -> str:
+    """Every parameter but ``leave_out`` sorted, ``k=v&k=v``: requests leave ``sign`` and
+    empty values out; notifications are checked as Alipay's SDKs check them, without
+    ``sign`` and ``sign_type`` but with empty values (``empty``)."""
+    kept = ((k, v) for k, v in sorted(params.items()) if k not in leave_out and (v or empty))
+    return "&".join(f"{k}={v}" for k, v in kept)
 
 
 def sign(key: str, message: str) -> str:
@@ -79,19 +83,18 @@ def verify(key: str, message: str, signature: str) -> bool:
 
 def signed_node(body: str, method: str, key: str) -> dict[str, object] | None:
     """The answer node of ``method`` (``alipay_trade_query_response``) if Alipay's
-    ``sign`` covers its exact text, else None."""
+    ``sign`` covers its exact text, else None (a malformed answer included)."""
     name = f'"{method.replace(".", "_")}_response"'
-    at = body.find(name)
-    if at < 0:
-        return None
-    start = body.index(":", at + len(name)) + 1
-    while body[start].isspace():
-        start += 1
     try:
+        at = body.index(name)
+        start = body.index(":", at + len(name)) + 1
+        while body[start].isspace():
+            start += 1
         node, end = json.JSONDecoder().raw_decode(body, start)
-        signature = json.loads(body).get("sign", "")
-    except (ValueError, AttributeError):
+        whole = json.loads(body)
+    except (ValueError, IndexError):
         return None
+    signature = whole.get("sign") if isinstance(whole, dict) else None
     if not isinstance(node, dict) or not isinstance(signature, str):
         return None
     return node if verify(key, body[start:end], signature) else None
@@ -102,10 +105,13 @@ def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+_YUAN = re.compile(r"(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?")
+
+
 def fen(text: object) -> int | None:
-    """``"38.00"`` → ``3800``; None for anything that is not an exact yuan amount."""
-    try:
-        value = Decimal(str(text)) * 100
-    except InvalidOperation:
+    """``"38.00"`` → ``3800``; None for anything that is not a plain yuan amount with at
+    most two decimals (no signs, exponents or spaces)."""
+    if not isinstance(text, str) or _YUAN.fullmatch(text) is None:
         return None
-    return int(value) if value == value.to_integral_value() and value >= 0 else None
+    whole, _, cents = text.partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])

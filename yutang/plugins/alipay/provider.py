@@ -29,6 +29,9 @@ TIMEOUT = 10.0
 CHINA = timezone(timedelta(hours=8))
 _APP_ID = re.compile(r"\d{16}")
 PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
+H5_WINDOW = timedelta(minutes=15)
+"""How long a signed H5 cashier URL can open a trade: until it does, Alipay knows no
+trade to close, so a shopper who switched provider could still pay through it."""
 
 
 class Credentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -135,13 +138,17 @@ class Alipay:
         }
         buyer = {k: v for k, v in payment.payer.items() if k in ("buyer_open_id", "buyer_id")}
         base = {"provider": NAME, "reference": payment.reference}
-        if not buyer:
+        if not buyer:  # the cashier page opens the trade: keep its window short
+            cap = datetime.now(CHINA) + H5_WINDOW
+            biz["time_expire"] = min(expires.astimezone(CHINA), cap).strftime("%Y-%m-%d %H:%M:%S")
             biz["product_code"] = "QUICK_WAP_WAY"
             params = self._params(ctx, "alipay.trade.wap.pay", biz, notify=True)
             return api.PaymentIntent(
                 client_data={**base, "payUrl": f"{_gateway()}?{urlencode(params)}"}
             )
-        node = await self._call(ctx, "alipay.trade.create", {**biz, **buyer}, notify=True)
+        c: Credentials = ctx.credentials
+        mini = {"product_code": "JSAPI_PAY", "op_app_id": c.app_id, **buyer}
+        node = await self._call(ctx, "alipay.trade.create", {**biz, **mini}, notify=True)
         if node.get("code") != "10000" or not node.get("trade_no"):
             raise _error(_refusal(node))
         return api.PaymentIntent(client_data={**base, "tradeNO": node["trade_no"]})
@@ -154,6 +161,8 @@ class Alipay:
             return api.GatewayPayment("pending")
         if node.get("code") != "10000":
             raise _error(_refusal(node))
+        if node.get("out_trade_no") not in (None, reference):
+            raise _error(f"the query answer is about another trade than {reference}")
         status = node.get("trade_status")
         if status in PAID:
             amount = protocol.fen(node.get("total_amount"))
@@ -172,7 +181,9 @@ class Alipay:
         return api.GatewayPayment("closed")
 
     async def refund(self, ctx: api.GatewayContext, refund: api.RefundRequest) -> api.RefundState:
-        """Alipay refunds at once; the same ``out_request_no`` again refunds nothing more."""
+        """Alipay refunds at once when it answers ``fund_change: Y``; otherwise (asked
+        again, or not settled yet) the refund query says how it stands. The same
+        ``out_request_no`` again refunds nothing more."""
         node = await self._call(
             ctx,
             "alipay.trade.refund",
@@ -184,22 +195,43 @@ class Alipay:
         )
         if node.get("code") != "10000":
             raise _error(_refusal(node))
-        return "refunded"
+        if node.get("out_trade_no") != refund.payment_reference:
+            raise _error(
+                f"the refund answer is about another trade than {refund.payment_reference}"
+            )
+        if node.get("fund_change") == "Y":
+            return "refunded"
+        asked = await self._call(
+            ctx,
+            "alipay.trade.fastpay.refund.query",
+            {"out_trade_no": refund.payment_reference, "out_request_no": refund.refund_reference},
+        )
+        if asked.get("code") != "10000":
+            raise _error(_refusal(asked))
+        if asked.get("refund_status") is None:
+            return "pending"
+        same = protocol.fen(asked.get("refund_amount")) == refund.amount
+        if asked.get("refund_status") == "REFUND_SUCCESS" and same:
+            return "refunded"
+        raise _error(f"the refund {refund.refund_reference} is {asked.get('refund_status')}")
 
     async def notification(
         self, ctx: api.GatewayContext, headers: Mapping[str, str], body: bytes
     ) -> api.Notification | None:
-        """A form signed by Alipay's key, about this app, saying the trade was paid."""
+        """A form signed by Alipay's key about this app; a capture when it says the trade
+        was paid, else nothing to record (a close, a refund's sync), accepted as such."""
         c: Credentials = ctx.credentials
         try:
             params = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
             return None
-        message = protocol.signing_string(params, leave_out=("sign", "sign_type"))
+        message = protocol.signing_string(params, leave_out=("sign", "sign_type"), empty=True)
         if not protocol.verify(c.alipay_public_key, message, params.get("sign", "")):
             return None
-        if params.get("app_id") != c.app_id or params.get("trade_status") not in PAID:
+        if params.get("app_id") != c.app_id:
             return None
+        if params.get("trade_status") not in PAID or params.get("refund_fee"):
+            return api.Notification()
         amount = protocol.fen(params.get("total_amount"))
         if amount is None or not params.get("out_trade_no"):
             return None

@@ -263,7 +263,7 @@ class WeChatPay:
             return api.Notification(capture=api.Capture(reference, amount))
         if kind.startswith("REFUND.") and isinstance(resource.get("out_refund_no"), str):
             return api.Notification(refund_reference=resource["out_refund_no"])
-        return None
+        return api.Notification()  # genuine, about nothing the core records: accepted
 
     def answer(self, accepted: bool) -> api.CallbackAnswer:
         """204 when recorded; a 500 with ``FAIL`` has the platform send it again."""
