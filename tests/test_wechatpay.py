@@ -439,3 +439,17 @@ async def test_the_dev_provider_takes_no_payments_in_production(
     [error] = (await shop.pay(order_id, "p-1", provider="dev"))["errors"]
     assert (error["code"], error["field"]) == ("INVALID", "provider")
     assert await order_status(shop, order_id) == "pending_payment"
+
+
+async def test_credentials_stay_while_a_payment_through_them_is_open(
+    shop: Shop, gateway: FakeWeChatPay
+) -> None:
+    remove = """mutation { removePaymentCredentials(provider: "wechatpay") {
+      setup { configured } errors { code field } } }"""
+    order_id = await shop.order("o-1")
+    reference = (await shop.pay(order_id, "p-1"))["clientData"]["reference"]
+    refused = (await shop.owner(remove))["removePaymentCredentials"]
+    assert refused["errors"] == [{"code": "ILLEGAL_TRANSITION", "field": "provider"}]
+    await gateway.pay(reference)
+    removed = (await shop.owner(remove))["removePaymentCredentials"]
+    assert removed == {"setup": {"configured": False}, "errors": []}

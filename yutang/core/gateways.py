@@ -125,12 +125,17 @@ async def set_credentials(tenant: TenantInfo, name: str, values: object) -> Gate
 
 async def remove_credentials(tenant: TenantInfo, name: str) -> bool:
     """Forget the tenant's credentials for ``name``; whether there were any. Refused
-    while a payment through it is open or a refund of the shop waits for a gateway:
-    they could no longer be followed up."""
+    while a payment through it is open, a stray capture waits to be given back, or a
+    refund of the shop waits for a gateway: they could no longer be followed up."""
     provider(tenant, name)
-    open_payments = Payment.filter(tenant_id=tenant.id, provider=name, status="pending")
+    mine = Payment.filter(tenant_id=tenant.id, provider=name)
+    stray = mine.filter(status="captured", claimed_by="core")  # waiting to go back
     waiting = Refund.filter(tenant_id=tenant.id, status="approved")
-    if await open_payments.exists() or await waiting.exists():
+    if (
+        await mine.filter(status="pending").exists()
+        or await stray.exists()
+        or await waiting.exists()
+    ):
         raise DomainError(
             "ILLEGAL_TRANSITION",
             f"payments through {name} are open or refunds wait: remove the credentials "
