@@ -24,6 +24,7 @@ from yutang.core.models import Order, Payment, Refund, Sku, Tenant
 from yutang.core.refunds import execute_refund
 from yutang.core.worker import Worker
 from yutang.graphql.ids import to_global
+from yutang.plugins.alipay import protocol
 from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
 
 PLACE = """mutation($sku: ID!, $key: String!) {
@@ -244,3 +245,31 @@ async def test_an_answer_alipay_did_not_sign_is_not_believed(
     order_id = await shop.order("o-1")
     [error] = (await shop.pay(order_id, "p-1", BUYER))["errors"]
     assert error["code"] == "GATEWAY_ERROR" and "not signed by Alipay" in error["message"]
+
+
+def test_yuan_amounts_parse_exactly_or_not_at_all() -> None:
+    assert [protocol.fen(t) for t in ("38.00", "0.01", "38", "38.5", "1234567.89")] == [
+        3800,
+        1,
+        3800,
+        3850,
+        123456789,
+    ]
+    for bad in ("38.001", "-1", "1e3", " 38", "1_000", "Infinity", "NaN", "", "01.00", 38):
+        assert protocol.fen(bad) is None, bad
+    assert protocol.yuan(3805) == "38.05" and protocol.yuan(1) == "0.01"
+
+
+def test_an_answer_whose_signature_does_not_cover_its_node_is_refused() -> None:
+    private, public = app_keys()
+    node = '{"code":"10000","trade_no":"2026"}'
+    signature = protocol.sign(private, node)
+    body = f'{{"alipay_trade_query_response":{node},"sign":"{signature}"}}'
+    assert protocol.signed_node(body, "alipay.trade.query", public) == {
+        "code": "10000",
+        "trade_no": "2026",
+    }
+    forged = body.replace('"2026"', '"2027"')
+    assert protocol.signed_node(forged, "alipay.trade.query", public) is None
+    for broken in ("", "{", '{"alipay_trade_query_response":', "[1]"):
+        assert protocol.signed_node(broken, "alipay.trade.query", public) is None
