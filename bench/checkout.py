@@ -191,7 +191,7 @@ def check(server: Server, mode: str, work: Workload, skus: list[str]) -> int:
     paid = order_of(
         server.post(pay, work.pay_body(key, str(placed["id"])), work.headers()), "payOrder"
     )
-    if placed["status"] != "pending_payment" or paid["status"] != "paid":
+    if placed["status"].lower() != "pending_payment" or paid["status"].lower() != "paid":
         raise SystemExit(f"{mode}: unexpected order states {placed} {paid}")
     total: int = quoted["quote"]["total"]["amount"]
     return total

@@ -230,8 +230,9 @@ def pinned(cmd: list[str], cpu: int) -> list[str]:
 
 
 class Server:
-    """A ``python -m bench.server MODE`` process (YUTANG_ENV=production), pinned to one CPU;
-    ``env`` adds environment variables (e.g. a Redis URL)."""
+    """A ``python -m bench.server MODE`` process (YUTANG_ENV=production, with the dev
+    payment provider let on: benchmarks pay with it), pinned to one CPU; ``env`` adds
+    environment variables (e.g. a Redis URL)."""
 
     def __init__(
         self,
@@ -249,6 +250,7 @@ class Server:
             "YUTANG_PLUGINS_FILE": settings.plugins_file,
             "YUTANG_DB_POOL_SIZE": str(settings.db_pool_size),
             "YUTANG_ENV": "production",
+            "YUTANG_DEV_PAYMENTS": "on",
             "YUTANG_RESPONSE_CACHE": "on" if settings.response_cache else "off",
             "YUTANG_CACHE_PREFIX": settings.cache_prefix,
             "YUTANG_REDIS_URL": settings.redis_url or "",

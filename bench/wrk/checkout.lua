@@ -72,15 +72,20 @@ end
 function response(status, response_headers, body)
   if pending then
     pending = nil
-    if status == 200 and body:find('"status":"paid"', 1, true) then
+    -- statuses are enums (PAID) since the frontend API round; older servers said paid
+    local now = status == 200 and body:match('"status":"(%a+)"')
+    if now and now:lower() == "paid" then
       paid = paid + 1
     else
       fail(body)
     end
     return
   end
-  local order = status == 200 and body:match('"order":{"id":"([^"]+)","status":"pending_payment"')
-  if order then
+  local order, state = nil, nil
+  if status == 200 then
+    order, state = body:match('"order":{"id":"([^"]+)","status":"([%a_]+)"')
+  end
+  if order and state:lower() == "pending_payment" then
     placed = placed + 1
     pending = order
   else

@@ -266,7 +266,8 @@ async def _open_payment(
         amount=amount,
         reference=f"P{order.id}_{secrets.token_hex(6)}",
     )
-    await _reconcile_later(tenant, payment.id, 0)
+    if provider != DevProvider.name:  # the dev provider captures at once: nothing to ask
+        await _reconcile_later(tenant, payment.id, 0)
     return order, payment, closed
 
 
@@ -289,7 +290,7 @@ async def record_capture(
             return None
         if amount != payment.amount:
             raise DomainError("AMOUNT_MISMATCH", "captured amount differs", "amount")
-        now = clock.now()
+        now, was_open = clock.now(), payment.status == "pending"
         await Payment.filter(id=payment.id).update(status="captured", captured_at=now)
         payment.status, payment.captured_at = "captured", now
         order = await Order.filter(id=payment.order_id).select_for_update().get()
@@ -298,7 +299,8 @@ async def record_capture(
                 return order, payment
         elif order.status == "pending_payment":
             await mark_paid(tenant, order, amount)
-            await close_open_payments(tenant, order.id)
+            if not was_open:  # a closed attempt paid: the one open since must close
+                await close_open_payments(tenant, order.id)
             return order, payment
         claimed = await activities.each(
             tenant,
