@@ -272,9 +272,13 @@ CLOSE_PAYMENT_JOB = "core.close_payment"
 async def close_open_payments(tenant: TenantInfo, order_id: int) -> None:
     """In the caller's transaction: the order's open payment attempts are closed here,
     and at their gateways by a durable job, so an ended order can no longer be paid
-    (a capture that comes anyway is refunded)."""
+    (a capture that comes anyway is refunded). An attempt whose capture is being
+    recorded right now is skipped, not waited for: that capture holds it and waits for
+    the order, which the caller holds; it then finds the order ended and gives the
+    money back."""
     found = Payment.filter(tenant_id=tenant.id, order_id=order_id, status="pending")
-    for payment_id in await found.values_list("id", flat=True):
+    for payment in await found.select_for_update(skip_locked=True).only("id"):
+        payment_id = payment.id
         await Payment.filter(id=payment_id, status="pending").update(status="closed")
         await outbox.schedule(
             tenant.id,
