@@ -38,9 +38,7 @@ class PaymentCredentialsPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-async def _setup(info: Info, provider: str) -> PaymentProviderSetup:
-    found = await gateways.configured(info.context.tenant)
-    item = next(c for c in found if c.provider == provider)
+def _node(item: gateways.Configured) -> PaymentProviderSetup:
     return PaymentProviderSetup(
         provider=item.provider,
         needs_credentials=item.needs_credentials,
@@ -50,20 +48,16 @@ async def _setup(info: Info, provider: str) -> PaymentProviderSetup:
     )
 
 
+async def _setup(info: Info, provider: str) -> PaymentProviderSetup:
+    found = await gateways.configured(info.context.tenant)
+    return _node(next(c for c in found if c.provider == provider))
+
+
 @strawberry.type
 class GatewaysQuery:
     @admin_field(PERMISSION, description="The shop's payment providers and their set-up.")
     async def payment_providers(self, info: Info) -> list[PaymentProviderSetup]:
-        return [
-            PaymentProviderSetup(
-                provider=c.provider,
-                needs_credentials=c.needs_credentials,
-                configured=c.configured,
-                hint=c.hint,
-                updated_at=c.updated_at,
-            )
-            for c in await gateways.configured(info.context.tenant)
-        ]
+        return [_node(c) for c in await gateways.configured(info.context.tenant)]
 
 
 @strawberry.type
