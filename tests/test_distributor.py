@@ -52,6 +52,7 @@ from yutang.plugins.distributor.models import (
     DistributorWithdrawal,
 )
 from yutang.plugins.distributor.payout import Payout
+from yutang.plugins.distributor.withdrawals import PAYOUT_ASKS
 from yutang.testing import GraphQLClient, MakeTenant, create_member, create_staff
 
 Make = Callable[..., Awaitable[Product]]
@@ -868,7 +869,10 @@ async def test_an_approved_withdrawal_is_paid_through_the_provider_with_retries(
     worker = Worker(runtime)
     await worker.run_until_idle()
     assert (await DistributorWithdrawal.get()).status == "approved"
-    clock.advance(timedelta(seconds=3))
+    clock.advance(PAYOUT_ASKS[0] - timedelta(seconds=1))
+    await worker.run_until_idle()  # asked again only once the first ask's wait is over
+    assert len(provider.calls) == 1
+    clock.advance(timedelta(seconds=1))
     await worker.run_until_idle()
     row = await DistributorWithdrawal.get()
     assert (row.status, row.payout_reference) == ("paid", provider.calls[0].reference)

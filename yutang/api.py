@@ -12,6 +12,7 @@ import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.types.field import StrawberryField
 
+from yutang.core import gateways
 from yutang.core.auth import Principal
 from yutang.core.clock import now
 from yutang.core.contract import (
@@ -135,6 +136,13 @@ def mutation(
     return f
 
 
+async def gateway_context(tenant: TenantInfo, provider: str) -> GatewayContext:
+    """The context of a call a payment provider's plugin makes to its own gateway beyond
+    payments (a transfer that pays a withdrawal out): the tenant's credentials, opened;
+    PROVIDER_NOT_CONFIGURED until its owner has set them."""
+    return await gateways.context(tenant, provider, installed=True)
+
+
 async def first_answer(tenant: TenantInfo, hook: str, /, **kwargs: Any) -> Any:
     """Call a hook a plugin declared itself (``yutang_add_hookspecs``, e.g. the
     distributor's payout provider) on the tenant's plugins, in order, until one answers
@@ -252,6 +260,7 @@ __all__ = [
     "format_money",
     "from_global",
     "fulfil_order",
+    "gateway_context",
     "grant_reward",
     "holds",
     "hookimpl",

@@ -155,6 +155,15 @@ def __getattr__(name: str) -> Any:
     return tortoise_config(settings, build_runtime(settings).registry)
 
 
+_COLUMN_OR_TEXT = re.compile(r"'(?:[^']|'')*'|\b([a-z_][a-z0-9_]*)\b")
+
+
+def _on_new_row(found: re.Match[str]) -> str:
+    """A column as the trigger's new row has it; a string literal as it is."""
+    column = found.group(1)
+    return found.group(0) if column is None else f"NEW.{column}"
+
+
 def check_constraints(*checks: tuple[str, str, str]) -> RunPython:
     """A migration operation creating CHECK constraints: ``(table, name, check)`` each.
 
@@ -162,14 +171,14 @@ def check_constraints(*checks: tuple[str, str, str]) -> RunPython:
     create it, and adding one on SQLite rebuilds the table without its unique
     constraints and indexes. This creates them per dialect: constraints on PostgreSQL,
     triggers that abort the statement on SQLite. Write SQL keywords in upper case and
-    columns in lower case (``"seats >= 0 AND seats <= size"``).
+    columns in lower case (``"seats >= 0 AND seats <= size"``, ``"status IN ('a', 'b')"``).
     """
 
     async def create(apps: Any, schema_editor: Any) -> None:
         client = schema_editor.client
         for table, name, check in checks:
             if client.capabilities.dialect == "sqlite":
-                on_new_row = re.sub(r"\b([a-z_][a-z0-9_]*)\b", r"NEW.\1", check)
+                on_new_row = re.sub(_COLUMN_OR_TEXT, _on_new_row, check)
                 for event in ("INSERT", "UPDATE"):
                     await client.execute_script(
                         f'CREATE TRIGGER "{name}_{event.lower()}" BEFORE {event} ON "{table}" '

@@ -16,6 +16,7 @@ CODES = api.ErrorCodes(
         "DISTRIBUTOR_BINDING_PROTECTED": "the member's current binding is still protected",
         "DISTRIBUTOR_NOT_A_PROMOTER": "only promoters do this (withdraw)",
         "DISTRIBUTOR_INSUFFICIENT_BALANCE": "the amount is more than the available balance",
+        "DISTRIBUTOR_PAYOUT_UNDER_WAY": "a payout provider is transferring the withdrawal",
         "DISTRIBUTOR_NOT_STORE_STAFF": "the staff member does not work at that store",
     },
 )

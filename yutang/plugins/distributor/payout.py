@@ -21,7 +21,10 @@ class Payout(msgspec.Struct, frozen=True):
 
 @api.hookspec(firstresult=True)
 def yutang_distributor_payout(tenant: api.TenantInfo, payout: Payout) -> bool | None:
-    """Transfer ``payout``: True when done, False to be asked again later, None when this
-    plugin does not pay out for the tenant. Kind: outside any transaction, may run more
-    than once per reference. Without any provider, staff pay offline and mark it paid.
+    """Transfer ``payout``: True when done, False while under way (asked again for about
+    ten days, a transfer waiting on its payee included), None when this plugin does not
+    pay out this one. Kind: outside any transaction, may run more than once per
+    reference. A withdrawal a provider answered False for is settled by that provider
+    only: staff cannot mark it paid, so it is never paid twice. Without any provider,
+    staff pay offline and mark it paid.
     """

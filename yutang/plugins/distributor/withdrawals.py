@@ -1,9 +1,11 @@
 """Withdrawals: reserved from the available balance when requested (a conditional UPDATE,
 so concurrent requests can never take more than there is), reviewed by staff, then paid
-through a payout provider by a job that retries, or marked paid by staff."""
+through a payout provider by a job that asks it again until it has, or marked paid by
+staff when no provider took it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -22,10 +24,27 @@ from yutang.plugins.distributor.payout import Payout
 from yutang.plugins.distributor.settings import settings_of
 
 PAYOUT_JOB = "distributor.payout"
+PAYOUT_ASKS = (
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+    timedelta(hours=8),
+    timedelta(hours=12),
+    *(timedelta(hours=24),) * 7,
+)
+"""When a provider still transferring is asked again, counted from each ask (about ten
+days in all): a transfer can wait on its payee (WeChat Pay's is confirmed by the promoter
+in the mini-program), far longer than a failing job's backoff."""
 
 
 class PayoutPending(Exception):
-    """The provider has not confirmed the transfer: the job asks again with backoff."""
+    """The provider has not confirmed the transfer after every ask of :data:`PAYOUT_ASKS`:
+    the job fails as any job does, for staff to see and retry."""
 
 
 async def request(
@@ -143,16 +162,28 @@ async def review(
             {"withdrawal_id": row.id},
             api.now(),
             dedupe_key=f"{PAYOUT_JOB}:{row.id}",
+            queue=api.Queue.GATEWAYS,
         )
     return row
 
 
 async def mark_paid(
-    tenant: api.TenantInfo, withdrawal_id: int, reference: str = ""
+    tenant: api.TenantInfo, withdrawal_id: int, reference: str = "", *, by_provider: bool = False
 ) -> DistributorWithdrawal:
-    """An approved withdrawal was transferred (by a provider, or offline by staff)."""
+    """An approved withdrawal was transferred, by its provider or offline by staff; staff
+    cannot mark one a provider is transferring (it could be paid twice)."""
     api.bounded(reference, "reference", 128)
     async with in_transaction():
+        if not by_provider:
+            taken = await DistributorWithdrawal.get_or_none(
+                tenant_id=tenant.id, id=withdrawal_id, status="approved"
+            )
+            if taken is not None and taken.payout_reference:
+                raise CODES.error(
+                    "DISTRIBUTOR_PAYOUT_UNDER_WAY",
+                    "a payout provider is transferring this withdrawal and settles it",
+                    "withdrawalId",
+                )
         row = await _move(tenant, withdrawal_id, "approved", "paid")
         if reference:
             await DistributorWithdrawal.filter(id=row.id).update(payout_reference=reference)
@@ -171,8 +202,9 @@ async def mark_paid(
 
 @api.outside_transaction
 async def pay_out(tenant: api.TenantInfo, payload: dict[str, Any]) -> None:
-    """Job: ask the tenant's payout provider to transfer an approved withdrawal; retried
-    with backoff until the provider confirms. No provider: staff pay and mark it paid."""
+    """Job: ask the tenant's payout provider to transfer an approved withdrawal, and ask
+    again (:data:`PAYOUT_ASKS`) while it is under way; a withdrawal a provider took is
+    its to settle. No provider: staff pay and mark it paid."""
     row = await DistributorWithdrawal.get_or_none(tenant_id=tenant.id, id=payload["withdrawal_id"])
     if row is None or row.status != "approved":
         return
@@ -186,8 +218,27 @@ async def pay_out(tenant: api.TenantInfo, payload: dict[str, Any]) -> None:
         reference=f"W{tenant.id}-{row.id}",
     )
     done = await api.first_answer(tenant, "yutang_distributor_payout", tenant=tenant, payout=payout)
+    taken = "" if done is None else payout.reference
+    if row.payout_reference != taken:
+        await DistributorWithdrawal.filter(id=row.id, status="approved").update(
+            payout_reference=taken
+        )
     if done is None:
         return
-    if not done:
-        raise PayoutPending(f"withdrawal {row.id} is not paid yet")
-    await mark_paid(tenant, row.id, payout.reference)
+    if done:
+        await mark_paid(tenant, row.id, payout.reference, by_provider=True)
+        return
+    asked = int(payload.get("asked", 0))
+    if asked >= len(PAYOUT_ASKS):
+        raise PayoutPending(f"withdrawal {row.id} is not paid after {asked} asks")
+    due = api.now() + PAYOUT_ASKS[asked]
+    async with in_transaction():
+        await api.schedule_job(
+            tenant.id,
+            PAYOUT_JOB,
+            {"withdrawal_id": row.id, "asked": asked + 1},
+            due,
+            dedupe_key=f"{PAYOUT_JOB}:{row.id}:{asked + 1}",
+            forget_key_after=due,
+            queue=api.Queue.GATEWAYS,
+        )

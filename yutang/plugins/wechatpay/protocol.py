@@ -122,3 +122,11 @@ def request_payment(appid: str, key_pem: str, prepay_id: str) -> dict[str, str]:
         "signType": "RSA",
         "paySign": sign(key_pem, f"{appid}\n{stamp}\n{once}\n{package}\n"),
     }
+
+
+def encrypt(public_pem: str, text: str) -> str:
+    """A sensitive request field (a payee's name) for the platform: RSA-OAEP (SHA-1, as
+    the API v3 specifies) under its public key, base64; the request's
+    ``Wechatpay-Serial`` names the key."""
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+    return base64.b64encode(public_key(public_pem).encrypt(text.encode(), oaep)).decode()

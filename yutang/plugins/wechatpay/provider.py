@@ -2,56 +2,28 @@
 refunds and their notifications, each merchant with its own credentials.
 
 Every call is signed with the merchant's API key and every answer is checked against
-the platform's public key before it is believed. ``YUTANG_WECHATPAY_API`` points the
-deployment at another gateway address (a test double); by default the real one.
+the platform's public key before it is believed (``client``). A transfer's notification
+(it pays a withdrawal out) is recorded by ``transfers``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta, timezone
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-import httpx
 import msgspec
 
 from yutang import api
-from yutang.plugins.wechatpay import protocol
+from yutang.plugins.wechatpay import protocol, transfers
+from yutang.plugins.wechatpay.client import NAME, Credentials, call, gateway_error, refusal
 
-NAME = "wechatpay"
-API = "https://api.mch.weixin.qq.com"
-TIMEOUT = 10.0
 CHINA = timezone(timedelta(hours=8))
 _MCHID = re.compile(r"\d{8,12}")
 _APPID = re.compile(r"wx[0-9a-f]{16}")
 _SERIAL = re.compile(r"[0-9A-Fa-f]{8,64}")
-
-
-class Credentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A merchant's WeChat Pay credentials (merchant platform → 账户中心 → API安全)."""
-
-    appid: Annotated[str, msgspec.Meta(max_length=32)]
-    """The mini-program's (or 公众号's) AppID the merchant is bound to."""
-    mchid: Annotated[str, msgspec.Meta(max_length=32)]
-    """The merchant id (商户号)."""
-    serial_no: Annotated[str, msgspec.Meta(max_length=64)]
-    """The serial number of the merchant's API certificate."""
-    private_key: Annotated[str, msgspec.Meta(max_length=8000)]
-    """The API private key, PEM (``apiclient_key.pem``)."""
-    apiv3_key: Annotated[str, msgspec.Meta(min_length=32, max_length=32)]
-    """The 32-character APIv3 key that encrypts notifications."""
-    platform_public_key: Annotated[str, msgspec.Meta(max_length=4000)]
-    """The WeChat Pay public key, PEM (微信支付公钥)."""
-    platform_public_key_id: Annotated[str, msgspec.Meta(max_length=64)]
-    """Its id, ``PUB_KEY_ID_…``."""
-
-
-def _gateway_error(what: str) -> api.DomainError:
-    return api.DomainError("GATEWAY_ERROR", f"WeChat Pay: {what}")
 
 
 class WeChatPay:
@@ -89,43 +61,6 @@ class WeChatPay:
                 ) from err
         return f"mchid {c.mchid}, appid {c.appid}, API key serial …{c.serial_no[-6:]}"
 
-    async def _call(
-        self, ctx: api.GatewayContext, method: str, path: str, body: dict[str, Any] | None = None
-    ) -> tuple[int, dict[str, Any]]:
-        """One signed call; its status and the JSON the platform signed (checked)."""
-        c: Credentials = ctx.credentials
-        text = msgspec.json.encode(body).decode() if body is not None else ""
-        headers = {
-            "Authorization": protocol.authorization(
-                c.mchid, c.serial_no, c.private_key, method, path, text
-            ),
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "Wechatpay-Serial": c.platform_public_key_id,
-            "User-Agent": "yutang",
-        }
-        base = os.environ.get("YUTANG_WECHATPAY_API", API).rstrip("/")
-        try:
-            async with (
-                asyncio.timeout(TIMEOUT),
-                httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http,
-            ):
-                answer = await http.request(method, base + path, content=text, headers=headers)
-        except (httpx.HTTPError, TimeoutError) as err:
-            raise _gateway_error(f"no answer ({type(err).__name__})") from err
-        signed = protocol.signed_by_platform(
-            answer.headers, answer.content, c.platform_public_key_id, c.platform_public_key
-        )
-        if not signed:
-            raise _gateway_error(f"an answer ({answer.status_code}) not signed by the platform")
-        if not answer.content:
-            return answer.status_code, {}
-        try:
-            found = msgspec.json.decode(answer.content)
-        except msgspec.DecodeError as err:
-            raise _gateway_error("an answer that is not JSON") from err
-        return answer.status_code, found if isinstance(found, dict) else {}
-
     async def create(
         self, ctx: api.GatewayContext, payment: api.PaymentRequest
     ) -> api.PaymentIntent:
@@ -135,15 +70,15 @@ class WeChatPay:
         if not openid:
             raise api.DomainError("REQUIRED", "WeChat Pay needs the payer's openid", "payer.openid")
         if payment.currency != "CNY":
-            raise _gateway_error(f"JSAPI payments are in CNY, not {payment.currency}")
+            raise gateway_error(f"JSAPI payments are in CNY, not {payment.currency}")
         if not ctx.callback_url:
-            raise _gateway_error("the deployment's public URL (YUTANG_PUBLIC_URL) is not set")
+            raise gateway_error("the deployment's public URL (YUTANG_PUBLIC_URL) is not set")
         if payment.expires_at < api.now() + timedelta(minutes=1):
             raise api.DomainError(
                 "PAYMENT_EXPIRED", "too little time is left to pay through WeChat Pay", "orderId"
             )
         expires = payment.expires_at
-        status, found = await self._call(
+        status, found = await call(
             ctx,
             "POST",
             "/v3/pay/transactions/jsapi",
@@ -160,7 +95,7 @@ class WeChatPay:
         )
         prepay = found.get("prepay_id")
         if status != 200 or not isinstance(prepay, str):
-            raise _gateway_error(f"{found.get('code', status)}: {found.get('message', '')}")
+            raise refusal(status, found)
         return api.PaymentIntent(
             client_data={
                 "provider": NAME,
@@ -174,11 +109,11 @@ class WeChatPay:
         wait; CLOSED, REVOKED, PAYERROR and an order the gateway never made are closed."""
         c: Credentials = ctx.credentials
         path = f"/v3/pay/transactions/out-trade-no/{quote(reference)}?mchid={c.mchid}"
-        status, found = await self._call(ctx, "GET", path)
+        status, found = await call(ctx, "GET", path)
         if status == 404:
             return api.GatewayPayment("closed")
         if status != 200:
-            raise _gateway_error(f"{found.get('code', status)}: {found.get('message', '')}")
+            raise refusal(status, found)
         state = found.get("trade_state")
         if state in ("SUCCESS", "REFUND"):
             return api.GatewayPayment("captured", int(found.get("amount", {}).get("total", 0)))
@@ -190,12 +125,12 @@ class WeChatPay:
         """Close the order; one already paid is answered as captured (asked how much)."""
         c: Credentials = ctx.credentials
         path = f"/v3/pay/transactions/out-trade-no/{quote(reference)}/close"
-        status, found = await self._call(ctx, "POST", path, {"mchid": c.mchid})
+        status, found = await call(ctx, "POST", path, {"mchid": c.mchid})
         code = found.get("code")
         if code == "ORDERPAID":
             return await self.query(ctx, reference)
         if status not in (200, 204) and code not in ("ORDER_CLOSED", "ORDER_NOT_EXIST"):
-            raise _gateway_error(f"{code or status}: {found.get('message', '')}")
+            raise gateway_error(f"{code or status}: {found.get('message', '')}")
         return api.GatewayPayment("closed")
 
     async def refund(self, ctx: api.GatewayContext, refund: api.RefundRequest) -> api.RefundState:
@@ -203,7 +138,7 @@ class WeChatPay:
         the gateway has none under its reference; one there of another payment or
         amount (another database's, sharing the merchant account) is never taken for it."""
         path = f"/v3/refund/domestic/refunds/{quote(refund.refund_reference)}"
-        status, found = await self._call(ctx, "GET", path)
+        status, found = await call(ctx, "GET", path)
         if status == 404:
             body: dict[str, Any] = {
                 "out_trade_no": refund.payment_reference,
@@ -216,14 +151,14 @@ class WeChatPay:
             }
             if ctx.callback_url:
                 body["notify_url"] = ctx.callback_url
-            status, found = await self._call(ctx, "POST", "/v3/refund/domestic/refunds", body)
+            status, found = await call(ctx, "POST", "/v3/refund/domestic/refunds", body)
         if status != 200:
-            raise _gateway_error(f"{found.get('code', status)}: {found.get('message', '')}")
+            raise refusal(status, found)
         amount = found.get("amount") or {}
         if found.get("out_trade_no") != refund.payment_reference or (
             amount.get("refund") != refund.amount
         ):
-            raise _gateway_error(
+            raise gateway_error(
                 f"the refund {refund.refund_reference} there is of another payment or amount"
             )
         state = found.get("status")
@@ -231,13 +166,14 @@ class WeChatPay:
             return "refunded"
         if state == "PROCESSING":
             return "pending"
-        raise _gateway_error(f"the refund {refund.refund_reference} is {state}")
+        raise gateway_error(f"the refund {refund.refund_reference} is {state}")
 
     async def notification(
         self, ctx: api.GatewayContext, headers: Mapping[str, str], body: bytes
     ) -> api.Notification | None:
         """Signed by the platform key within five minutes, opened with the APIv3 key,
-        and about this merchant and app; a payment's or a refund's."""
+        and about this merchant and app; a payment's or a refund's, or a transfer's
+        (recorded here: transfers are this plugin's own)."""
         c: Credentials = ctx.credentials
         if not protocol.signed_by_platform(
             headers, body, c.platform_public_key_id, c.platform_public_key
@@ -251,9 +187,14 @@ class WeChatPay:
             return None
         if not isinstance(envelope, dict) or not isinstance(resource, dict):
             return None
+        kind = envelope.get("event_type", "")
+        if kind.startswith("MCHTRANSFER."):
+            if resource.get("mch_id") != c.mchid:
+                return None
+            await transfers.notified(ctx.tenant, resource)
+            return api.Notification()
         if resource.get("mchid") != c.mchid:
             return None
-        kind = envelope.get("event_type", "")
         if kind == "TRANSACTION.SUCCESS" and resource.get("appid") == c.appid:
             amount = (resource.get("amount") or {}).get("total")
             reference = resource.get("out_trade_no")
